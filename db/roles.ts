@@ -1,0 +1,29 @@
+/**
+ * The database roles and what each may do (DESIGN.md section 1.1).
+ *
+ * - app (kommit_app): serves requests. LOGIN, nothing else: no superuser, no
+ *   BYPASSRLS, no CREATEDB/CREATEROLE, owns nothing; its DML grants come from
+ *   membership in the NOLOGIN group kommit_rw, the one role it may belong to.
+ * - admin (beheerder): owns the schema; runs migrations, workers and the admin
+ *   console. Not BYPASSRLS: FORCE ROW LEVEL SECURITY holds for it too, so a worker
+ *   that forgets withTenant also sees nothing.
+ * - kommit_resolver: NOLOGIN, BYPASSRLS, owner of the SECURITY DEFINER functions
+ *   that resolve a credential to its organization. beheerder is a member only so
+ *   migrations can hand those functions to it.
+ */
+export const GRANT_GROUP_ROLE = 'kommit_rw';
+export const RESOLVER_ROLE = 'kommit_resolver';
+
+export interface RoleNames {
+  app: string;
+  admin: string;
+}
+
+export const DEFAULT_ROLES: RoleNames = { app: 'kommit_app', admin: 'beheerder' };
+
+export function roleNamesFromEnv(env: NodeJS.ProcessEnv = process.env): RoleNames {
+  return {
+    app: env.KOMMIT_APP_ROLE || DEFAULT_ROLES.app,
+    admin: env.KOMMIT_ADMIN_ROLE || DEFAULT_ROLES.admin,
+  };
+}

@@ -1,0 +1,3 @@
+export * from './organizations.ts';
+export * from './projects.ts';
+export * from './api-keys.ts';

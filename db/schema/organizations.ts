@@ -1,0 +1,10 @@
+import { pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { timestampColumn } from './columns.ts';
+
+/** The tenancy root: every tenant row belongs to exactly one of these. */
+export const organizations = pgTable('organizations', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  slug: text('slug').notNull().unique(),
+  createdAt: timestampColumn('created_at').notNull().defaultNow(),
+});

@@ -1,0 +1,39 @@
+import { sql as dsql } from 'drizzle-orm';
+import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import { connect, type ConnectOptions, type Sql } from './connection.ts';
+import * as schema from './schema/index.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export type Db = PostgresJsDatabase<typeof schema>;
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+export interface Database {
+  sql: Sql;
+  db: Db;
+  /**
+   * Runs fn in a transaction whose tenant context is orgId. The setting is
+   * transaction-local and set through a bind parameter before anything else
+   * runs, so row-level security filters every statement fn makes.
+   */
+  withTenant<T>(orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export function createDatabase(databaseUrl: string, options: ConnectOptions = {}): Database {
+  const sql = connect(databaseUrl, options);
+  const db = drizzle(sql, { schema });
+  return {
+    sql,
+    db,
+    withTenant: (orgId, fn) => {
+      // A malformed id would make every policy's ::uuid cast raise mid-request.
+      if (!UUID.test(orgId)) return Promise.reject(new Error('withTenant needs an organization uuid'));
+      return db.transaction(async (tx) => {
+        await tx.execute(dsql`select set_config('app.current_org_id', ${orgId}, true)`);
+        return fn(tx);
+      });
+    },
+    close: () => sql.end({ timeout: 5 }),
+  };
+}

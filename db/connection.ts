@@ -61,7 +61,7 @@ export function connectionOptions(databaseUrl: string, options: ConnectOptions =
       connection: {
         application_name: options.applicationName ?? 'kommit',
         ...(options.statementTimeoutSeconds
-          ? { statement_timeout: String(options.statementTimeoutSeconds * 1000) }
+          ? { statement_timeout: options.statementTimeoutSeconds * 1000 }
           : {}),
       },
     } satisfies postgres.Options<{}>,

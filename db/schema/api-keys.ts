@@ -1,5 +1,6 @@
 import { customType, index, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
-import { orgIdColumn, timestampColumn } from './columns.ts';
+import { timestampColumn } from './columns.ts';
+import { orgIdColumn } from './organizations.ts';
 
 const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
 

@@ -8,3 +8,12 @@ export const organizations = pgTable('organizations', {
   slug: text('slug').notNull().unique(),
   createdAt: timestampColumn('created_at').notNull().defaultNow(),
 });
+
+/**
+ * Every tenant-owned table starts with this column: the tenancy key, cascading
+ * from the organization so a hard delete leaves nothing behind.
+ */
+export const orgIdColumn = () =>
+  uuid('org_id')
+    .notNull()
+    .references(() => organizations.id, { onDelete: 'cascade' });

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { check, index, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
-import { orgIdColumn, timestampColumn } from './columns.ts';
+import { timestampColumn } from './columns.ts';
+import { orgIdColumn } from './organizations.ts';
 
 export const projectStatuses = ['active', 'archived'] as const;
 

@@ -1,0 +1,16 @@
+import { migrateDatabase } from '../migrate.ts';
+
+// Applies migrations as the admin role. Without DATABASE_URL the embedded
+// default is started, bootstrapped and migrated the same way `npm start` does.
+if (process.env.ADMIN_DATABASE_URL) {
+  await migrateDatabase(process.env.ADMIN_DATABASE_URL).then(
+    () => process.stderr.write('migrations applied\n'),
+    (error: Error) => {
+      process.stderr.write(`error: ${error.message}\n`);
+      process.exitCode = 1;
+    },
+  );
+} else {
+  const { runAsAdmin } = await import('./run.ts');
+  await runAsAdmin(async () => {});
+}

@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { bootstrapDatabase } from './bootstrap.ts';
+import { startEmbeddedPostgres } from './embedded.ts';
+import { migrateDatabase } from './migrate.ts';
+import { roleNamesFromEnv, type RoleNames } from './roles.ts';
+
+export interface DatabaseTarget {
+  appUrl: string;
+  /** Absent when only DATABASE_URL is configured: then nothing here migrates. */
+  adminUrl?: string;
+  /** CA for the embedded server; external servers use sslrootcert / PGSSLROOTCERT. */
+  ca?: string;
+  roles: RoleNames;
+  embedded: boolean;
+  /** Stops what this process started (the embedded server), if anything. */
+  stop(): Promise<void>;
+}
+
+interface Credentials {
+  superuser: string;
+  app: string;
+  admin: string;
+}
+
+const DATABASE_NAME = 'kommit';
+
+function loadCredentials(file: string): Credentials {
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Credentials;
+  const secret = () => randomBytes(24).toString('base64url');
+  const credentials = { superuser: secret(), app: secret(), admin: secret() };
+  writeFileSync(file, JSON.stringify(credentials, null, 2), { mode: 0o600 });
+  return credentials;
+}
+
+function postmasterRunning(dataDir: string) {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return false;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Where the database is. With DATABASE_URL set, that server (and
+ * ADMIN_DATABASE_URL for migrations). Otherwise the embedded default under
+ * KOMMIT_DATA_DIR (.data): started here unless another Kommit process on this
+ * checkout already runs it, its roles bootstrapped and its schema migrated.
+ */
+export async function resolveDatabase(options: { log: (line: string) => void; migrate: boolean }): Promise<DatabaseTarget> {
+  const env = process.env;
+  const roles = roleNamesFromEnv(env);
+  if (env.DATABASE_URL) {
+    const target = { appUrl: env.DATABASE_URL, adminUrl: env.ADMIN_DATABASE_URL, roles, embedded: false, stop: async () => {} };
+    if (options.migrate && target.adminUrl) {
+      await migrateDatabase(target.adminUrl);
+      options.log('migrations applied');
+    }
+    return target;
+  }
+
+  const root = path.resolve(env.KOMMIT_DATA_DIR ?? '.data');
+  mkdirSync(root, { recursive: true });
+  const credentials = loadCredentials(path.join(root, 'credentials.json'));
+  const port = Number(env.KOMMIT_EMBEDDED_PG_PORT ?? 54320);
+  const dataDir = path.join(root, 'postgres');
+  const url = (user: string, password: string) =>
+    `postgres://${user}:${encodeURIComponent(password)}@localhost:${port}/${DATABASE_NAME}`;
+  const appUrl = url(roles.app, credentials.app);
+  const adminUrl = url(roles.admin, credentials.admin);
+
+  if (postmasterRunning(dataDir)) {
+    options.log(`using the embedded Postgres already running on port ${port}`);
+    const ca = readFileSync(`${dataDir}-ca.pem`, 'utf8');
+    return { appUrl, adminUrl, ca, roles, embedded: true, stop: async () => {} };
+  }
+
+  options.log(`starting embedded Postgres on port ${port} (data in ${path.relative(process.cwd(), dataDir) || dataDir})`);
+  const cluster = await startEmbeddedPostgres({ dataDir, port, superuserPassword: credentials.superuser });
+  try {
+    await bootstrapDatabase({ superuserUrl: cluster.superuserUrl, appUrl, adminUrl, ca: cluster.ca });
+    if (options.migrate) {
+      await migrateDatabase(adminUrl, cluster.ca);
+      options.log('migrations applied');
+    }
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
+  return { appUrl, adminUrl, ca: cluster.ca, roles, embedded: true, stop: () => cluster.stop() };
+}

@@ -1,0 +1,16 @@
+import type { FunctionApp } from '../middleware/function-app.ts';
+import projects from './projects/index.ts';
+
+/** Every function module, by name. FUNCTIONS (a comma list) selects which a process mounts. */
+export const functionRegistry: Record<string, FunctionApp> = {
+  projects,
+};
+
+export function selectFunctions(selection: string | undefined) {
+  const names = selection ? selection.split(',').map((s) => s.trim()).filter(Boolean) : Object.keys(functionRegistry);
+  const unknown = names.filter((name) => !(name in functionRegistry));
+  if (unknown.length) {
+    throw new Error(`unknown function(s) ${unknown.join(', ')}; valid: ${Object.keys(functionRegistry).join(', ')}`);
+  }
+  return names.map((name) => functionRegistry[name]!);
+}

@@ -1,0 +1,94 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { ZodError } from 'zod';
+import type { AppEnv } from './env.ts';
+
+/** The closed set of errors the API answers with. */
+export const PROBLEMS = {
+  invalid_request: { status: 400, title: 'The request is not valid' },
+  unauthorized: { status: 401, title: 'Authentication is required' },
+  forbidden: { status: 403, title: 'Not allowed' },
+  tls_required: { status: 403, title: 'HTTPS is required' },
+  not_found: { status: 404, title: 'Not found' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  conflict: { status: 409, title: 'Conflict' },
+  payload_too_large: { status: 413, title: 'The request body is too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  internal: { status: 500, title: 'Internal error' },
+  unavailable: { status: 503, title: 'Service unavailable' },
+} as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
+
+export type ProblemCode = keyof typeof PROBLEMS;
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: ProblemCode,
+    readonly detail?: string,
+    readonly errors?: FieldError[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(detail ?? PROBLEMS[code].title);
+  }
+}
+
+export function problemResponse(c: Context<AppEnv>, error: ApiError) {
+  const { status, title } = PROBLEMS[error.code];
+  const body = {
+    type: `urn:kommit:problem:${error.code.replaceAll('_', '-')}`,
+    title,
+    status,
+    detail: error.detail ?? title,
+    instance: c.get('requestId'),
+    ...(error.errors ? { errors: error.errors } : {}),
+  };
+  return c.body(JSON.stringify(body), status, {
+    'content-type': 'application/problem+json',
+    ...error.headers,
+  });
+}
+
+export function fieldErrors(error: ZodError): FieldError[] {
+  return error.issues.map((issue) => ({ path: issue.path.join('.') || '(root)', message: issue.message }));
+}
+
+/** The defaultHook of every OpenAPIHono app: invalid input answers 400 with field paths. */
+export function validationHook(result: { success: boolean; error?: unknown; target?: string }, c: Context<AppEnv>) {
+  if (!result.success) {
+    const errors = fieldErrors(result.error as ZodError).map((e) => ({ ...e, path: `${result.target}.${e.path}` }));
+    return problemResponse(c, new ApiError('invalid_request', 'Some fields are not valid.', errors));
+  }
+}
+
+const HTTP_STATUS_CODES: Partial<Record<number, ProblemCode>> = {
+  400: 'invalid_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+  503: 'unavailable',
+};
+
+export function onError(error: Error, c: Context<AppEnv>) {
+  if (error instanceof ApiError) return problemResponse(c, error);
+  if (error instanceof HTTPException && HTTP_STATUS_CODES[error.status]) {
+    // Hono's own 4xx (malformed JSON and the like): its message is safe to show.
+    return problemResponse(c, new ApiError(HTTP_STATUS_CODES[error.status]!, error.message || undefined));
+  }
+  const logger = c.get('platform')?.logger;
+  logger?.error({ reqId: c.get('requestId'), err: error }, 'unhandled error');
+  return problemResponse(c, new ApiError('internal', 'Something went wrong on our side; the request id identifies it.'));
+}
+
+export function notFound(c: Context<AppEnv>) {
+  return problemResponse(c, new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}.`));
+}

@@ -1,0 +1,33 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import { authenticate } from './authenticate.ts';
+import type { AppEnv } from './env.ts';
+import { validationHook } from './errors.ts';
+import { tenantTransaction } from './tenant-transaction.ts';
+
+export type FunctionApp = OpenAPIHono<AppEnv> & { functionName: string };
+
+function nameFunction(name: string): MiddlewareHandler<AppEnv> {
+  return async function nameFunction(c, next) {
+    c.set('functionName', name);
+    await next();
+  };
+}
+
+/**
+ * The app a function module builds its routes on. The tenant chain is attached
+ * to each route the module declares (ahead of its validators and handler)
+ * rather than with use('*'): mounted next to other functions in one process, a
+ * wildcard would run this chain for their routes too.
+ */
+export function createFunctionApp(name: string): FunctionApp {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook }) as FunctionApp;
+  app.functionName = name;
+  const chain = [nameFunction(name), authenticate(), tenantTransaction()];
+  const register = app.openapi;
+  app.openapi = ((route, handler, hook) => {
+    const own = route.middleware ? [route.middleware].flat() : [];
+    return register({ ...route, middleware: [...chain, ...own] }, handler, hook);
+  }) as typeof app.openapi;
+  return app;
+}

@@ -1,0 +1,78 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import { mountDocs } from './docs.ts';
+import type { AppEnv, Platform } from './env.ts';
+import { ApiError, notFound, onError, problemResponse } from './errors.ts';
+import type { FunctionApp } from './function-app.ts';
+import { requestLog } from './request-log.ts';
+import { tlsOnly } from './tls-only.ts';
+
+const HEALTH_TIMEOUT_MS = 2000;
+
+/**
+ * The one app a process serves: the edge of the chain, /health, the OpenAPI
+ * document and reference page, and the selected function apps mounted as they
+ * are (each carries its own tenant chain).
+ */
+export function createPlatformApp(platform: Platform, functions: FunctionApp[]) {
+  const { config } = platform;
+  const app = new OpenAPIHono<AppEnv>();
+  app.use(requestId());
+  app.use(async function bindPlatform(c, next) {
+    c.set('platform', platform);
+    await next();
+  });
+  app.use(
+    secureHeaders({
+      strictTransportSecurity: config.production ? 'max-age=63072000; includeSubDomains' : false,
+      xFrameOptions: 'DENY',
+      referrerPolicy: 'no-referrer',
+    }),
+  );
+  app.use(requestLog());
+  app.use(tlsOnly({ production: config.production, trustedProxies: config.trustedProxies, exempt: ['/health'] }));
+  app.use(
+    bodyLimit({
+      maxSize: config.maxBodyBytes,
+      onError: (c) => problemResponse(c, new ApiError('payload_too_large', `Bodies are limited to ${config.maxBodyBytes} bytes.`)),
+    }),
+  );
+
+  // Container health checks call this directly over plain HTTP: it says whether
+  // this process can serve, and nothing about any tenant.
+  app.get('/health', async (c) => {
+    const body = { status: 'ok' as 'ok' | 'unavailable', functions: platform.functions };
+    let ok = platform.ready();
+    if (ok) {
+      const probe = platform.database.sql`select 1`.then(() => true, () => false);
+      const timeout = new Promise<boolean>((resolve) => setTimeout(resolve, HEALTH_TIMEOUT_MS, false).unref());
+      ok = await Promise.race([probe, timeout]);
+    }
+    if (!ok) body.status = 'unavailable';
+    return c.json(body, ok ? 200 : 503, ok ? {} : { 'retry-after': '5' });
+  });
+
+  for (const fn of functions) app.route('/', fn);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An organization-bound API key (km_...). Create one with `npm run keys:create -- --org <id>`.',
+  });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Kommit API',
+      version: '0.1.0',
+      description: 'Multi-tenant governance backend. Every route is scoped to the organization the credential belongs to.',
+    },
+    security: [{ apiKey: [] }],
+  });
+  mountDocs(app);
+
+  app.notFound(notFound);
+  app.onError(onError);
+  return app;
+}

@@ -1,7 +1,5 @@
 import { parseArgs } from 'node:util';
-import { generateApiKey } from '../../auth/api-keys.ts';
-import { apiKeys } from '../schema/api-keys.ts';
-import { organizations } from '../schema/organizations.ts';
+import { createApiKey } from '../operators.ts';
 import { runAsAdmin } from './run.ts';
 
 const { values } = parseArgs({ options: { org: { type: 'string' }, name: { type: 'string' } } });
@@ -13,12 +11,7 @@ if (!values.org || !UUID.test(values.org)) {
 const orgId = values.org;
 
 await runAsAdmin(async (admin) => {
-  const key = generateApiKey();
-  await admin.withTenant(orgId, async (tx) => {
-    const [org] = await tx.select({ id: organizations.id }).from(organizations);
-    if (!org) throw new Error(`no organization ${orgId}`);
-    await tx.insert(apiKeys).values({ orgId, name: values.name ?? 'cli', prefix: key.prefix, keyHash: key.hash });
-  });
-  process.stdout.write(`${key.key}\n`);
+  const { key } = await createApiKey(admin, orgId, values.name);
+  process.stdout.write(`${key}\n`);
   process.stderr.write('This is the only time the key is shown; store it now.\n');
 });

@@ -1,0 +1,38 @@
+import { randomUUID } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import { generateApiKey } from '../auth/api-keys.ts';
+import { apiKeys } from './schema/api-keys.ts';
+import { organizations } from './schema/organizations.ts';
+import type { Database } from './tenant.ts';
+
+/**
+ * Operator verbs, run on the admin role. The admin role is subject to forced RLS
+ * as well, so each verb works inside the tenant context it touches.
+ */
+export function slugify(name: string) {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'org';
+}
+
+export async function createOrganization(admin: Database, input: { name: string; slug?: string }) {
+  const id = randomUUID();
+  // The organization row is itself behind RLS (its id is the tenant), so it is
+  // created inside its own tenant context.
+  await admin.withTenant(id, (tx) => tx.insert(organizations).values({ id, name: input.name, slug: input.slug ?? slugify(input.name) }));
+  return id;
+}
+
+/** Returns the full key: the only time it exists outside the caller's hands. */
+export async function createApiKey(admin: Database, orgId: string, name = 'cli') {
+  const key = generateApiKey();
+  const id = await admin.withTenant(orgId, async (tx) => {
+    const [org] = await tx.select({ id: organizations.id }).from(organizations);
+    if (!org) throw new Error(`no organization ${orgId}`);
+    const [row] = await tx.insert(apiKeys).values({ orgId, name, prefix: key.prefix, keyHash: key.hash }).returning({ id: apiKeys.id });
+    return row!.id;
+  });
+  return { id, key: key.key };
+}
+
+export async function revokeApiKey(admin: Database, orgId: string, keyId: string) {
+  await admin.withTenant(orgId, (tx) => tx.update(apiKeys).set({ revokedAt: new Date().toISOString() }).where(eq(apiKeys.id, keyId)));
+}

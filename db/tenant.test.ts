@@ -1,0 +1,105 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../test/database.ts';
+import { expectRlsViolation } from '../test/expect.ts';
+import { createOrganization } from './operators.ts';
+import { projects } from './schema/projects.ts';
+import { createDatabase } from './tenant.ts';
+
+let db: TestDatabase;
+let orgA: string;
+let orgB: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  orgA = await createOrganization(db.admin, { name: 'Org A' });
+  orgB = await createOrganization(db.admin, { name: 'Org B' });
+  await db.admin.withTenant(orgA, (tx) => tx.insert(projects).values([{ orgId: orgA, name: 'a1' }, { orgId: orgA, name: 'a2' }]));
+  await db.admin.withTenant(orgB, (tx) => tx.insert(projects).values({ orgId: orgB, name: 'b1' }));
+});
+afterAll(() => db.close());
+
+const namesIn = (rows: { name: string }[]) => rows.map((r) => r.name).sort();
+
+describe('withTenant', () => {
+  it('sees only the rows of its organization', async () => {
+    expect(namesIn(await db.app.withTenant(orgA, (tx) => tx.select().from(projects)))).toEqual(['a1', 'a2']);
+    expect(namesIn(await db.app.withTenant(orgB, (tx) => tx.select().from(projects)))).toEqual(['b1']);
+  });
+
+  it('sets the context as a transaction-local setting from a bind parameter', async () => {
+    const [row] = await db.app.withTenant(orgA, (tx) => tx.execute<{ org: string }>(sql`select current_setting('app.current_org_id') as org`));
+    expect(row!.org).toBe(orgA);
+  });
+
+  it('refuses a malformed organization id before touching the database', async () => {
+    await expect(db.app.withTenant("x' or true --", async () => 1)).rejects.toThrow(/uuid/);
+  });
+
+  it('cannot insert, update or delete rows of another organization', async () => {
+    await expectRlsViolation(db.app.withTenant(orgA, (tx) => tx.insert(projects).values({ orgId: orgB, name: 'sneaky' })));
+    const updated = await db.app.withTenant(orgA, (tx) =>
+      tx.update(projects).set({ name: 'hijacked' }).where(sql`${projects.orgId} = ${orgB}`).returning(),
+    );
+    expect(updated).toHaveLength(0);
+    const deleted = await db.app.withTenant(orgA, (tx) => tx.delete(projects).where(sql`${projects.orgId} = ${orgB}`).returning());
+    expect(deleted).toHaveLength(0);
+    // Moving a row into another organization is a write the WITH CHECK refuses.
+    await expectRlsViolation(
+      db.app.withTenant(orgA, (tx) => tx.update(projects).set({ orgId: orgB }).where(sql`${projects.name} = 'a1'`)),
+    );
+    expect(namesIn(await db.app.withTenant(orgB, (tx) => tx.select().from(projects)))).toEqual(['b1']);
+  });
+});
+
+describe('forgetting withTenant', () => {
+  it('reads nothing on a fresh connection', async () => {
+    expect(await db.app.db.select().from(projects)).toEqual([]);
+  });
+
+  it('reads nothing, without an error, on a pooled connection that served a tenant a moment before', async () => {
+    // One connection, so the second query is certain to reuse the backend whose
+    // app.current_org_id now reads '' (not NULL) after the tenant transaction.
+    const single = createDatabase(db.appUrl, { ca: db.ca, max: 1 });
+    try {
+      await single.withTenant(orgA, (tx) => tx.select().from(projects));
+      const [setting] = await single.sql<{ value: string | null }[]>`select current_setting('app.current_org_id', true) as value`;
+      expect(setting!.value).toBe('');
+      expect(await single.db.select().from(projects)).toEqual([]);
+    } finally {
+      await single.close();
+    }
+  });
+
+  it('has writes rejected by the policy', async () => {
+    await expectRlsViolation(db.app.db.insert(projects).values({ orgId: orgA, name: 'outside' }));
+  });
+
+  it('also reads nothing as the owner role, because row-level security is forced', async () => {
+    expect(await db.admin.db.select().from(projects)).toEqual([]);
+    await expectRlsViolation(db.admin.db.insert(projects).values({ orgId: orgA, name: 'owner outside' }));
+  });
+});
+
+describe('concurrent tenants on a small pool', () => {
+  it('never hands one organization the rows of another', async () => {
+    const pool = createDatabase(db.appUrl, { ca: db.ca, max: 3 });
+    try {
+      const jobs = Array.from({ length: 60 }, (_, i) => {
+        const org = i % 2 ? orgA : orgB;
+        return pool.withTenant(org, async (tx) => {
+          // Hold the connection a little so transactions interleave on the 3 backends.
+          await tx.execute(sql`select pg_sleep(0.005)`);
+          const rows = await tx.select({ orgId: projects.orgId }).from(projects);
+          return { org, orgsSeen: [...new Set(rows.map((r) => r.orgId))], count: rows.length };
+        });
+      });
+      for (const result of await Promise.all(jobs)) {
+        expect(result.orgsSeen).toEqual([result.org]);
+        expect(result.count).toBe(result.org === orgA ? 2 : 1);
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+});

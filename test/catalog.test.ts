@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tenantTableSecurity } from '../db/boot-checks.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+import { postgresError } from './expect.ts';
+
+// Isolation seen from the catalog: whatever tables exist now or are added later,
+// each one with an org_id column must carry the whole boundary.
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(() => db.close());
+
+// How Postgres prints the template's expression back (the alias differs by version).
+const TENANT_MATCH = /^\(org_id = \( SELECT \(NULLIF\(current_setting\('app\.current_org_id'::text, true\), ''::text\)\)::uuid AS \S+\)\)$/;
+
+describe('every table with org_id', () => {
+  it('exists at all (the catalog query finds the tenant tables)', async () => {
+    const tables = (await tenantTableSecurity(db.app.sql)).map((t) => t.name);
+    expect(tables).toEqual(expect.arrayContaining(['projects', 'api_keys']));
+  });
+
+  it('has row-level security enabled and forced, with a policy per command built from the template', async () => {
+    for (const table of await tenantTableSecurity(db.app.sql)) {
+      expect(table, table.name).toMatchObject({ rls_enabled: true, rls_forced: true });
+      const policies = await db.app.sql<{ cmd: string; qual: string | null; with_check: string | null }[]>`
+        select cmd, qual, with_check from pg_policies where tablename = ${table.name} order by cmd`;
+      expect(policies.map((p) => p.cmd).sort(), table.name).toEqual(['DELETE', 'INSERT', 'SELECT', 'UPDATE']);
+      for (const policy of policies) {
+        if (policy.cmd !== 'INSERT') expect(policy.qual, `${table.name} ${policy.cmd}`).toMatch(TENANT_MATCH);
+        if (policy.cmd === 'INSERT' || policy.cmd === 'UPDATE') expect(policy.with_check, `${table.name} ${policy.cmd}`).toMatch(TENANT_MATCH);
+      }
+    }
+  });
+
+  it('references organizations with ON DELETE CASCADE, has org_id NOT NULL and an index leading with org_id', async () => {
+    const rows = await db.app.sql<{ name: string; cascade: boolean; not_null: boolean; leading_index: boolean }[]>`
+      select c.relname as name,
+        exists (select 1 from pg_constraint k
+                where k.conrelid = c.oid and k.contype = 'f' and k.confrelid = 'organizations'::regclass
+                  and k.confdeltype = 'c' and k.conkey = array[a.attnum]) as cascade,
+        a.attnotnull as not_null,
+        exists (select 1 from pg_index i where i.indrelid = c.oid and i.indkey[0] = a.attnum) as leading_index
+      from pg_class c
+      join pg_namespace n on n.oid = c.relnamespace and n.nspname = 'public'
+      join pg_attribute a on a.attrelid = c.oid and a.attname = 'org_id' and not a.attisdropped
+      where c.relkind = 'r'`;
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) expect(row, row.name).toEqual({ name: row.name, cascade: true, not_null: true, leading_index: true });
+  });
+
+  it('has no unique constraint that leaves org_id out (a global unique would reveal other tenants’ values)', async () => {
+    const offenders = await db.app.sql<{ name: string }[]>`
+      select i.indexrelid::regclass::text as name
+      from pg_index i
+      join pg_attribute a on a.attrelid = i.indrelid and a.attname = 'org_id'
+      where i.indisunique and not (a.attnum = any (i.indkey))`;
+    expect(offenders).toEqual([]);
+  });
+});
+
+describe('the request role kommit_app', () => {
+  it('owns nothing in the database', async () => {
+    const owned = await db.app.sql`
+      select c.oid::regclass::text from pg_class c where c.relowner = (select oid from pg_roles where rolname = 'kommit_app')
+      union all select n.nspname from pg_namespace n where n.nspowner = (select oid from pg_roles where rolname = 'kommit_app')
+      union all select p.proname from pg_proc p where p.proowner = (select oid from pg_roles where rolname = 'kommit_app')`;
+    expect(owned).toEqual([]);
+  });
+
+  it('cannot TRUNCATE, run DDL, or become the owner role', async () => {
+    for (const statement of [
+      'truncate projects',
+      'drop table projects',
+      'alter table projects disable row level security',
+      'create table rogue (id int)',
+      'set role beheerder',
+      'set role kommit_resolver',
+    ]) {
+      const error = await db.app.sql.unsafe(statement).then(() => undefined, (e: unknown) => e);
+      expect(postgresError(error).code, statement).toMatch(/^(42501|42P01)$/);
+      expect(postgresError(error).message, statement).toMatch(/permission denied|must be owner/);
+    }
+  });
+
+  it('has no role attribute that could step around row-level security', async () => {
+    const [role] = await db.app.sql`
+      select rolsuper, rolbypassrls, rolcreaterole, rolcreatedb, rolreplication from pg_roles where rolname = current_user`;
+    expect(role).toEqual({ rolsuper: false, rolbypassrls: false, rolcreaterole: false, rolcreatedb: false, rolreplication: false });
+  });
+
+  it('reaches across tenants only through SECURITY DEFINER functions with a pinned search_path', async () => {
+    const definers = await db.app.sql<{ name: string; config: string[] | null }[]>`
+      select p.proname as name, p.proconfig as config from pg_proc p
+      join pg_namespace n on n.oid = p.pronamespace and n.nspname = 'public'
+      where p.prosecdef`;
+    expect(definers.length).toBeGreaterThan(0);
+    for (const fn of definers) expect(fn.config, fn.name).toContain('search_path=pg_catalog');
+  });
+});

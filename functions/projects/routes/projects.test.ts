@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test/database.ts';
+import { startTestServer, type TestServer } from '../../../test/server.ts';
+import { createTenant, type TestTenant } from '../../../test/tenants.ts';
+
+let db: TestDatabase;
+let server: TestServer;
+let acme: TestTenant;
+let globex: TestTenant;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  server = await startTestServer(db.app);
+  acme = await createTenant(db, 'Acme');
+  globex = await createTenant(db, 'Globex');
+});
+afterAll(async () => {
+  await server.close();
+  await db.close();
+});
+
+interface Project {
+  id: string;
+  name: string;
+  description: string | null;
+  status: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+async function call(tenant: TestTenant, method: string, path: string, body?: unknown) {
+  const response = await fetch(server.url + path, {
+    method,
+    headers: tenant.headers,
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, type: response.headers.get('content-type'), body: text ? JSON.parse(text) : undefined };
+}
+
+describe('projects', () => {
+  it('creates, reads, updates and deletes a project', async () => {
+    const created = await call(acme, 'POST', '/v1/projects', { name: '  Loan approvals ', description: 'Risk team' });
+    expect(created.status).toBe(201);
+    const project = created.body as Project;
+    expect(project).toMatchObject({ name: 'Loan approvals', description: 'Risk team', status: 'active' });
+    expect(project).not.toHaveProperty('orgId');
+    expect(project.createdAt).toMatch(/\.\d{6}\+00$/);
+
+    expect((await call(acme, 'GET', `/v1/projects/${project.id}`)).body).toEqual(project);
+
+    const archived = await call(acme, 'PATCH', `/v1/projects/${project.id}`, { status: 'archived', description: null });
+    expect(archived.status).toBe(200);
+    expect(archived.body).toMatchObject({ id: project.id, status: 'archived', description: null, name: 'Loan approvals' });
+    expect(archived.body.updatedAt > project.updatedAt).toBe(true);
+
+    expect((await call(acme, 'DELETE', `/v1/projects/${project.id}`)).status).toBe(204);
+    expect((await call(acme, 'GET', `/v1/projects/${project.id}`)).status).toBe(404);
+    expect((await call(acme, 'DELETE', `/v1/projects/${project.id}`)).status).toBe(404);
+  });
+
+  it('lists newest first with cursor pagination and a status filter, and only the own organization', async () => {
+    const names = ['p1', 'p2', 'p3', 'p4', 'p5'];
+    const ids: string[] = [];
+    for (const name of names) ids.push((await call(acme, 'POST', '/v1/projects', { name: `list-${name}` })).body.id);
+    await call(globex, 'POST', '/v1/projects', { name: 'globex-only' });
+    await call(acme, 'PATCH', `/v1/projects/${ids[0]}`, { status: 'archived' });
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const query: string = cursor ? `&cursor=${cursor}` : '';
+      const page = await call(acme, 'GET', `/v1/projects?limit=2${query}`);
+      expect(page.status).toBe(200);
+      expect(page.body.data.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.data.map((p: Project) => p.name));
+      cursor = page.body.nextCursor;
+      pages++;
+    } while (cursor && pages < 10);
+    expect(seen.filter((n) => n.startsWith('list-'))).toEqual(['list-p5', 'list-p4', 'list-p3', 'list-p2', 'list-p1']);
+    expect(seen).not.toContain('globex-only');
+    expect(new Set(seen).size).toBe(seen.length);
+
+    const archived = await call(acme, 'GET', '/v1/projects?status=archived');
+    expect(archived.body.data.map((p: Project) => p.name)).toEqual(['list-p1']);
+
+    const globexList = await call(globex, 'GET', '/v1/projects');
+    expect(globexList.body.data.map((p: Project) => p.name)).toEqual(['globex-only']);
+  });
+
+  it('answers invalid input with 400 problem+json naming the fields, and stores nothing', async () => {
+    const before = (await call(acme, 'GET', '/v1/projects?limit=200')).body.data.length;
+    const cases: [string, string, unknown, string][] = [
+      ['POST', '/v1/projects', { name: '' }, 'json.name'],
+      ['POST', '/v1/projects', { name: 42 }, 'json.name'],
+      ['POST', '/v1/projects', { name: 'x'.repeat(201) }, 'json.name'],
+      ['POST', '/v1/projects', { name: 'ok', description: 7 }, 'json.description'],
+      ['GET', '/v1/projects?limit=0', undefined, 'query.limit'],
+      ['GET', '/v1/projects?limit=abc', undefined, 'query.limit'],
+      ['GET', '/v1/projects?status=deleted', undefined, 'query.status'],
+      ['GET', '/v1/projects?cursor=bm90LWEtY3Vyc29y', undefined, 'query.cursor'],
+      ['GET', '/v1/projects/not-a-uuid', undefined, 'param.id'],
+      ['PATCH', `/v1/projects/${crypto.randomUUID()}`, {}, 'json'],
+      ['PATCH', `/v1/projects/${crypto.randomUUID()}`, { status: 'gone' }, 'json.status'],
+    ];
+    for (const [method, path, body, field] of cases) {
+      const response = await call(acme, method, path, body);
+      expect(response.status, `${method} ${path} ${JSON.stringify(body)}`).toBe(400);
+      expect(response.type).toBe('application/problem+json');
+      expect(response.body.errors.map((e: { path: string }) => e.path).join(' '), `${method} ${path}`).toContain(field);
+      expect(JSON.stringify(response.body)).not.toMatch(/at .*\.ts:\d+/);
+    }
+    const malformed = await call(acme, 'POST', '/v1/projects', '{"name": ');
+    expect(malformed.status).toBe(400);
+    expect(malformed.type).toBe('application/problem+json');
+    expect((await call(acme, 'GET', '/v1/projects?limit=200')).body.data.length).toBe(before);
+  });
+
+  it('refuses a body over the size limit with 413', async () => {
+    const response = await call(acme, 'POST', '/v1/projects', { name: 'big', description: 'x'.repeat(100 * 1024) });
+    expect(response.status).toBe(413);
+    expect(response.type).toBe('application/problem+json');
+  });
+});

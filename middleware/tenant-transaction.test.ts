@@ -1,0 +1,79 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projects } from '../db/schema/projects.ts';
+import { createTestDatabase, type TestDatabase } from '../test/database.ts';
+import { startTestServer, type TestServer } from '../test/server.ts';
+import { createTenant, type TestTenant } from '../test/tenants.ts';
+import { ApiError } from './errors.ts';
+import { createFunctionApp } from './function-app.ts';
+
+// A function that writes a project and then fails in each of the ways a handler
+// can: the write must never outlive the failure.
+const probe = createFunctionApp('rollback-probe');
+const endings = {
+  ok: null,
+  throws: 'a plain exception after the write',
+  'api-error': 'a 4xx ApiError after the write',
+  'returns-500': 'a 5xx response without throwing',
+} as const;
+probe.openapi(
+  createRoute({
+    method: 'post',
+    path: '/v1/rollback-probe/{ending}',
+    request: { params: z.object({ ending: z.enum(Object.keys(endings) as [keyof typeof endings]) }), body: { content: { 'application/json': { schema: z.object({ name: z.string() }) } } } },
+    responses: { 201: { description: 'written' } },
+  }),
+  async (c) => {
+    const { ending } = c.req.valid('param');
+    await c.var.tx.insert(projects).values({ orgId: c.var.org.id, name: c.req.valid('json').name });
+    if (ending === 'throws') throw new Error('boom after writing');
+    if (ending === 'api-error') throw new ApiError('conflict', 'changed my mind');
+    if (ending === 'returns-500') return c.json({ error: 'handled badly' }, 500) as never;
+    return c.body(null, 201);
+  },
+);
+
+let db: TestDatabase;
+let server: TestServer;
+let tenant: TestTenant;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  server = await startTestServer(db.app, { functions: [probe] });
+  tenant = await createTenant(db, 'Rollback');
+});
+afterAll(async () => {
+  await server.close();
+  await db.close();
+});
+
+async function stored(name: string) {
+  return db.admin.withTenant(tenant.orgId, (tx) => tx.select().from(projects).where(eq(projects.name, name)));
+}
+
+describe('the tenant transaction', () => {
+  it('commits what a successful handler wrote', async () => {
+    const response = await fetch(`${server.url}/v1/rollback-probe/ok`, { method: 'POST', headers: tenant.headers, body: JSON.stringify({ name: 'kept' }) });
+    expect(response.status).toBe(201);
+    expect(await stored('kept')).toHaveLength(1);
+  });
+
+  for (const [ending, description] of Object.entries(endings).filter(([, d]) => d)) {
+    it(`rolls back on ${description}`, async () => {
+      const name = `lost-${ending}`;
+      const response = await fetch(`${server.url}/v1/rollback-probe/${ending}`, { method: 'POST', headers: tenant.headers, body: JSON.stringify({ name }) });
+      expect(response.status).toBeGreaterThanOrEqual(400);
+      expect(await stored(name)).toEqual([]);
+    });
+  }
+
+  it('answers an unexpected exception with a 500 problem that reveals nothing', async () => {
+    const response = await fetch(`${server.url}/v1/rollback-probe/throws`, { method: 'POST', headers: tenant.headers, body: JSON.stringify({ name: 'x' }) });
+    expect(response.status).toBe(500);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    const text = await response.text();
+    expect(text).not.toContain('boom');
+    expect(text).not.toMatch(/\.ts:\d+/);
+    expect(JSON.parse(text).instance).toBe(response.headers.get('x-request-id'));
+  });
+});

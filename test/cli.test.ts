@@ -1,0 +1,54 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiKeys } from '../db/schema/api-keys.ts';
+import { hashApiKey } from '../auth/api-keys.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+
+const run = promisify(execFile);
+let db: TestDatabase;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  dir = await mkdtemp(path.join(tmpdir(), 'kommit-cli-'));
+  await writeFile(path.join(dir, 'ca.pem'), db.ca);
+  env = { PATH: process.env.PATH, DATABASE_URL: db.appUrl, ADMIN_DATABASE_URL: db.adminUrl, PGSSLROOTCERT: path.join(dir, 'ca.pem') };
+});
+afterAll(async () => {
+  await db.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const cli = (script: string, args: string[]) =>
+  run(process.execPath, ['--import', 'tsx', script, ...args], { cwd: path.resolve(import.meta.dirname, '..'), env });
+
+describe('operator CLIs', () => {
+  it('create an organization and an API key that is stored only as its hash', async () => {
+    const org = await cli('db/cli/orgs-create.ts', ['--name', 'Cli Org']);
+    const orgId = org.stdout.trim();
+    expect(orgId).toMatch(/^[0-9a-f-]{36}$/);
+    const key = await cli('db/cli/keys-create.ts', ['--org', orgId, '--name', 'ci']);
+    const secret = key.stdout.trim();
+    expect(secret).toMatch(/^km_[\w-]{43}$/);
+    expect(key.stderr).toMatch(/only time/);
+
+    const rows = await db.admin.withTenant(orgId, (tx) => tx.select().from(apiKeys));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.keyHash.equals(hashApiKey(secret))).toBe(true);
+    expect(JSON.stringify(rows)).not.toContain(secret.slice(3));
+  });
+
+  it('fail with a usage line and exit code 2 on bad arguments, and 1 for an unknown organization', async () => {
+    await expect(cli('db/cli/keys-create.ts', ['--org', 'nope'])).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/^usage:/) });
+    await expect(cli('db/cli/orgs-create.ts', [])).rejects.toMatchObject({ code: 2 });
+    await expect(cli('db/cli/keys-create.ts', ['--org', crypto.randomUUID()])).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/error: no organization/),
+    });
+  });
+});

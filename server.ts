@@ -1,15 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import { serve } from '@hono/node-server';
 import pino from 'pino';
-import { assertAppConnection, BootCheckError } from './db/boot-checks.ts';
+import { assertConnection, BootCheckError, checkAppConnection, checkAuthConnection } from './db/boot-checks.ts';
 import { resolveDatabase } from './db/runtime.ts';
 import { createDatabase } from './db/tenant.ts';
 import { selectFunctions } from './functions/index.ts';
 import { httpConfigFromEnv } from './middleware/config.ts';
+import { createPlatform } from './middleware/platform.ts';
 import { createPlatformApp } from './middleware/platform-app.ts';
 
 /**
- * Node entry: finds the database (embedded by default), checks the request
- * role, and serves the selected function modules on one HTTP server.
+ * Node entry: finds the database (embedded by default), checks the request and
+ * auth roles, and serves the selected function modules on one HTTP server.
  */
 async function main() {
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { service: 'kommit' } });
@@ -18,26 +20,40 @@ async function main() {
   const functions = selectFunctions(process.env.FUNCTIONS);
   // Production releases migrate once, as a separate step, before new versions start.
   const target = await resolveDatabase({ log, migrate: !config.production });
+  if (!target.authUrl) throw new Error('AUTH_DATABASE_URL (role kommit_auth) must be set along with DATABASE_URL');
+  const authSecret = process.env.BETTER_AUTH_SECRET ?? target.authSecret;
+  if (!authSecret && config.production) throw new Error('BETTER_AUTH_SECRET must be set in production');
+  if (!authSecret) logger.warn('BETTER_AUTH_SECRET is not set: sessions will not survive a restart');
 
-  const database = createDatabase(target.appUrl, {
-    ca: target.ca,
-    max: Number(process.env.DB_POOL_MAX ?? 10),
-    applicationName: 'kommit-app',
-    statementTimeoutSeconds: 30,
-  });
-  try {
-    await assertAppConnection(database.sql, target.roles);
-  } catch (error) {
-    await database.close();
+  const pool = { ca: target.ca, statementTimeoutSeconds: 30 };
+  const database = createDatabase(target.appUrl, { ...pool, max: Number(process.env.DB_POOL_MAX ?? 10), applicationName: 'kommit-app' });
+  const authDatabase = createDatabase(target.authUrl, { ...pool, max: Number(process.env.AUTH_DB_POOL_MAX ?? 5), applicationName: 'kommit-auth' });
+  const closeAll = async () => {
+    await Promise.all([database.close(), authDatabase.close()]);
     await target.stop();
+  };
+  try {
+    await assertConnection(checkAppConnection(database.sql, target.roles));
+    await assertConnection(checkAuthConnection(authDatabase.sql, target.roles));
+  } catch (error) {
+    await closeAll();
     throw error;
   }
 
   const names = functions.map((fn) => fn.functionName);
-  const app = createPlatformApp({ database, config, logger, functions: names, ready: () => true }, functions);
+  const platform = createPlatform({
+    database,
+    authDatabase,
+    config,
+    logger,
+    authSecret: authSecret ?? randomBytes(32).toString('base64url'),
+    functions: names,
+    ready: () => true,
+  });
+  const app = createPlatformApp(platform, functions);
   const port = Number(process.env.PORT ?? 8787);
   const server = serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? '0.0.0.0' }, () => {
-    logger.info({ functions: names }, `Kommit is serving http://localhost:${port} (API reference at /docs)`);
+    logger.info({ functions: names }, `Kommit is serving http://localhost:${port} (API reference at /docs, console at /console)`);
   });
 
   let stopping = false;
@@ -46,8 +62,7 @@ async function main() {
     stopping = true;
     logger.info(`${signal}: draining requests and stopping`);
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    await database.close();
-    await target.stop();
+    await closeAll();
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
@@ -59,3 +74,4 @@ main().catch((error: unknown) => {
   process.stderr.write(`kommit: ${message}\n`);
   process.exit(1);
 });
+

@@ -1,5 +1,5 @@
 import type { Sql } from './connection.ts';
-import { GRANT_GROUP_ROLE, type RoleNames } from './roles.ts';
+import { GRANT_GROUP_ROLE, IDENTITY_GROUP_ROLE, type RoleNames } from './roles.ts';
 
 /**
  * Layer 1 of the tenancy boundary, checked before the process serves anything:
@@ -8,6 +8,22 @@ import { GRANT_GROUP_ROLE, type RoleNames } from './roles.ts';
  * each command. Returns the problems found; an empty list means boot may go on.
  */
 export async function checkAppConnection(sql: Sql, roles: RoleNames): Promise<string[]> {
+  return [...(await checkRole(sql, { expected: roles.app, group: GRANT_GROUP_ROLE, owner: roles.admin })), ...(await checkTenantTables(sql))];
+}
+
+/** Better Auth's connection: restricted the same way, its only group the identity group. */
+export function checkAuthConnection(sql: Sql, roles: RoleNames): Promise<string[]> {
+  return checkRole(sql, { expected: roles.auth, group: IDENTITY_GROUP_ROLE, owner: roles.admin });
+}
+
+interface RoleExpectation {
+  expected: string;
+  /** The one role it may be a member of (it inherits its grants). */
+  group: string;
+  owner: string;
+}
+
+async function checkRole(sql: Sql, roles: RoleExpectation): Promise<string[]> {
   const problems: string[] = [];
 
   const [me] = await sql<
@@ -18,7 +34,7 @@ export async function checkAppConnection(sql: Sql, roles: RoleNames): Promise<st
     from pg_roles r where r.rolname = current_user`;
   if (!me) return ['the connection role has no pg_roles row'];
 
-  if (me.rolname !== roles.app) problems.push(`connected as role "${me.rolname}", expected "${roles.app}"`);
+  if (me.rolname !== roles.expected) problems.push(`connected as role "${me.rolname}", expected "${roles.expected}"`);
   if (me.rolsuper) problems.push(`role "${me.rolname}" is a superuser`);
   if (me.rolbypassrls) problems.push(`role "${me.rolname}" has BYPASSRLS`);
   if (me.rolcreaterole) problems.push(`role "${me.rolname}" has CREATEROLE`);
@@ -30,10 +46,10 @@ export async function checkAppConnection(sql: Sql, roles: RoleNames): Promise<st
   const memberships = await sql<{ rolname: string }[]>`
     select r.rolname from pg_roles r
     where r.rolname <> current_user and pg_has_role(current_user, r.oid, 'MEMBER')
-      and r.rolname <> ${GRANT_GROUP_ROLE} and r.rolname not like 'pg\\_%'
+      and r.rolname <> ${roles.group} and r.rolname not like 'pg\\_%'
     order by 1`;
-  const ownerMembership = memberships.find((m) => m.rolname === roles.admin);
-  if (ownerMembership) problems.push(`role "${me.rolname}" is a member of the owner role "${roles.admin}"`);
+  const ownerMembership = memberships.find((m) => m.rolname === roles.owner);
+  if (ownerMembership) problems.push(`role "${me.rolname}" is a member of the owner role "${roles.owner}"`);
   for (const m of memberships) {
     if (m !== ownerMembership) problems.push(`role "${me.rolname}" is a member of role "${m.rolname}"`);
   }
@@ -45,7 +61,11 @@ export async function checkAppConnection(sql: Sql, roles: RoleNames): Promise<st
       and pg_has_role(current_user, c.relowner, 'MEMBER')
     order by 1 limit 5`;
   if (owned.length) problems.push(`role "${me.rolname}" owns ${owned.map((o) => o.name).join(', ')}`);
+  return problems;
+}
 
+async function checkTenantTables(sql: Sql): Promise<string[]> {
+  const problems: string[] = [];
   for (const table of await tenantTableSecurity(sql)) {
     if (!table.rls_enabled) problems.push(`tenant table ${table.name} does not have row-level security enabled`);
     else if (!table.rls_forced) problems.push(`tenant table ${table.name} does not force row-level security`);
@@ -64,14 +84,19 @@ export interface TenantTableSecurity {
   commands: string[];
 }
 
-/** Every table with an org_id column, with its RLS flags and the commands its policies cover. */
+/**
+ * Every table with an org_id column, with its RLS flags and the commands covered
+ * by policies that apply to every role. Policies for one named role (the auth
+ * role's) do not count: they restrict no one else.
+ */
 export function tenantTableSecurity(sql: Sql) {
   return sql<TenantTableSecurity[]>`
     select c.oid::regclass::text as name,
            c.relrowsecurity as rls_enabled,
            c.relforcerowsecurity as rls_forced,
            coalesce(array(select p.cmd::text from pg_policies p
-                          where p.schemaname = n.nspname and p.tablename = c.relname), '{}') as commands
+                          where p.schemaname = n.nspname and p.tablename = c.relname
+                            and p.roles = '{public}'), '{}') as commands
     from pg_class c
     join pg_namespace n on n.oid = c.relnamespace
     join pg_attribute a on a.attrelid = c.oid and a.attname = 'org_id' and not a.attisdropped
@@ -85,7 +110,8 @@ export class BootCheckError extends Error {
   }
 }
 
-export async function assertAppConnection(sql: Sql, roles: RoleNames) {
-  const problems = await checkAppConnection(sql, roles);
+/** Throws a BootCheckError naming every problem a check found. */
+export async function assertConnection(check: Promise<string[]>) {
+  const problems = await check;
   if (problems.length) throw new BootCheckError(problems);
 }

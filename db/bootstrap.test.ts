@@ -10,10 +10,11 @@ import { migrateDatabase } from './migrate.ts';
 // own so it cannot disturb the roles other test files use.
 const pg = inject('postgres');
 const suffix = randomBytes(4).toString('hex');
-const names = { app: `bs_app_${suffix}`, admin: `bs_admin_${suffix}`, database: `bs_db_${suffix}` };
+const names = { app: `bs_app_${suffix}`, admin: `bs_admin_${suffix}`, auth: `bs_auth_${suffix}`, database: `bs_db_${suffix}` };
 const url = (user: string, password: string) => `postgres://${user}:${password}@localhost:${pg.port}/${names.database}`;
 const appUrl = url(names.app, 'app-Pw_1');
 const adminUrl = url(names.admin, "adm'in pw");
+const authUrl = url(names.auth, 'auth-pw');
 let su: Sql;
 
 beforeAll(() => {
@@ -21,7 +22,7 @@ beforeAll(() => {
 });
 afterAll(async () => {
   await su.unsafe(`drop database if exists ${names.database} with (force)`);
-  await su.unsafe(`drop role if exists ${names.app}; drop role if exists ${names.admin}`);
+  await su.unsafe(`drop role if exists ${names.app}; drop role if exists ${names.admin}; drop role if exists ${names.auth}`);
   await su.end();
 });
 
@@ -36,7 +37,7 @@ async function attributes(role: string) {
 
 describe('bootstrapDatabase', () => {
   it('creates both roles and the database, and running it again changes nothing', async () => {
-    const target = { superuserUrl: pg.superuserUrl, appUrl, adminUrl, ca: pg.ca };
+    const target = { superuserUrl: pg.superuserUrl, appUrl, adminUrl, authUrl, ca: pg.ca };
     await bootstrapDatabase(target);
     await bootstrapDatabase(target);
     expect(await attributes(names.app)).toEqual({
@@ -49,7 +50,7 @@ describe('bootstrapDatabase', () => {
     await migrateDatabase(adminUrl, pg.ca);
     const app = connect(appUrl, { max: 1, ca: pg.ca });
     try {
-      expect(await checkAppConnection(app, { app: names.app, admin: names.admin })).toEqual([]);
+      expect(await checkAppConnection(app, { app: names.app, admin: names.admin, auth: names.auth })).toEqual([]);
     } finally {
       await app.end();
     }
@@ -57,7 +58,7 @@ describe('bootstrapDatabase', () => {
 
   it('brings a drifted role back in line and takes the password from the URL', async () => {
     await su.unsafe(`alter role ${names.app} createdb bypassrls password 'stale'`);
-    await bootstrapDatabase({ superuserUrl: pg.superuserUrl, appUrl, adminUrl, ca: pg.ca });
+    await bootstrapDatabase({ superuserUrl: pg.superuserUrl, appUrl, adminUrl, authUrl, ca: pg.ca });
     expect(await attributes(names.app)).toMatchObject({ rolcreatedb: false, rolbypassrls: false });
     const app = connect(appUrl, { max: 1, ca: pg.ca });
     try {
@@ -69,10 +70,10 @@ describe('bootstrapDatabase', () => {
 
   it('refuses URLs without a password or naming different databases', async () => {
     await expect(
-      bootstrapDatabase({ superuserUrl: pg.superuserUrl, appUrl: `postgres://x@localhost/${names.database}`, adminUrl, ca: pg.ca }),
+      bootstrapDatabase({ superuserUrl: pg.superuserUrl, appUrl: `postgres://x@localhost/${names.database}`, adminUrl, authUrl, ca: pg.ca }),
     ).rejects.toThrow(/password/);
     await expect(
-      bootstrapDatabase({ superuserUrl: pg.superuserUrl, appUrl: url(names.app, 'a').replace(names.database, 'other'), adminUrl, ca: pg.ca }),
+      bootstrapDatabase({ superuserUrl: pg.superuserUrl, appUrl: url(names.app, 'a').replace(names.database, 'other'), adminUrl, authUrl, ca: pg.ca }),
     ).rejects.toThrow(/same database/);
   });
 });

@@ -1,5 +1,5 @@
 import { connect, type Sql } from './connection.ts';
-import { GRANT_GROUP_ROLE, RESOLVER_ROLE } from './roles.ts';
+import { GRANT_GROUP_ROLE, IDENTITY_GROUP_ROLE, RESOLVER_ROLE } from './roles.ts';
 
 export interface BootstrapTarget {
   /** A superuser connection to any database of the cluster (usually `postgres`). */
@@ -8,6 +8,8 @@ export interface BootstrapTarget {
   appUrl: string;
   /** beheerder's URL: user, password and database are taken from it. */
   adminUrl: string;
+  /** kommit_auth's URL (Better Auth's connection): user, password and database are taken from it. */
+  authUrl: string;
   ca?: string;
   log?: (line: string) => void;
 }
@@ -60,19 +62,25 @@ export async function bootstrapDatabase(target: BootstrapTarget) {
   const log = target.log ?? (() => {});
   const app = loginFrom(target.appUrl);
   const admin = loginFrom(target.adminUrl);
-  if (app.database !== admin.database) throw new Error('DATABASE_URL and ADMIN_DATABASE_URL must name the same database');
-  if (app.user === admin.user) throw new Error('the app role and the admin role must be different roles');
+  const auth = loginFrom(target.authUrl);
+  if (app.database !== admin.database || auth.database !== admin.database) {
+    throw new Error('DATABASE_URL, ADMIN_DATABASE_URL and AUTH_DATABASE_URL must name the same database');
+  }
+  if (new Set([app.user, admin.user, auth.user]).size !== 3) throw new Error('the app, admin and auth roles must be three different roles');
 
   const su = connect(target.superuserUrl, { max: 1, ca: target.ca, applicationName: 'kommit-bootstrap' });
   try {
     const restricted = 'NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION';
     await ensureRole(su, admin.user, `LOGIN ${restricted}`, admin.password);
     await ensureRole(su, GRANT_GROUP_ROLE, `NOLOGIN ${restricted}`);
+    await ensureRole(su, IDENTITY_GROUP_ROLE, `NOLOGIN ${restricted}`);
     await ensureRole(su, RESOLVER_ROLE, 'NOLOGIN NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION');
     await ensureRole(su, app.user, `LOGIN INHERIT ${restricted}`, app.password);
     await exec(su, 'GRANT %I TO %I', GRANT_GROUP_ROLE, app.user);
+    await ensureRole(su, auth.user, `LOGIN INHERIT ${restricted}`, auth.password);
+    await exec(su, 'GRANT %I TO %I', IDENTITY_GROUP_ROLE, auth.user);
     await exec(su, 'GRANT %I TO %I', RESOLVER_ROLE, admin.user);
-    log(`roles ready: ${app.user}, ${admin.user}`);
+    log(`roles ready: ${app.user}, ${auth.user}, ${admin.user}`);
 
     const exists = await su`select 1 from pg_database where datname = ${app.database}`;
     if (exists.length === 0) {
@@ -96,10 +104,10 @@ export async function secureDatabase(superuserUrl: string, database: string, adm
   try {
     await exec(su, 'ALTER DATABASE %I OWNER TO %I', database, adminRole);
     await exec(su, 'REVOKE ALL ON DATABASE %I FROM PUBLIC', database);
-    await exec(su, 'GRANT CONNECT ON DATABASE %I TO %I', database, GRANT_GROUP_ROLE);
+    await exec(su, 'GRANT CONNECT ON DATABASE %I TO %I, %I', database, GRANT_GROUP_ROLE, IDENTITY_GROUP_ROLE);
     await exec(su, 'ALTER SCHEMA public OWNER TO %I', adminRole);
     await su.unsafe('REVOKE ALL ON SCHEMA public FROM PUBLIC');
-    await exec(su, 'GRANT USAGE ON SCHEMA public TO %I, %I', GRANT_GROUP_ROLE, RESOLVER_ROLE);
+    await exec(su, 'GRANT USAGE ON SCHEMA public TO %I, %I, %I', GRANT_GROUP_ROLE, IDENTITY_GROUP_ROLE, RESOLVER_ROLE);
   } finally {
     await su.end();
   }

@@ -8,6 +8,10 @@ import { roleNamesFromEnv, type RoleNames } from './roles.ts';
 
 export interface DatabaseTarget {
   appUrl: string;
+  /** Better Auth's connection (kommit_auth); the server needs it, operator CLIs do not. */
+  authUrl?: string;
+  /** Better Auth's signing secret, when this target provides one (the embedded default does). */
+  authSecret?: string;
   /** Absent when only DATABASE_URL is configured: then nothing here migrates. */
   adminUrl?: string;
   /** CA for the embedded server; external servers use sslrootcert / PGSSLROOTCERT. */
@@ -22,15 +26,26 @@ interface Credentials {
   superuser: string;
   app: string;
   admin: string;
+  auth: string;
+  authSecret: string;
 }
 
 const DATABASE_NAME = 'kommit';
 
+/** Passwords of the embedded default, generated on first use; roles added later get theirs then. */
 function loadCredentials(file: string): Credentials {
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Credentials;
+  const stored = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<Credentials>) : {};
   const secret = () => randomBytes(24).toString('base64url');
-  const credentials = { superuser: secret(), app: secret(), admin: secret() };
-  writeFileSync(file, JSON.stringify(credentials, null, 2), { mode: 0o600 });
+  const credentials: Credentials = {
+    superuser: stored.superuser ?? secret(),
+    app: stored.app ?? secret(),
+    admin: stored.admin ?? secret(),
+    auth: stored.auth ?? secret(),
+    authSecret: stored.authSecret ?? randomBytes(32).toString('base64url'),
+  };
+  if (JSON.stringify(stored) !== JSON.stringify(credentials)) {
+    writeFileSync(file, JSON.stringify(credentials, null, 2), { mode: 0o600 });
+  }
   return credentials;
 }
 
@@ -56,7 +71,14 @@ export async function resolveDatabase(options: { log: (line: string) => void; mi
   const env = process.env;
   const roles = roleNamesFromEnv(env);
   if (env.DATABASE_URL) {
-    const target = { appUrl: env.DATABASE_URL, adminUrl: env.ADMIN_DATABASE_URL, roles, embedded: false, stop: async () => {} };
+    const target = {
+      appUrl: env.DATABASE_URL,
+      authUrl: env.AUTH_DATABASE_URL,
+      adminUrl: env.ADMIN_DATABASE_URL,
+      roles,
+      embedded: false,
+      stop: async () => {},
+    };
     if (options.migrate && target.adminUrl) {
       await migrateDatabase(target.adminUrl);
       options.log('migrations applied');
@@ -73,17 +95,18 @@ export async function resolveDatabase(options: { log: (line: string) => void; mi
     `postgres://${user}:${encodeURIComponent(password)}@localhost:${port}/${DATABASE_NAME}`;
   const appUrl = url(roles.app, credentials.app);
   const adminUrl = url(roles.admin, credentials.admin);
+  const authUrl = url(roles.auth, credentials.auth);
 
   if (postmasterRunning(dataDir)) {
     options.log(`using the embedded Postgres already running on port ${port}`);
     const ca = readFileSync(`${dataDir}-ca.pem`, 'utf8');
-    return { appUrl, adminUrl, ca, roles, embedded: true, stop: async () => {} };
+    return { appUrl, authUrl, adminUrl, ca, roles, authSecret: credentials.authSecret, embedded: true, stop: async () => {} };
   }
 
   options.log(`starting embedded Postgres on port ${port} (data in ${path.relative(process.cwd(), dataDir) || dataDir})`);
   const cluster = await startEmbeddedPostgres({ dataDir, port, superuserPassword: credentials.superuser });
   try {
-    await bootstrapDatabase({ superuserUrl: cluster.superuserUrl, appUrl, adminUrl, ca: cluster.ca });
+    await bootstrapDatabase({ superuserUrl: cluster.superuserUrl, appUrl, adminUrl, authUrl, ca: cluster.ca });
     if (options.migrate) {
       await migrateDatabase(adminUrl, cluster.ca);
       options.log('migrations applied');
@@ -92,5 +115,14 @@ export async function resolveDatabase(options: { log: (line: string) => void; mi
     await cluster.stop();
     throw error;
   }
-  return { appUrl, adminUrl, ca: cluster.ca, roles, embedded: true, stop: () => cluster.stop() };
+  return {
+    appUrl,
+    authUrl,
+    adminUrl,
+    ca: cluster.ca,
+    roles,
+    authSecret: credentials.authSecret,
+    embedded: true,
+    stop: () => cluster.stop(),
+  };
 }

@@ -1,9 +1,13 @@
 import type { FunctionApp } from '../middleware/function-app.ts';
+import apiKeys from './api-keys/index.ts';
+import identity from './identity/index.ts';
 import projects from './projects/index.ts';
 
 /** Every function module, by name. FUNCTIONS (a comma list) selects which a process mounts. */
 export const functionRegistry: Record<string, FunctionApp> = {
+  identity,
   projects,
+  'api-keys': apiKeys,
 };
 
 export function selectFunctions(selection: string | undefined) {

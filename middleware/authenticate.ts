@@ -1,29 +1,77 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { hashApiKey, looksLikeApiKey } from '../auth/api-keys.ts';
 import { ApiError } from './errors.ts';
 import type { AppEnv } from './env.ts';
 
-const CHALLENGE = { 'www-authenticate': 'Bearer realm="kommit"' };
+const CHALLENGE = { headers: { 'www-authenticate': 'Bearer realm="kommit"' } };
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
- * Resolves the credential to a principal and its organization. For now the only
- * credential is an organization-bound API key (Authorization: Bearer km_...);
- * the organization comes from the key, never from anything else the client sends.
+ * Resolves the credential to a principal and the organization it claims.
+ * - `Authorization: Bearer km_...`: an API key, bound to exactly one organization.
+ * - otherwise a Better Auth session cookie: the session's active organization.
+ * The organization never comes from anything else the client sends (headers,
+ * query, body). For sessions it is only a claim until the tenant transaction has
+ * found the membership row (tenant-transaction.ts).
  */
 export function authenticate(): MiddlewareHandler<AppEnv> {
   return async function authenticate(c, next) {
-    const header = c.req.header('authorization') ?? '';
-    const [scheme, token] = header.split(' ', 2);
-    if (!header) throw new ApiError('unauthorized', 'Send an API key as "Authorization: Bearer km_...".', undefined, CHALLENGE);
-    if (scheme?.toLowerCase() !== 'bearer' || !token || !looksLikeApiKey(token)) {
-      throw new ApiError('unauthorized', 'The Authorization header does not carry a Kommit API key.', undefined, CHALLENGE);
-    }
-    const { sql } = c.get('platform').database;
-    const [key] = await sql<{ org_id: string; key_id: string }[]>`
-      select org_id, key_id from kommit_resolve_api_key(${hashApiKey(token)})`;
-    if (!key) throw new ApiError('unauthorized', 'The API key is not valid or was revoked.', undefined, CHALLENGE);
-    c.set('principal', { kind: 'api_key', id: key.key_id });
-    c.set('org', { id: key.org_id });
+    const header = c.req.header('authorization');
+    if (header) await authenticateApiKey(c, header);
+    else await authenticateSession(c);
     await next();
   };
+}
+
+async function authenticateApiKey(c: Context<AppEnv>, header: string) {
+  const [scheme, token] = header.split(' ', 2);
+  if (scheme?.toLowerCase() !== 'bearer' || !token || !looksLikeApiKey(token)) {
+    throw new ApiError('unauthorized', 'The Authorization header does not carry a Kommit API key.', CHALLENGE);
+  }
+  const { sql } = c.get('platform').database;
+  const [key] = await sql<{ org_id: string; key_id: string }[]>`
+    select org_id, key_id from kommit_resolve_api_key(${hashApiKey(token)})`;
+  if (!key) throw new ApiError('unauthorized', 'The API key is not valid or was revoked.', CHALLENGE);
+  c.set('principal', { kind: 'api_key', id: key.key_id });
+  c.set('org', { id: key.org_id });
+}
+
+async function authenticateSession(c: Context<AppEnv>) {
+  if (!c.req.header('cookie')) {
+    throw new ApiError('unauthorized', 'Sign in, or send an API key as "Authorization: Bearer km_...".', CHALLENGE);
+  }
+  const { auth, config } = c.get('platform');
+  const { headers, response } = await auth.api.getSession({
+    headers: c.req.raw.headers,
+    query: { disableCookieCache: true },
+    returnHeaders: true,
+  });
+  // Better Auth may roll the session forward; pass its refreshed cookie on.
+  for (const cookie of headers.getSetCookie()) c.header('set-cookie', cookie, { append: true });
+  if (!response) throw new ApiError('unauthorized', 'The session has expired or is not valid; sign in again.', CHALLENGE);
+
+  // Cookies ride along on cross-site requests; a cookie-authenticated write must
+  // come from our own origin (SameSite=Lax is the first line, this the second).
+  if (!SAFE_METHODS.has(c.req.method)) {
+    const origin = c.req.header('origin') ?? refererOrigin(c.req.header('referer'));
+    if (origin !== new URL(config.baseURL).origin) {
+      throw new ApiError('forbidden', 'Cookie-authenticated changes must come from this site (Origin header).');
+    }
+  }
+
+  const { session, user } = response;
+  c.set('principal', { kind: 'session', userId: user.id, sessionId: session.id, email: user.email, name: user.name });
+  const orgId = (session as { activeOrganizationId?: string | null }).activeOrganizationId;
+  if (!orgId) {
+    throw new ApiError('forbidden', 'No active organization: choose one with POST /v1/session/active-organization.');
+  }
+  c.set('org', { id: orgId });
+}
+
+function refererOrigin(referer: string | undefined) {
+  try {
+    return referer ? new URL(referer).origin : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -2,13 +2,27 @@
 export interface HttpConfig {
   /** Production refuses plain HTTP (except /health) and sends HSTS. */
   production: boolean;
-  /** CIDR ranges whose X-Forwarded-Proto is believed (the reverse proxy). */
+  /** CIDR ranges whose X-Forwarded-Proto and X-Forwarded-For are believed (the reverse proxy). */
   trustedProxies: string[];
   /** Largest request body accepted, in bytes. */
   maxBodyBytes: number;
+  /** The public origin users reach this deployment at; cookie-authenticated writes must come from it. */
+  baseURL: string;
+  signInLimits: SignInLimits;
 }
 
+export interface SignInLimits {
+  /** Attempts per email address (sign-in) within the window. */
+  perAccount: number;
+  /** Attempts per client address (sign-in and sign-up) within the window. */
+  perAddress: number;
+  windowSeconds: number;
+}
+
+export const DEFAULT_SIGN_IN_LIMITS: SignInLimits = { perAccount: 10, perAddress: 50, windowSeconds: 600 };
+
 export function httpConfigFromEnv(env: NodeJS.ProcessEnv = process.env): HttpConfig {
+  const port = env.PORT ?? '8787';
   return {
     production: env.NODE_ENV === 'production',
     trustedProxies: (env.TRUSTED_PROXIES ?? '')
@@ -16,5 +30,11 @@ export function httpConfigFromEnv(env: NodeJS.ProcessEnv = process.env): HttpCon
       .map((s) => s.trim())
       .filter(Boolean),
     maxBodyBytes: Number(env.MAX_BODY_BYTES ?? 1024 * 1024),
+    baseURL: env.KOMMIT_BASE_URL ?? `http://localhost:${port}`,
+    signInLimits: {
+      perAccount: Number(env.SIGN_IN_LIMIT_PER_ACCOUNT ?? DEFAULT_SIGN_IN_LIMITS.perAccount),
+      perAddress: Number(env.SIGN_IN_LIMIT_PER_ADDRESS ?? DEFAULT_SIGN_IN_LIMITS.perAddress),
+      windowSeconds: Number(env.SIGN_IN_LIMIT_WINDOW_SECONDS ?? DEFAULT_SIGN_IN_LIMITS.windowSeconds),
+    },
   };
 }

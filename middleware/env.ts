@@ -1,24 +1,32 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { Logger } from 'pino';
+import type { Auth } from '../auth/index.ts';
 import type { Database, Tx } from '../db/tenant.ts';
 import type { HttpConfig } from './config.ts';
+import type { SignInLimiter } from './sign-in-limit.ts';
 
 /** What the process shares with every request: set once by createPlatformApp. */
 export interface Platform {
+  /** kommit_app: every tenant read and write goes through its withTenant. */
   database: Database;
+  /** kommit_auth: Better Auth's connection, also used to clear stale session claims. */
+  authDatabase: Database;
+  auth: Auth;
   config: HttpConfig;
   logger: Logger;
+  signInLimiter: SignInLimiter;
   /** Names of the function modules this process serves. */
   functions: string[];
   /** Whether the boot checks passed; /health answers 503 until they have. */
   ready: () => boolean;
 }
 
-/** Who made the request: the placeholder credential is an organization-bound API key. */
-export interface Principal {
-  kind: 'api_key';
-  id: string;
-}
+/** Who made the request. */
+export type Principal =
+  | { kind: 'api_key'; id: string }
+  | { kind: 'session'; userId: string; sessionId: string; email: string; name: string };
+
+export type MemberRole = 'owner' | 'admin' | 'member';
 
 export interface AppEnv {
   Bindings: Partial<HttpBindings>;
@@ -28,6 +36,8 @@ export interface AppEnv {
     functionName: string;
     principal: Principal;
     org: { id: string };
+    /** The caller's role in the organization, checked live; absent for API keys. */
+    member: { role: MemberRole } | undefined;
     tx: Tx;
   };
 }

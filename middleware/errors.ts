@@ -15,6 +15,7 @@ export const PROBLEMS = {
   conflict: { status: 409, title: 'Conflict' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  unprocessable: { status: 422, title: 'The request cannot be carried out' },
   rate_limited: { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal error' },
   unavailable: { status: 503, title: 'Service unavailable' },
@@ -27,12 +28,19 @@ export interface FieldError {
   message: string;
 }
 
+export interface ApiErrorOptions {
+  /** Field-level problems of invalid input. */
+  errors?: FieldError[];
+  headers?: Record<string, string>;
+  /** Extra members of the problem body (RFC 9457 extensions). */
+  extensions?: Record<string, unknown>;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly code: ProblemCode,
     readonly detail?: string,
-    readonly errors?: FieldError[],
-    readonly headers?: Record<string, string>,
+    readonly options: ApiErrorOptions = {},
   ) {
     super(detail ?? PROBLEMS[code].title);
   }
@@ -46,11 +54,12 @@ export function problemResponse(c: Context<AppEnv>, error: ApiError) {
     status,
     detail: error.detail ?? title,
     instance: c.get('requestId'),
-    ...(error.errors ? { errors: error.errors } : {}),
+    ...error.options.extensions,
+    ...(error.options.errors ? { errors: error.options.errors } : {}),
   };
   return c.body(JSON.stringify(body), status, {
     'content-type': 'application/problem+json',
-    ...error.headers,
+    ...error.options.headers,
   });
 }
 
@@ -62,11 +71,11 @@ export function fieldErrors(error: ZodError): FieldError[] {
 export function validationHook(result: { success: boolean; error?: unknown; target?: string }, c: Context<AppEnv>) {
   if (!result.success) {
     const errors = fieldErrors(result.error as ZodError).map((e) => ({ ...e, path: `${result.target}.${e.path}` }));
-    return problemResponse(c, new ApiError('invalid_request', 'Some fields are not valid.', errors));
+    return problemResponse(c, new ApiError('invalid_request', 'Some fields are not valid.', { errors }));
   }
 }
 
-const HTTP_STATUS_CODES: Partial<Record<number, ProblemCode>> = {
+export const HTTP_STATUS_CODES: Partial<Record<number, ProblemCode>> = {
   400: 'invalid_request',
   401: 'unauthorized',
   403: 'forbidden',
@@ -74,6 +83,7 @@ const HTTP_STATUS_CODES: Partial<Record<number, ProblemCode>> = {
   405: 'method_not_allowed',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
+  422: 'unprocessable',
   429: 'rate_limited',
   503: 'unavailable',
 };

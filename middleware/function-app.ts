@@ -5,7 +5,15 @@ import type { AppEnv } from './env.ts';
 import { validationHook } from './errors.ts';
 import { tenantTransaction } from './tenant-transaction.ts';
 
-export type FunctionApp = OpenAPIHono<AppEnv> & { functionName: string };
+export type FunctionApp = OpenAPIHono<AppEnv> & {
+  functionName: string;
+  /** The tenant chain, for plain (non-OpenAPI) routes such as console pages. */
+  tenantChain: MiddlewareHandler<AppEnv>[];
+  /** Declares a route that does its own authentication and runs outside any tenant. */
+  openapiWithoutTenant: OpenAPIHono<AppEnv>['openapi'];
+  /** Names the function in logs, for plain routes outside the tenant chain. */
+  named: MiddlewareHandler<AppEnv>;
+};
 
 function nameFunction(name: string): MiddlewareHandler<AppEnv> {
   return async function nameFunction(c, next) {
@@ -23,11 +31,15 @@ function nameFunction(name: string): MiddlewareHandler<AppEnv> {
 export function createFunctionApp(name: string): FunctionApp {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook }) as FunctionApp;
   app.functionName = name;
-  const chain = [nameFunction(name), authenticate(), tenantTransaction()];
+  app.named = nameFunction(name);
+  app.tenantChain = [app.named, authenticate(), tenantTransaction()];
   const register = app.openapi;
-  app.openapi = ((route, handler, hook) => {
-    const own = route.middleware ? [route.middleware].flat() : [];
-    return register({ ...route, middleware: [...chain, ...own] }, handler, hook);
-  }) as typeof app.openapi;
+  const withMiddleware = (chain: MiddlewareHandler<AppEnv>[]) =>
+    ((route, handler, hook) => {
+      const own = route.middleware ? [route.middleware].flat() : [];
+      return register({ ...route, middleware: [...chain, ...own] }, handler, hook);
+    }) as typeof app.openapi;
+  app.openapi = withMiddleware(app.tenantChain);
+  app.openapiWithoutTenant = withMiddleware([app.named]);
   return app;
 }

@@ -29,7 +29,9 @@ export function decodeCursor(cursor: string | undefined): Cursor | undefined {
     const [createdAt, id] = cursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
     return { createdAt, id };
   } catch {
-    throw new ApiError('invalid_request', 'The cursor is not one this API issued.', [{ path: 'query.cursor', message: 'invalid cursor' }]);
+    throw new ApiError('invalid_request', 'The cursor is not one this API issued.', {
+      errors: [{ path: 'query.cursor', message: 'invalid cursor' }],
+    });
   }
 }
 

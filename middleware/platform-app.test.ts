@@ -7,7 +7,7 @@ let db: TestDatabase;
 let server: TestServer;
 beforeAll(async () => {
   db = await createTestDatabase();
-  server = await startTestServer(db.app);
+  server = await startTestServer(db);
 });
 afterAll(async () => {
   await server.close();
@@ -18,14 +18,14 @@ describe('the platform app', () => {
   it('answers /health with 200 and the served functions, nothing about tenants', async () => {
     const response = await fetch(`${server.url}/health`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok', functions: ['projects'] });
+    expect(await response.json()).toEqual({ status: 'ok', functions: ['identity', 'projects', 'api-keys'] });
   });
 
   it('answers /health with 503 before the boot checks passed and when the database is gone', async () => {
-    const notReady = await startTestServer(db.app, { ready: () => false });
+    const notReady = await startTestServer(db, { ready: () => false });
     const closed = createDatabase(db.appUrl, { ca: db.ca, max: 1 });
     await closed.close();
-    const noDatabase = await startTestServer(closed);
+    const noDatabase = await startTestServer(db, { database: closed });
     try {
       for (const url of [notReady.url, noDatabase.url]) {
         const response = await fetch(`${url}/health`);
@@ -40,7 +40,7 @@ describe('the platform app', () => {
   });
 
   it('serves /health over plain HTTP in production, where other routes are refused', async () => {
-    const production = await startTestServer(db.app, { config: { production: true } });
+    const production = await startTestServer(db, { config: { production: true } });
     try {
       expect((await fetch(`${production.url}/health`)).status).toBe(200);
       expect((await fetch(`${production.url}/openapi.json`, { redirect: 'manual' })).status).toBe(308);
@@ -49,12 +49,19 @@ describe('the platform app', () => {
     }
   });
 
-  it('publishes an OpenAPI document describing every projects route', async () => {
+  it('publishes an OpenAPI document describing every route', async () => {
     const response = await fetch(`${server.url}/openapi.json`);
     expect(response.status).toBe(200);
     const document = await response.json();
     expect(document.openapi).toBe('3.1.0');
-    expect(Object.keys(document.paths).sort()).toEqual(['/v1/projects', '/v1/projects/{id}']);
+    expect(Object.keys(document.paths).sort()).toEqual([
+      '/v1/api-keys',
+      '/v1/api-keys/{id}',
+      '/v1/projects',
+      '/v1/projects/{id}',
+      '/v1/session',
+      '/v1/session/active-organization',
+    ]);
     expect(Object.keys(document.paths['/v1/projects/{id}']).sort()).toEqual(['delete', 'get', 'patch']);
     expect(document.components.securitySchemes.apiKey.scheme).toBe('bearer');
   });

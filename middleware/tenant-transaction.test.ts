@@ -39,7 +39,7 @@ let server: TestServer;
 let tenant: TestTenant;
 beforeAll(async () => {
   db = await createTestDatabase();
-  server = await startTestServer(db.app, { functions: [probe] });
+  server = await startTestServer(db, { functions: [probe] });
   tenant = await createTenant(db, 'Rollback');
 });
 afterAll(async () => {

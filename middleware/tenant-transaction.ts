@@ -1,25 +1,54 @@
+import { and, eq, sql } from 'drizzle-orm';
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from './env.ts';
+import { sessions } from '../db/schema/auth.ts';
+import type { AppEnv, MemberRole } from './env.ts';
+import { ApiError } from './errors.ts';
 
 class RollBack extends Error {}
+class NotAMember extends Error {}
 
 /**
  * Runs the rest of the request inside withTenant(c.var.org.id) and exposes the
- * transaction as c.var.tx. Hono turns a thrown error into a response before
- * `await next()` returns here, so success is judged from c.error and the status:
- * a handler that threw or answered 5xx rolls back everything it wrote.
+ * transaction as c.var.tx.
+ *
+ * For a session, the first thing the transaction does is find the caller's
+ * membership row and share-lock it: a removal waits for this request to end, or
+ * committed before it looked, and then the request is refused. So a member
+ * removed concurrently cannot slip a write in after the removal committed.
+ *
+ * Hono turns a thrown error into a response before `await next()` returns here,
+ * so success is judged from c.error and the status: a handler that threw or
+ * answered 5xx rolls back everything it wrote.
  */
 export function tenantTransaction(): MiddlewareHandler<AppEnv> {
   return async function tenantTransaction(c, next) {
     const { database } = c.get('platform');
+    const principal = c.get('principal');
+    const org = c.get('org');
     try {
-      await database.withTenant(c.get('org').id, async (tx) => {
+      await database.withTenant(org.id, async (tx) => {
+        if (principal.kind === 'session') {
+          const [row] = await tx.execute<{ role: MemberRole | null }>(sql`select kommit_lock_membership(${principal.userId}) as role`);
+          if (!row?.role) throw new NotAMember();
+          c.set('member', { role: row.role });
+        }
         c.set('tx', tx);
         await next();
         if (c.error || c.res.status >= 500) throw new RollBack();
       });
     } catch (error) {
-      if (!(error instanceof RollBack)) throw error;
+      if (error instanceof RollBack) return;
+      if (error instanceof NotAMember && principal.kind === 'session') {
+        // Better Auth leaves removed members' sessions pointing at the
+        // organization; clear the stale claim in every session of this user.
+        await c
+          .get('platform')
+          .authDatabase.db.update(sessions)
+          .set({ activeOrganizationId: null })
+          .where(and(eq(sessions.userId, principal.userId), eq(sessions.activeOrganizationId, org.id)));
+        throw new ApiError('forbidden', 'You are not a member of the active organization; choose another one.');
+      }
+      throw error;
     }
   };
 }

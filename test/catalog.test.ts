@@ -24,13 +24,21 @@ describe('every table with org_id', () => {
     for (const table of await tenantTableSecurity(db.app.sql)) {
       expect(table, table.name).toMatchObject({ rls_enabled: true, rls_forced: true });
       const policies = await db.app.sql<{ cmd: string; qual: string | null; with_check: string | null }[]>`
-        select cmd, qual, with_check from pg_policies where tablename = ${table.name} order by cmd`;
+        select cmd, qual, with_check from pg_policies where tablename = ${table.name} and roles = '{public}' order by cmd`;
       expect(policies.map((p) => p.cmd).sort(), table.name).toEqual(['DELETE', 'INSERT', 'SELECT', 'UPDATE']);
       for (const policy of policies) {
         if (policy.cmd !== 'INSERT') expect(policy.qual, `${table.name} ${policy.cmd}`).toMatch(TENANT_MATCH);
         if (policy.cmd === 'INSERT' || policy.cmd === 'UPDATE') expect(policy.with_check, `${table.name} ${policy.cmd}`).toMatch(TENANT_MATCH);
       }
     }
+  });
+
+  it('has no policy beyond the template except the auth role’s, on the auth tables only', async () => {
+    const others = await db.app.sql<{ tablename: string; roles: string[] }[]>`
+      select tablename, roles from pg_policies where roles <> '{public}' order by tablename`;
+    expect(others).toEqual(
+      ['invitations', 'members', 'organizations'].map((tablename) => ({ tablename, roles: ['kommit_identity'] })),
+    );
   });
 
   it('references organizations with ON DELETE CASCADE, has org_id NOT NULL and an index leading with org_id', async () => {

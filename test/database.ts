@@ -10,6 +10,8 @@ export interface TestDatabase {
   ca: string;
   appUrl: string;
   adminUrl: string;
+  /** kommit_auth: Better Auth's connection. */
+  authUrl: string;
   superuserUrl: string;
   /** kommit_app over verified TLS, as the server connects. */
   app: ReturnType<typeof createDatabase>;
@@ -54,6 +56,7 @@ export async function createTestDatabase(options: { appPoolMax?: number } = {}):
   };
   const appUrl = login('kommit_app', pg.passwords.app);
   const adminUrl = login('beheerder', pg.passwords.admin);
+  const authUrl = login('kommit_auth', pg.passwords.auth);
   const app = createDatabase(appUrl, { ca: pg.ca, max: options.appPoolMax ?? 5 });
   const admin = createDatabase(adminUrl, { ca: pg.ca, max: 3 });
   return {
@@ -61,6 +64,7 @@ export async function createTestDatabase(options: { appPoolMax?: number } = {}):
     ca: pg.ca,
     appUrl,
     adminUrl,
+    authUrl,
     superuserUrl: withDatabase(pg.superuserUrl, name),
     app,
     admin,

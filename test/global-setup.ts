@@ -14,7 +14,7 @@ export interface TestPostgres {
   port: number;
   ca: string;
   superuserUrl: string;
-  passwords: { app: string; admin: string };
+  passwords: { app: string; admin: string; auth: string };
 }
 
 declare module 'vitest' {
@@ -31,7 +31,7 @@ export default async function setup(project: TestProject) {
   await chmod(root, 0o755);
   const port = await freePort();
   const secret = () => randomBytes(18).toString('base64url');
-  const passwords = { app: secret(), admin: secret() };
+  const passwords = { app: secret(), admin: secret(), auth: secret() };
   const cluster = await startEmbeddedPostgres({
     dataDir: path.join(root, 'pg'),
     port,
@@ -40,7 +40,13 @@ export default async function setup(project: TestProject) {
   });
   const url = (user: string, password: string) => `postgres://${user}:${password}@localhost:${port}/${TEMPLATE_DATABASE}`;
   const adminUrl = url('beheerder', passwords.admin);
-  await bootstrapDatabase({ superuserUrl: cluster.superuserUrl, appUrl: url('kommit_app', passwords.app), adminUrl, ca: cluster.ca });
+  await bootstrapDatabase({
+    superuserUrl: cluster.superuserUrl,
+    appUrl: url('kommit_app', passwords.app),
+    authUrl: url('kommit_auth', passwords.auth),
+    adminUrl,
+    ca: cluster.ca,
+  });
   await migrateDatabase(adminUrl, cluster.ca);
 
   project.provide('postgres', { port, ca: cluster.ca!, superuserUrl: cluster.superuserUrl, passwords });

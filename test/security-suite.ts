@@ -59,11 +59,11 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
 
     beforeAll(async () => {
       db = await createTestDatabase();
-      dev = await startTestServer(db.app, { functions: [options.fn] });
+      dev = await startTestServer(db, { functions: [options.fn] });
       // The test's own peer address (127.0.0.1) is not a trusted proxy here...
-      production = await startTestServer(db.app, { functions: [options.fn], config: { production: true, trustedProxies: ['10.0.0.0/8'] } });
+      production = await startTestServer(db, { functions: [options.fn], config: { production: true, trustedProxies: ['10.0.0.0/8'] } });
       // ...and here it is.
-      behindProxy = await startTestServer(db.app, { functions: [options.fn], config: { production: true, trustedProxies: ['127.0.0.1/32'] } });
+      behindProxy = await startTestServer(db, { functions: [options.fn], config: { production: true, trustedProxies: ['127.0.0.1/32'] } });
       mine = await createTenant(db, 'Mine');
       theirs = await createTenant(db, 'Theirs');
       theirResource = await options.createResource(dev, theirs);

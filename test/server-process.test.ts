@@ -25,7 +25,7 @@ afterAll(async () => {
 function startServer(env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
     cwd: path.resolve(import.meta.dirname, '..'),
-    env: { PATH: process.env.PATH, PGSSLROOTCERT: caFile, LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH, PGSSLROOTCERT: caFile, LOG_LEVEL: 'info', AUTH_DATABASE_URL: db.authUrl, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -53,7 +53,7 @@ describe('server.ts', () => {
     const server = startServer({ DATABASE_URL: db.appUrl, ADMIN_DATABASE_URL: db.adminUrl, PORT: String(port) });
     expect(await server.serving(), server.output().stderr).toBe(true);
     const health = await fetch(`http://127.0.0.1:${port}/health`);
-    expect(await health.json()).toEqual({ status: 'ok', functions: ['projects'] });
+    expect(await health.json()).toEqual({ status: 'ok', functions: ['identity', 'projects', 'api-keys'] });
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
   });
@@ -77,9 +77,15 @@ describe('server.ts', () => {
     expect(server.output().stderr).toMatch(/^kommit: failed to start: .*certificate/);
   });
 
+  it('refuses to start when the auth connection is not the auth role', async () => {
+    const server = startServer({ DATABASE_URL: db.appUrl, AUTH_DATABASE_URL: db.adminUrl, PORT: String(await freePort()) });
+    expect(await server.exited).toBe(1);
+    expect(server.output().stderr).toMatch(/^kommit: refusing to start: connected as role "beheerder", expected "kommit_auth"/);
+  });
+
   it('refuses unknown function names and lists the valid ones', async () => {
     const server = startServer({ DATABASE_URL: db.appUrl, FUNCTIONS: 'projects,nope' });
     expect(await server.exited).toBe(1);
-    expect(server.output().stderr).toBe('kommit: failed to start: unknown function(s) nope; valid: projects\n');
+    expect(server.output().stderr).toBe('kommit: failed to start: unknown function(s) nope; valid: identity, projects, api-keys\n');
   });
 });

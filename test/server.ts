@@ -1,43 +1,65 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import pino from 'pino';
-import type { Database } from '../db/tenant.ts';
+import { createDatabase, type Database } from '../db/tenant.ts';
 import { selectFunctions } from '../functions/index.ts';
-import type { HttpConfig } from '../middleware/config.ts';
+import { DEFAULT_SIGN_IN_LIMITS, type HttpConfig } from '../middleware/config.ts';
 import type { FunctionApp } from '../middleware/function-app.ts';
+import { createPlatform } from '../middleware/platform.ts';
 import { createPlatformApp } from '../middleware/platform-app.ts';
+import type { TestDatabase } from './database.ts';
 
 export interface TestServer {
   url: string;
   close(): Promise<void>;
 }
 
+export interface TestServerOptions {
+  config?: Partial<HttpConfig>;
+  functions?: FunctionApp[];
+  ready?: () => boolean;
+  /** Replaces the app role's pool (to test a database that went away). */
+  database?: Database;
+}
+
 /**
  * The platform app on a real HTTP server on loopback, so tests go through the
  * same socket-level facts (peer address, TLS or not) as production requests.
  */
-export async function startTestServer(
-  database: Database,
-  options: { config?: Partial<HttpConfig>; functions?: FunctionApp[]; ready?: () => boolean } = {},
-): Promise<TestServer> {
-  const config: HttpConfig = { production: false, trustedProxies: [], maxBodyBytes: 64 * 1024, ...options.config };
+export async function startTestServer(db: TestDatabase, options: TestServerOptions = {}): Promise<TestServer> {
   const functions = options.functions ?? selectFunctions(undefined);
-  const app = createPlatformApp(
-    {
-      database,
-      config,
-      logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
-      functions: functions.map((fn) => fn.functionName),
-      ready: options.ready ?? (() => true),
-    },
-    functions,
-  );
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+  const authDatabase = createDatabase(db.authUrl, { ca: db.ca, max: 3 });
+  let server: ReturnType<typeof serve> | undefined;
+  // The origin is only known once listening; the platform reads config.baseURL per request.
+  const config: HttpConfig = {
+    production: false,
+    trustedProxies: [],
+    maxBodyBytes: 64 * 1024,
+    baseURL: 'http://127.0.0.1',
+    signInLimits: DEFAULT_SIGN_IN_LIMITS,
+    ...options.config,
+  };
+  server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: (request, env) => app.fetch(request, env), port: 0, hostname: '127.0.0.1' }, () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  if (!options.config?.baseURL) config.baseURL = url;
+  const platform = createPlatform({
+    database: options.database ?? db.app,
+    authDatabase,
+    config,
+    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    authSecret: 'test-secret-that-is-long-enough-for-better-auth',
+    functions: functions.map((fn) => fn.functionName),
+    ready: options.ready ?? (() => true),
+  });
+  const app = createPlatformApp(platform, functions);
   return {
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    url,
+    async close() {
+      await new Promise<void>((resolve) => server!.close(() => resolve()));
+      await authDatabase.close();
+    },
   };
 }

@@ -1,8 +1,10 @@
 import { bootstrapDatabase } from '../bootstrap.ts';
 
-const { SUPERUSER_DATABASE_URL, DATABASE_URL, ADMIN_DATABASE_URL } = process.env;
-if (!SUPERUSER_DATABASE_URL || !DATABASE_URL || !ADMIN_DATABASE_URL) {
-  process.stderr.write('db:bootstrap needs SUPERUSER_DATABASE_URL, DATABASE_URL (kommit_app) and ADMIN_DATABASE_URL (beheerder)\n');
+const { SUPERUSER_DATABASE_URL, DATABASE_URL, ADMIN_DATABASE_URL, AUTH_DATABASE_URL } = process.env;
+if (!SUPERUSER_DATABASE_URL || !DATABASE_URL || !ADMIN_DATABASE_URL || !AUTH_DATABASE_URL) {
+  process.stderr.write(
+    'db:bootstrap needs SUPERUSER_DATABASE_URL, DATABASE_URL (kommit_app), AUTH_DATABASE_URL (kommit_auth) and ADMIN_DATABASE_URL (beheerder)\n',
+  );
   process.exit(2);
 }
 try {
@@ -10,6 +12,7 @@ try {
     superuserUrl: SUPERUSER_DATABASE_URL,
     appUrl: DATABASE_URL,
     adminUrl: ADMIN_DATABASE_URL,
+    authUrl: AUTH_DATABASE_URL,
     log: (line) => process.stderr.write(`${line}\n`),
   });
   process.stderr.write('bootstrap done; next: npm run db:migrate\n');

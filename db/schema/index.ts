@@ -1,3 +1,4 @@
 export * from './organizations.ts';
 export * from './projects.ts';
 export * from './api-keys.ts';
+export * from './auth.ts';

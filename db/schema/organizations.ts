@@ -1,12 +1,19 @@
-import { pgTable, text, uuid } from 'drizzle-orm/pg-core';
-import { timestampColumn } from './columns.ts';
+import { pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
-/** The tenancy root: every tenant row belongs to exactly one of these. */
+/**
+ * The tenancy root: every tenant row belongs to exactly one of these. It is also
+ * Better Auth's organization model (property keys are Better Auth's field names),
+ * so there is one root, not two kept in step.
+ */
 export const organizations = pgTable('organizations', {
   id: uuid('id').primaryKey().defaultRandom(),
   name: text('name').notNull(),
   slug: text('slug').notNull().unique(),
-  createdAt: timestampColumn('created_at').notNull().defaultNow(),
+  logo: text('logo'),
+  metadata: text('metadata'),
+  // Date-typed: Better Auth reads and writes these as Date objects.
+  createdAt: timestamp('created_at', { withTimezone: true, precision: 6 }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, precision: 6 }),
 });
 
 /**

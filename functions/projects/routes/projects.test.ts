@@ -10,7 +10,7 @@ let globex: TestTenant;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  server = await startTestServer(db.app);
+  server = await startTestServer(db);
   acme = await createTenant(db, 'Acme');
   globex = await createTenant(db, 'Globex');
 });

@@ -1,0 +1,59 @@
+import type { Context } from 'hono';
+import ipaddr from 'ipaddr.js';
+import type { AppEnv } from './env.ts';
+
+export type AddressRange = [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+function parse(address: string) {
+  // Node reports IPv4 clients of a dual-stack socket as ::ffff:a.b.c.d.
+  return ipaddr.process(address);
+}
+
+export function compileRanges(cidrs: string[]): AddressRange[] {
+  return cidrs.map((cidr) => {
+    try {
+      if (cidr.includes('/')) return ipaddr.parseCIDR(cidr);
+      const address = parse(cidr);
+      return [address, address.kind() === 'ipv4' ? 32 : 128];
+    } catch {
+      throw new Error(`TRUSTED_PROXIES: "${cidr}" is not an address or CIDR range`);
+    }
+  });
+}
+
+export function inRanges(address: string | undefined, ranges: AddressRange[]) {
+  if (!address || !ipaddr.isValid(address)) return false;
+  const parsed = parse(address);
+  return ranges.some(([range, bits]) => parsed.kind() === range.kind() && parsed.match(range, bits));
+}
+
+export function isLoopback(address: string | undefined) {
+  return !!address && ipaddr.isValid(address) && parse(address).range() === 'loopback';
+}
+
+/** The TCP peer and whether the connection itself is TLS, as the Node server saw it. */
+export function socketOf(c: Context<AppEnv>) {
+  const socket = c.env?.incoming?.socket as { remoteAddress?: string; encrypted?: boolean } | undefined;
+  return { peer: socket?.remoteAddress, encrypted: socket?.encrypted === true };
+}
+
+/**
+ * The client's address: the TCP peer, unless the peer is a trusted proxy, in
+ * which case the nearest X-Forwarded-For hop that is not itself a trusted proxy.
+ * Anyone else's X-Forwarded-For is ignored: it is whatever the client wrote.
+ */
+export function clientAddress(c: Context<AppEnv>, trusted: AddressRange[]) {
+  const { peer } = socketOf(c);
+  if (!inRanges(peer, trusted)) return peer;
+  const hops = (c.req.header('x-forwarded-for') ?? '').split(',').map((hop) => hop.trim()).filter(Boolean);
+  for (let i = hops.length - 1; i >= 0; i--) {
+    if (!inRanges(hops[i], trusted)) return ipaddr.isValid(hops[i]!) ? parse(hops[i]!).toString() : peer;
+  }
+  return peer;
+}
+
+/**
+ * The header through which Better Auth learns the client address the platform
+ * determined. Whatever a client sends under this name is replaced.
+ */
+export const CLIENT_ADDRESS_HEADER = 'x-kommit-client-address';

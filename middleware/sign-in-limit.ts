@@ -1,0 +1,36 @@
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { SignInLimits } from './config.ts';
+import { ApiError } from './errors.ts';
+
+/**
+ * Limits sign-in attempts per account (the email tried) and per client address,
+ * so neither one password nor many accounts can be guessed at speed. Counted in
+ * process memory: a deployment with several replicas multiplies the allowance by
+ * their number, which still bounds guessing.
+ */
+export function createSignInLimiter(limits: SignInLimits) {
+  const perAccount = new RateLimiterMemory({ keyPrefix: 'sign-in-account', points: limits.perAccount, duration: limits.windowSeconds });
+  const perAddress = new RateLimiterMemory({ keyPrefix: 'sign-in-address', points: limits.perAddress, duration: limits.windowSeconds });
+
+  async function consume(limiter: RateLimiterMemory, key: string, what: string) {
+    try {
+      await limiter.consume(key);
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+      throw new ApiError('rate_limited', `Too many sign-in attempts ${what}; try again in ${retryAfter} s.`, {
+        headers: { 'retry-after': String(retryAfter) },
+      });
+    }
+  }
+
+  return {
+    /** Counts one attempt; throws a 429 ApiError once either budget is spent. */
+    async attempt(input: { address: string | undefined; email?: string }) {
+      await consume(perAddress, input.address ?? 'unknown', 'from this address');
+      if (input.email) await consume(perAccount, input.email.trim().toLowerCase(), 'for this account');
+    },
+  };
+}
+
+export type SignInLimiter = ReturnType<typeof createSignInLimiter>;

@@ -40,7 +40,7 @@ let tenant: TestTenant;
 beforeAll(async () => {
   db = await createTestDatabase();
   server = await startTestServer(db, { functions: [probe] });
-  tenant = await createTenant(db, 'Rollback');
+  tenant = await createTenant(db, server, 'Rollback');
 });
 afterAll(async () => {
   await server.close();

@@ -17,6 +17,8 @@ export interface TestDatabase {
   app: ReturnType<typeof createDatabase>;
   /** beheerder: fixtures and deliberate tampering only. */
   admin: ReturnType<typeof createDatabase>;
+  /** kommit_auth: to look at identity tables as Better Auth sees them. */
+  identity: ReturnType<typeof createDatabase>;
   close(): Promise<void>;
 }
 
@@ -59,6 +61,7 @@ export async function createTestDatabase(options: { appPoolMax?: number } = {}):
   const authUrl = login('kommit_auth', pg.passwords.auth);
   const app = createDatabase(appUrl, { ca: pg.ca, max: options.appPoolMax ?? 5 });
   const admin = createDatabase(adminUrl, { ca: pg.ca, max: 3 });
+  const identity = createDatabase(authUrl, { ca: pg.ca, max: 2 });
   return {
     name,
     ca: pg.ca,
@@ -68,8 +71,9 @@ export async function createTestDatabase(options: { appPoolMax?: number } = {}):
     superuserUrl: withDatabase(pg.superuserUrl, name),
     app,
     admin,
+    identity,
     async close() {
-      await Promise.all([app.close(), admin.close()]);
+      await Promise.all([app.close(), admin.close(), identity.close()]);
     },
   };
 }

@@ -1,21 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../db/operators.ts';
+import identity from '../functions/identity/index.ts';
 import type { FunctionApp } from '../middleware/function-app.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { startTestServer, type TestServer } from './server.ts';
 import { createTenant, type TestTenant } from './tenants.ts';
+import { UserAgent } from './user-agent.ts';
 
 export interface RouteFixture {
   /** A valid body for the route, so only the property under test can fail. */
   body?: unknown;
+  /** False where the route is for signed-in members only (API keys get 403 there). */
+  apiKey?: boolean;
 }
 
 export interface SecuritySuiteOptions {
   fn: FunctionApp;
   /** One entry per "METHOD /path" of the function's OpenAPI document. */
   fixtures: Record<string, RouteFixture>;
-  /** Creates a resource as this tenant over HTTP and returns its id (used for every path parameter). */
-  createResource(server: TestServer, tenant: TestTenant): Promise<string>;
+  /** Creates a resource in the tenant's organization over HTTP and returns its id (used for every path parameter). */
+  createResource(tenant: TestTenant): Promise<string>;
 }
 
 interface RouteUnderTest {
@@ -37,11 +41,16 @@ function routesOf(fn: FunctionApp, fixtures: Record<string, RouteFixture>): Rout
   );
 }
 
+type Credential = 'api key' | 'session';
+
 /**
  * The shared security suite (DESIGN.md section 8), applied to every route a
- * function declares: no or bad credentials -> 401; another organization's
- * resource -> 404 exactly like a missing one; plain HTTP in production, or a
- * forged X-Forwarded-Proto from an untrusted peer -> refused.
+ * function declares, with both credential types: no or bad credentials -> 401;
+ * no active organization -> 403; another organization's resource -> 404
+ * exactly like a missing one; a header or query naming another organization
+ * changes nothing; plain HTTP in production, or a forged X-Forwarded-Proto from
+ * an untrusted peer -> refused; a cookie-authenticated write from another
+ * origin -> refused.
  */
 export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
   const routes = routesOf(options.fn, options.fixtures);
@@ -56,41 +65,58 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
     let theirResource: string;
     let theirSnapshot: unknown;
     let revokedKey: string;
-
-    beforeAll(async () => {
-      db = await createTestDatabase();
-      dev = await startTestServer(db, { functions: [options.fn] });
-      // The test's own peer address (127.0.0.1) is not a trusted proxy here...
-      production = await startTestServer(db, { functions: [options.fn], config: { production: true, trustedProxies: ['10.0.0.0/8'] } });
-      // ...and here it is.
-      behindProxy = await startTestServer(db, { functions: [options.fn], config: { production: true, trustedProxies: ['127.0.0.1/32'] } });
-      mine = await createTenant(db, 'Mine');
-      theirs = await createTenant(db, 'Theirs');
-      theirResource = await options.createResource(dev, theirs);
-      const getRoute = routes.find((r) => r.method === 'GET' && r.path.includes('{'));
-      if (getRoute) theirSnapshot = await (await fetch(dev.url + urlFor(getRoute, theirResource), { headers: theirs.headers })).json();
-      const revoked = await createApiKey(db.admin, mine.orgId, 'revoked');
-      await revokeApiKey(db.admin, mine.orgId, revoked.id);
-      revokedKey = revoked.key;
-    });
-    afterAll(async () => {
-      await Promise.all([dev?.close(), production?.close(), behindProxy?.close()]);
-      await db?.close();
-    });
+    let signedOutCookie: string;
+    let homeless: UserAgent;
 
     const urlFor = (route: RouteUnderTest, id: string) => route.path.replace(/\{[^}]+\}/g, id);
-    const send = (server: TestServer, route: RouteUnderTest, headers: Record<string, string>, id: string) =>
-      fetch(server.url + urlFor(route, id), {
+    const bodyOf = (route: RouteUnderTest) => (route.fixture?.body === undefined ? undefined : JSON.stringify(route.fixture.body));
+    const send = (server: TestServer, route: RouteUnderTest, headers: Record<string, string>, id: string, suffix = '') =>
+      fetch(server.url + urlFor(route, id) + suffix, {
         method: route.method,
         redirect: 'manual',
         headers: { 'content-type': 'application/json', ...headers },
-        body: route.fixture?.body === undefined ? undefined : JSON.stringify(route.fixture.body),
+        body: bodyOf(route),
       });
+    /** Sends as the tenant with the given credential; sessions go through the tenant's cookie jar on `server`. */
+    const sendAs = async (tenant: TestTenant, credential: Credential, route: RouteUnderTest, id: string, extra: Record<string, string> = {}, suffix = '') => {
+      if (credential === 'api key') return send(dev, route, { ...tenant.headers, ...extra }, id, suffix);
+      return send(dev, route, { cookie: tenant.owner.cookieHeader(), origin: new URL(dev.url).origin, ...extra }, id, suffix);
+    };
     const problemOf = async (response: Response) => {
       expect(response.headers.get('content-type')).toBe('application/problem+json');
       const { instance: _instance, ...rest } = (await response.json()) as Record<string, unknown>;
       return rest;
     };
+    const credentialsFor = (route: RouteUnderTest): Credential[] => (route.fixture?.apiKey === false ? ['session'] : ['api key', 'session']);
+
+    beforeAll(async () => {
+      db = await createTestDatabase();
+      // Identity is mounted too: users sign up and pick organizations through it.
+      const functions = [identity, options.fn];
+      dev = await startTestServer(db, { functions });
+      // The test's own peer address (127.0.0.1) is not a trusted proxy here...
+      production = await startTestServer(db, { functions, config: { production: true, trustedProxies: ['10.0.0.0/8'] } });
+      // ...and here it is.
+      behindProxy = await startTestServer(db, { functions, config: { production: true, trustedProxies: ['127.0.0.1/32'] } });
+      mine = await createTenant(db, dev, 'Mine');
+      theirs = await createTenant(db, dev, 'Theirs');
+      theirResource = await options.createResource(theirs);
+      const getRoute = routes.find((r) => r.method === 'GET' && r.path.includes('{'));
+      if (getRoute) theirSnapshot = await (await sendAs(theirs, 'session', getRoute, theirResource)).json();
+      const revoked = await createApiKey(db.admin, mine.orgId, 'revoked');
+      await revokeApiKey(db.admin, mine.orgId, revoked.id);
+      revokedKey = revoked.key;
+      const leaver = new UserAgent(dev);
+      await leaver.signUp(`leaver-${Math.random().toString(36).slice(2)}@example.test`);
+      signedOutCookie = leaver.cookieHeader();
+      await leaver.request('POST', '/api/auth/sign-out', {});
+      homeless = new UserAgent(dev);
+      await homeless.signUp(`homeless-${Math.random().toString(36).slice(2)}@example.test`);
+    });
+    afterAll(async () => {
+      await Promise.all([dev?.close(), production?.close(), behindProxy?.close()]);
+      await db?.close();
+    });
 
     it('covers every route the function declares', () => {
       expect(routes.length).toBeGreaterThan(0);
@@ -99,42 +125,80 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
 
     for (const route of routes) {
       describe(route.name, () => {
-        it('answers 401 without a credential, with a malformed one, an unknown one or a revoked one', async () => {
-          const unknownKey = `km_${'A'.repeat(43)}`;
-          for (const authorization of [undefined, 'Bearer nope', `Basic ${btoa('a:b')}`, `Bearer ${unknownKey}`, `Bearer ${revokedKey}`]) {
-            const response = await send(dev, route, authorization ? { authorization } : {}, theirResource);
-            expect(response.status, `${authorization}`).toBe(401);
+        it('answers 401 without a credential, or with a malformed, unknown, revoked, tampered or signed-out one', async () => {
+          const tamperedCookie = mine.owner.cookieHeader().replace(/=([^;.]{4})/, '=AAAA');
+          const bad: Record<string, string>[] = [
+            {},
+            { authorization: 'Bearer nope' },
+            { authorization: `Basic ${btoa('a:b')}` },
+            { authorization: `Bearer km_${'A'.repeat(43)}` },
+            { authorization: `Bearer ${revokedKey}` },
+            { cookie: tamperedCookie, origin: new URL(dev.url).origin },
+            { cookie: signedOutCookie, origin: new URL(dev.url).origin },
+            { cookie: 'better-auth.session_token=forged.value', origin: new URL(dev.url).origin },
+          ];
+          for (const headers of bad) {
+            const response = await send(dev, route, headers, theirResource);
+            expect(response.status, JSON.stringify(headers)).toBe(401);
             expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
             expect((await problemOf(response)).status).toBe(401);
           }
         });
 
-        if (route.path.includes('{')) {
-          it("answers another organization's resource exactly like a missing one, and leaves it untouched", async () => {
-            const other = await send(dev, route, mine.headers, theirResource);
-            const missing = await send(dev, route, mine.headers, crypto.randomUUID());
-            expect(other.status).toBe(404);
-            expect(await problemOf(other)).toEqual(await problemOf(missing));
-            const getRoute = routes.find((r) => r.method === 'GET' && r.path === route.path) ?? route;
-            const owner = await fetch(dev.url + urlFor(getRoute, theirResource), { headers: theirs.headers });
-            expect(owner.status).toBe(200);
-            expect(await owner.json()).toEqual(theirSnapshot);
+        it('answers 403 to a signed-in user without an active organization', async () => {
+          const response = await send(dev, route, { cookie: homeless.cookieHeader(), origin: new URL(dev.url).origin }, theirResource);
+          expect(response.status).toBe(403);
+          expect((await problemOf(response)).detail).toMatch(/active organization/);
+        });
+
+        if (route.method !== 'GET') {
+          it('refuses a cookie-authenticated change without our Origin', async () => {
+            for (const origin of [undefined, 'https://evil.example']) {
+              const headers: Record<string, string> = { cookie: mine.owner.cookieHeader(), ...(origin ? { origin } : {}) };
+              const response = await send(dev, route, headers, theirResource);
+              expect(response.status, `${origin}`).toBe(403);
+            }
+          });
+        }
+
+        for (const credential of credentialsFor(route)) {
+          if (route.path.includes('{')) {
+            it(`answers another organization's resource exactly like a missing one, and leaves it untouched (${credential})`, async () => {
+              const other = await sendAs(mine, credential, route, theirResource);
+              const missing = await sendAs(mine, credential, route, crypto.randomUUID());
+              expect(other.status).toBe(404);
+              expect(await problemOf(other)).toEqual(await problemOf(missing));
+              const getRoute = routes.find((r) => r.method === 'GET' && r.path === route.path);
+              if (getRoute) {
+                const owner = await sendAs(theirs, 'session', getRoute, theirResource);
+                expect(owner.status).toBe(200);
+                expect(await owner.json()).toEqual(theirSnapshot);
+              }
+            });
+          }
+
+          it(`ignores a header or query parameter naming another organization (${credential})`, async () => {
+            const naming = { 'x-organization-id': theirs.orgId, 'x-org-id': theirs.orgId, 'x-tenant-id': theirs.orgId };
+            const suffix = `?organizationId=${theirs.orgId}&orgId=${theirs.orgId}`;
+            const response = await sendAs(mine, credential, route, theirResource, naming, route.method === 'GET' ? suffix : '');
+            expect(JSON.stringify(await response.text())).not.toContain(theirResource);
+            if (!route.path.includes('{')) expect(response.status).toBeLessThan(300);
+            else expect(response.status).toBe(404);
           });
         }
 
         it('refuses plain HTTP in production (GET/HEAD redirect to https, other methods 403)', async () => {
-          const response = await send(production, route, mine.headers, theirResource);
-          expectRefusedPlainHttp(route, response);
+          expectRefusedPlainHttp(route, await send(production, route, mine.headers, theirResource));
         });
 
         it('ignores X-Forwarded-Proto from a peer that is not a trusted proxy', async () => {
-          const response = await send(production, route, { ...mine.headers, 'x-forwarded-proto': 'https' }, theirResource);
-          expectRefusedPlainHttp(route, response);
+          expectRefusedPlainHttp(route, await send(production, route, { ...mine.headers, 'x-forwarded-proto': 'https' }, theirResource));
         });
 
         it('believes X-Forwarded-Proto from a trusted proxy', async () => {
           const response = await send(behindProxy, route, { ...mine.headers, 'x-forwarded-proto': 'https' }, crypto.randomUUID());
-          expect([308, 403]).not.toContain(response.status);
+          expect([308]).not.toContain(response.status);
+          if (response.status === 403) expect((await problemOf(response)).type).not.toBe('urn:kommit:problem:tls-required');
           expect(response.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
         });
       });

@@ -11,8 +11,8 @@ let globex: TestTenant;
 beforeAll(async () => {
   db = await createTestDatabase();
   server = await startTestServer(db);
-  acme = await createTenant(db, 'Acme');
-  globex = await createTenant(db, 'Globex');
+  acme = await createTenant(db, server, 'Acme');
+  globex = await createTenant(db, server, 'Globex');
 });
 afterAll(async () => {
   await server.close();

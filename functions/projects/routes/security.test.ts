@@ -10,12 +10,8 @@ describeTenantRouteSecurity({
     'PATCH /v1/projects/{id}': { body: { name: 'renamed by someone else' } },
     'DELETE /v1/projects/{id}': {},
   },
-  async createResource(server, tenant) {
-    const response = await fetch(`${server.url}/v1/projects`, {
-      method: 'POST',
-      headers: tenant.headers,
-      body: JSON.stringify({ name: 'Their project' }),
-    });
-    return ((await response.json()) as { id: string }).id;
+  async createResource(tenant) {
+    const response = await tenant.owner.request('POST', '/v1/projects', { name: 'Their project' });
+    return response.body.id;
   },
 });

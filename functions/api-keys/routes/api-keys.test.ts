@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test/database.ts';
+import { startTestServer, type TestServer } from '../../../test/server.ts';
+import { createTenant, type TestTenant } from '../../../test/tenants.ts';
+
+let db: TestDatabase;
+let server: TestServer;
+let tenant: TestTenant;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  server = await startTestServer(db);
+  tenant = await createTenant(db, server, 'Keys');
+});
+afterAll(async () => {
+  await server.close();
+  await db.close();
+});
+
+describe('API keys', () => {
+  it('are shown in full once, listed by prefix and last use only, and fail on their next request once revoked', async () => {
+    const created = await tenant.owner.request('POST', '/v1/api-keys', { name: 'deploy bot' });
+    expect(created.status).toBe(201);
+    const { key, id, prefix } = created.body;
+    expect(key).toMatch(/^km_[\w-]{43}$/);
+    expect(key.startsWith(prefix)).toBe(true);
+
+    const asKey = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    const use = await fetch(`${server.url}/v1/projects`, { headers: asKey });
+    expect(use.status).toBe(200);
+
+    const list = await tenant.owner.request('GET', '/v1/api-keys');
+    const listed = list.body.data.find((k: { id: string }) => k.id === id);
+    expect(listed).toMatchObject({ name: 'deploy bot', prefix, revokedAt: null });
+    expect(listed.lastUsedAt).not.toBeNull();
+    expect(list.text).not.toContain(key.slice(prefix.length));
+
+    const revoked = await tenant.owner.request('DELETE', `/v1/api-keys/${id}`);
+    expect(revoked.status).toBe(200);
+    expect(revoked.body.revokedAt).not.toBeNull();
+    expect((await fetch(`${server.url}/v1/projects`, { headers: asKey })).status).toBe(401);
+    expect((await tenant.owner.request('DELETE', `/v1/api-keys/${id}`)).status).toBe(404);
+  });
+
+  it('cannot be managed with an API key', async () => {
+    const response = await fetch(`${server.url}/v1/api-keys`, { method: 'POST', headers: tenant.headers, body: JSON.stringify({ name: 'x' }) });
+    expect(response.status).toBe(403);
+  });
+
+  it('reject a bad name with 400 and field paths', async () => {
+    const response = await tenant.owner.request('POST', '/v1/api-keys', { name: '' });
+    expect(response.status).toBe(400);
+    expect(response.body.errors[0].path).toBe('json.name');
+  });
+});

@@ -5,6 +5,7 @@ import { projects } from '../db/schema/projects.ts';
 import { createTestDatabase, type TestDatabase } from '../test/database.ts';
 import { startTestServer, type TestServer } from '../test/server.ts';
 import { createTenant, type TestTenant } from '../test/tenants.ts';
+import identity from '../functions/identity/index.ts';
 import { ApiError } from './errors.ts';
 import { createFunctionApp } from './function-app.ts';
 
@@ -39,7 +40,7 @@ let server: TestServer;
 let tenant: TestTenant;
 beforeAll(async () => {
   db = await createTestDatabase();
-  server = await startTestServer(db, { functions: [probe] });
+  server = await startTestServer(db, { functions: [identity, probe] });
   tenant = await createTenant(db, server, 'Rollback');
 });
 afterAll(async () => {

@@ -1,5 +1,6 @@
 import type { FunctionApp } from '../middleware/function-app.ts';
 import apiKeys from './api-keys/index.ts';
+import consoleApp from './console/index.tsx';
 import identity from './identity/index.ts';
 import projects from './projects/index.ts';
 
@@ -8,6 +9,7 @@ export const functionRegistry: Record<string, FunctionApp> = {
   identity,
   projects,
   'api-keys': apiKeys,
+  console: consoleApp,
 };
 
 export function selectFunctions(selection: string | undefined) {

@@ -18,7 +18,7 @@ describe('the platform app', () => {
   it('answers /health with 200 and the served functions, nothing about tenants', async () => {
     const response = await fetch(`${server.url}/health`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok', functions: ['identity', 'projects', 'api-keys'] });
+    expect(await response.json()).toEqual({ status: 'ok', functions: ['identity', 'projects', 'api-keys', 'console'] });
   });
 
   it('answers /health with 503 before the boot checks passed and when the database is gone', async () => {

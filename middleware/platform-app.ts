@@ -28,7 +28,8 @@ export function createPlatformApp(platform: Platform, functions: FunctionApp[]) 
     secureHeaders({
       strictTransportSecurity: config.production ? 'max-age=63072000; includeSubDomains' : false,
       xFrameOptions: 'DENY',
-      referrerPolicy: 'no-referrer',
+      // Not no-referrer: with it browsers send "Origin: null" on our own form posts.
+      referrerPolicy: 'same-origin',
     }),
   );
   app.use(requestLog());

@@ -1,7 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { eq } from 'drizzle-orm';
-import { members } from '../../../db/schema/auth.ts';
-import { organizations } from '../../../db/schema/organizations.ts';
+import { listMemberships } from '../../../auth/memberships.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonResponse } from '../../../middleware/openapi.ts';
@@ -28,13 +26,7 @@ export function registerGetSession(app: FunctionApp) {
     const { auth, authDatabase } = c.get('platform');
     const session = await auth.api.getSession({ headers: c.req.raw.headers, query: { disableCookieCache: true } });
     if (!session) throw new ApiError('unauthorized', 'Sign in first.', { headers: { 'www-authenticate': 'Bearer realm="kommit"' } });
-    // A user's memberships span organizations: read through the auth role.
-    const memberships = await authDatabase.db
-      .select({ id: organizations.id, name: organizations.name, slug: organizations.slug, role: members.role })
-      .from(members)
-      .innerJoin(organizations, eq(organizations.id, members.organizationId))
-      .where(eq(members.userId, session.user.id))
-      .orderBy(organizations.name);
+    const memberships = await listMemberships(authDatabase, session.user.id);
     const active = (session.session as { activeOrganizationId?: string | null }).activeOrganizationId ?? null;
     return c.json(
       {

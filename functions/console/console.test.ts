@@ -1,0 +1,114 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '../../test/browser.ts';
+import { createTestDatabase, type TestDatabase } from '../../test/database.ts';
+import { startTestServer, type TestServer } from '../../test/server.ts';
+
+let db: TestDatabase;
+let server: TestServer;
+let browser: Browser;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  server = await startTestServer(db);
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await db?.close();
+});
+
+const PASSWORD = 'correct horse battery';
+
+async function signUp(page: Page, name: string, email: string) {
+  await page.goto(`${server.url}/console/sign-up`);
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel(/^Password/).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL(/\/console(\?|$)/);
+}
+
+async function createOrganization(page: Page, name: string) {
+  await page.goto(`${server.url}/console`);
+  await page.getByLabel('Name').fill(name);
+  await page.getByRole('button', { name: 'Create organization' }).click();
+  await page.waitForURL(/\/console\/projects/);
+  expect(await page.getByTestId('active-org').textContent()).toBe(name);
+}
+
+async function createProject(page: Page, name: string) {
+  await page.getByLabel('Name').fill(name);
+  await page.getByRole('button', { name: 'Create project' }).click();
+  await page.waitForURL(/\/console\/projects/);
+}
+
+async function switchTo(page: Page, orgName: string) {
+  await page.goto(`${server.url}/console`);
+  await page.getByLabel('Organization').selectOption({ label: `${orgName} (owner)` });
+  await page.getByRole('button', { name: 'Switch' }).click();
+  await page.waitForURL(/\/console\/projects/);
+}
+
+const projectNames = async (page: Page) => (await page.getByTestId('projects').locator('tr td:first-child').allTextContents()).sort();
+
+describe('the console in a real browser', () => {
+  it('signs up, creates two organizations, switches between them and shows each one’s projects only', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await signUp(page, 'Alice', `alice-${Date.now()}@example.test`);
+    await createOrganization(page, 'Alpha');
+    await createProject(page, 'alpha plan');
+    await createOrganization(page, 'Beta');
+    expect(await projectNames(page)).toEqual(['No projects yet.']);
+    await createProject(page, 'beta plan');
+
+    await switchTo(page, 'Alpha');
+    expect(await page.getByTestId('active-org').textContent()).toBe('Alpha');
+    expect(await projectNames(page)).toEqual(['alpha plan']);
+    await switchTo(page, 'Beta');
+    expect(await projectNames(page)).toEqual(['beta plan']);
+  });
+
+  it('invites a second user who accepts, sees the projects, and loses access the moment they are removed', async () => {
+    const alice = await (await browser.newContext()).newPage();
+    await signUp(alice, 'Alice', `alice2-${Date.now()}@example.test`);
+    await createOrganization(alice, 'Gamma');
+    await createProject(alice, 'gamma launch');
+
+    const bobEmail = `bob-${Date.now()}@example.test`;
+    await alice.goto(`${server.url}/console/members`);
+    await alice.getByLabel('Email').fill(bobEmail);
+    await alice.getByRole('button', { name: 'Invite' }).click();
+    await alice.waitForURL(/\/console\/members/);
+    const link = (await alice.getByTestId('invitations').locator('code').textContent())!;
+    expect(link).toMatch(/\/console\/invitations\/[0-9a-f-]{36}$/);
+
+    const bob = await (await browser.newContext()).newPage();
+    await signUp(bob, 'Bob', bobEmail);
+    await bob.goto(link);
+    await bob.getByRole('button', { name: 'Accept invitation' }).click();
+    await bob.waitForURL(/\/console\/projects/);
+    expect(await bob.getByTestId('active-org').textContent()).toBe('Gamma');
+    expect(await projectNames(bob)).toEqual(['gamma launch']);
+
+    await alice.goto(`${server.url}/console/members`);
+    await alice.getByRole('button', { name: `Remove ${bobEmail}` }).click();
+    await alice.waitForURL(/notice=Member/);
+    expect(await alice.getByTestId('members').textContent()).not.toContain(bobEmail);
+
+    await bob.goto(`${server.url}/console/projects`);
+    await bob.waitForURL(/\/console(\?|$)/);
+    expect(await bob.getByRole('alert').textContent()).toMatch(/not a member/);
+    expect(await bob.content()).not.toContain('gamma launch');
+  });
+
+  it('shows a wrong password as an error on the sign-in page', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${server.url}/console/sign-in`);
+    await page.getByLabel('Email').fill('nobody@example.test');
+    await page.getByLabel('Password').fill('wrong password 123');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/console\/sign-in\?error=/);
+    expect(await page.getByRole('alert').textContent()).toMatch(/invalid/i);
+  });
+});

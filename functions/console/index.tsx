@@ -1,0 +1,54 @@
+import type { Context } from 'hono';
+import type { AppEnv } from '../../middleware/env.ts';
+import { ApiError } from '../../middleware/errors.ts';
+import { createFunctionApp } from '../../middleware/function-app.ts';
+import { Layout } from './layout.tsx';
+import { signIn, signInPage, signOut, signUp, signUpPage } from './pages/auth-pages.tsx';
+import { acceptInvitation, invitationPage } from './pages/invitation.tsx';
+import { changeRole, inviteMember, membersPage, removeMember } from './pages/members.tsx';
+import { createOrganization, organizationsPage, switchOrganization } from './pages/organizations.tsx';
+import { createProject, projectsPage } from './pages/projects.tsx';
+import { back, consoleHeaders, sameOriginForms } from './support.ts';
+
+/**
+ * The web console: server-rendered pages, no front-end build. Pages that show
+ * tenant data run through the same tenant chain as the API (live membership
+ * check, tenant transaction); the rest works outside any tenant.
+ */
+const app = createFunctionApp('console');
+const page = [app.named, consoleHeaders(), sameOriginForms()] as const;
+const tenantPage = [consoleHeaders(), sameOriginForms(), ...app.tenantChain] as const;
+
+app.get('/console', ...page, organizationsPage);
+app.get('/console/sign-in', ...page, signInPage);
+app.post('/console/sign-in', ...page, signIn);
+app.get('/console/sign-up', ...page, signUpPage);
+app.post('/console/sign-up', ...page, signUp);
+app.post('/console/sign-out', ...page, signOut);
+app.post('/console/organizations', ...page, createOrganization);
+app.post('/console/switch', ...page, switchOrganization);
+app.get('/console/invitations/:id', ...page, invitationPage);
+app.post('/console/invitations/:id', ...page, acceptInvitation);
+
+app.get('/console/projects', ...tenantPage, projectsPage);
+app.post('/console/projects', ...tenantPage, createProject);
+app.get('/console/members', ...tenantPage, membersPage);
+app.post('/console/members/invite', ...tenantPage, inviteMember);
+app.post('/console/members/remove', ...tenantPage, removeMember);
+app.post('/console/members/role', ...tenantPage, changeRole);
+
+// Pages answer errors as pages: sign in again, pick an organization, or read why.
+app.onError((error: Error, c: Context<AppEnv>) => {
+  if (error instanceof ApiError && error.code === 'unauthorized') return back(c, '/console/sign-in');
+  if (error instanceof ApiError && error.code === 'forbidden') return back(c, '/console', { error: error.message });
+  c.get('platform').logger.error({ reqId: c.get('requestId'), err: error }, 'console error');
+  const status = error instanceof ApiError && error.code === 'invalid_request' ? 400 : 500;
+  return c.html(
+    <Layout title="Something went wrong" error={`The request could not be completed (reference ${c.get('requestId')}).`}>
+      <p><a href="/console">Back to the console</a></p>
+    </Layout>,
+    status,
+  );
+});
+
+export default app;

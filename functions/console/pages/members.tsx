@@ -1,0 +1,124 @@
+import type { Context } from 'hono';
+import { organizations } from '../../../db/schema/organizations.ts';
+import type { AppEnv } from '../../../middleware/env.ts';
+import { Layout } from '../layout.tsx';
+import { back, messageOf } from '../support.ts';
+
+const ROLES = ['member', 'admin', 'owner'] as const;
+
+/**
+ * Members of the active organization. Runs inside the tenant chain, so the
+ * caller's membership and role are the live ones; Better Auth enforces who may
+ * invite, remove and change roles.
+ */
+export async function membersPage(c: Context<AppEnv>) {
+  const { auth, config } = c.get('platform');
+  const [org] = await c.var.tx.select({ id: organizations.id, name: organizations.name }).from(organizations);
+  const query = { organizationId: c.var.org.id };
+  const { members } = await auth.api.listMembers({ headers: c.req.raw.headers, query });
+  const manager = c.var.member?.role === 'owner' || c.var.member?.role === 'admin';
+  const invitations = manager ? (await auth.api.listInvitations({ headers: c.req.raw.headers, query })).filter((i) => i.status === 'pending') : [];
+  const principal = c.var.principal;
+  return c.html(
+    <Layout title="Members" user={principal.kind === 'session' ? principal : undefined} orgName={org?.name} notice={c.req.query('notice')} error={c.req.query('error')}>
+      <section>
+        <table>
+          <thead>
+            <tr><th>Name</th><th>Email</th><th>Role</th>{manager && <th>Manage</th>}</tr>
+          </thead>
+          <tbody data-testid="members">
+            {members.map((m) => (
+              <tr>
+                <td>{m.user.name}</td>
+                <td>{m.user.email}</td>
+                <td>{m.role}</td>
+                {manager && (
+                  <td>
+                    <form class="inline" method="post" action="/console/members/role">
+                      <input type="hidden" name="memberId" value={m.id} />
+                      <select name="role" aria-label={`Role of ${m.user.email}`}>
+                        {ROLES.map((r) => <option value={r} selected={r === m.role}>{r}</option>)}
+                      </select>{' '}
+                      <button type="submit">Change role</button>
+                    </form>{' '}
+                    <form class="inline" method="post" action="/console/members/remove">
+                      <input type="hidden" name="memberId" value={m.id} />
+                      <button type="submit" aria-label={`Remove ${m.user.email}`}>Remove</button>
+                    </form>
+                  </td>
+                )}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      {manager && (
+        <section>
+          <h2>Invite someone</h2>
+          <form method="post" action="/console/members/invite">
+            <label>Email <input name="email" type="email" required /></label>
+            <label>Role <select name="role">{ROLES.map((r) => <option value={r}>{r}</option>)}</select></label>
+            <button type="submit">Invite</button>
+          </form>
+          {invitations.length > 0 && (
+            <>
+              <h3>Pending invitations</h3>
+              <p>Send each person their link; it works only for the invited email address.</p>
+              <ul data-testid="invitations">
+                {invitations.map((i) => (
+                  <li>
+                    {i.email} ({i.role}): <code>{`${config.baseURL}/console/invitations/${i.id}`}</code>
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
+        </section>
+      )}
+    </Layout>,
+  );
+}
+
+async function field(c: Context<AppEnv>, name: string) {
+  return String((await c.req.parseBody())[name] ?? '');
+}
+
+export async function inviteMember(c: Context<AppEnv>) {
+  const body = await c.req.parseBody();
+  const email = String(body.email ?? '').trim();
+  const role = String(body.role ?? 'member') as (typeof ROLES)[number];
+  try {
+    await c.get('platform').auth.api.createInvitation({
+      headers: c.req.raw.headers,
+      body: { email, role, organizationId: c.var.org.id },
+    });
+    return back(c, '/console/members', { notice: `Invitation for ${email} created; send them the link below.` });
+  } catch (error) {
+    return back(c, '/console/members', { error: messageOf(error) });
+  }
+}
+
+export async function removeMember(c: Context<AppEnv>) {
+  try {
+    await c.get('platform').auth.api.removeMember({
+      headers: c.req.raw.headers,
+      body: { memberIdOrEmail: await field(c, 'memberId'), organizationId: c.var.org.id },
+    });
+    return back(c, '/console/members', { notice: 'Member removed.' });
+  } catch (error) {
+    return back(c, '/console/members', { error: messageOf(error) });
+  }
+}
+
+export async function changeRole(c: Context<AppEnv>) {
+  const body = await c.req.parseBody();
+  try {
+    await c.get('platform').auth.api.updateMemberRole({
+      headers: c.req.raw.headers,
+      body: { memberId: String(body.memberId ?? ''), role: String(body.role ?? '') as (typeof ROLES)[number], organizationId: c.var.org.id },
+    });
+    return back(c, '/console/members', { notice: 'Role changed.' });
+  } catch (error) {
+    return back(c, '/console/members', { error: messageOf(error) });
+  }
+}

@@ -1,0 +1,54 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../../middleware/env.ts';
+
+/** Where to go next, with a one-line message for the page there. */
+export function back(c: Context<AppEnv>, path: string, message: { notice?: string; error?: string } = {}) {
+  const url = new URL(path, 'http://console.invalid');
+  if (message.notice) url.searchParams.set('notice', message.notice);
+  if (message.error) url.searchParams.set('error', message.error);
+  return c.redirect(url.pathname + url.search, 303);
+}
+
+/** Passes Better Auth's cookies (session set or cleared) on to the browser. */
+export function forwardCookies(c: Context<AppEnv>, headers: Headers) {
+  for (const cookie of headers.getSetCookie()) c.header('set-cookie', cookie, { append: true });
+}
+
+export function session(c: Context<AppEnv>) {
+  return c.get('platform').auth.api.getSession({ headers: c.req.raw.headers, query: { disableCookieCache: true } });
+}
+
+/** The message of a Better Auth error, or a generic one: never a stack trace. */
+export function messageOf(error: unknown) {
+  const body = (error as { body?: { message?: string } }).body;
+  return body?.message ?? 'That did not work; please try again.';
+}
+
+/**
+ * Console forms post with the session cookie. SameSite=Lax keeps other sites'
+ * forms from carrying it; this refuses what still arrives without our Origin
+ * (sign-in included, so no one can sign a victim into an attacker's account).
+ */
+export function sameOriginForms(): MiddlewareHandler<AppEnv> {
+  return async function sameOriginForms(c, next) {
+    if (c.req.method === 'POST') {
+      const origin = c.req.header('origin');
+      if (origin !== new URL(c.get('platform').config.baseURL).origin) {
+        return c.text('This form must be sent from the Kommit console itself.', 403);
+      }
+    }
+    await next();
+  };
+}
+
+/** Page chrome: Content-Security-Policy allowing nothing but our own forms and inline styles. */
+export function consoleHeaders(): MiddlewareHandler<AppEnv> {
+  return async function consoleHeaders(c, next) {
+    await next();
+    c.res.headers.set(
+      'content-security-policy',
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
+    c.res.headers.set('cache-control', 'no-store');
+  };
+}

@@ -20,6 +20,8 @@ export interface TestServerOptions {
   ready?: () => boolean;
   /** Replaces the app role's pool (to test a database that went away). */
   database?: Database;
+  /** Receives the JSON log lines (silent otherwise). */
+  log?: (line: string) => void;
 }
 
 /**
@@ -49,7 +51,9 @@ export async function startTestServer(db: TestDatabase, options: TestServerOptio
     database: options.database ?? db.app,
     authDatabase,
     config,
-    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    logger: options.log
+      ? pino({ level: 'debug' }, { write: (line: string) => options.log!(line) })
+      : pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     authSecret: 'test-secret-that-is-long-enough-for-better-auth',
     functions: functions.map((fn) => fn.functionName),
     ready: options.ready ?? (() => true),

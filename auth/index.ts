@@ -66,7 +66,7 @@ export function createAuth(options: AuthOptions) {
     // (middleware/sign-in-limit.ts), in front of this handler.
     rateLimit: { enabled: false },
     advanced: {
-      database: { generateId: 'uuid' },
+      database: { generateId: 'uuid', joins: true },
       useSecureCookies: options.production,
       defaultCookieAttributes: { httpOnly: true, sameSite: 'lax', secure: options.production, path: '/' },
       ipAddress: { ipAddressHeaders: [options.clientIpHeader] },

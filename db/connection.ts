@@ -14,6 +14,8 @@ export interface ConnectOptions {
   applicationName?: string;
   /** Seconds a statement may run before Postgres cancels it. */
   statementTimeoutSeconds?: number;
+  /** Called for every statement sent (benchmarks count round trips with it). */
+  onQuery?: (query: string) => void;
 }
 
 type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
@@ -58,6 +60,7 @@ export function connectionOptions(databaseUrl: string, options: ConnectOptions =
       idle_timeout: 30,
       connect_timeout: 10,
       onnotice: () => {},
+      ...(options.onQuery ? { debug: (_connection: number, query: string) => options.onQuery!(query) } : {}),
       connection: {
         application_name: options.applicationName ?? 'kommit',
         ...(options.statementTimeoutSeconds

@@ -17,6 +17,12 @@ export interface Database {
    * runs, so row-level security filters every statement fn makes.
    */
   withTenant<T>(orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * withTenant for a signed-in user: the same first statement also finds the
+   * user's membership in orgId and share-locks it until the transaction ends
+   * (kommit_enter_tenant). fn gets the role, or null for a non-member.
+   */
+  withTenantMember<T>(orgId: string, userId: string, fn: (tx: Tx, role: string | null) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -32,6 +38,13 @@ export function createDatabase(databaseUrl: string, options: ConnectOptions = {}
       return db.transaction(async (tx) => {
         await tx.execute(dsql`select set_config('app.current_org_id', ${orgId}, true)`);
         return fn(tx);
+      });
+    },
+    withTenantMember: (orgId, userId, fn) => {
+      if (!UUID.test(orgId) || !UUID.test(userId)) return Promise.reject(new Error('withTenantMember needs uuids'));
+      return db.transaction(async (tx) => {
+        const [row] = await tx.execute<{ role: string | null }>(dsql`select kommit_enter_tenant(${orgId}, ${userId}) as role`);
+        return fn(tx, row?.role ?? null);
       });
     },
     close: () => sql.end({ timeout: 5 }),

@@ -1,6 +1,7 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { MiddlewareHandler } from 'hono';
 import { sessions } from '../db/schema/auth.ts';
+import type { Tx } from '../db/tenant.ts';
 import type { AppEnv, MemberRole } from './env.ts';
 import { ApiError } from './errors.ts';
 
@@ -11,8 +12,8 @@ class NotAMember extends Error {}
  * Runs the rest of the request inside withTenant(c.var.org.id) and exposes the
  * transaction as c.var.tx.
  *
- * For a session, the first thing the transaction does is find the caller's
- * membership row and share-lock it: a removal waits for this request to end, or
+ * For a session, the statement that sets the tenant context also finds the
+ * caller's membership row and share-locks it (withTenantMember): a removal waits for this request to end, or
  * committed before it looked, and then the request is refused. So a member
  * removed concurrently cannot slip a write in after the removal committed.
  *
@@ -25,17 +26,21 @@ export function tenantTransaction(): MiddlewareHandler<AppEnv> {
     const { database } = c.get('platform');
     const principal = c.get('principal');
     const org = c.get('org');
+    const handle = async (tx: Tx) => {
+      c.set('tx', tx);
+      await next();
+      if (c.error || c.res.status >= 500) throw new RollBack();
+    };
     try {
-      await database.withTenant(org.id, async (tx) => {
-        if (principal.kind === 'session') {
-          const [row] = await tx.execute<{ role: MemberRole | null }>(sql`select kommit_lock_membership(${principal.userId}) as role`);
-          if (!row?.role) throw new NotAMember();
-          c.set('member', { role: row.role });
-        }
-        c.set('tx', tx);
-        await next();
-        if (c.error || c.res.status >= 500) throw new RollBack();
-      });
+      if (principal.kind === 'session') {
+        await database.withTenantMember(org.id, principal.userId, async (tx, role) => {
+          if (!role) throw new NotAMember();
+          c.set('member', { role: role as MemberRole });
+          await handle(tx);
+        });
+      } else {
+        await database.withTenant(org.id, handle);
+      }
     } catch (error) {
       if (error instanceof RollBack) return;
       if (error instanceof NotAMember && principal.kind === 'session') {

@@ -20,6 +20,8 @@ export interface TestServerOptions {
   ready?: () => boolean;
   /** Replaces the app role's pool (to test a database that went away). */
   database?: Database;
+  /** Replaces the auth role's pool. */
+  authDatabase?: Database;
   /** Receives the JSON log lines (silent otherwise). */
   log?: (line: string) => void;
 }
@@ -30,7 +32,7 @@ export interface TestServerOptions {
  */
 export async function startTestServer(db: TestDatabase, options: TestServerOptions = {}): Promise<TestServer> {
   const functions = options.functions ?? selectFunctions(undefined);
-  const authDatabase = createDatabase(db.authUrl, { ca: db.ca, max: 3 });
+  const authDatabase = options.authDatabase ?? createDatabase(db.authUrl, { ca: db.ca, max: 3 });
   let server: ReturnType<typeof serve> | undefined;
   // The origin is only known once listening; the platform reads config.baseURL per request.
   const config: HttpConfig = {
@@ -63,7 +65,7 @@ export async function startTestServer(db: TestDatabase, options: TestServerOptio
     url,
     async close() {
       await new Promise<void>((resolve) => server!.close(() => resolve()));
-      await authDatabase.close();
+      if (!options.authDatabase) await authDatabase.close();
     },
   };
 }

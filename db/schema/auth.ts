@@ -1,3 +1,4 @@
+import { relations } from 'drizzle-orm';
 import { boolean, index, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { organizations, orgIdColumn } from './organizations.ts';
 
@@ -118,3 +119,12 @@ export const invitations = pgTable(
     index('invitations_id_idx').on(t.id),
   ],
 );
+
+// Relations let Better Auth read a session and its user in one query (joins).
+export const usersRelations = relations(users, ({ many }) => ({ sessions: many(sessions), accounts: many(accounts), members: many(members) }));
+export const sessionsRelations = relations(sessions, ({ one }) => ({ user: one(users, { fields: [sessions.userId], references: [users.id] }) }));
+export const accountsRelations = relations(accounts, ({ one }) => ({ user: one(users, { fields: [accounts.userId], references: [users.id] }) }));
+export const membersRelations = relations(members, ({ one }) => ({
+  user: one(users, { fields: [members.userId], references: [users.id] }),
+  organization: one(organizations, { fields: [members.organizationId], references: [organizations.id] }),
+}));

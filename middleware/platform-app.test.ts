@@ -18,7 +18,7 @@ describe('the platform app', () => {
   it('answers /health with 200 and the served functions, nothing about tenants', async () => {
     const response = await fetch(`${server.url}/health`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok', functions: ['identity', 'projects', 'api-keys', 'console'] });
+    expect(await response.json()).toEqual({ status: 'ok', functions: ['identity', 'projects', 'api-keys', 'audit', 'console'] });
   });
 
   it('answers /health with 503 before the boot checks passed and when the database is gone', async () => {
@@ -57,6 +57,11 @@ describe('the platform app', () => {
     expect(Object.keys(document.paths).sort()).toEqual([
       '/v1/api-keys',
       '/v1/api-keys/{id}',
+      '/v1/audit-log',
+      '/v1/audit-log/checkpoints',
+      '/v1/audit-log/export',
+      '/v1/audit-log/public-key',
+      '/v1/audit-log/verify',
       '/v1/projects',
       '/v1/projects/{id}',
       '/v1/session',

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { createAuth } from '../auth/index.ts';
+import { emitAudit } from '../db/audit/emit.ts';
 import type { Database } from '../db/tenant.ts';
 import { CLIENT_ADDRESS_HEADER } from './addresses.ts';
 import type { HttpConfig } from './config.ts';
@@ -12,6 +13,7 @@ export interface PlatformInput {
   config: HttpConfig;
   logger: Logger;
   authSecret: string;
+  auditSigner?: Platform['auditSigner'];
   functions: string[];
   ready: () => boolean;
 }
@@ -27,6 +29,16 @@ export function createPlatform(input: PlatformInput): Platform {
       secret: authSecret,
       production: input.config.production,
       clientIpHeader: CLIENT_ADDRESS_HEADER,
+      // Better Auth writes through its own role; the audit row follows in the
+      // organization's chain right after (see the note in auth/README.md).
+      onGovernedAction: (event) =>
+        input.database.withTenant(event.orgId, (tx) =>
+          emitAudit(
+            tx,
+            { orgId: event.orgId, actor: { type: 'user', id: event.actorUserId }, ip: event.ip, signer: input.auditSigner },
+            { action: event.action, targetType: event.targetType, targetId: event.targetId ?? undefined, data: event.data },
+          ),
+        ).then(() => undefined),
     }),
     signInLimiter: createSignInLimiter(input.config.signInLimits),
   };

@@ -1,4 +1,6 @@
+import { generateKeyPairSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { signerFromPem } from '../db/audit/checkpoint.ts';
 import { serve } from '@hono/node-server';
 import pino from 'pino';
 import { createDatabase, type Database } from '../db/tenant.ts';
@@ -22,6 +24,8 @@ export interface TestServerOptions {
   database?: Database;
   /** Replaces the auth role's pool. */
   authDatabase?: Database;
+  /** Checkpoint every N audit appends (default 100). */
+  checkpointEvery?: number;
   /** Receives the JSON log lines (silent otherwise). */
   log?: (line: string) => void;
 }
@@ -57,6 +61,11 @@ export async function startTestServer(db: TestDatabase, options: TestServerOptio
       ? pino({ level: 'debug' }, { write: (line: string) => options.log!(line) })
       : pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     authSecret: 'test-secret-that-is-long-enough-for-better-auth',
+    auditSigner: signerFromPem(generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), {
+      keyName: 'kommit-test',
+      everyAppends: options.checkpointEvery ?? 100,
+      everyMinutes: 60,
+    }),
     functions: functions.map((fn) => fn.functionName),
     ready: options.ready ?? (() => true),
   });

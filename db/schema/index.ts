@@ -2,3 +2,4 @@ export * from './organizations.ts';
 export * from './projects.ts';
 export * from './api-keys.ts';
 export * from './auth.ts';
+export * from './audit.ts';

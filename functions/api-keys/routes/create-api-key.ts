@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { generateApiKey } from '../../../auth/api-keys.ts';
 import { apiKeys } from '../../../db/schema/api-keys.ts';
+import { audit } from '../../../middleware/audit.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonBody, jsonResponse } from '../../../middleware/openapi.ts';
 import { requireRole } from '../../../middleware/roles.ts';
@@ -29,6 +30,7 @@ export function registerCreateApiKey(app: FunctionApp) {
       .insert(apiKeys)
       .values({ orgId: c.var.org.id, name: c.req.valid('json').name, prefix: key.prefix, keyHash: key.hash })
       .returning();
+    await audit(c, { action: 'api_key.create', targetType: 'api_key', targetId: row!.id, data: { after: toApiKey(row!) } });
     return c.json({ ...toApiKey(row!), key: key.key }, 201);
   });
 }

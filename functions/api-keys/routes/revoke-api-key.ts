@@ -1,6 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { apiKeys } from '../../../db/schema/api-keys.ts';
+import { audit } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonResponse, notFoundError } from '../../../middleware/openapi.ts';
@@ -26,6 +27,7 @@ export function registerRevokeApiKey(app: FunctionApp) {
       .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
       .returning();
     if (!row) throw new ApiError('not_found', 'No active API key with this id.');
+    await audit(c, { action: 'api_key.revoke', targetType: 'api_key', targetId: id, data: { after: toApiKey(row) } });
     return c.json(toApiKey(row), 200);
   });
 }

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { desc } from 'drizzle-orm';
 import { projects } from '../../../db/schema/projects.ts';
 import { organizations } from '../../../db/schema/organizations.ts';
+import { audit } from '../../../middleware/audit.ts';
 import type { AppEnv } from '../../../middleware/env.ts';
 import { Layout } from '../layout.tsx';
 import { back } from '../support.ts';
@@ -52,6 +53,7 @@ export async function projectsPage(c: Context<AppEnv>) {
 export async function createProject(c: Context<AppEnv>) {
   const name = String((await c.req.parseBody()).name ?? '').trim();
   if (!name || name.length > 200) return back(c, '/console/projects', { error: 'A project name has 1 to 200 characters.' });
-  await c.var.tx.insert(projects).values({ orgId: c.var.org.id, name });
+  const [row] = await c.var.tx.insert(projects).values({ orgId: c.var.org.id, name }).returning();
+  await audit(c, { action: 'project.create', targetType: 'project', targetId: row!.id, data: { after: { id: row!.id, name, status: row!.status } } });
   return back(c, '/console/projects', { notice: `Project ${name} created.` });
 }

@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { projects } from '../../../db/schema/projects.ts';
+import { audit } from '../../../middleware/audit.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonBody, jsonResponse } from '../../../middleware/openapi.ts';
 import { projectDescription, projectName, projectSchema, toProject } from '../schemas.ts';
@@ -27,6 +28,7 @@ export function registerCreateProject(app: FunctionApp) {
       .insert(projects)
       .values({ orgId: c.var.org.id, name: input.name, description: input.description ?? null })
       .returning();
+    await audit(c, { action: 'project.create', targetType: 'project', targetId: row!.id, data: { after: toProject(row!) } });
     return c.json(toProject(row!), 201);
   });
 }

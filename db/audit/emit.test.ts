@@ -1,0 +1,91 @@
+import { sql } from 'drizzle-orm';
+import { generateKeyPairSync } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../test/database.ts';
+import { postgresError } from '../../test/expect.ts';
+import { createOrganization } from '../operators.ts';
+import { auditCheckpoints, auditLog } from '../schema/audit.ts';
+import { createDatabase } from '../tenant.ts';
+import { readChain } from './read.ts';
+import { signerFromPem, verifierKey, verifyCheckpoint } from './checkpoint.ts';
+import { emitAudit } from './emit.ts';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(() => db.close());
+
+const actor = { type: 'system' as const, id: 'test' };
+
+describe('emitAudit', () => {
+  it('chains rows per organization and verifies', async () => {
+    const org = await createOrganization(db.admin, { name: 'Chain' });
+    for (let i = 0; i < 5; i++) {
+      await db.app.withTenant(org, (tx) => emitAudit(tx, { orgId: org, actor }, { action: 'thing.happen', data: { i, password: 'x' } }));
+    }
+    const rows = await db.app.withTenant(org, (tx) => tx.select().from(auditLog).orderBy(auditLog.seq));
+    expect(rows.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(rows[0]!.prevHash.equals(Buffer.alloc(32))).toBe(true);
+    expect(rows[1]!.prevHash.equals(rows[0]!.hash)).toBe(true);
+    expect(rows[2]!.data).toEqual({ i: 2, password: '[redacted]' });
+    expect(rows[0]!.occurredAt).toMatch(/\.\d{6}\+00$/);
+    const result = await db.app.withTenant(org, (tx) => readChain(tx, org));
+    expect(result).toMatchObject({ ok: true, rowsChecked: 5, head: { seq: 5 } });
+  });
+
+  it('rolls back with the change: the change and its audit row commit together or not at all', async () => {
+    const org = await createOrganization(db.admin, { name: 'Atomic' });
+    await expect(
+      db.app.withTenant(org, async (tx) => {
+        await emitAudit(tx, { orgId: org, actor }, { action: 'doomed' });
+        throw new Error('the change failed');
+      }),
+    ).rejects.toThrow('the change failed');
+    expect(await db.app.withTenant(org, (tx) => tx.select().from(auditLog))).toEqual([]);
+  });
+
+  it('refuses UPDATE and DELETE of audit rows, for the request role and the owner alike', async () => {
+    const org = await createOrganization(db.admin, { name: 'Append only' });
+    await db.app.withTenant(org, (tx) => emitAudit(tx, { orgId: org, actor }, { action: 'kept' }));
+    for (const database of [db.app, db.admin]) {
+      for (const statement of [sql`update audit_log set action = 'changed'`, sql`delete from audit_log`]) {
+        const error = await database.withTenant(org, (tx) => tx.execute(statement)).then(() => undefined, (e: unknown) => e);
+        expect(postgresError(error).code).toBe('42501');
+      }
+    }
+    expect(await db.app.withTenant(org, (tx) => tx.select().from(auditLog))).toHaveLength(1);
+  });
+
+  it('signs checkpoints every N appends that verify against the public key', async () => {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const signer = signerFromPem(privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), { keyName: 'kommit-test', everyAppends: 3, everyMinutes: 60 });
+    const org = await createOrganization(db.admin, { name: 'Signed' });
+    for (let i = 0; i < 7; i++) await db.app.withTenant(org, (tx) => emitAudit(tx, { orgId: org, actor, signer }, { action: 'x' }));
+    const checkpoints = await db.app.withTenant(org, (tx) => tx.select().from(auditCheckpoints).orderBy(auditCheckpoints.seq));
+    // The first append signs (no checkpoint yet), then every third.
+    expect(checkpoints.map((c) => c.seq)).toEqual([1, 4, 7]);
+    const verified = verifyCheckpoint(checkpoints[2]!.note, verifierKey(signer));
+    expect(verified).toMatchObject({ orgId: org, seq: 7, hash: checkpoints[2]!.headHash.toString('hex') });
+    expect(() => verifyCheckpoint(checkpoints[2]!.note.replace(/\n7\n/, '\n8\n'), verifierKey(signer))).toThrow(/no valid signature/);
+  });
+
+  it('never forks under concurrent appends, and organizations do not wait on each other', async () => {
+    const pool = createDatabase(db.appUrl, { ca: db.ca, max: 20 });
+    try {
+      const orgs = await Promise.all(Array.from({ length: 4 }, (_, i) => createOrganization(db.admin, { name: `Busy ${i}` })));
+      await Promise.all(
+        Array.from({ length: 400 }, (_, i) => {
+          const org = orgs[i % orgs.length]!;
+          return pool.withTenant(org, (tx) => emitAudit(tx, { orgId: org, actor }, { action: 'busy', data: { i } }));
+        }),
+      );
+      for (const org of orgs) {
+        const result = await db.app.withTenant(org, (tx) => readChain(tx, org));
+        expect(result).toMatchObject({ ok: true, rowsChecked: 100, head: { seq: 100 } });
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+});

@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test/database.ts';
+import { startTestServer, type TestServer } from '../../../test/server.ts';
+import { createTenant, type TestTenant } from '../../../test/tenants.ts';
+
+let db: TestDatabase;
+let server: TestServer;
+let acme: TestTenant;
+let globex: TestTenant;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  server = await startTestServer(db);
+  acme = await createTenant(db, server, 'Acme');
+  globex = await createTenant(db, server, 'Globex');
+  for (const [tenant, name] of [[acme, 'acme-1'], [acme, 'acme-2'], [globex, 'globex-1']] as const) {
+    await fetch(`${server.url}/v1/projects`, { method: 'POST', headers: tenant.headers, body: JSON.stringify({ name }) });
+  }
+});
+afterAll(async () => {
+  await server.close();
+  await db.close();
+});
+
+const get = async (tenant: TestTenant, path: string) => {
+  const response = await fetch(server.url + path, { headers: tenant.headers });
+  return { status: response.status, type: response.headers.get('content-type'), text: await response.text() };
+};
+
+describe('the audit log API', () => {
+  it('lists the organization’s own rows, newest first, with actor and filters', async () => {
+    const all = JSON.parse((await get(acme, '/v1/audit-log')).text);
+    expect(all.data.map((r: { action: string }) => r.action)).toEqual(['project.create', 'project.create', 'organization.create']);
+    expect(all.data.every((r: { org_id: string }) => r.org_id === acme.orgId)).toBe(true);
+    expect(all.data[0]).toMatchObject({ actor_type: 'api_key', actor_id: acme.keyId, target_type: 'project', data: { after: { name: 'acme-2' } } });
+    expect(all.data[2]).toMatchObject({ actor_type: 'user', action: 'organization.create' });
+
+    const filtered = JSON.parse((await get(acme, '/v1/audit-log?action=organization.create')).text);
+    expect(filtered.data).toHaveLength(1);
+    const paged = JSON.parse((await get(acme, '/v1/audit-log?limit=2')).text);
+    expect(paged.data).toHaveLength(2);
+    const rest = JSON.parse((await get(acme, `/v1/audit-log?limit=2&cursor=${paged.nextCursor}`)).text);
+    expect(rest.data.map((r: { seq: number }) => r.seq)).toEqual([1]);
+    const future = JSON.parse((await get(acme, '/v1/audit-log?from=2999-01-01T00:00:00Z')).text);
+    expect(future.data).toEqual([]);
+  });
+
+  it('answers invalid filters with 400 and the field paths', async () => {
+    for (const [query, field] of [
+      ['from=yesterday', 'query.from'],
+      ['action=DROP TABLE', 'query.action'],
+      ['limit=0', 'query.limit'],
+      ['cursor=abc', 'query.cursor'],
+    ]) {
+      const response = await get(acme, `/v1/audit-log?${query}`);
+      expect(response.status, query).toBe(400);
+      expect(JSON.parse(response.text).errors[0].path).toBe(field);
+    }
+    expect((await get(acme, '/v1/audit-log/export?format=xml')).status).toBe(400);
+  });
+
+  it('exports JSON Lines and CSV with seq, prev_hash and hash, and audits each export', async () => {
+    const jsonl = await get(acme, '/v1/audit-log/export?format=jsonl');
+    expect(jsonl.type).toBe('application/x-ndjson');
+    const rows = jsonl.text.trim().split('\n').map((line) => JSON.parse(line));
+    expect(rows.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
+    expect(rows[3]).toMatchObject({ action: 'audit.export', data: { format: 'jsonl' } });
+    expect(rows[1].prev_hash).toBe(rows[0].hash);
+
+    const csv = await get(acme, '/v1/audit-log/export?format=csv&action=project.create');
+    expect(csv.type).toMatch(/^text\/csv/);
+    const lines = csv.text.trim().split('\n');
+    expect(lines[0]).toBe('org_id,seq,occurred_at,actor_type,actor_id,action,target_type,target_id,request_id,ip,data,prev_hash,hash');
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toContain('"{""after"":');
+    const actions = JSON.parse((await get(acme, '/v1/audit-log?action=audit.export')).text).data;
+    expect(actions).toHaveLength(2);
+  });
+
+  it('never shows another organization’s rows, by any route', async () => {
+    for (const path of ['/v1/audit-log', '/v1/audit-log/export', '/v1/audit-log/checkpoints', '/v1/audit-log/verify']) {
+      const text = (await get(globex, path)).text;
+      expect(text, path).not.toContain(acme.orgId);
+      expect(text, path).not.toContain('acme-');
+    }
+    const verify = JSON.parse((await get(globex, '/v1/audit-log/verify')).text);
+    expect(verify).toMatchObject({ ok: true });
+  });
+});

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { benchAudit } from './audit.ts';
 import { benchAuth } from './auth.ts';
 
 /**
@@ -8,6 +9,7 @@ import { benchAuth } from './auth.ts';
  */
 const benchmarks: Record<string, (options: { seconds: number }) => Promise<void>> = {
   auth: benchAuth,
+  audit: benchAudit,
 };
 
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { seconds: { type: 'string', default: '10' } } });

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordHash, type ChainedRecord } from '../../../db/audit/chain.ts';
+import { recordHash } from '../../../db/audit/chain.ts';
+import type { RecordRow } from '../../../db/audit/read.ts';
 import { verifyExportFile } from '../../../db/audit/cli.ts';
 import type { Tx } from '../../../db/tenant.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/database.ts';
@@ -61,7 +62,7 @@ async function offline(tenant: TestTenant, checkpoint?: { note: string; publicKe
 }
 
 async function rowAt(tx: Tx, seq: number) {
-  const [row] = await tx.execute<ChainedRecord>(sql`
+  const [row] = await tx.execute<RecordRow>(sql`
     select org_id::text, seq::int8 as seq, to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as occurred_at,
            actor_type, actor_id, action, target_type, target_id, request_id, ip, data,
            encode(prev_hash, 'hex') as prev_hash, encode(hash, 'hex') as hash

@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { sql } from 'drizzle-orm';
+import { GENESIS_HASH, recordHash, type AuditRecord } from '../../db/audit/chain.ts';
+import { verifyExportFile } from '../../db/audit/cli.ts';
+import { connect } from '../../db/connection.ts';
+import { createApiKey, createOrganization } from '../../db/operators.ts';
+import { cloneDatabase, startTestCluster, type TestDatabase } from '../cluster.ts';
+import { httpLoad, startServerProcess } from './process.ts';
+
+const CONNECTIONS = 32;
+
+/**
+ * The raw baseline: the same chain-head lock, row insert and head update per
+ * transaction, as plain SQL over 32 connections, no HTTP and no application.
+ */
+async function rawAppends(db: TestDatabase, orgs: string[], seconds: number) {
+  const pg = connect(db.appUrl, { ca: db.ca, max: CONNECTIONS });
+  let done = 0;
+  const deadline = Date.now() + seconds * 1000;
+  try {
+    await Promise.all(
+      Array.from({ length: CONNECTIONS }, async (_, worker) => {
+        for (let i = worker; Date.now() < deadline; i += CONNECTIONS) {
+          const org = orgs[i % orgs.length]!;
+          await pg.begin(async (t) => {
+            await t`select set_config('app.current_org_id', ${org}, true)`;
+            const [head] = await t<{ seq: string; head_hash: Buffer }[]>`select seq, head_hash from audit_chain_heads where org_id = ${org} for update`;
+            const seq = Number(head!.seq) + 1;
+            const hash = createHash('sha256').update(head!.head_hash).update(String(seq)).digest();
+            await t`insert into audit_log (org_id, seq, occurred_at, actor_type, action, data, prev_hash, hash)
+                    values (${org}, ${seq}, now(), 'system', 'raw.append', '{}'::jsonb, ${head!.head_hash}, ${hash})`;
+            await t`update audit_chain_heads set seq = ${seq}, head_hash = ${hash} where org_id = ${org}`;
+          });
+          done++;
+        }
+      }),
+    );
+  } finally {
+    await pg.end();
+  }
+  return done / seconds;
+}
+
+async function seedHeads(db: TestDatabase, orgs: string[]) {
+  for (const org of orgs) {
+    await db.admin.withTenant(org, (tx) => tx.execute(sql`insert into audit_chain_heads (org_id, seq, head_hash) values (${org}, 0, ${GENESIS_HASH})`));
+  }
+}
+
+/** Writes a valid chain of `count` rows straight into the table (for the read-side benchmarks). */
+async function bulkChain(db: TestDatabase, org: string, count: number, onProgress: (n: number) => void) {
+  let prev = GENESIS_HASH.toString('hex');
+  const batch = 10_000;
+  for (let start = 1; start <= count; start += batch) {
+    const records: (AuditRecord & { hash: string })[] = [];
+    for (let seq = start; seq < Math.min(start + batch, count + 1); seq++) {
+      const record: AuditRecord = {
+        org_id: org,
+        seq,
+        occurred_at: new Date(Date.UTC(2026, 0, 1) + seq * 1000).toISOString().replace('Z', '000Z'),
+        actor_type: 'system',
+        actor_id: 'bench',
+        action: 'bench.row',
+        target_type: 'project',
+        target_id: `p-${seq % 97}`,
+        request_id: null,
+        ip: null,
+        data: { n: seq, note: 'a row written by the audit benchmark' },
+        prev_hash: prev,
+      };
+      const hash = recordHash(record).toString('hex');
+      records.push({ ...record, hash });
+      prev = hash;
+    }
+    // Raw postgres.js here: it binds each JS array as one Postgres array parameter.
+    await db.admin.sql.begin(async (t) => {
+      await t`select set_config('app.current_org_id', ${org}, true)`;
+      await t`
+        insert into audit_log (org_id, seq, occurred_at, actor_type, actor_id, action, target_type, target_id, data, prev_hash, hash)
+        select ${org}::uuid, s, ts::timestamptz, 'system', 'bench', 'bench.row', 'project', tid, d::jsonb, decode(p, 'hex'), decode(h, 'hex')
+        from unnest(${records.map((r) => r.seq)}::int8[], ${records.map((r) => r.occurred_at)}::text[], ${records.map((r) => r.target_id!)}::text[],
+                    ${records.map((r) => JSON.stringify(r.data))}::text[], ${records.map((r) => r.prev_hash)}::text[], ${records.map((r) => r.hash)}::text[])
+             as x(s, ts, tid, d, p, h)`;
+    });
+    onProgress(records.at(-1)!.seq);
+  }
+  await db.admin.withTenant(org, (tx) =>
+    tx.execute(sql`insert into audit_chain_heads (org_id, seq, head_hash) values (${org}, ${count}, decode(${prev}, 'hex'))`),
+  );
+}
+
+export async function benchAudit(options: { seconds: number }) {
+  const log = (line: string) => process.stderr.write(`bench audit: ${line}\n`);
+  const cluster = await startTestCluster();
+  const db = await cloneDatabase(cluster);
+  const dir = await mkdtemp(path.join(tmpdir(), 'kommit-bench-audit-'));
+  const server = await startServerProcess(db);
+  const lines: string[] = [];
+  try {
+    const makeOrgs = (n: number, name: string) => Promise.all(Array.from({ length: n }, (_, i) => createOrganization(db.admin, { name: `${name} ${i}` })));
+    const [rawOne, rawMany, httpOne, httpMany] = [await makeOrgs(1, 'raw one'), await makeOrgs(100, 'raw many'), await makeOrgs(1, 'http one'), await makeOrgs(100, 'http many')];
+    await seedHeads(db, [...rawOne, ...rawMany]);
+    const keyHeaders = async (orgs: string[]) =>
+      Promise.all(orgs.map(async (org) => ({ authorization: `Bearer ${(await createApiKey(db.admin, org, 'bench')).key}`, 'content-type': 'application/json' })));
+    const body = JSON.stringify({ name: 'benchmark project' });
+
+    log(`raw baseline, one organization, ${options.seconds}s`);
+    const rawOneRate = await rawAppends(db, rawOne, options.seconds);
+    log(`HTTP governed writes (POST /v1/projects + audit row), one organization, ${options.seconds}s`);
+    const httpOneRate = await httpLoad({ url: `${server.url}/v1/projects`, method: 'POST', body, headers: await keyHeaders(httpOne), connections: CONNECTIONS, seconds: options.seconds });
+    log(`raw baseline, 100 organizations, ${options.seconds}s`);
+    const rawManyRate = await rawAppends(db, rawMany, options.seconds);
+    log(`HTTP governed writes, 100 organizations, ${options.seconds}s`);
+    const httpManyRate = await httpLoad({ url: `${server.url}/v1/projects`, method: 'POST', body, headers: await keyHeaders(httpMany), connections: CONNECTIONS, seconds: options.seconds });
+
+    lines.push('## Governed writes (32 connections)', '', '| case | raw SQL tx/s | HTTP writes/s | ratio | goal |', '| --- | --- | --- | --- | --- |');
+    lines.push(`| one organization | ${rawOneRate.toFixed(0)} | ${httpOneRate.perSecond.toFixed(0)} (p99 ${httpOneRate.p99} ms) | ${(httpOneRate.perSecond / rawOneRate).toFixed(2)}x | >= 0.6x |`);
+    lines.push(`| 100 organizations | ${rawManyRate.toFixed(0)} | ${httpManyRate.perSecond.toFixed(0)} (p99 ${httpManyRate.p99} ms) | ${(httpManyRate.perSecond / rawManyRate).toFixed(2)}x | >= 0.6x |`);
+
+    const verifyRows = 200_000;
+    const [verifyOrg] = await makeOrgs(1, 'verify');
+    await bulkChain(db, verifyOrg!, verifyRows, (n) => n % 50_000 === 0 && log(`writing the verification chain: ${n}/${verifyRows}`));
+    const verifyHeaders = (await keyHeaders([verifyOrg!]))[0]!;
+    let started = performance.now();
+    const report = (await (await fetch(`${server.url}/v1/audit-log/verify`, { headers: verifyHeaders })).json()) as { ok: boolean; rowsChecked: number };
+    const apiRate = report.rowsChecked / ((performance.now() - started) / 1000);
+    const file = path.join(dir, 'verify.jsonl');
+    const exported = await fetch(`${server.url}/v1/audit-log/export`, { headers: verifyHeaders });
+    await pipeline(Readable.fromWeb(exported.body as never), createWriteStream(file));
+    started = performance.now();
+    const verdict = await verifyExportFile(file);
+    const cliRate = (verifyRows + 1) / ((performance.now() - started) / 1000);
+    lines.push('', '## Verification throughput', '', '| path | rows | rows/s | goal |', '| --- | --- | --- | --- |');
+    lines.push(`| API GET /v1/audit-log/verify (ok=${report.ok}) | ${report.rowsChecked} | ${apiRate.toFixed(0)} | >= 150,000 |`);
+    lines.push(`| offline CLI (${verdict.ok ? 'verified' : 'NOT verified'}) | ${verifyRows + 1} | ${cliRate.toFixed(0)} | >= 150,000 |`);
+
+    const exportRows = 1_000_000;
+    const [exportOrg] = await makeOrgs(1, 'export');
+    await bulkChain(db, exportOrg!, exportRows, (n) => n % 100_000 === 0 && log(`writing the export chain: ${n}/${exportRows}`));
+    const exportHeaders = (await keyHeaders([exportOrg!]))[0]!;
+    const rssBefore = server.peakRssMb();
+    started = performance.now();
+    const response = await fetch(`${server.url}/v1/audit-log/export?format=jsonl`, { headers: exportHeaders });
+    let bytes = 0;
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) bytes += chunk.length;
+    const seconds = (performance.now() - started) / 1000;
+    lines.push('', '## Export of 1,000,000 rows', '', '| rows | MB | seconds | server peak RSS before | server peak RSS after | goal |', '| --- | --- | --- | --- | --- | --- |');
+    lines.push(`| ${exportRows + 1} | ${(bytes / 1e6).toFixed(0)} | ${seconds.toFixed(1)} | ${rssBefore.toFixed(0)} MB | ${server.peakRssMb().toFixed(0)} MB | < 150 MB peak |`);
+    console.log(`\n${lines.join('\n')}\n`);
+  } finally {
+    await server.stop();
+    await db.close();
+    await cluster.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,31 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDatabase } from '../db/tenant.ts';
-import { createTestDatabase, type TestDatabase } from '../test/database.ts';
-import { startTestServer, type TestServer } from '../test/server.ts';
+import { startTestServer } from '../test/server.ts';
+import { useTestServer } from '../test/use-server.ts';
 
-let db: TestDatabase;
-let server: TestServer;
-beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startTestServer(db);
-});
-afterAll(async () => {
-  await server.close();
-  await db.close();
-});
+const env = useTestServer();
 
 describe('the platform app', () => {
   it('answers /health with 200 and the served functions, nothing about tenants', async () => {
-    const response = await fetch(`${server.url}/health`);
+    const response = await fetch(`${env.server.url}/health`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ status: 'ok', functions: ['identity', 'projects', 'api-keys', 'audit', 'console'] });
   });
 
   it('answers /health with 503 before the boot checks passed and when the database is gone', async () => {
-    const notReady = await startTestServer(db, { ready: () => false });
-    const closed = createDatabase(db.appUrl, { ca: db.ca, max: 1 });
+    const notReady = await startTestServer(env.db, { ready: () => false });
+    const closed = createDatabase(env.db.appUrl, { ca: env.db.ca, max: 1 });
     await closed.close();
-    const noDatabase = await startTestServer(db, { database: closed });
+    const noDatabase = await startTestServer(env.db, { database: closed });
     try {
       for (const url of [notReady.url, noDatabase.url]) {
         const response = await fetch(`${url}/health`);
@@ -40,7 +31,7 @@ describe('the platform app', () => {
   });
 
   it('serves /health over plain HTTP in production, where other routes are refused', async () => {
-    const production = await startTestServer(db, { config: { production: true } });
+    const production = await startTestServer(env.db, { config: { production: true } });
     try {
       expect((await fetch(`${production.url}/health`)).status).toBe(200);
       expect((await fetch(`${production.url}/openapi.json`, { redirect: 'manual' })).status).toBe(308);
@@ -50,7 +41,7 @@ describe('the platform app', () => {
   });
 
   it('publishes an OpenAPI document describing every route', async () => {
-    const response = await fetch(`${server.url}/openapi.json`);
+    const response = await fetch(`${env.server.url}/openapi.json`);
     expect(response.status).toBe(200);
     const document = await response.json();
     expect(document.openapi).toBe('3.1.0');
@@ -72,28 +63,28 @@ describe('the platform app', () => {
   });
 
   it('serves the API reference page and its assets without any CDN', async () => {
-    const page = await fetch(`${server.url}/docs`);
+    const page = await fetch(`${env.server.url}/docs`);
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).toContain('/docs/assets/init.js');
     expect(html).not.toMatch(/https?:\/\//);
-    expect(await (await fetch(`${server.url}/docs/assets/init.js`)).text()).toContain("'/openapi.json'");
+    expect(await (await fetch(`${env.server.url}/docs/assets/init.js`)).text()).toContain("'/openapi.json'");
     for (const asset of ['/docs/assets/swagger-ui-bundle.js', '/docs/assets/swagger-ui.css', '/docs/assets/init.js']) {
-      const response = await fetch(server.url + asset);
+      const response = await fetch(env.server.url + asset);
       expect(response.status, asset).toBe(200);
       expect((await response.text()).length).toBeGreaterThan(10);
     }
-    expect((await fetch(`${server.url}/docs/assets/package.json`)).status).toBe(404);
+    expect((await fetch(`${env.server.url}/docs/assets/package.json`)).status).toBe(404);
   });
 
   it('answers unknown routes with a problem+json 404, not an authentication error', async () => {
-    const response = await fetch(`${server.url}/v1/nothing-here`);
+    const response = await fetch(`${env.server.url}/v1/nothing-here`);
     expect(response.status).toBe(404);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
   });
 
   it('sets security headers and a request id on every response', async () => {
-    const response = await fetch(`${server.url}/v1/projects`);
+    const response = await fetch(`${env.server.url}/v1/projects`);
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
     expect(response.headers.get('x-frame-options')).toBe('DENY');
     expect(response.headers.get('x-request-id')).toMatch(/^[\w-]+$/);

@@ -78,3 +78,4 @@ export async function startTestServer(db: TestDatabase, options: TestServerOptio
     },
   };
 }
+

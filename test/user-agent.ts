@@ -1,5 +1,8 @@
 import type { TestServer } from './server.ts';
 
+/** An email address no other test uses. */
+export const uniqueEmail = (name: string) => `${name}-${Math.random().toString(36).slice(2, 8)}@example.test`;
+
 /**
  * A minimal cookie-keeping HTTP client standing in for one browser: it stores
  * the cookies the server sets and, like a browser, sends an Origin header on

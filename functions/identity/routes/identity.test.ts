@@ -1,31 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/database.ts';
-import { startTestServer, type TestServer } from '../../../test/server.ts';
-import { UserAgent } from '../../../test/user-agent.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestServer } from '../../../test/use-server.ts';
+import { UserAgent, uniqueEmail } from '../../../test/user-agent.ts';
 
-let db: TestDatabase;
-let server: TestServer;
-beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startTestServer(db);
-});
-afterAll(async () => {
-  await server.close();
-  await db.close();
-});
-
-const unique = (name: string) => `${name}-${Math.random().toString(36).slice(2, 8)}@example.test`;
+const env = useTestServer();
 
 describe('session-bound organizations, end to end over HTTP', () => {
   it('sign-up, organization, project, invitation, switch, removal: access follows membership on the very next request', async () => {
-    const alice = new UserAgent(server);
-    await alice.signUp(unique('alice'));
+    const alice = new UserAgent(env.server);
+    await alice.signUp(uniqueEmail('alice'));
     const acme = await alice.createOrganization('Acme');
     const created = await alice.request('POST', '/v1/projects', { name: 'Acme roadmap' });
     expect(created.status).toBe(201);
 
-    const bob = new UserAgent(server);
-    const bobEmail = unique('bob');
+    const bob = new UserAgent(env.server);
+    const bobEmail = uniqueEmail('bob');
     const bobUser = await bob.signUp(bobEmail);
     const invite = await alice.request('POST', '/api/auth/organization/invite-member', { email: bobEmail, role: 'member', organizationId: acme.id });
     expect(invite.status).toBe(200);
@@ -35,8 +23,8 @@ describe('session-bound organizations, end to end over HTTP', () => {
     // An unverified address may not browse invitations sent to it (anyone could
     // sign up with it); the invitation id, handed over as a link, is the capability.
     expect((await bob.request('GET', '/api/auth/organization/list-user-invitations')).status).toBe(403);
-    const stranger = new UserAgent(server);
-    await stranger.signUp(unique('mallory'));
+    const stranger = new UserAgent(env.server);
+    await stranger.signUp(uniqueEmail('mallory'));
     const stolen = await stranger.request('POST', '/api/auth/organization/accept-invitation', { invitationId: invite.body.id });
     expect(stolen.status).toBe(403);
     expect(stolen.body.code).toBe('YOU_ARE_NOT_THE_RECIPIENT_OF_THE_INVITATION');
@@ -58,9 +46,9 @@ describe('session-bound organizations, end to end over HTTP', () => {
   });
 
   it('two users in two organizations each see only their own projects', async () => {
-    const [carol, dave] = [new UserAgent(server), new UserAgent(server)];
-    await carol.signUp(unique('carol'));
-    await dave.signUp(unique('dave'));
+    const [carol, dave] = [new UserAgent(env.server), new UserAgent(env.server)];
+    await carol.signUp(uniqueEmail('carol'));
+    await dave.signUp(uniqueEmail('dave'));
     await carol.createOrganization('Carol Co');
     await dave.createOrganization('Dave Inc');
     for (let i = 0; i < 3; i++) {

@@ -1,45 +1,33 @@
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connect } from '../../../db/connection.ts';
 import { members, users } from '../../../db/schema/auth.ts';
 import { projects } from '../../../db/schema/projects.ts';
-import { createTestDatabase, type TestDatabase } from '../../../test/database.ts';
-import { startTestServer, type TestServer } from '../../../test/server.ts';
-import { UserAgent } from '../../../test/user-agent.ts';
+import { useTestServer } from '../../../test/use-server.ts';
+import { UserAgent, uniqueEmail } from '../../../test/user-agent.ts';
 
-let db: TestDatabase;
-let server: TestServer;
-beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startTestServer(db);
-});
-afterAll(async () => {
-  await server.close();
-  await db.close();
-});
-
-const unique = (name: string) => `${name}-${Math.random().toString(36).slice(2, 8)}@example.test`;
+const env = useTestServer();
 
 /** An owner with an organization, and a second user who joined it through an invitation. */
 async function orgWithMember(role: 'member' | 'admin' = 'member') {
-  const owner = new UserAgent(server);
-  await owner.signUp(unique('owner'));
+  const owner = new UserAgent(env.server);
+  await owner.signUp(uniqueEmail('owner'));
   const org = await owner.createOrganization('Team');
-  const member = new UserAgent(server);
-  const email = unique('member');
+  const member = new UserAgent(env.server);
+  const email = uniqueEmail('member');
   const user = await member.signUp(email);
   const invite = await owner.request('POST', '/api/auth/organization/invite-member', { email, role, organizationId: org.id });
   expect(invite.status).toBe(200);
   expect((await member.request('POST', '/api/auth/organization/accept-invitation', { invitationId: invite.body.id })).status).toBe(200);
   expect((await member.request('POST', '/v1/session/active-organization', { organizationId: org.id })).status).toBe(200);
-  const [row] = await db.admin.withTenant(org.id, (tx) => tx.select().from(members).where(eq(members.userId, user.id)));
+  const [row] = await env.db.admin.withTenant(org.id, (tx) => tx.select().from(members).where(eq(members.userId, user.id)));
   return { owner, org, member, email, user, memberId: row!.id };
 }
 
 describe('removal takes effect on the next request of every session', () => {
   it('of three concurrent sessions of a removed member, none keeps access', async () => {
     const { owner, org, email } = await orgWithMember();
-    const sessions = [new UserAgent(server), new UserAgent(server), new UserAgent(server)];
+    const sessions = [new UserAgent(env.server), new UserAgent(env.server), new UserAgent(env.server)];
     for (const session of sessions) {
       expect((await session.signIn(email)).status).toBe(200);
       expect((await session.request('POST', '/v1/session/active-organization', { organizationId: org.id })).status).toBe(200);
@@ -62,7 +50,7 @@ describe('removal takes effect on the next request of every session', () => {
     const { org, member, user } = await orgWithMember();
     expect((await member.request('POST', '/api/auth/delete-user', { password: 'correct horse battery' })).status).toBe(200);
     expect((await member.request('GET', '/v1/projects')).status).toBe(401);
-    expect(await db.admin.withTenant(org.id, (tx) => tx.select().from(members).where(eq(members.userId, user.id)))).toEqual([]);
+    expect(await env.db.admin.withTenant(org.id, (tx) => tx.select().from(members).where(eq(members.userId, user.id)))).toEqual([]);
   });
 });
 
@@ -79,21 +67,21 @@ describe('roles', () => {
 
   it('let owners and admins invite and remove, but not plain members', async () => {
     const { member, org } = await orgWithMember('member');
-    const invite = await member.request('POST', '/api/auth/organization/invite-member', { email: unique('x'), role: 'member', organizationId: org.id });
+    const invite = await member.request('POST', '/api/auth/organization/invite-member', { email: uniqueEmail('x'), role: 'member', organizationId: org.id });
     expect(invite.status).toBeGreaterThanOrEqual(400);
     expect(invite.status).toBeLessThan(500);
     expect(invite.headers.get('content-type')).toBe('application/problem+json');
   });
 
   it('never leave an organization without an owner', async () => {
-    const owner = new UserAgent(server);
-    const ownerEmail = unique('sole');
+    const owner = new UserAgent(env.server);
+    const ownerEmail = uniqueEmail('sole');
     const ownerUser = await owner.signUp(ownerEmail);
     const org = await owner.createOrganization('Solo');
     const leave = await owner.request('POST', '/api/auth/organization/leave', { organizationId: org.id });
     expect(leave.status).toBe(400);
     expect(leave.body.code).toBe('YOU_CANNOT_LEAVE_THE_ORGANIZATION_AS_THE_ONLY_OWNER');
-    const [row] = await db.admin.withTenant(org.id, (tx) => tx.select().from(members).where(eq(members.userId, ownerUser.id)));
+    const [row] = await env.db.admin.withTenant(org.id, (tx) => tx.select().from(members).where(eq(members.userId, ownerUser.id)));
     const demote = await owner.request('POST', '/api/auth/organization/update-member-role', { memberId: row!.id, role: 'member', organizationId: org.id });
     expect(demote.status).toBe(400);
     const deleteUser = await owner.request('POST', '/api/auth/delete-user', { password: 'correct horse battery' });
@@ -105,8 +93,8 @@ describe('roles', () => {
 
 describe('switching organizations', () => {
   it('rebinds the session after a membership check, and refuses organizations that are not yours like missing ones', async () => {
-    const user = new UserAgent(server);
-    await user.signUp(unique('switcher'));
+    const user = new UserAgent(env.server);
+    await user.signUp(uniqueEmail('switcher'));
     const first = await user.createOrganization('First');
     const second = await user.createOrganization('Second');
     expect((await user.request('POST', '/v1/projects', { name: 'in second' })).status).toBe(201);
@@ -115,8 +103,8 @@ describe('switching organizations', () => {
     expect((await user.request('POST', '/v1/session/active-organization', { organizationId: second.id })).status).toBe(200);
     expect((await user.request('GET', '/v1/projects')).body.data.map((p: { name: string }) => p.name)).toEqual(['in second']);
 
-    const outsider = new UserAgent(server);
-    await outsider.signUp(unique('outsider'));
+    const outsider = new UserAgent(env.server);
+    await outsider.signUp(uniqueEmail('outsider'));
     const notMine = await outsider.request('POST', '/v1/session/active-organization', { organizationId: second.id });
     const missing = await outsider.request('POST', '/v1/session/active-organization', { organizationId: crypto.randomUUID() });
     expect(notMine.status).toBe(404);
@@ -129,7 +117,7 @@ describe('a removal racing a write', () => {
   it('cannot let the removed member write after the removal committed', async () => {
     const { org, member, user } = await orgWithMember();
     // Open the removal as the auth role would, and hold it uncommitted.
-    const auth = connect(db.authUrl, { ca: db.ca, max: 1 });
+    const auth = connect(env.db.authUrl, { ca: env.db.ca, max: 1 });
     try {
       const removal = auth.begin(async (tx) => {
         await tx`delete from members where org_id = ${org.id} and user_id = ${user.id}`;
@@ -144,13 +132,13 @@ describe('a removal racing a write', () => {
     } finally {
       await auth.end();
     }
-    const stored = await db.admin.withTenant(org.id, (tx) => tx.select().from(projects));
+    const stored = await env.db.admin.withTenant(org.id, (tx) => tx.select().from(projects));
     expect(stored.map((p) => p.name)).not.toContain('slipped in');
   });
 
   it('lets a request that locked the membership first finish before the removal goes through', async () => {
     const { org, member, user, owner, email } = await orgWithMember();
-    const auth = connect(db.authUrl, { ca: db.ca, max: 1 });
+    const auth = connect(env.db.authUrl, { ca: env.db.ca, max: 1 });
     try {
       await auth`select 1`;
       // The member's write holds the share lock; the removal queues behind it.
@@ -159,7 +147,7 @@ describe('a removal racing a write', () => {
       const [w, r] = await Promise.all([write, removal]);
       expect(r.status).toBe(200);
       if (w.status === 201) {
-        expect(await db.admin.withTenant(org.id, (tx) => tx.select().from(members).where(eq(members.userId, user.id)))).toEqual([]);
+        expect(await env.db.admin.withTenant(org.id, (tx) => tx.select().from(members).where(eq(members.userId, user.id)))).toEqual([]);
       } else {
         expect(w.status).toBe(403);
       }
@@ -172,10 +160,10 @@ describe('a removal racing a write', () => {
 
 describe('identity bad input', () => {
   it('answers wrong passwords and unknown emails alike, with 401 problem+json', async () => {
-    const email = unique('pw');
-    await new UserAgent(server).signUp(email);
-    const wrong = await new UserAgent(server).signIn(email, 'not the password at all');
-    const unknown = await new UserAgent(server).signIn(unique('nobody'), 'not the password at all');
+    const email = uniqueEmail('pw');
+    await new UserAgent(env.server).signUp(email);
+    const wrong = await new UserAgent(env.server).signIn(email, 'not the password at all');
+    const unknown = await new UserAgent(env.server).signIn(uniqueEmail('nobody'), 'not the password at all');
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
     expect(wrong.headers.get('content-type')).toBe('application/problem+json');
@@ -183,29 +171,29 @@ describe('identity bad input', () => {
   });
 
   it('creates no user for an invalid sign-up, and refuses a duplicate email', async () => {
-    const agent = new UserAgent(server);
+    const agent = new UserAgent(env.server);
     for (const body of [
       { email: 'not-an-email', name: 'x', password: 'correct horse battery' },
-      { email: unique('short'), name: 'x', password: 'short' },
-      { email: unique('nameless'), password: 'correct horse battery' },
+      { email: uniqueEmail('short'), name: 'x', password: 'short' },
+      { email: uniqueEmail('nameless'), password: 'correct horse battery' },
     ]) {
       const response = await agent.request('POST', '/api/auth/sign-up/email', body);
       expect(response.status, JSON.stringify(body)).toBeGreaterThanOrEqual(400);
       expect(response.status).toBeLessThan(500);
       expect(response.headers.get('content-type')).toBe('application/problem+json');
       if (typeof body.email === 'string') {
-        expect(await db.identity.db.select().from(users).where(eq(users.email, body.email))).toEqual([]);
+        expect(await env.db.identity.db.select().from(users).where(eq(users.email, body.email))).toEqual([]);
       }
     }
-    const email = unique('twice');
-    await new UserAgent(server).signUp(email);
-    const again = await new UserAgent(server).request('POST', '/api/auth/sign-up/email', { email, name: 'x', password: 'correct horse battery' });
+    const email = uniqueEmail('twice');
+    await new UserAgent(env.server).signUp(email);
+    const again = await new UserAgent(env.server).request('POST', '/api/auth/sign-up/email', { email, name: 'x', password: 'correct horse battery' });
     expect(again.status).toBe(422);
   });
 
   it('refuses oversized bodies with 413 and never logs a stack trace to the client', async () => {
-    const response = await new UserAgent(server).request('POST', '/api/auth/sign-up/email', {
-      email: unique('big'),
+    const response = await new UserAgent(env.server).request('POST', '/api/auth/sign-up/email', {
+      email: uniqueEmail('big'),
       name: 'x'.repeat(100_000),
       password: 'correct horse battery',
     });

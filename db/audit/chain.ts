@@ -24,8 +24,25 @@ export interface ChainedRecord extends AuditRecord {
   hash: string;
 }
 
-/** RFC 8785 canonical JSON of everything but the hash. */
-export function canonicalRecord(record: AuditRecord) {
+/**
+ * RFC 8785 canonical JSON of everything but the hash. The record's own keys are
+ * fixed, so they are written in their canonical (sorted) order directly, and
+ * only `data` goes through the general canonicalizer: same bytes as
+ * canonicalize(record) (tested), at a fraction of the cost per row, which is
+ * what verification throughput is made of. JSON.stringify of strings and finite
+ * numbers is already RFC 8785's serialization.
+ */
+export function canonicalRecord(r: AuditRecord) {
+  const j = JSON.stringify;
+  return (
+    `{"action":${j(r.action)},"actor_id":${j(r.actor_id)},"actor_type":${j(r.actor_type)},"data":${canonicalize(r.data)},` +
+    `"ip":${j(r.ip)},"occurred_at":${j(r.occurred_at)},"org_id":${j(r.org_id)},"prev_hash":${j(r.prev_hash)},` +
+    `"request_id":${j(r.request_id)},"seq":${j(r.seq)},"target_id":${j(r.target_id)},"target_type":${j(r.target_type)}}`
+  );
+}
+
+/** The general form, for checking the fast one. */
+export function canonicalRecordReference(record: AuditRecord) {
   const { org_id, seq, occurred_at, actor_type, actor_id, action, target_type, target_id, request_id, ip, data, prev_hash } = record;
   return canonicalize({ org_id, seq, occurred_at, actor_type, actor_id, action, target_type, target_id, request_id, ip, data, prev_hash })!;
 }

@@ -17,18 +17,20 @@ export function toRecord(row: RecordRow): ChainedRecord {
 
 /**
  * Reads the organization's rows in seq order in pages (keyset on the primary
- * key), so memory stays constant however long the chain is.
+ * key), so memory stays constant however long the chain is. The next page is
+ * already being fetched while the caller works on the current one, so the
+ * database and the hashing overlap.
  */
 export async function* streamRecords(tx: Tx, filter: SQL = sql`true`, pageSize = 5000): AsyncGenerator<ChainedRecord[]> {
-  let after = 0;
-  for (;;) {
-    const rows = await tx.execute<RecordRow>(sql`
-      select ${RECORD_COLUMNS} from audit_log where seq > ${after} and ${filter} order by seq limit ${pageSize}`);
-    if (rows.length === 0) return;
-    const records = rows.map(toRecord);
-    yield records;
-    after = records.at(-1)!.seq;
-    if (rows.length < pageSize) return;
+  const fetchPage = async (after: number) =>
+    (await tx.execute<RecordRow>(sql`select ${RECORD_COLUMNS} from audit_log where seq > ${after} and ${filter} order by seq limit ${pageSize}`)).map(toRecord);
+  let page = await fetchPage(0);
+  while (page.length > 0) {
+    const next = page.length < pageSize ? Promise.resolve([]) : fetchPage(page.at(-1)!.seq);
+    // Keep an unobserved rejection from surfacing if the caller stops early.
+    next.catch(() => {});
+    yield page;
+    page = await next;
   }
 }
 

@@ -100,7 +100,7 @@ export async function benchAudit(options: { seconds: number }) {
   const cluster = await startTestCluster();
   const db = await cloneDatabase(cluster);
   const dir = await mkdtemp(path.join(tmpdir(), 'kommit-bench-audit-'));
-  const server = await startServerProcess(db);
+  let server = await startServerProcess(db);
   const lines: string[] = [];
   try {
     const makeOrgs = (n: number, name: string) => Promise.all(Array.from({ length: n }, (_, i) => createOrganization(db.admin, { name: `${name} ${i}` })));
@@ -144,6 +144,9 @@ export async function benchAudit(options: { seconds: number }) {
     const [exportOrg] = await makeOrgs(1, 'export');
     await bulkChain(db, exportOrg!, exportRows, (n) => n % 100_000 === 0 && log(`writing the export chain: ${n}/${exportRows}`));
     const exportHeaders = (await keyHeaders([exportOrg!]))[0]!;
+    // A fresh server process, so its peak RSS is the export's and not the load test's.
+    await server.stop();
+    server = await startServerProcess(db);
     const rssBefore = server.peakRssMb();
     started = performance.now();
     const response = await fetch(`${server.url}/v1/audit-log/export?format=jsonl`, { headers: exportHeaders });

@@ -54,7 +54,7 @@ async function seedHeads(db: TestDatabase, orgs: string[]) {
 }
 
 /** Writes a valid chain of `count` rows straight into the table (for the read-side benchmarks). */
-async function bulkChain(db: TestDatabase, org: string, count: number, onProgress: (n: number) => void) {
+export async function bulkChain(db: TestDatabase, org: string, count: number, onProgress: (n: number) => void) {
   let prev = GENESIS_HASH.toString('hex');
   const batch = 10_000;
   for (let start = 1; start <= count; start += batch) {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { benchAudit } from './audit.ts';
 import { benchAuth } from './auth.ts';
@@ -19,4 +20,6 @@ if (unknown.length) {
   process.stderr.write(`unknown benchmark(s) ${unknown.join(', ')}; available: ${Object.keys(benchmarks).join(', ')}\n`);
   process.exit(2);
 }
+// Benchmarks run the production build, as deployed.
+execFileSync('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
 for (const name of names) await benchmarks[name]!({ seconds: Number(values.seconds) });

@@ -8,12 +8,15 @@ import { freePort } from '../ports.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
-/** The real entry point (server.ts) in its own process against a benchmark database. */
+/** The production build's flags (package.json "serve"), so memory is measured as deployed. */
+const NODE_FLAGS = ['--enable-source-maps', '--max-semi-space-size=4', '--max-old-space-size=192'];
+
+/** The production build (`npm run build`, done by the bench runner) in its own process against a benchmark database. */
 export async function startServerProcess(db: TestDatabase, env: Record<string, string> = {}) {
   const port = await freePort();
   const caFile = path.join(tmpdir(), `kommit-bench-ca-${port}.pem`);
   writeFileSync(caFile, db.ca);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, 'dist/server.mjs'], {
     cwd: root,
     env: {
       PATH: process.env.PATH,

@@ -37,9 +37,14 @@ describe('withTenantMember', () => {
 
   it('holds a share lock on the membership: a removal waits for the transaction', async () => {
     let release!: () => void;
+    let locked!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
-    const request = db.app.withTenantMember(orgA, userId, async () => held);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const hasLock = new Promise<void>((resolve) => (locked = resolve));
+    const request = db.app.withTenantMember(orgA, userId, async () => {
+      locked();
+      await held;
+    });
+    await hasLock;
     const removal = db.identity.db.delete(members).where(sql`${members.userId} = ${userId}`);
     const state = await Promise.race([removal.then(() => 'removed'), new Promise((resolve) => setTimeout(resolve, 300, 'waiting'))]);
     expect(state).toBe('waiting');

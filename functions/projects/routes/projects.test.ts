@@ -45,7 +45,7 @@ describe('projects', () => {
     const project = created.body as Project;
     expect(project).toMatchObject({ name: 'Loan approvals', description: 'Risk team', status: 'active' });
     expect(project).not.toHaveProperty('orgId');
-    expect(project.createdAt).toMatch(/\.\d{6}\+00$/);
+    expect(project.createdAt).toMatch(/:\d\d(\.\d{1,6})?\+00$/);
 
     expect((await call(acme, 'GET', `/v1/projects/${project.id}`)).body).toEqual(project);
 

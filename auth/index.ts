@@ -50,6 +50,11 @@ const GOVERNED: Record<string, (returned: Returned, body: Record<string, any>) =
     r?.organizationId ? { orgId: r.organizationId, action: 'member.role_change', targetType: 'member', targetId: r.id, data: { userId: r.userId, role: r.role } } : null,
   '/organization/leave': (r, body) =>
     body.organizationId && r ? { orgId: body.organizationId, action: 'member.leave', targetType: 'member', targetId: r.id ?? null, data: { userId: r.userId ?? null } } : null,
+  '/organization/update': (r) =>
+    r?.id ? { orgId: r.id, action: 'organization.update', targetType: 'organization', targetId: r.id, data: { name: r.name, slug: r.slug } } : null,
+  '/organization/reject-invitation': (r) =>
+    r?.invitation ? { orgId: r.invitation.organizationId, action: 'invitation.reject', targetType: 'invitation', targetId: r.invitation.id, data: { email: r.invitation.email } } : null,
+  // '/organization/delete' removes the organization's chain with it (hard delete).
   '/organization/set-active': (r) =>
     r?.id ? { orgId: r.id, action: 'session.switch_organization', targetType: 'organization', targetId: r.id, data: {} } : null,
 };
@@ -61,6 +66,7 @@ const GOVERNED: Record<string, (returned: Returned, body: Record<string, any>) =
  */
 export function createAuth(options: AuthOptions) {
   const { db } = options;
+  const leaving = new Map<string, (typeof members.$inferSelect)[]>();
   return betterAuth({
     appName: 'Kommit',
     baseURL: options.baseURL,
@@ -95,6 +101,23 @@ export function createAuth(options: AuthOptions) {
               message: `You are the only owner of ${sole.join(', ')}: transfer ownership or delete the organization first.`,
             });
           }
+          // The memberships go with the user (cascade); remember them for the audit rows.
+          leaving.set(user.id, await db.select().from(members).where(eq(members.userId, user.id)));
+        },
+        afterDelete: async (user) => {
+          const gone = leaving.get(user.id) ?? [];
+          leaving.delete(user.id);
+          for (const m of gone) {
+            await options.onGovernedAction?.({
+              orgId: m.organizationId,
+              actorUserId: user.id,
+              action: 'member.remove',
+              targetType: 'member',
+              targetId: m.id,
+              data: { userId: user.id, role: m.role, reason: 'user deleted their account' },
+              ip: null,
+            });
+          }
         },
       },
     },
@@ -119,6 +142,8 @@ export function createAuth(options: AuthOptions) {
         await options.onGovernedAction({ ...event, actorUserId: actor, ip });
       }),
     },
+    // Would let any signed-in user probe other organizations' slugs.
+    disabledPaths: ['/organization/check-slug'],
     plugins: [
       organization({
         creatorRole: 'owner',

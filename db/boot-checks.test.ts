@@ -80,6 +80,11 @@ describe('boot checks on the request connection', () => {
     expect(problems).toContain(`role "boot_member_${suffix}" is a member of the owner role "beheerder"`);
   });
 
+  it('refuse a member of a predefined role such as pg_read_all_data', async () => {
+    const problems = await problemsFor('readall', '', (role) => su.unsafe(`grant pg_read_all_data to ${role}`));
+    expect(problems).toContain(`role "boot_readall_${suffix}" is a member of role "pg_read_all_data"`);
+  });
+
   it('refuse a role that owns a table', async () => {
     const problems = await problemsFor('owner', '', async (role) => {
       await su.unsafe(`create table owned_${suffix} (id int)`);
@@ -115,6 +120,12 @@ describe('boot checks on the schema', () => {
   it('refuse a tenant table missing a policy for one command', async () => {
     expect(await problemsWith('drop policy tenant_delete on api_keys', "select kommit_enforce_tenant_rls('api_keys')")).toEqual([
       'tenant table api_keys has no policy for DELETE',
+    ]);
+  });
+
+  it('refuse the tenancy root organizations without forced row-level security', async () => {
+    expect(await problemsWith('alter table organizations no force row level security', 'alter table organizations force row level security')).toEqual([
+      'tenant table organizations does not force row-level security',
     ]);
   });
 

@@ -42,11 +42,12 @@ async function checkRole(sql: Sql, roles: RoleExpectation): Promise<string[]> {
   if (!me.ssl) problems.push('the database connection is not TLS');
 
   // Membership in any role but the grant group could lend the request role an
-  // owner's rights (SET ROLE) or another role's privileges.
+  // owner's rights (SET ROLE) or another role's privileges; that includes the
+  // predefined pg_* roles (pg_read_all_data reads every table, RLS or not).
   const memberships = await sql<{ rolname: string }[]>`
     select r.rolname from pg_roles r
     where r.rolname <> current_user and pg_has_role(current_user, r.oid, 'MEMBER')
-      and r.rolname <> ${roles.group} and r.rolname not like 'pg\\_%'
+      and r.rolname <> ${roles.group}
     order by 1`;
   const ownerMembership = memberships.find((m) => m.rolname === roles.owner);
   if (ownerMembership) problems.push(`role "${me.rolname}" is a member of the owner role "${roles.owner}"`);
@@ -85,9 +86,10 @@ export interface TenantTableSecurity {
 }
 
 /**
- * Every table with an org_id column, with its RLS flags and the commands covered
- * by policies that apply to every role. Policies for one named role (the auth
- * role's) do not count: they restrict no one else.
+ * Every table with an org_id column, and the tenancy root organizations, with
+ * their RLS flags and the commands covered by policies that apply to every
+ * role. Policies for one named role (the auth role's) do not count: they
+ * restrict no one else.
  */
 export function tenantTableSecurity(sql: Sql) {
   return sql<TenantTableSecurity[]>`
@@ -99,8 +101,9 @@ export function tenantTableSecurity(sql: Sql) {
                             and p.roles = '{public}'), '{}') as commands
     from pg_class c
     join pg_namespace n on n.oid = c.relnamespace
-    join pg_attribute a on a.attrelid = c.oid and a.attname = 'org_id' and not a.attisdropped
     where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema')
+      and (exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'org_id' and not a.attisdropped)
+           or (n.nspname = 'public' and c.relname = 'organizations'))
     order by 1`;
 }
 

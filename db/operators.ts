@@ -1,14 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { generateApiKey } from '../auth/api-keys.ts';
+import { emitAudit, type AuditContext } from './audit/emit.ts';
 import { apiKeys } from './schema/api-keys.ts';
 import { organizations } from './schema/organizations.ts';
 import type { Database } from './tenant.ts';
 
 /**
  * Operator verbs, run on the admin role. The admin role is subject to forced RLS
- * as well, so each verb works inside the tenant context it touches.
+ * as well, so each verb works inside the tenant context it touches, and each
+ * writes its audit row there, as the system actor.
  */
+const operator = (orgId: string): AuditContext => ({ orgId, actor: { type: 'system', id: 'operator-cli' } });
+
 export function slugify(name: string) {
   return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'org';
 }
@@ -17,7 +21,11 @@ export async function createOrganization(admin: Database, input: { name: string;
   const id = randomUUID();
   // The organization row is itself behind RLS (its id is the tenant), so it is
   // created inside its own tenant context.
-  await admin.withTenant(id, (tx) => tx.insert(organizations).values({ id, name: input.name, slug: input.slug ?? slugify(input.name) }));
+  const slug = input.slug ?? slugify(input.name);
+  await admin.withTenant(id, async (tx) => {
+    await tx.insert(organizations).values({ id, name: input.name, slug });
+    await emitAudit(tx, operator(id), { action: 'organization.create', targetType: 'organization', targetId: id, data: { name: input.name, slug } });
+  });
   return id;
 }
 
@@ -28,11 +36,15 @@ export async function createApiKey(admin: Database, orgId: string, name = 'cli')
     const [org] = await tx.select({ id: organizations.id }).from(organizations);
     if (!org) throw new Error(`no organization ${orgId}`);
     const [row] = await tx.insert(apiKeys).values({ orgId, name, prefix: key.prefix, keyHash: key.hash }).returning({ id: apiKeys.id });
+    await emitAudit(tx, operator(orgId), { action: 'api_key.create', targetType: 'api_key', targetId: row!.id, data: { name, prefix: key.prefix } });
     return row!.id;
   });
   return { id, key: key.key };
 }
 
 export async function revokeApiKey(admin: Database, orgId: string, keyId: string) {
-  await admin.withTenant(orgId, (tx) => tx.update(apiKeys).set({ revokedAt: new Date().toISOString() }).where(eq(apiKeys.id, keyId)));
+  await admin.withTenant(orgId, async (tx) => {
+    await tx.update(apiKeys).set({ revokedAt: new Date().toISOString() }).where(eq(apiKeys.id, keyId));
+    await emitAudit(tx, operator(orgId), { action: 'api_key.revoke', targetType: 'api_key', targetId: keyId });
+  });
 }

@@ -29,10 +29,10 @@ describe('withTenantMember', () => {
     expect(result).toEqual({ role: 'admin', org: orgA });
   });
 
-  it('returns no role for a non-member, and the context is still that organization only', async () => {
+  it('returns no role for a non-member and sets no tenant context: the transaction sees nothing', async () => {
     const result = await db.app.withTenantMember(orgB, userId, async (tx, role) => ({ role, rows: await tx.select().from(projects) }));
     expect(result.role).toBeNull();
-    expect(result.rows.map((r) => r.name)).toEqual(['b only']);
+    expect(result.rows).toEqual([]);
   });
 
   it('holds a share lock on the membership: a removal waits for the transaction', async () => {

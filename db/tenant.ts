@@ -20,7 +20,8 @@ export interface Database {
   /**
    * withTenant for a signed-in user: the same first statement also finds the
    * user's membership in orgId and share-locks it until the transaction ends
-   * (kommit_enter_tenant). fn gets the role, or null for a non-member.
+   * (kommit_enter_tenant). fn gets the role, or null for a non-member, in
+   * which case no tenant context was set and the transaction sees no tenant rows.
    */
   withTenantMember<T>(orgId: string, userId: string, fn: (tx: Tx, role: string | null) => Promise<T>): Promise<T>;
   close(): Promise<void>;

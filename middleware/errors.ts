@@ -94,9 +94,22 @@ export function onError(error: Error, c: Context<AppEnv>) {
     // Hono's own 4xx (malformed JSON and the like): its message is safe to show.
     return problemResponse(c, new ApiError(HTTP_STATUS_CODES[error.status]!, error.message || undefined));
   }
+  // SQLSTATE class 22 (data exception): a value Postgres cannot take (a NUL
+  // character, an impossible date). The input was wrong, not the server.
+  const sqlState = sqlStateOf(error);
+  if (sqlState?.startsWith('22')) {
+    return problemResponse(c, new ApiError('invalid_request', 'A value in the request cannot be stored or compared (for example a NUL character or an impossible date).'));
+  }
   const logger = c.get('platform')?.logger;
   logger?.error({ reqId: c.get('requestId'), err: error }, 'unhandled error');
   return problemResponse(c, new ApiError('internal', 'Something went wrong on our side; the request id identifies it.'));
+}
+
+function sqlStateOf(error: unknown): string | undefined {
+  for (let current = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; current && depth < 5; current = current.cause as typeof current, depth++) {
+    if (typeof current.code === 'string' && /^[0-9A-Z]{5}$/.test(current.code)) return current.code;
+  }
+  return undefined;
 }
 
 export function notFound(c: Context<AppEnv>) {

@@ -27,6 +27,7 @@ export function decodeCursor(cursor: string | undefined): Cursor | undefined {
   if (cursor === undefined) return undefined;
   try {
     const [createdAt, id] = cursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    if (Number.isNaN(Date.parse(createdAt.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')))) throw new Error('not a time');
     return { createdAt, id };
   } catch {
     throw new ApiError('invalid_request', 'The cursor is not one this API issued.', {

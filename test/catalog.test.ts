@@ -12,7 +12,7 @@ beforeAll(async () => {
 afterAll(() => db.close());
 
 // How Postgres prints the template's expression back (the alias differs by version).
-const TENANT_MATCH = /^\(org_id = \( SELECT \(NULLIF\(current_setting\('app\.current_org_id'::text, true\), ''::text\)\)::uuid AS \S+\)\)$/;
+const TENANT_MATCH = /^\((org_)?id = \( SELECT \(NULLIF\(current_setting\('app\.current_org_id'::text, true\), ''::text\)\)::uuid AS \S+\)\)$/;
 
 describe('every table with org_id', () => {
   it('exists at all (the catalog query finds the tenant tables)', async () => {

@@ -25,13 +25,14 @@ describe('emitAudit', () => {
       await db.app.withTenant(org, (tx) => emitAudit(tx, { orgId: org, actor }, { action: 'thing.happen', data: { i, password: 'x' } }));
     }
     const rows = await db.app.withTenant(org, (tx) => tx.select().from(auditLog).orderBy(auditLog.seq));
-    expect(rows.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
+    // seq 1 is the organization's creation by the operator verb.
+    expect(rows.map((r) => [r.seq, r.action])).toEqual([[1, 'organization.create'], ...[2, 3, 4, 5, 6].map((seq) => [seq, 'thing.happen'])]);
     expect(rows[0]!.prevHash.equals(Buffer.alloc(32))).toBe(true);
     expect(rows[1]!.prevHash.equals(rows[0]!.hash)).toBe(true);
-    expect(rows[2]!.data).toEqual({ i: 2, password: '[redacted]' });
+    expect(rows[3]!.data).toEqual({ i: 2, password: '[redacted]' });
     expect(rows[0]!.occurredAt).toMatch(/:\d\d(\.\d{1,6})?\+00$/);
     const result = await db.app.withTenant(org, (tx) => readChain(tx, org));
-    expect(result).toMatchObject({ ok: true, rowsChecked: 5, head: { seq: 5 } });
+    expect(result).toMatchObject({ ok: true, rowsChecked: 6, head: { seq: 6 } });
   });
 
   it('rolls back with the change: the change and its audit row commit together or not at all', async () => {
@@ -42,7 +43,7 @@ describe('emitAudit', () => {
         throw new Error('the change failed');
       }),
     ).rejects.toThrow('the change failed');
-    expect(await db.app.withTenant(org, (tx) => tx.select().from(auditLog))).toEqual([]);
+    expect((await db.app.withTenant(org, (tx) => tx.select().from(auditLog))).map((r) => r.action)).toEqual(['organization.create']);
   });
 
   it('refuses UPDATE and DELETE of audit rows, for the request role and the owner alike', async () => {
@@ -54,7 +55,7 @@ describe('emitAudit', () => {
         expect(postgresError(error).code).toBe('42501');
       }
     }
-    expect(await db.app.withTenant(org, (tx) => tx.select().from(auditLog))).toHaveLength(1);
+    expect(await db.app.withTenant(org, (tx) => tx.select().from(auditLog))).toHaveLength(2);
   });
 
   it('signs checkpoints every N appends that verify against the public key', async () => {
@@ -63,11 +64,31 @@ describe('emitAudit', () => {
     const org = await createOrganization(db.admin, { name: 'Signed' });
     for (let i = 0; i < 7; i++) await db.app.withTenant(org, (tx) => emitAudit(tx, { orgId: org, actor, signer }, { action: 'x' }));
     const checkpoints = await db.app.withTenant(org, (tx) => tx.select().from(auditCheckpoints).orderBy(auditCheckpoints.seq));
-    // The first append signs (no checkpoint yet), then every third.
-    expect(checkpoints.map((c) => c.seq)).toEqual([1, 4, 7]);
+    // seq 1 (the operator's organization.create) had no signer; the first signed
+    // append checkpoints (none yet), then every third.
+    expect(checkpoints.map((c) => c.seq)).toEqual([2, 5, 8]);
     const verified = verifyCheckpoint(checkpoints[2]!.note, verifierKey(signer));
-    expect(verified).toMatchObject({ orgId: org, seq: 7, hash: checkpoints[2]!.headHash.toString('hex') });
-    expect(() => verifyCheckpoint(checkpoints[2]!.note.replace(/\n7\n/, '\n8\n'), verifierKey(signer))).toThrow(/no valid signature/);
+    expect(verified).toMatchObject({ orgId: org, seq: 8, hash: checkpoints[2]!.headHash.toString('hex') });
+    expect(() => verifyCheckpoint(checkpoints[2]!.note.replace(/\n8\n/, '\n9\n'), verifierKey(signer))).toThrow(/no valid signature/);
+  });
+
+  it('verifies without false breaks while appends keep committing', async () => {
+    const org = await createOrganization(db.admin, { name: 'Moving target' });
+    const pool = createDatabase(db.appUrl, { ca: db.ca, max: 4 });
+    try {
+      let appending = true;
+      const writer = (async () => {
+        while (appending) await pool.withTenant(org, (tx) => emitAudit(tx, { orgId: org, actor }, { action: 'moving' }));
+      })();
+      for (let i = 0; i < 10; i++) {
+        const report = await db.app.withTenant(org, (tx) => readChain(tx, org, 7));
+        expect(report.ok, JSON.stringify(report.firstBreak)).toBe(true);
+      }
+      appending = false;
+      await writer;
+    } finally {
+      await pool.close();
+    }
   });
 
   it('never forks under concurrent appends, and organizations do not wait on each other', async () => {
@@ -82,7 +103,7 @@ describe('emitAudit', () => {
       );
       for (const org of orgs) {
         const result = await db.app.withTenant(org, (tx) => readChain(tx, org));
-        expect(result).toMatchObject({ ok: true, rowsChecked: 100, head: { seq: 100 } });
+        expect(result).toMatchObject({ ok: true, rowsChecked: 101, head: { seq: 101 } });
       }
     } finally {
       await pool.close();

@@ -43,7 +43,7 @@ export interface ChainReport extends VerifyResult {
  * compares its end with the chain head row and the latest signed checkpoint,
  * which is what reveals a cut-off tail.
  */
-export async function readChain(tx: Tx, orgId: string): Promise<ChainReport> {
+export async function readChain(tx: Tx, orgId: string, pageSize = 5000): Promise<ChainReport> {
   const [latest] = await tx.execute<{ seq: string; hash: string }>(sql`
     select seq::int8 as seq, encode(head_hash, 'hex') as hash from audit_checkpoints order by seq desc limit 1`);
   const [head] = await tx.execute<{ seq: string; hash: string }>(sql`
@@ -51,7 +51,10 @@ export async function readChain(tx: Tx, orgId: string): Promise<ChainReport> {
   const checkpoint = latest ? { seq: Number(latest.seq), hash: latest.hash } : null;
   const verifier = new ChainVerifier();
   let hashAtCheckpoint: string | null = null;
-  for await (const page of streamRecords(tx)) {
+  // Only up to the head read above: pages are separate statements, and appends
+  // committing meanwhile must not look like rows beyond the head.
+  const upTo = head ? sql`seq <= ${Number(head.seq)}` : sql`true`;
+  for await (const page of streamRecords(tx, upTo, pageSize)) {
     for (const record of page) {
       if (checkpoint && record.seq === checkpoint.seq) hashAtCheckpoint = record.hash;
       verifier.push(record);

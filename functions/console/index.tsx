@@ -35,9 +35,10 @@ app.get('/console/projects', ...tenantPage, projectsPage);
 app.post('/console/projects', ...tenantPage, createProject);
 app.get('/console/members', ...tenantPage, membersPage);
 app.get('/console/audit', ...tenantPage, auditPage);
-app.post('/console/members/invite', ...tenantPage, inviteMember);
-app.post('/console/members/remove', ...tenantPage, removeMember);
-app.post('/console/members/role', ...tenantPage, changeRole);
+// Outside the tenant transaction: see activeOrganization in pages/members.tsx.
+app.post('/console/members/invite', ...page, inviteMember);
+app.post('/console/members/remove', ...page, removeMember);
+app.post('/console/members/role', ...page, changeRole);
 
 // Pages answer errors as pages: sign in again, pick an organization, or read why.
 app.onError((error: Error, c: Context<AppEnv>) => {

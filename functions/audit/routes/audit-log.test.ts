@@ -29,17 +29,18 @@ const get = async (tenant: TestTenant, path: string) => {
 describe('the audit log API', () => {
   it('lists the organization’s own rows, newest first, with actor and filters', async () => {
     const all = JSON.parse((await get(acme, '/v1/audit-log')).text);
-    expect(all.data.map((r: { action: string }) => r.action)).toEqual(['project.create', 'project.create', 'organization.create']);
+    expect(all.data.map((r: { action: string }) => r.action)).toEqual(['project.create', 'project.create', 'api_key.create', 'organization.create']);
     expect(all.data.every((r: { org_id: string }) => r.org_id === acme.orgId)).toBe(true);
     expect(all.data[0]).toMatchObject({ actor_type: 'api_key', actor_id: acme.keyId, target_type: 'project', data: { after: { name: 'acme-2' } } });
-    expect(all.data[2]).toMatchObject({ actor_type: 'user', action: 'organization.create' });
+    expect(all.data[2]).toMatchObject({ actor_type: 'system', actor_id: 'operator-cli', action: 'api_key.create' });
+    expect(all.data[3]).toMatchObject({ actor_type: 'user', action: 'organization.create' });
 
     const filtered = JSON.parse((await get(acme, '/v1/audit-log?action=organization.create')).text);
     expect(filtered.data).toHaveLength(1);
     const paged = JSON.parse((await get(acme, '/v1/audit-log?limit=2')).text);
     expect(paged.data).toHaveLength(2);
     const rest = JSON.parse((await get(acme, `/v1/audit-log?limit=2&cursor=${paged.nextCursor}`)).text);
-    expect(rest.data.map((r: { seq: number }) => r.seq)).toEqual([1]);
+    expect(rest.data.map((r: { seq: number }) => r.seq)).toEqual([2, 1]);
     const future = JSON.parse((await get(acme, '/v1/audit-log?from=2999-01-01T00:00:00Z')).text);
     expect(future.data).toEqual([]);
   });
@@ -62,8 +63,8 @@ describe('the audit log API', () => {
     const jsonl = await get(acme, '/v1/audit-log/export?format=jsonl');
     expect(jsonl.type).toBe('application/x-ndjson');
     const rows = jsonl.text.trim().split('\n').map((line) => JSON.parse(line));
-    expect(rows.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
-    expect(rows[3]).toMatchObject({ action: 'audit.export', data: { format: 'jsonl' } });
+    expect(rows.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(rows[4]).toMatchObject({ action: 'audit.export', data: { format: 'jsonl' } });
     expect(rows[1].prev_hash).toBe(rows[0].hash);
 
     const csv = await get(acme, '/v1/audit-log/export?format=csv&action=project.create');

@@ -28,7 +28,11 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** An organization with a 13-row chain (organization.create, then 12 project.create), checkpoints at 1, 6, 11. */
+/**
+ * An organization with a 14-row chain: organization.create (signed: checkpoint
+ * at 1), api_key.create by the operator verb, then 12 project.create
+ * (checkpoints at 6 and 11).
+ */
 async function chainOf13() {
   const tenant = await createTenant(db, server, `Tamper ${Math.random().toString(36).slice(2, 6)}`);
   for (let i = 0; i < 12; i++) {
@@ -36,7 +40,7 @@ async function chainOf13() {
     expect(response.status).toBe(201);
   }
   const verify = await api(tenant, '/v1/audit-log/verify');
-  expect(verify).toMatchObject({ ok: true, rowsChecked: 13, head: { seq: 13 } });
+  expect(verify).toMatchObject({ ok: true, rowsChecked: 14, head: { seq: 14 } });
   return tenant;
 }
 
@@ -75,7 +79,7 @@ describe('tampering with the audit log is detected, by the API and offline', () 
     const tenant = await chainOf13();
     await tamper(tenant, (tx) => tx.execute(sql`update audit_log set data = '{"name":"nothing to see"}' where seq = 7`));
     expect(await api(tenant, '/v1/audit-log/verify')).toMatchObject({ ok: false, firstBreak: { kind: 'altered', seq: 7 } });
-    // The export now also contains the audit.export row (seq 14); the break comes first.
+    // The export now also contains the audit.export row (seq 15); the break comes first.
     expect((await offline(tenant)).line).toMatch(/^NOT VERIFIED: first break at seq 7 \(altered\)/);
   });
 
@@ -117,7 +121,7 @@ describe('tampering with the audit log is detected, by the API and offline', () 
                 ${forged.target_type}, ${forged.target_id}, ${forged.request_id}, ${forged.ip}, ${JSON.stringify(forged.data)}::jsonb,
                 decode(${forged.prev_hash}, 'hex'), ${hash})`);
       // A careful forger moves the head along too, so appends keep working.
-      await tx.execute(sql`update audit_chain_heads set seq = 14, head_hash = (select hash from audit_log where seq = 14)`);
+      await tx.execute(sql`update audit_chain_heads set seq = 15, head_hash = (select hash from audit_log where seq = 15)`);
     });
     expect(await api(tenant, '/v1/audit-log/verify')).toMatchObject({ ok: false, firstBreak: { kind: 'inserted', seq: 8 } });
     expect((await offline(tenant)).line).toMatch(/^NOT VERIFIED: first break at seq 8 \(inserted\)/);
@@ -161,6 +165,6 @@ describe('tampering with the audit log is detected, by the API and offline', () 
     const { stdout } = await promisify(execFile)('npx', ['kommit-audit', 'verify', file, '--checkpoint', path.join(dir, 'cp.txt'), '--public-key', verifierKey], {
       cwd: path.resolve(import.meta.dirname, '../../..'),
     });
-    expect(stdout).toMatch(/^VERIFIED: 14 rows, head seq 14 [0-9a-f]{64}, matches the signed checkpoint at seq 11\n$/);
+    expect(stdout).toMatch(/^VERIFIED: 15 rows, head seq 15 [0-9a-f]{64}, matches the signed checkpoint at seq 11\n$/);
   });
 });

@@ -7,6 +7,7 @@ import type { AppEnv } from '../../../middleware/env.ts';
 import { Layout } from '../layout.tsx';
 
 const DATE = /^\d{4}-\d\d-\d\d$/;
+const isDate = (value: string | undefined): value is string => !!value && DATE.test(value) && !Number.isNaN(Date.parse(value));
 
 /** The audit log of the active organization: chain status, latest checkpoint, filterable rows, export. */
 export async function auditPage(c: Context<AppEnv>) {
@@ -15,8 +16,8 @@ export async function auditPage(c: Context<AppEnv>) {
   const where = and(
     filter.action ? eq(auditLog.action, filter.action.slice(0, 100)) : undefined,
     filter.actor ? eq(auditLog.actorId, filter.actor.slice(0, 200)) : undefined,
-    filter.from && DATE.test(filter.from) ? gte(auditLog.occurredAt, `${filter.from}T00:00:00Z`) : undefined,
-    filter.to && DATE.test(filter.to) ? lte(auditLog.occurredAt, `${filter.to}T23:59:59.999999Z`) : undefined,
+    isDate(filter.from) ? gte(auditLog.occurredAt, `${filter.from}T00:00:00Z`) : undefined,
+    isDate(filter.to) ? lte(auditLog.occurredAt, `${filter.to}T23:59:59.999999Z`) : undefined,
   );
   const [org] = await c.var.tx.select({ name: organizations.name }).from(organizations);
   const rows = await c.var.tx.select().from(auditLog).where(where).orderBy(desc(auditLog.seq)).limit(100);

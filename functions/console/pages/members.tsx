@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { organizations } from '../../../db/schema/organizations.ts';
 import type { AppEnv } from '../../../middleware/env.ts';
 import { Layout } from '../layout.tsx';
-import { back, messageOf } from '../support.ts';
+import { back, messageOf, session } from '../support.ts';
 
 const ROLES = ['member', 'admin', 'owner'] as const;
 
@@ -79,8 +79,15 @@ export async function membersPage(c: Context<AppEnv>) {
   );
 }
 
-async function field(c: Context<AppEnv>, name: string) {
-  return String((await c.req.parseBody())[name] ?? '');
+/**
+ * The session's active organization, for the membership changes below. They
+ * run outside the tenant transaction on purpose: it share-locks the caller's own
+ * membership row, which Better Auth (on another connection) may need to change,
+ * say when an owner steps down. Better Auth checks membership and role itself.
+ */
+async function activeOrganization(c: Context<AppEnv>) {
+  const current = await session(c);
+  return (current?.session as { activeOrganizationId?: string | null } | undefined)?.activeOrganizationId ?? undefined;
 }
 
 export async function inviteMember(c: Context<AppEnv>) {
@@ -90,7 +97,7 @@ export async function inviteMember(c: Context<AppEnv>) {
   try {
     await c.get('platform').auth.api.createInvitation({
       headers: c.req.raw.headers,
-      body: { email, role, organizationId: c.var.org.id },
+      body: { email, role, organizationId: await activeOrganization(c) },
     });
     return back(c, '/console/members', { notice: `Invitation for ${email} created; send them the link below.` });
   } catch (error) {
@@ -102,7 +109,7 @@ export async function removeMember(c: Context<AppEnv>) {
   try {
     await c.get('platform').auth.api.removeMember({
       headers: c.req.raw.headers,
-      body: { memberIdOrEmail: await field(c, 'memberId'), organizationId: c.var.org.id },
+      body: { memberIdOrEmail: String((await c.req.parseBody()).memberId ?? ''), organizationId: await activeOrganization(c) },
     });
     return back(c, '/console/members', { notice: 'Member removed.' });
   } catch (error) {
@@ -115,7 +122,7 @@ export async function changeRole(c: Context<AppEnv>) {
   try {
     await c.get('platform').auth.api.updateMemberRole({
       headers: c.req.raw.headers,
-      body: { memberId: String(body.memberId ?? ''), role: String(body.role ?? '') as (typeof ROLES)[number], organizationId: c.var.org.id },
+      body: { memberId: String(body.memberId ?? ''), role: String(body.role ?? '') as (typeof ROLES)[number], organizationId: await activeOrganization(c) },
     });
     return back(c, '/console/members', { notice: 'Role changed.' });
   } catch (error) {

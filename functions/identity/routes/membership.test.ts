@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { connect } from '../../../db/connection.ts';
 import { members, users } from '../../../db/schema/auth.ts';
+import { auditLog } from '../../../db/schema/audit.ts';
 import { projects } from '../../../db/schema/projects.ts';
 import { useTestServer } from '../../../test/use-server.ts';
 import { UserAgent, uniqueEmail } from '../../../test/user-agent.ts';
@@ -51,6 +52,8 @@ describe('removal takes effect on the next request of every session', () => {
     expect((await member.request('POST', '/api/auth/delete-user', { password: 'correct horse battery' })).status).toBe(200);
     expect((await member.request('GET', '/v1/projects')).status).toBe(401);
     expect(await env.db.admin.withTenant(org.id, (tx) => tx.select().from(members).where(eq(members.userId, user.id)))).toEqual([]);
+    const trail = await env.db.admin.withTenant(org.id, (tx) => tx.select().from(auditLog).where(eq(auditLog.action, 'member.remove')));
+    expect(trail.map((r) => r.data)).toEqual([expect.objectContaining({ userId: user.id, reason: 'user deleted their account' })]);
   });
 });
 

@@ -117,6 +117,14 @@ describe('projects', () => {
     expect((await call(acme, 'GET', '/v1/projects?limit=200')).body.data.length).toBe(before);
   });
 
+  it('answers values Postgres cannot store (a NUL character) with 400, not 500', async () => {
+    const response = await call(acme, 'POST', '/v1/projects', { name: 'nul \u0000 inside' });
+    expect(response.status).toBe(400);
+    expect(response.type).toBe('application/problem+json');
+    const forgedCursor = Buffer.from(JSON.stringify(['2026-99-99 99:99:99+00', crypto.randomUUID()])).toString('base64url');
+    expect((await call(acme, 'GET', `/v1/projects?cursor=${forgedCursor}`)).status).toBe(400);
+  });
+
   it('refuses a body over the size limit with 413', async () => {
     const response = await call(acme, 'POST', '/v1/projects', { name: 'big', description: 'x'.repeat(100 * 1024) });
     expect(response.status).toBe(413);

@@ -2,6 +2,7 @@ import type { FunctionApp } from '../middleware/function-app.ts';
 import apiKeys from './api-keys/index.ts';
 import auditApp from './audit/index.ts';
 import consoleApp from './console/index.tsx';
+import decisionEvents from './decision-events/index.ts';
 import identity from './identity/index.ts';
 import projects from './projects/index.ts';
 
@@ -10,6 +11,7 @@ export const functionRegistry: Record<string, FunctionApp> = {
   identity,
   projects,
   'api-keys': apiKeys,
+  'decision-events': decisionEvents,
   audit: auditApp,
   console: consoleApp,
 };

@@ -9,7 +9,7 @@ describe('the platform app', () => {
   it('answers /health with 200 and the served functions, nothing about tenants', async () => {
     const response = await fetch(`${env.server.url}/health`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok', functions: ['identity', 'projects', 'api-keys', 'audit', 'console'] });
+    expect(await response.json()).toEqual({ status: 'ok', functions: ['identity', 'projects', 'api-keys', 'decision-events', 'audit', 'console'] });
   });
 
   it('answers /health with 503 before the boot checks passed and when the database is gone', async () => {
@@ -53,6 +53,9 @@ describe('the platform app', () => {
       '/v1/audit-log/export',
       '/v1/audit-log/public-key',
       '/v1/audit-log/verify',
+      '/v1/decision-events',
+      '/v1/decision-events/{id}',
+      '/v1/decision-events/{id}/archive',
       '/v1/projects',
       '/v1/projects/{id}',
       '/v1/session',

@@ -26,6 +26,8 @@ async function auditActions() {
 }
 
 const newProject = async () => (await tenant.owner.request('POST', '/v1/projects', { name: 'to change' })).body.id as string;
+const newEvent = async () =>
+  (await tenant.owner.request('POST', '/v1/decision-events', { projectId: await newProject(), kind: 'decision', title: 'to archive' })).body.id as string;
 const newKey = async () => (await tenant.owner.request('POST', '/v1/api-keys', { name: 'to revoke' })).body.id as string;
 
 /** How to carry each mutating route out once, successfully, and the action it must record. */
@@ -35,6 +37,14 @@ const governed: Record<string, { action: string; run: () => Promise<{ status: nu
   'DELETE /v1/projects/{id}': { action: 'project.delete', run: async () => tenant.owner.request('DELETE', `/v1/projects/${await newProject()}`) },
   'POST /v1/api-keys': { action: 'api_key.create', run: () => tenant.owner.request('POST', '/v1/api-keys', { name: 'audited' }) },
   'DELETE /v1/api-keys/{id}': { action: 'api_key.revoke', run: async () => tenant.owner.request('DELETE', `/v1/api-keys/${await newKey()}`) },
+  'POST /v1/decision-events': {
+    action: 'decision_event.create',
+    run: async () => tenant.owner.request('POST', '/v1/decision-events', { projectId: await newProject(), kind: 'learning', title: 'audited' }),
+  },
+  'POST /v1/decision-events/{id}/archive': {
+    action: 'decision_event.archive',
+    run: async () => tenant.owner.request('POST', `/v1/decision-events/${await newEvent()}/archive`),
+  },
   'POST /v1/session/active-organization': {
     action: 'session.switch_organization',
     run: () => tenant.owner.request('POST', '/v1/session/active-organization', { organizationId: tenant.orgId }),

@@ -57,6 +57,20 @@ describe('every table with org_id', () => {
     for (const row of rows) expect(row, row.name).toEqual({ name: row.name, cascade: true, not_null: true, leading_index: true });
   });
 
+  it('references other tenant tables only with composite keys that include org_id', async () => {
+    // A reference by id alone could point into another tenant: referential
+    // checks and cascades bypass row-level security.
+    const references = await db.app.sql<{ name: string; columns: string[] }[]>`
+      select k.conname as name,
+             array(select a.attname::text from unnest(k.conkey) as c(n) join pg_attribute a on a.attrelid = k.conrelid and a.attnum = c.n) as columns
+      from pg_constraint k
+      where k.contype = 'f'
+        and exists (select 1 from pg_attribute a where a.attrelid = k.conrelid and a.attname = 'org_id')
+        and exists (select 1 from pg_attribute a where a.attrelid = k.confrelid and a.attname = 'org_id')`;
+    expect(references.length).toBeGreaterThan(0);
+    for (const reference of references) expect(reference.columns, reference.name).toContain('org_id');
+  });
+
   it('has no unique constraint that leaves org_id out (a global unique would reveal other tenants’ values)', async () => {
     const offenders = await db.app.sql<{ name: string }[]>`
       select i.indexrelid::regclass::text as name

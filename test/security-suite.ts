@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../db/operators.ts';
-import identity from '../functions/identity/index.ts';
+import { selectFunctions } from '../functions/index.ts';
 import type { FunctionApp } from '../middleware/function-app.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { startTestServer, type TestServer } from './server.ts';
@@ -8,8 +8,8 @@ import { createTenant, type TestTenant } from './tenants.ts';
 import { UserAgent } from './user-agent.ts';
 
 export interface RouteFixture {
-  /** A valid body for the route, so only the property under test can fail. */
-  body?: unknown;
+  /** A valid body for the route (or a function making one in the tenant's organization), so only the property under test can fail. */
+  body?: unknown | ((tenant: TestTenant) => Promise<unknown>);
   /** False where the route is for signed-in members only (API keys get 403 there). */
   apiKey?: boolean;
 }
@@ -69,7 +69,8 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
     let homeless: UserAgent;
 
     const urlFor = (route: RouteUnderTest, id: string) => route.path.replace(/\{[^}]+\}/g, id);
-    const bodyOf = (route: RouteUnderTest) => (route.fixture?.body === undefined ? undefined : JSON.stringify(route.fixture.body));
+    const bodies = new Map<string, unknown>();
+    const bodyOf = (route: RouteUnderTest) => (bodies.get(route.name) === undefined ? undefined : JSON.stringify(bodies.get(route.name)));
     const send = (server: TestServer, route: RouteUnderTest, headers: Record<string, string>, id: string, suffix = '') =>
       fetch(server.url + urlFor(route, id) + suffix, {
         method: route.method,
@@ -91,8 +92,9 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
 
     beforeAll(async () => {
       db = await createTestDatabase();
-      // Identity is mounted too: users sign up and pick organizations through it.
-      const functions = [identity, options.fn];
+      // Every function is mounted: users sign up through identity, and fixtures
+      // may need other resources (a decision event needs a project).
+      const functions = selectFunctions(undefined);
       dev = await startTestServer(db, { functions });
       // The test's own peer address (127.0.0.1) is not a trusted proxy here...
       production = await startTestServer(db, { functions, config: { production: true, trustedProxies: ['10.0.0.0/8'] } });
@@ -103,6 +105,10 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
       theirResource = await options.createResource(theirs);
       const getRoute = routes.find((r) => r.method === 'GET' && r.path.includes('{'));
       if (getRoute) theirSnapshot = await (await sendAs(theirs, 'session', getRoute, theirResource)).json();
+      for (const route of routes) {
+        const body = route.fixture?.body;
+        bodies.set(route.name, typeof body === 'function' ? await (body as (t: TestTenant) => Promise<unknown>)(mine) : body);
+      }
       const revoked = await createApiKey(db.admin, mine.orgId, 'revoked');
       await revokeApiKey(db.admin, mine.orgId, revoked.id);
       revokedKey = revoked.key;

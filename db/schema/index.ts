@@ -3,3 +3,4 @@ export * from './projects.ts';
 export * from './api-keys.ts';
 export * from './auth.ts';
 export * from './audit.ts';
+export * from './decisions.ts';

@@ -1,0 +1,42 @@
+import { sql } from 'drizzle-orm';
+import { check, foreignKey, index, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
+import { timestampColumn } from './columns.ts';
+import { orgIdColumn } from './organizations.ts';
+import { projects } from './projects.ts';
+
+export const decisionKinds = ['decision', 'learning', 'progress', 'preference'] as const;
+export const decisionStatuses = ['active', 'superseded', 'conflicting', 'archived'] as const;
+
+/**
+ * Append-only records of decisions. Corrections are new events that supersede
+ * earlier ones; only the status of an event ever changes. References are
+ * composite, so an event can only point at a project or an event of its own
+ * organization, whatever the ids say.
+ */
+export const decisionEvents = pgTable(
+  'decision_events',
+  {
+    orgId: orgIdColumn(),
+    id: uuid('id').notNull().defaultRandom(),
+    projectId: uuid('project_id').notNull(),
+    kind: text('kind', { enum: decisionKinds }).notNull(),
+    title: text('title').notNull(),
+    rationale: text('rationale'),
+    outcome: text('outcome'),
+    actorType: text('actor_type').notNull(),
+    actorId: text('actor_id'),
+    metadata: jsonb('metadata').notNull().default({}),
+    status: text('status', { enum: decisionStatuses }).notNull().default('active'),
+    supersedes: uuid('supersedes'),
+    createdAt: timestampColumn('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.id] }),
+    foreignKey({ columns: [t.orgId, t.projectId], foreignColumns: [projects.orgId, projects.id], name: 'decision_events_project_fk' }).onDelete('cascade'),
+    foreignKey({ columns: [t.orgId, t.supersedes], foreignColumns: [t.orgId, t.id], name: 'decision_events_supersedes_fk' }).onDelete('cascade'),
+    index('decision_events_org_project_created_idx').on(t.orgId, t.projectId, t.createdAt.desc(), t.id.desc()),
+    index('decision_events_org_created_idx').on(t.orgId, t.createdAt.desc(), t.id.desc()),
+    check('decision_events_kind_check', sql`${t.kind} in ('decision', 'learning', 'progress', 'preference')`),
+    check('decision_events_status_check', sql`${t.status} in ('active', 'superseded', 'conflicting', 'archived')`),
+  ],
+);

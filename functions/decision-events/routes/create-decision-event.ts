@@ -1,0 +1,80 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { eq } from 'drizzle-orm';
+import { decisionEvents, decisionKinds } from '../../../db/schema/decisions.ts';
+import { projects } from '../../../db/schema/projects.ts';
+import { audit, auditContext } from '../../../middleware/audit.ts';
+import { ApiError } from '../../../middleware/errors.ts';
+import type { FunctionApp } from '../../../middleware/function-app.ts';
+import { commonErrors, jsonBody, jsonResponse, notFoundError } from '../../../middleware/openapi.ts';
+import { decisionEventSchema, toDecisionEvent } from '../schemas.ts';
+
+const MAX_METADATA_BYTES = 16 * 1024;
+
+export const createDecisionEventBody = z
+  .object({
+    projectId: z.uuid(),
+    kind: z.enum(decisionKinds),
+    title: z.string().trim().min(1).max(500),
+    rationale: z.string().max(20_000).optional(),
+    outcome: z.string().max(20_000).optional(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+    supersedes: z.uuid().optional().openapi({ description: 'An earlier, still active event of this organization that this one replaces.' }),
+  })
+  .openapi('CreateDecisionEvent', {
+    example: { projectId: '0b6f2a57-6f0a-4c43-9c1e-0e1b6f5b3f2d', kind: 'decision', title: 'Use the EU region', rationale: 'Customer contracts require it.' },
+  });
+
+export const route = createRoute({
+  method: 'post',
+  path: '/v1/decision-events',
+  tags: ['decision-events'],
+  summary: 'Record a decision event (append-only; superseding marks the earlier one superseded)',
+  request: { body: jsonBody(createDecisionEventBody) },
+  responses: {
+    201: jsonResponse(decisionEventSchema, 'The recorded event.'),
+    ...commonErrors,
+    ...notFoundError,
+    409: { description: 'The event to supersede is not active any more.' },
+    422: { description: 'The metadata is too large.' },
+  },
+});
+
+export function registerCreateDecisionEvent(app: FunctionApp) {
+  app.openapi(route, async (c) => {
+    const input = c.req.valid('json');
+    const tx = c.var.tx;
+    if (input.metadata && Buffer.byteLength(JSON.stringify(input.metadata)) > MAX_METADATA_BYTES) {
+      throw new ApiError('unprocessable', `metadata is limited to ${MAX_METADATA_BYTES} bytes of JSON.`);
+    }
+    // Row-level security makes another organization's project look missing.
+    const [project] = await tx.select({ id: projects.id }).from(projects).where(eq(projects.id, input.projectId));
+    if (!project) throw new ApiError('not_found', 'No project with this id.');
+    if (input.supersedes) {
+      const [earlier] = await tx.select().from(decisionEvents).where(eq(decisionEvents.id, input.supersedes)).for('update');
+      if (!earlier) throw new ApiError('not_found', 'No decision event with the id given in supersedes.');
+      if (earlier.status !== 'active') throw new ApiError('conflict', `The event to supersede is ${earlier.status}, not active.`);
+    }
+    const { actor } = auditContext(c);
+    const [row] = await tx
+      .insert(decisionEvents)
+      .values({
+        orgId: c.var.org.id,
+        projectId: input.projectId,
+        kind: input.kind,
+        title: input.title,
+        rationale: input.rationale ?? null,
+        outcome: input.outcome ?? null,
+        actorType: actor.type,
+        actorId: actor.id,
+        metadata: input.metadata ?? {},
+        supersedes: input.supersedes ?? null,
+      })
+      .returning();
+    if (input.supersedes) {
+      await tx.update(decisionEvents).set({ status: 'superseded' }).where(eq(decisionEvents.id, input.supersedes));
+    }
+    const event = toDecisionEvent(row!);
+    await audit(c, { action: 'decision_event.create', targetType: 'decision_event', targetId: event.id, data: { after: event } });
+    return c.json(event, 201);
+  });
+}

@@ -1,0 +1,66 @@
+import { eq } from 'drizzle-orm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { decisionEvents } from '../../../db/schema/decisions.ts';
+import { createTenant, type TestTenant } from '../../../test/tenants.ts';
+import { useTestServer } from '../../../test/use-server.ts';
+
+const env = useTestServer();
+let acme: TestTenant;
+let globex: TestTenant;
+let acmeProject: string;
+let globexProject: string;
+beforeAll(async () => {
+  acme = await createTenant(env.db, env.server, 'Acme');
+  globex = await createTenant(env.db, env.server, 'Globex');
+  acmeProject = (await acme.owner.request('POST', '/v1/projects', { name: 'acme' })).body.id;
+  globexProject = (await globex.owner.request('POST', '/v1/projects', { name: 'globex' })).body.id;
+});
+
+const record = (tenant: TestTenant, body: Record<string, unknown>) => tenant.owner.request('POST', '/v1/decision-events', body);
+
+describe('decision events', () => {
+  it('are recorded with their actor, and superseding marks the earlier one superseded in the same transaction', async () => {
+    const first = await record(acme, { projectId: acmeProject, kind: 'decision', title: 'Host in Frankfurt', rationale: 'latency', metadata: { ticket: 'OPS-1' } });
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ status: 'active', supersedes: null, actor: { type: 'user' }, metadata: { ticket: 'OPS-1' } });
+    const second = await record(acme, { projectId: acmeProject, kind: 'decision', title: 'Host in Falkenstein', supersedes: first.body.id });
+    expect(second.status).toBe(201);
+    expect((await acme.owner.request('GET', `/v1/decision-events/${first.body.id}`)).body.status).toBe('superseded');
+
+    const again = await record(acme, { projectId: acmeProject, kind: 'decision', title: 'Third', supersedes: first.body.id });
+    expect(again.status).toBe(409);
+    expect(again.headers.get('content-type')).toBe('application/problem+json');
+  });
+
+  it('never link across organizations: another organization’s project or event answers 404 and nothing is written', async () => {
+    const theirs = await record(globex, { projectId: globexProject, kind: 'learning', title: 'theirs' });
+    const before = (await acme.owner.request('GET', '/v1/decision-events?limit=200')).body.data.length;
+    expect((await record(acme, { projectId: globexProject, kind: 'decision', title: 'x' })).status).toBe(404);
+    expect((await record(acme, { projectId: acmeProject, kind: 'decision', title: 'x', supersedes: theirs.body.id })).status).toBe(404);
+    expect((await acme.owner.request('GET', '/v1/decision-events?limit=200')).body.data.length).toBe(before);
+    expect((await globex.owner.request('GET', `/v1/decision-events/${theirs.body.id}`)).body.status).toBe('active');
+  });
+
+  it('list with filters, and archive changes only the status', async () => {
+    const progress = await record(acme, { projectId: acmeProject, kind: 'progress', title: 'Half way' });
+    const list = await acme.owner.request('GET', `/v1/decision-events?projectId=${acmeProject}&kind=progress`);
+    expect(list.body.data.map((e: { id: string }) => e.id)).toEqual([progress.body.id]);
+    const archived = await acme.owner.request('POST', `/v1/decision-events/${progress.body.id}/archive`);
+    expect(archived.body).toMatchObject({ status: 'archived', title: 'Half way' });
+    expect((await acme.owner.request('GET', '/v1/decision-events?status=archived')).body.data).toHaveLength(1);
+  });
+
+  it('refuse bad input: unknown kind, oversized text (400) and oversized metadata (422)', async () => {
+    expect((await record(acme, { projectId: acmeProject, kind: 'rumour', title: 'x' })).status).toBe(400);
+    expect((await record(acme, { projectId: acmeProject, kind: 'decision', title: 'x'.repeat(501) })).status).toBe(400);
+    expect((await record(acme, { projectId: acmeProject, kind: 'decision', title: 'x', metadata: { blob: 'y'.repeat(20_000) } })).status).toBe(422);
+  });
+
+  it('go with their project when it is deleted, and cannot be deleted by the request role otherwise', async () => {
+    const project = (await acme.owner.request('POST', '/v1/projects', { name: 'short-lived' })).body.id;
+    const event = await record(acme, { projectId: project, kind: 'decision', title: 'temporary' });
+    await expect(env.db.app.withTenant(acme.orgId, (tx) => tx.delete(decisionEvents).where(eq(decisionEvents.id, event.body.id)))).rejects.toThrow();
+    expect((await acme.owner.request('DELETE', `/v1/projects/${project}`)).status).toBe(204);
+    expect((await acme.owner.request('GET', `/v1/decision-events/${event.body.id}`)).status).toBe(404);
+  });
+});

@@ -1,0 +1,47 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { and, desc, eq, sql } from 'drizzle-orm';
+import { decisionEvents, decisionKinds, decisionStatuses } from '../../../db/schema/decisions.ts';
+import type { FunctionApp } from '../../../middleware/function-app.ts';
+import { commonErrors, jsonResponse } from '../../../middleware/openapi.ts';
+import { decodeCursor, page, pageQuerySchema } from '../../../middleware/pagination.ts';
+import { decisionEventSchema, toDecisionEvent } from '../schemas.ts';
+
+export const listQuery = pageQuerySchema.extend({
+  projectId: z.uuid().optional(),
+  kind: z.enum(decisionKinds).optional(),
+  status: z.enum(decisionStatuses).optional(),
+});
+
+export const route = createRoute({
+  method: 'get',
+  path: '/v1/decision-events',
+  tags: ['decision-events'],
+  summary: 'List decision events, newest first',
+  request: { query: listQuery },
+  responses: {
+    200: jsonResponse(z.object({ data: z.array(decisionEventSchema), nextCursor: z.string().nullable() }).openapi('DecisionEventPage'), 'A page of events.'),
+    ...commonErrors,
+  },
+});
+
+export function registerListDecisionEvents(app: FunctionApp) {
+  app.openapi(route, async (c) => {
+    const { limit, cursor, projectId, kind, status } = c.req.valid('query');
+    const after = decodeCursor(cursor);
+    const rows = await c.var.tx
+      .select()
+      .from(decisionEvents)
+      .where(
+        and(
+          projectId ? eq(decisionEvents.projectId, projectId) : undefined,
+          kind ? eq(decisionEvents.kind, kind) : undefined,
+          status ? eq(decisionEvents.status, status) : undefined,
+          after ? sql`(${decisionEvents.createdAt}, ${decisionEvents.id}) < (${after.createdAt}::timestamptz, ${after.id}::uuid)` : undefined,
+        ),
+      )
+      .orderBy(desc(decisionEvents.createdAt), desc(decisionEvents.id))
+      .limit(limit + 1);
+    const result = page(rows, limit);
+    return c.json({ data: result.data.map(toDecisionEvent), nextCursor: result.nextCursor }, 200);
+  });
+}

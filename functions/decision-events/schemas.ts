@@ -1,0 +1,38 @@
+import { z } from '@hono/zod-openapi';
+import { decisionKinds, decisionStatuses, type decisionEvents } from '../../db/schema/decisions.ts';
+
+export const decisionEventSchema = z
+  .object({
+    id: z.uuid(),
+    projectId: z.uuid(),
+    kind: z.enum(decisionKinds).openapi({ example: 'decision' }),
+    title: z.string().openapi({ example: 'Use the EU region for all customer data' }),
+    rationale: z.string().nullable().openapi({ example: 'Contracts with our customers require EU residency.' }),
+    outcome: z.string().nullable(),
+    actor: z.object({ type: z.string(), id: z.string().nullable() }),
+    metadata: z.record(z.string(), z.unknown()),
+    status: z.enum(decisionStatuses),
+    supersedes: z.uuid().nullable(),
+    createdAt: z.string(),
+  })
+  .openapi('DecisionEvent');
+
+export const decisionEventIdParams = z.object({
+  id: z.uuid().openapi({ param: { name: 'id', in: 'path' }, example: '0b6f2a57-6f0a-4c43-9c1e-0e1b6f5b3f2d' }),
+});
+
+export function toDecisionEvent(row: typeof decisionEvents.$inferSelect) {
+  return {
+    id: row.id,
+    projectId: row.projectId,
+    kind: row.kind,
+    title: row.title,
+    rationale: row.rationale,
+    outcome: row.outcome,
+    actor: { type: row.actorType, id: row.actorId },
+    metadata: row.metadata as Record<string, unknown>,
+    status: row.status,
+    supersedes: row.supersedes,
+    createdAt: row.createdAt,
+  };
+}

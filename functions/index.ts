@@ -5,6 +5,7 @@ import consoleApp from './console/index.tsx';
 import decisionEvents from './decision-events/index.ts';
 import identity from './identity/index.ts';
 import projects from './projects/index.ts';
+import supportTranscripts from './support-transcripts/index.ts';
 
 /** Every function module, by name. FUNCTIONS (a comma list) selects which a process mounts. */
 export const functionRegistry: Record<string, FunctionApp> = {
@@ -12,6 +13,7 @@ export const functionRegistry: Record<string, FunctionApp> = {
   projects,
   'api-keys': apiKeys,
   'decision-events': decisionEvents,
+  'support-transcripts': supportTranscripts,
   audit: auditApp,
   console: consoleApp,
 };

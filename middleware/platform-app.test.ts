@@ -9,7 +9,7 @@ describe('the platform app', () => {
   it('answers /health with 200 and the served functions, nothing about tenants', async () => {
     const response = await fetch(`${env.server.url}/health`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok', functions: ['identity', 'projects', 'api-keys', 'decision-events', 'audit', 'console'] });
+    expect(await response.json()).toEqual({ status: 'ok', functions: ['identity', 'projects', 'api-keys', 'decision-events', 'support-transcripts', 'audit', 'console'] });
   });
 
   it('answers /health with 503 before the boot checks passed and when the database is gone', async () => {
@@ -60,6 +60,8 @@ describe('the platform app', () => {
       '/v1/projects/{id}',
       '/v1/session',
       '/v1/session/active-organization',
+      '/v1/support-transcripts',
+      '/v1/support-transcripts/{id}',
     ]);
     expect(Object.keys(document.paths['/v1/projects/{id}']).sort()).toEqual(['delete', 'get', 'patch']);
     expect(document.components.securitySchemes.apiKey.scheme).toBe('bearer');

@@ -28,6 +28,7 @@ async function auditActions() {
 const newProject = async () => (await tenant.owner.request('POST', '/v1/projects', { name: 'to change' })).body.id as string;
 const newEvent = async () =>
   (await tenant.owner.request('POST', '/v1/decision-events', { projectId: await newProject(), kind: 'decision', title: 'to archive' })).body.id as string;
+const transcript = { channel: 'email', messages: [{ role: 'visitor', content: 'hello' }] };
 const newKey = async () => (await tenant.owner.request('POST', '/v1/api-keys', { name: 'to revoke' })).body.id as string;
 
 /** How to carry each mutating route out once, successfully, and the action it must record. */
@@ -44,6 +45,14 @@ const governed: Record<string, { action: string; run: () => Promise<{ status: nu
   'POST /v1/decision-events/{id}/archive': {
     action: 'decision_event.archive',
     run: async () => tenant.owner.request('POST', `/v1/decision-events/${await newEvent()}/archive`),
+  },
+  'POST /v1/support-transcripts': {
+    action: 'support_transcript.import',
+    run: () => tenant.owner.request('POST', '/v1/support-transcripts', transcript),
+  },
+  'DELETE /v1/support-transcripts/{id}': {
+    action: 'support_transcript.delete',
+    run: async () => tenant.owner.request('DELETE', `/v1/support-transcripts/${(await tenant.owner.request('POST', '/v1/support-transcripts', transcript)).body.id}`),
   },
   'POST /v1/session/active-organization': {
     action: 'session.switch_organization',

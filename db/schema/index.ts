@@ -4,3 +4,4 @@ export * from './api-keys.ts';
 export * from './auth.ts';
 export * from './audit.ts';
 export * from './decisions.ts';
+export * from './transcripts.ts';

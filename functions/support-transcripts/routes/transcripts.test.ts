@@ -1,0 +1,46 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createTenant, type TestTenant } from '../../../test/tenants.ts';
+import { useTestServer } from '../../../test/use-server.ts';
+
+const env = useTestServer();
+let acme: TestTenant;
+beforeAll(async () => {
+  acme = await createTenant(env.db, env.server, 'Acme');
+});
+
+describe('support transcripts', () => {
+  it('import, list, read in order with citations, and delete with their messages', async () => {
+    const imported = await acme.owner.request('POST', '/v1/support-transcripts', {
+      channel: 'widget',
+      visitorRef: 'visitor-7',
+      rating: 4,
+      messages: [
+        { role: 'visitor', content: 'How do I export the audit log?', sentAt: '2026-11-20T10:00:00Z' },
+        { role: 'assistant', content: 'Use the Audit page.', citations: [{ title: 'Audit log', url: '/help/audit' }] },
+      ],
+    });
+    expect(imported.status).toBe(201);
+    const id = imported.body.id;
+    const read = await acme.owner.request('GET', `/v1/support-transcripts/${id}`);
+    expect(read.body).toMatchObject({ channel: 'widget', visitorRef: 'visitor-7', rating: 4 });
+    expect(read.body.messages.map((m: { role: string }) => m.role)).toEqual(['visitor', 'assistant']);
+    expect(read.body.messages[1].citations).toEqual([{ title: 'Audit log', url: '/help/audit' }]);
+    expect(read.body.messages[0].sentAt).toMatch(/^2026-11-20 10:00:00\+00$/);
+
+    expect((await acme.owner.request('GET', '/v1/support-transcripts?channel=widget')).body.data.map((t: { id: string }) => t.id)).toEqual([id]);
+    expect((await acme.owner.request('DELETE', `/v1/support-transcripts/${id}`)).status).toBe(204);
+    expect((await acme.owner.request('GET', `/v1/support-transcripts/${id}`)).status).toBe(404);
+  });
+
+  it('refuse bad input with 400 and store nothing', async () => {
+    for (const body of [
+      { messages: [] },
+      { messages: [{ role: 'hacker', content: 'x' }] },
+      { rating: 9, messages: [{ role: 'visitor', content: 'x' }] },
+      { messages: [{ role: 'visitor', content: 'x'.repeat(20_001) }] },
+    ]) {
+      expect((await acme.owner.request('POST', '/v1/support-transcripts', body)).status, JSON.stringify(body).slice(0, 60)).toBe(400);
+    }
+    expect((await acme.owner.request('GET', '/v1/support-transcripts')).body.data).toEqual([]);
+  });
+});

@@ -6,6 +6,7 @@ import decisionEvents from './decision-events/index.ts';
 import identity from './identity/index.ts';
 import projects from './projects/index.ts';
 import supportTranscripts from './support-transcripts/index.ts';
+import workflows from './workflows/index.ts';
 
 /** Every function module, by name. FUNCTIONS (a comma list) selects which a process mounts. */
 export const functionRegistry: Record<string, FunctionApp> = {
@@ -14,6 +15,7 @@ export const functionRegistry: Record<string, FunctionApp> = {
   'api-keys': apiKeys,
   'decision-events': decisionEvents,
   'support-transcripts': supportTranscripts,
+  workflows,
   audit: auditApp,
   console: consoleApp,
 };

@@ -9,7 +9,7 @@ describe('the platform app', () => {
   it('answers /health with 200 and the served functions, nothing about tenants', async () => {
     const response = await fetch(`${env.server.url}/health`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok', functions: ['identity', 'projects', 'api-keys', 'decision-events', 'support-transcripts', 'audit', 'console'] });
+    expect(await response.json()).toEqual({ status: 'ok', functions: ['identity', 'projects', 'api-keys', 'decision-events', 'support-transcripts', 'workflows', 'audit', 'console'] });
   });
 
   it('answers /health with 503 before the boot checks passed and when the database is gone', async () => {
@@ -58,10 +58,17 @@ describe('the platform app', () => {
       '/v1/decision-events/{id}/archive',
       '/v1/projects',
       '/v1/projects/{id}',
+      '/v1/projects/{projectId}/workflows',
       '/v1/session',
       '/v1/session/active-organization',
       '/v1/support-transcripts',
       '/v1/support-transcripts/{id}',
+      '/v1/workflows/{id}',
+      '/v1/workflows/{id}/runs',
+      '/v1/workflows/{id}/runs/{runId}',
+      '/v1/workflows/{id}/runs/{runId}/complete',
+      '/v1/workflows/{id}/runs/{runId}/reject',
+      '/v1/workflows/{id}/versions/{version}',
     ]);
     expect(Object.keys(document.paths['/v1/projects/{id}']).sort()).toEqual(['delete', 'get', 'patch']);
     expect(document.components.securitySchemes.apiKey.scheme).toBe('bearer');

@@ -29,6 +29,12 @@ const newProject = async () => (await tenant.owner.request('POST', '/v1/projects
 const newEvent = async () =>
   (await tenant.owner.request('POST', '/v1/decision-events', { projectId: await newProject(), kind: 'decision', title: 'to archive' })).body.id as string;
 const transcript = { channel: 'email', messages: [{ role: 'visitor', content: 'hello' }] };
+const oneStep = [{ name: 'Look', kind: 'review', requiredRole: 'member' }];
+const newWorkflow = async (active = false) => {
+  const id = (await tenant.owner.request('POST', `/v1/projects/${await newProject()}/workflows`, { name: 'w', steps: oneStep })).body.id as string;
+  if (active) await tenant.owner.request('PATCH', `/v1/workflows/${id}`, { status: 'active' });
+  return id;
+};
 const newKey = async () => (await tenant.owner.request('POST', '/v1/api-keys', { name: 'to revoke' })).body.id as string;
 
 /** How to carry each mutating route out once, successfully, and the action it must record. */
@@ -53,6 +59,28 @@ const governed: Record<string, { action: string; run: () => Promise<{ status: nu
   'DELETE /v1/support-transcripts/{id}': {
     action: 'support_transcript.delete',
     run: async () => tenant.owner.request('DELETE', `/v1/support-transcripts/${(await tenant.owner.request('POST', '/v1/support-transcripts', transcript)).body.id}`),
+  },
+  'POST /v1/projects/{projectId}/workflows': {
+    action: 'workflow.create',
+    run: async () => tenant.owner.request('POST', `/v1/projects/${await newProject()}/workflows`, { name: 'w', steps: oneStep }),
+  },
+  'PATCH /v1/workflows/{id}': { action: 'workflow.update', run: async () => tenant.owner.request('PATCH', `/v1/workflows/${await newWorkflow()}`, { name: 'renamed' }) },
+  'POST /v1/workflows/{id}/runs': { action: 'workflow_run.start', run: async () => tenant.owner.request('POST', `/v1/workflows/${await newWorkflow(true)}/runs`) },
+  'POST /v1/workflows/{id}/runs/{runId}/complete': {
+    action: 'workflow_run.complete_step',
+    run: async () => {
+      const id = await newWorkflow(true);
+      const runId = (await tenant.owner.request('POST', `/v1/workflows/${id}/runs`)).body.id;
+      return tenant.owner.request('POST', `/v1/workflows/${id}/runs/${runId}/complete`, {});
+    },
+  },
+  'POST /v1/workflows/{id}/runs/{runId}/reject': {
+    action: 'workflow_run.reject_step',
+    run: async () => {
+      const id = await newWorkflow(true);
+      const runId = (await tenant.owner.request('POST', `/v1/workflows/${id}/runs`)).body.id;
+      return tenant.owner.request('POST', `/v1/workflows/${id}/runs/${runId}/reject`, {});
+    },
   },
   'POST /v1/session/active-organization': {
     action: 'session.switch_organization',

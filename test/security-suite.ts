@@ -18,8 +18,11 @@ export interface SecuritySuiteOptions {
   fn: FunctionApp;
   /** One entry per "METHOD /path" of the function's OpenAPI document. */
   fixtures: Record<string, RouteFixture>;
-  /** Creates a resource in the tenant's organization over HTTP and returns its id (used for every path parameter). */
-  createResource(tenant: TestTenant): Promise<string>;
+  /**
+   * Creates a resource in the tenant's organization over HTTP and returns its id
+   * (used for every path parameter) or the value of each path parameter by name.
+   */
+  createResource(tenant: TestTenant): Promise<string | Record<string, string>>;
 }
 
 interface RouteUnderTest {
@@ -62,16 +65,22 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
     let behindProxy: TestServer;
     let mine: TestTenant;
     let theirs: TestTenant;
-    let theirResource: string;
-    let theirSnapshot: unknown;
+    let theirResource: Record<string, string>;
+    /** What each GET route with parameters shows the owner before the suite runs, by path. */
+    const theirSnapshots = new Map<string, unknown>();
     let revokedKey: string;
     let signedOutCookie: string;
     let homeless: UserAgent;
 
-    const urlFor = (route: RouteUnderTest, id: string) => route.path.replace(/\{[^}]+\}/g, id);
+    type Params = string | Record<string, string>;
+    const urlFor = (route: RouteUnderTest, params: Params) =>
+      route.path.replace(/\{([^}]+)\}/g, (_, name: string) => (typeof params === 'string' ? params : (params[name] ?? params.id!)));
+    /** The same parameters with every id replaced by one that exists nowhere. */
+    const missing = (): Record<string, string> =>
+      Object.fromEntries(Object.entries(theirResource).map(([k, v]) => [k, /^[0-9a-f-]{36}$/.test(v) ? crypto.randomUUID() : v]));
     const bodies = new Map<string, unknown>();
     const bodyOf = (route: RouteUnderTest) => (bodies.get(route.name) === undefined ? undefined : JSON.stringify(bodies.get(route.name)));
-    const send = (server: TestServer, route: RouteUnderTest, headers: Record<string, string>, id: string, suffix = '') =>
+    const send = (server: TestServer, route: RouteUnderTest, headers: Record<string, string>, id: Params, suffix = '') =>
       fetch(server.url + urlFor(route, id) + suffix, {
         method: route.method,
         redirect: 'manual',
@@ -79,7 +88,7 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
         body: bodyOf(route),
       });
     /** Sends as the tenant with the given credential; sessions go through the tenant's cookie jar on `server`. */
-    const sendAs = async (tenant: TestTenant, credential: Credential, route: RouteUnderTest, id: string, extra: Record<string, string> = {}, suffix = '') => {
+    const sendAs = async (tenant: TestTenant, credential: Credential, route: RouteUnderTest, id: Params, extra: Record<string, string> = {}, suffix = '') => {
       if (credential === 'api key') return send(dev, route, { ...tenant.headers, ...extra }, id, suffix);
       return send(dev, route, { cookie: tenant.owner.cookieHeader(), origin: new URL(dev.url).origin, ...extra }, id, suffix);
     };
@@ -102,9 +111,11 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
       behindProxy = await startTestServer(db, { functions, config: { production: true, trustedProxies: ['127.0.0.1/32'] } });
       mine = await createTenant(db, dev, 'Mine');
       theirs = await createTenant(db, dev, 'Theirs');
-      theirResource = await options.createResource(theirs);
-      const getRoute = routes.find((r) => r.method === 'GET' && r.path.includes('{'));
-      if (getRoute) theirSnapshot = await (await sendAs(theirs, 'session', getRoute, theirResource)).json();
+      const created = await options.createResource(theirs);
+      theirResource = typeof created === 'string' ? { id: created } : created;
+      for (const getRoute of routes.filter((r) => r.method === 'GET' && r.path.includes('{'))) {
+        theirSnapshots.set(getRoute.path, await (await sendAs(theirs, 'session', getRoute, theirResource)).json());
+      }
       for (const route of routes) {
         const body = route.fixture?.body;
         bodies.set(route.name, typeof body === 'function' ? await (body as (t: TestTenant) => Promise<unknown>)(mine) : body);
@@ -171,14 +182,14 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
           if (route.path.includes('{')) {
             it(`answers another organization's resource exactly like a missing one, and leaves it untouched (${credential})`, async () => {
               const other = await sendAs(mine, credential, route, theirResource);
-              const missing = await sendAs(mine, credential, route, crypto.randomUUID());
+              const absent = await sendAs(mine, credential, route, missing());
               expect(other.status).toBe(404);
-              expect(await problemOf(other)).toEqual(await problemOf(missing));
+              expect(await problemOf(other)).toEqual(await problemOf(absent));
               const getRoute = routes.find((r) => r.method === 'GET' && r.path === route.path);
               if (getRoute) {
                 const owner = await sendAs(theirs, 'session', getRoute, theirResource);
                 expect(owner.status).toBe(200);
-                expect(await owner.json()).toEqual(theirSnapshot);
+                expect(await owner.json()).toEqual(theirSnapshots.get(getRoute.path));
               }
             });
           }
@@ -187,7 +198,7 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
             const naming = { 'x-organization-id': theirs.orgId, 'x-org-id': theirs.orgId, 'x-tenant-id': theirs.orgId };
             const suffix = `?organizationId=${theirs.orgId}&orgId=${theirs.orgId}`;
             const response = await sendAs(mine, credential, route, theirResource, naming, route.method === 'GET' ? suffix : '');
-            expect(JSON.stringify(await response.text())).not.toContain(theirResource);
+            expect(JSON.stringify(await response.text())).not.toContain(theirResource.id);
             if (!route.path.includes('{')) expect(response.status).toBeLessThan(300);
             else expect(response.status).toBe(404);
           });
@@ -202,7 +213,7 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
         });
 
         it('believes X-Forwarded-Proto from a trusted proxy', async () => {
-          const response = await send(behindProxy, route, { ...mine.headers, 'x-forwarded-proto': 'https' }, crypto.randomUUID());
+          const response = await send(behindProxy, route, { ...mine.headers, 'x-forwarded-proto': 'https' }, missing());
           expect([308]).not.toContain(response.status);
           if (response.status === 403) expect((await problemOf(response)).type).not.toBe('urn:kommit:problem:tls-required');
           expect(response.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);

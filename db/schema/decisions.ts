@@ -1,8 +1,9 @@
 import { sql } from 'drizzle-orm';
-import { check, foreignKey, index, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
+import { check, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
 import { timestampColumn } from './columns.ts';
 import { orgIdColumn } from './organizations.ts';
 import { projects } from './projects.ts';
+import { workflowRuns } from './workflows.ts';
 
 export const decisionKinds = ['decision', 'learning', 'progress', 'preference'] as const;
 export const decisionStatuses = ['active', 'superseded', 'conflicting', 'archived'] as const;
@@ -28,12 +29,16 @@ export const decisionEvents = pgTable(
     metadata: jsonb('metadata').notNull().default({}),
     status: text('status', { enum: decisionStatuses }).notNull().default('active'),
     supersedes: uuid('supersedes'),
+    /** Set when the event records a workflow step's completion or rejection. */
+    workflowRunId: uuid('workflow_run_id'),
+    workflowStep: integer('workflow_step'),
     createdAt: timestampColumn('created_at').notNull().defaultNow(),
   },
   (t) => [
     primaryKey({ columns: [t.orgId, t.id] }),
     foreignKey({ columns: [t.orgId, t.projectId], foreignColumns: [projects.orgId, projects.id], name: 'decision_events_project_fk' }).onDelete('cascade'),
     foreignKey({ columns: [t.orgId, t.supersedes], foreignColumns: [t.orgId, t.id], name: 'decision_events_supersedes_fk' }).onDelete('cascade'),
+    foreignKey({ columns: [t.orgId, t.workflowRunId], foreignColumns: [workflowRuns.orgId, workflowRuns.id], name: 'decision_events_run_fk' }).onDelete('cascade'),
     index('decision_events_org_project_created_idx').on(t.orgId, t.projectId, t.createdAt.desc(), t.id.desc()),
     index('decision_events_org_created_idx').on(t.orgId, t.createdAt.desc(), t.id.desc()),
     check('decision_events_kind_check', sql`${t.kind} in ('decision', 'learning', 'progress', 'preference')`),

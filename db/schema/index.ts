@@ -5,3 +5,4 @@ export * from './auth.ts';
 export * from './audit.ts';
 export * from './decisions.ts';
 export * from './transcripts.ts';
+export * from './workflows.ts';

@@ -1,0 +1,81 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { eq, sql } from 'drizzle-orm';
+import { decisionEvents } from '../../db/schema/decisions.ts';
+import { workflowRuns } from '../../db/schema/workflows.ts';
+import { audit, auditContext } from '../../middleware/audit.ts';
+import type { AppEnv, MemberRole } from '../../middleware/env.ts';
+import { ApiError } from '../../middleware/errors.ts';
+import type { FunctionApp } from '../../middleware/function-app.ts';
+import { commonErrors, jsonBody, jsonResponse, notFoundError } from '../../middleware/openapi.ts';
+import { runParams, runSchema, toRun } from './schemas.ts';
+import { loadRun, loadWorkflow } from './store.ts';
+
+const RANK: Record<MemberRole, number> = { member: 1, admin: 2, owner: 3 };
+
+export const decisionBody = z
+  .object({ rationale: z.string().max(20_000).optional(), outcome: z.string().max(20_000).optional() })
+  .openapi('StepDecision', { example: { rationale: 'Reviewed the model card and the test results.' } });
+
+function decisionRoute(verdict: 'complete' | 'reject') {
+  return createRoute({
+    method: 'post',
+    path: `/v1/workflows/{id}/runs/{runId}/${verdict}`,
+    tags: ['workflows'],
+    summary: verdict === 'complete' ? 'Complete the current step of a run' : 'Reject the current step (ends the run)',
+    description: 'Review and approval steps need a signed-in member with at least the step’s role; automated steps may be completed by an API key. Each decision is recorded as a decision event.',
+    request: { params: runParams, body: jsonBody(decisionBody) },
+    responses: { 200: jsonResponse(runSchema, 'The run after the decision.'), ...commonErrors, ...notFoundError, 409: { description: 'The run is not running.' } },
+  });
+}
+
+async function decide(c: Context<AppEnv>, verdict: 'complete' | 'reject', params: { id: string; runId: string }, input: z.infer<typeof decisionBody>) {
+  const tx = c.var.tx;
+  const { workflow } = await loadWorkflow(tx, params.id);
+  const { run, steps } = await loadRun(tx, params.id, params.runId, true);
+  if (run.status !== 'running') throw new ApiError('conflict', `The run is ${run.status}.`);
+  const step = steps[run.currentStep]!;
+  if (step.kind !== 'automated') {
+    const member = c.var.member;
+    if (c.var.principal.kind !== 'session' || !member) throw new ApiError('forbidden', `Step "${step.name}" is a ${step.kind}: a signed-in member must decide it.`);
+    if (RANK[member.role] < RANK[step.requiredRole]) {
+      throw new ApiError('forbidden', `Step "${step.name}" needs the role ${step.requiredRole} or higher; you are ${member.role}.`);
+    }
+  }
+  const last = run.currentStep === steps.length - 1;
+  const status = verdict === 'reject' ? 'rejected' : last ? 'completed' : 'running';
+  const [updated] = await tx
+    .update(workflowRuns)
+    .set({ status, currentStep: verdict === 'complete' ? run.currentStep + 1 : run.currentStep, updatedAt: sql`now()` })
+    .where(eq(workflowRuns.id, run.id))
+    .returning();
+  const { actor } = auditContext(c);
+  const [event] = await tx
+    .insert(decisionEvents)
+    .values({
+      orgId: c.var.org.id,
+      projectId: workflow.projectId,
+      kind: 'decision',
+      title: `${step.name}: ${verdict === 'complete' ? 'completed' : 'rejected'}`,
+      rationale: input.rationale ?? null,
+      outcome: input.outcome ?? null,
+      actorType: actor.type,
+      actorId: actor.id,
+      metadata: { workflowId: workflow.id, version: run.version, step: step.name, kind: step.kind, requiredRole: step.requiredRole, role: c.var.member?.role ?? null },
+      workflowRunId: run.id,
+      workflowStep: run.currentStep,
+    })
+    .returning({ id: decisionEvents.id });
+  await audit(c, {
+    action: verdict === 'complete' ? 'workflow_run.complete_step' : 'workflow_run.reject_step',
+    targetType: 'workflow_run',
+    targetId: run.id,
+    data: { step: run.currentStep, name: step.name, decisionEventId: event!.id, status },
+  });
+  return c.json(toRun(updated!, steps), 200);
+}
+
+export function registerDecisionRoutes(app: FunctionApp) {
+  app.openapi(decisionRoute('complete'), async (c) => decide(c, 'complete', c.req.valid('param'), c.req.valid('json')));
+  app.openapi(decisionRoute('reject'), async (c) => decide(c, 'reject', c.req.valid('param'), c.req.valid('json')));
+}

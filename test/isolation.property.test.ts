@@ -1,0 +1,110 @@
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createTenant, type TestTenant } from './tenants.ts';
+import { useTestServer } from './use-server.ts';
+
+// Three organizations act at random on every tenant resource through the real
+// HTTP API; afterwards each one's lists and reads must hold exactly what it
+// created itself, and another's ids must answer 404.
+const env = useTestServer({ config: { maxBodyBytes: 256 * 1024 } });
+let tenants: TestTenant[];
+beforeAll(async () => {
+  tenants = [];
+  for (const name of ['Alpha', 'Beta', 'Gamma']) tenants.push(await createTenant(env.db, env.server, name));
+});
+
+type Kind = 'project' | 'decision' | 'transcript' | 'workflow';
+interface Created {
+  tenant: number;
+  kind: Kind;
+  id: string;
+  label: string;
+}
+
+const text = fc.string({ minLength: 1, maxLength: 40, unit: 'grapheme' }).filter((s) => s.trim().length > 0 && !s.includes('\u0000'));
+const operation = fc.record({
+  tenant: fc.integer({ min: 0, max: 2 }),
+  kind: fc.constantFrom<Kind>('project', 'decision', 'transcript', 'workflow'),
+  label: text,
+  useKey: fc.boolean(),
+});
+
+describe('tenant isolation under random operations from three organizations', () => {
+  it('every list and read shows each organization only its own rows', { timeout: 240_000 }, async () => {
+    const created: Created[] = [];
+    const projectsOf = new Map<number, string[]>();
+    const send = async (tenant: TestTenant, useKey: boolean, method: string, path: string, body?: unknown) => {
+      if (!useKey) return tenant.owner.request(method, path, body);
+      const response = await fetch(env.server.url + path, { method, headers: tenant.headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      return { status: response.status, body: await response.json().catch(() => undefined) };
+    };
+
+    await fc.assert(
+      fc.asyncProperty(fc.array(operation, { minLength: 20, maxLength: 20 }), async (ops) => {
+        for (const op of ops) {
+          const tenant = tenants[op.tenant]!;
+          const projects = projectsOf.get(op.tenant) ?? [];
+          let response: { status: number; body: any };
+          if (op.kind === 'project' || projects.length === 0) {
+            response = await send(tenant, op.useKey, 'POST', '/v1/projects', { name: op.label });
+            expect(response.status).toBe(201);
+            projectsOf.set(op.tenant, [...projects, response.body.id]);
+            created.push({ tenant: op.tenant, kind: 'project', id: response.body.id, label: op.label });
+            continue;
+          }
+          const projectId = projects[op.label.length % projects.length]!;
+          if (op.kind === 'decision') {
+            response = await send(tenant, op.useKey, 'POST', '/v1/decision-events', { projectId, kind: 'learning', title: op.label });
+          } else if (op.kind === 'transcript') {
+            response = await send(tenant, op.useKey, 'POST', '/v1/support-transcripts', { channel: 'chat', messages: [{ role: 'visitor', content: op.label }] });
+          } else {
+            response = await send(tenant, op.useKey, 'POST', `/v1/projects/${projectId}/workflows`, {
+              name: op.label,
+              steps: [{ name: 'Look', kind: 'review', requiredRole: 'member' }],
+            });
+          }
+          expect(response.status, `${op.kind} ${JSON.stringify(response.body)}`).toBe(201);
+          created.push({ tenant: op.tenant, kind: op.kind, id: response.body.id, label: op.label });
+        }
+      }),
+      { numRuns: 50 },
+    );
+    // 50 runs of 20 operations each.
+    expect(created.length).toBe(1000);
+
+    const listIds = async (tenant: TestTenant, path: string) => {
+      const ids: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const separator = path.includes('?') ? '&' : '?';
+        const page: { body: { data: { id: string }[]; nextCursor?: string | null } } = await tenant.owner.request('GET', `${path}${separator}limit=200${cursor ? `&cursor=${cursor}` : ''}`);
+        ids.push(...page.body.data.map((r) => r.id));
+        cursor = page.body.nextCursor ?? null;
+      } while (cursor);
+      return ids.sort();
+    };
+    const readPath: Record<Kind, (id: string) => string> = {
+      project: (id) => `/v1/projects/${id}`,
+      decision: (id) => `/v1/decision-events/${id}`,
+      transcript: (id) => `/v1/support-transcripts/${id}`,
+      workflow: (id) => `/v1/workflows/${id}`,
+    };
+    for (const [index, tenant] of tenants.entries()) {
+      const own = (kind: Kind) => created.filter((c) => c.tenant === index && c.kind === kind).map((c) => c.id).sort();
+      expect(await listIds(tenant, '/v1/projects')).toEqual(own('project'));
+      expect(await listIds(tenant, '/v1/decision-events')).toEqual(own('decision'));
+      expect(await listIds(tenant, '/v1/support-transcripts')).toEqual(own('transcript'));
+      const workflows: string[] = [];
+      for (const projectId of projectsOf.get(index) ?? []) {
+        workflows.push(...(await tenant.owner.request('GET', `/v1/projects/${projectId}/workflows`)).body.data.map((w: { id: string }) => w.id));
+      }
+      expect(workflows.sort()).toEqual(own('workflow'));
+      // A sample of everyone else's ids: each must look missing.
+      const others = created.filter((c) => c.tenant !== index).filter((_, i) => i % 10 === 0);
+      for (const other of others) {
+        expect((await tenant.owner.request('GET', readPath[other.kind](other.id))).status, `${other.kind} ${other.id}`).toBe(404);
+      }
+      expect((await tenant.owner.request('GET', '/v1/audit-log/verify')).body.ok).toBe(true);
+    }
+  });
+});

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { benchApi } from './api.ts';
 import { benchAudit } from './audit.ts';
 import { benchAuth } from './auth.ts';
 
@@ -11,6 +12,7 @@ import { benchAuth } from './auth.ts';
 const benchmarks: Record<string, (options: { seconds: number }) => Promise<void>> = {
   auth: benchAuth,
   audit: benchAudit,
+  api: benchApi,
 };
 
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { seconds: { type: 'string', default: '10' } } });

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { sql, type AnyColumn } from 'drizzle-orm';
 import { ApiError } from './errors.ts';
 
 /**
@@ -41,4 +42,9 @@ export function page<T extends Cursor>(rows: T[], limit: number) {
   const data = rows.slice(0, limit);
   const last = data.at(-1);
   return { data, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+}
+
+/** The keyset condition "strictly after the cursor" for a newest-first (created_at, id) order. */
+export function beforeCursor(createdAt: AnyColumn, id: AnyColumn, after: Cursor | undefined) {
+  return after ? sql`(${createdAt}, ${id}) < (${after.createdAt}::timestamptz, ${after.id}::uuid)` : undefined;
 }

@@ -1,23 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { selectFunctions } from '../functions/index.ts';
-import { createTestDatabase, type TestDatabase } from './database.ts';
-import { startTestServer, type TestServer } from './server.ts';
 import { createTenant, type TestTenant } from './tenants.ts';
+import { useTestServer } from './use-server.ts';
 import { UserAgent } from './user-agent.ts';
 
 // Every governed action leaves its audit row. The OpenAPI document drives the
 // list, so a new mutating route without an entry here fails this test.
-let db: TestDatabase;
-let server: TestServer;
+const env = useTestServer();
 let tenant: TestTenant;
 beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startTestServer(db);
-  tenant = await createTenant(db, server, 'Audited');
-});
-afterAll(async () => {
-  await server.close();
-  await db.close();
+  tenant = await createTenant(env.db, env.server, 'Audited');
 });
 
 async function auditActions() {
@@ -123,7 +115,7 @@ describe('every mutating route in the OpenAPI document', () => {
 
 describe('membership changes made through Better Auth', () => {
   it('are audited: invitation, joining, role change, removal and leaving', async () => {
-    const invitee = new UserAgent(server);
+    const invitee = new UserAgent(env.server);
     const email = `audited-${Math.random().toString(36).slice(2)}@example.test`;
     await invitee.signUp(email);
     const invite = await tenant.owner.request('POST', '/api/auth/organization/invite-member', { email, role: 'member', organizationId: tenant.orgId });
@@ -133,7 +125,7 @@ describe('membership changes made through Better Auth', () => {
     await tenant.owner.request('POST', '/api/auth/organization/update-member-role', { memberId, role: 'admin', organizationId: tenant.orgId });
     await tenant.owner.request('POST', '/api/auth/organization/remove-member', { memberIdOrEmail: email, organizationId: tenant.orgId });
 
-    const leaver = new UserAgent(server);
+    const leaver = new UserAgent(env.server);
     const leaverEmail = `leaver-${Math.random().toString(36).slice(2)}@example.test`;
     await leaver.signUp(leaverEmail);
     const second = await tenant.owner.request('POST', '/api/auth/organization/invite-member', { email: leaverEmail, role: 'member', organizationId: tenant.orgId });

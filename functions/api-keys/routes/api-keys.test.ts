@@ -1,19 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/database.ts';
-import { startTestServer, type TestServer } from '../../../test/server.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, type TestTenant } from '../../../test/tenants.ts';
+import { useTestServer } from '../../../test/use-server.ts';
 
-let db: TestDatabase;
-let server: TestServer;
+const env = useTestServer();
 let tenant: TestTenant;
 beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startTestServer(db);
-  tenant = await createTenant(db, server, 'Keys');
-});
-afterAll(async () => {
-  await server.close();
-  await db.close();
+  tenant = await createTenant(env.db, env.server, 'Keys');
 });
 
 describe('API keys', () => {
@@ -25,7 +17,7 @@ describe('API keys', () => {
     expect(key.startsWith(prefix)).toBe(true);
 
     const asKey = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
-    const use = await fetch(`${server.url}/v1/projects`, { headers: asKey });
+    const use = await fetch(`${env.server.url}/v1/projects`, { headers: asKey });
     expect(use.status).toBe(200);
 
     const list = await tenant.owner.request('GET', '/v1/api-keys');
@@ -37,12 +29,12 @@ describe('API keys', () => {
     const revoked = await tenant.owner.request('DELETE', `/v1/api-keys/${id}`);
     expect(revoked.status).toBe(200);
     expect(revoked.body.revokedAt).not.toBeNull();
-    expect((await fetch(`${server.url}/v1/projects`, { headers: asKey })).status).toBe(401);
+    expect((await fetch(`${env.server.url}/v1/projects`, { headers: asKey })).status).toBe(401);
     expect((await tenant.owner.request('DELETE', `/v1/api-keys/${id}`)).status).toBe(404);
   });
 
   it('cannot be managed with an API key', async () => {
-    const response = await fetch(`${server.url}/v1/api-keys`, { method: 'POST', headers: tenant.headers, body: JSON.stringify({ name: 'x' }) });
+    const response = await fetch(`${env.server.url}/v1/api-keys`, { method: 'POST', headers: tenant.headers, body: JSON.stringify({ name: 'x' }) });
     expect(response.status).toBe(403);
   });
 

@@ -1,28 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/database.ts';
-import { startTestServer, type TestServer } from '../../../test/server.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, type TestTenant } from '../../../test/tenants.ts';
+import { useTestServer } from '../../../test/use-server.ts';
 
-let db: TestDatabase;
-let server: TestServer;
+const env = useTestServer();
 let acme: TestTenant;
 let globex: TestTenant;
 beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startTestServer(db);
-  acme = await createTenant(db, server, 'Acme');
-  globex = await createTenant(db, server, 'Globex');
+  acme = await createTenant(env.db, env.server, 'Acme');
+  globex = await createTenant(env.db, env.server, 'Globex');
   for (const [tenant, name] of [[acme, 'acme-1'], [acme, 'acme-2'], [globex, 'globex-1']] as const) {
-    await fetch(`${server.url}/v1/projects`, { method: 'POST', headers: tenant.headers, body: JSON.stringify({ name }) });
+    await fetch(`${env.server.url}/v1/projects`, { method: 'POST', headers: tenant.headers, body: JSON.stringify({ name }) });
   }
-});
-afterAll(async () => {
-  await server.close();
-  await db.close();
 });
 
 const get = async (tenant: TestTenant, path: string) => {
-  const response = await fetch(server.url + path, { headers: tenant.headers });
+  const response = await fetch(env.server.url + path, { headers: tenant.headers });
   return { status: response.status, type: response.headers.get('content-type'), text: await response.text() };
 };
 

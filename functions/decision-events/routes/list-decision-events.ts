@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq } from 'drizzle-orm';
 import { decisionEvents, decisionKinds, decisionStatuses } from '../../../db/schema/decisions.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonResponse } from '../../../middleware/openapi.ts';
-import { decodeCursor, page, pageQuerySchema } from '../../../middleware/pagination.ts';
+import { beforeCursor, decodeCursor, page, pageQuerySchema } from '../../../middleware/pagination.ts';
 import { decisionEventSchema, toDecisionEvent } from '../schemas.ts';
 
 export const listQuery = pageQuerySchema.extend({
@@ -36,7 +36,7 @@ export function registerListDecisionEvents(app: FunctionApp) {
           projectId ? eq(decisionEvents.projectId, projectId) : undefined,
           kind ? eq(decisionEvents.kind, kind) : undefined,
           status ? eq(decisionEvents.status, status) : undefined,
-          after ? sql`(${decisionEvents.createdAt}, ${decisionEvents.id}) < (${after.createdAt}::timestamptz, ${after.id}::uuid)` : undefined,
+          beforeCursor(decisionEvents.createdAt, decisionEvents.id, after),
         ),
       )
       .orderBy(desc(decisionEvents.createdAt), desc(decisionEvents.id))

@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq } from 'drizzle-orm';
 import { projects, projectStatuses } from '../../../db/schema/projects.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonResponse } from '../../../middleware/openapi.ts';
-import { decodeCursor, page, pageQuerySchema } from '../../../middleware/pagination.ts';
+import { beforeCursor, decodeCursor, page, pageQuerySchema } from '../../../middleware/pagination.ts';
 import { projectSchema, toProject } from '../schemas.ts';
 
 export const listProjectsQuery = pageQuerySchema.extend({
@@ -35,7 +35,7 @@ export function registerListProjects(app: FunctionApp) {
       .where(
         and(
           status ? eq(projects.status, status) : undefined,
-          after ? sql`(${projects.createdAt}, ${projects.id}) < (${after.createdAt}::timestamptz, ${after.id}::uuid)` : undefined,
+          beforeCursor(projects.createdAt, projects.id, after),
         ),
       )
       .orderBy(desc(projects.createdAt), desc(projects.id))

@@ -1,22 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/database.ts';
-import { startTestServer, type TestServer } from '../../../test/server.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, type TestTenant } from '../../../test/tenants.ts';
+import { useTestServer } from '../../../test/use-server.ts';
 
-let db: TestDatabase;
-let server: TestServer;
+const env = useTestServer();
 let acme: TestTenant;
 let globex: TestTenant;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startTestServer(db);
-  acme = await createTenant(db, server, 'Acme');
-  globex = await createTenant(db, server, 'Globex');
-});
-afterAll(async () => {
-  await server.close();
-  await db.close();
+  acme = await createTenant(env.db, env.server, 'Acme');
+  globex = await createTenant(env.db, env.server, 'Globex');
 });
 
 interface Project {
@@ -29,7 +21,7 @@ interface Project {
 }
 
 async function call(tenant: TestTenant, method: string, path: string, body?: unknown) {
-  const response = await fetch(server.url + path, {
+  const response = await fetch(env.server.url + path, {
     method,
     headers: tenant.headers,
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),

@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq } from 'drizzle-orm';
 import { supportTranscripts, transcriptChannels } from '../../../db/schema/transcripts.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonResponse } from '../../../middleware/openapi.ts';
-import { decodeCursor, page, pageQuerySchema } from '../../../middleware/pagination.ts';
+import { beforeCursor, decodeCursor, page, pageQuerySchema } from '../../../middleware/pagination.ts';
 import { toSummary, transcriptSummarySchema } from '../schemas.ts';
 
 export const route = createRoute({
@@ -28,7 +28,7 @@ export function registerListTranscripts(app: FunctionApp) {
       .where(
         and(
           channel ? eq(supportTranscripts.channel, channel) : undefined,
-          after ? sql`(${supportTranscripts.createdAt}, ${supportTranscripts.id}) < (${after.createdAt}::timestamptz, ${after.id}::uuid)` : undefined,
+          beforeCursor(supportTranscripts.createdAt, supportTranscripts.id, after),
         ),
       )
       .orderBy(desc(supportTranscripts.createdAt), desc(supportTranscripts.id))

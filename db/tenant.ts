@@ -24,6 +24,13 @@ export interface Database {
    * which case no tenant context was set and the transaction sees no tenant rows.
    */
   withTenantMember<T>(orgId: string, userId: string, fn: (tx: Tx, role: string | null) => Promise<T>): Promise<T>;
+  /**
+   * withTenant for an API key: the first statement resolves the key (by its
+   * SHA-256) and enters its organization (kommit_enter_tenant_with_key). fn gets
+   * the key's organization and id, or null for an unknown or revoked key, in
+   * which case no tenant context was set.
+   */
+  withTenantKey<T>(keyHash: Buffer, fn: (tx: Tx, key: { orgId: string; keyId: string } | null) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -48,6 +55,11 @@ export function createDatabase(databaseUrl: string, options: ConnectOptions = {}
         return fn(tx, row?.role ?? null);
       });
     },
+    withTenantKey: (keyHash, fn) =>
+      db.transaction(async (tx) => {
+        const [row] = await tx.execute<{ org_id: string; key_id: string }>(dsql`select org_id, key_id from kommit_enter_tenant_with_key(${keyHash})`);
+        return fn(tx, row ? { orgId: row.org_id, keyId: row.key_id } : null);
+      }),
     close: () => sql.end({ timeout: 5 }),
   };
 }

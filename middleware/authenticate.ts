@@ -8,7 +8,9 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * Resolves the credential to a principal and the organization it claims.
- * - `Authorization: Bearer km_...`: an API key, bound to exactly one organization.
+ * - `Authorization: Bearer km_...`: an API key, bound to exactly one organization;
+ *   only its shape is checked here, the key itself is resolved by the tenant
+ *   transaction's first statement (one round trip for both).
  * - otherwise a Better Auth session cookie: the session's active organization.
  * The organization never comes from anything else the client sends (headers,
  * query, body). For sessions it is only a claim until the tenant transaction has
@@ -28,13 +30,10 @@ async function authenticateApiKey(c: Context<AppEnv>, header: string) {
   if (scheme?.toLowerCase() !== 'bearer' || !token || !looksLikeApiKey(token)) {
     throw new ApiError('unauthorized', 'The Authorization header does not carry a Kommit API key.', CHALLENGE);
   }
-  const { sql } = c.get('platform').database;
-  const [key] = await sql<{ org_id: string; key_id: string }[]>`
-    select org_id, key_id from kommit_resolve_api_key(${hashApiKey(token)})`;
-  if (!key) throw new ApiError('unauthorized', 'The API key is not valid or was revoked.', CHALLENGE);
-  c.set('principal', { kind: 'api_key', id: key.key_id });
-  c.set('org', { id: key.org_id });
+  c.set('apiKeyHash', hashApiKey(token));
 }
+
+export const INVALID_API_KEY = () => new ApiError('unauthorized', 'The API key is not valid or was revoked.', CHALLENGE);
 
 async function authenticateSession(c: Context<AppEnv>) {
   if (!c.req.header('cookie')) {

@@ -38,6 +38,8 @@ export interface AppEnv {
     platform: Platform;
     functionName: string;
     principal: Principal;
+    /** An API key's SHA-256, resolved by the tenant transaction's first statement. */
+    apiKeyHash: Buffer | undefined;
     org: { id: string };
     /** The caller's role in the organization, checked live; absent for API keys. */
     member: { role: MemberRole } | undefined;

@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from 'hono';
 import { sessions } from '../db/schema/auth.ts';
 import type { Tx } from '../db/tenant.ts';
 import type { AppEnv, MemberRole } from './env.ts';
+import { INVALID_API_KEY } from './authenticate.ts';
 import { ApiError } from './errors.ts';
 
 class RollBack extends Error {}
@@ -23,34 +24,41 @@ class NotAMember extends Error {}
  */
 export function tenantTransaction(): MiddlewareHandler<AppEnv> {
   return async function tenantTransaction(c, next) {
-    const { database } = c.get('platform');
-    const principal = c.get('principal');
-    const org = c.get('org');
-    const handle = async (tx: Tx) => {
+    const { database, authDatabase } = c.get('platform');
+    async function run(tx: Tx) {
       c.set('tx', tx);
       await next();
       if (c.error || c.res.status >= 500) throw new RollBack();
-    };
+    }
+    const apiKeyHash = c.get('apiKeyHash');
+    const principal = c.get('principal');
     try {
-      if (principal.kind === 'session') {
-        await database.withTenantMember(org.id, principal.userId, async (tx, role) => {
+      if (apiKeyHash) {
+        await database.withTenantKey(apiKeyHash, async (tx, key) => {
+          if (!key) throw INVALID_API_KEY();
+          c.set('principal', { kind: 'api_key', id: key.keyId });
+          c.set('org', { id: key.orgId });
+          await run(tx);
+        });
+      } else if (principal?.kind === 'session') {
+        await database.withTenantMember(c.get('org').id, principal.userId, async (tx, role) => {
           if (!role) throw new NotAMember();
           c.set('member', { role: role as MemberRole });
-          await handle(tx);
+          await run(tx);
         });
       } else {
-        await database.withTenant(org.id, handle);
+        throw new Error('tenantTransaction needs authenticate() before it');
       }
     } catch (error) {
       if (error instanceof RollBack) return;
-      if (error instanceof NotAMember && principal.kind === 'session') {
+      if (error instanceof NotAMember && principal?.kind === 'session') {
         // Better Auth leaves removed members' sessions pointing at the
         // organization; clear the stale claim in every session of this user.
-        await c
-          .get('platform')
-          .authDatabase.db.update(sessions)
+        const orgId = c.get('org').id;
+        await authDatabase.db
+          .update(sessions)
           .set({ activeOrganizationId: null })
-          .where(and(eq(sessions.userId, principal.userId), eq(sessions.activeOrganizationId, org.id)));
+          .where(and(eq(sessions.userId, principal.userId), eq(sessions.activeOrganizationId, orgId)));
         throw new ApiError('forbidden', 'You are not a member of the active organization; choose another one.');
       }
       throw error;

@@ -5,6 +5,7 @@ import consoleApp from './console/index.tsx';
 import decisionEvents from './decision-events/index.ts';
 import identity from './identity/index.ts';
 import projects from './projects/index.ts';
+import search from './search/index.ts';
 import supportTranscripts from './support-transcripts/index.ts';
 import workflows from './workflows/index.ts';
 
@@ -16,6 +17,7 @@ export const functionRegistry: Record<string, FunctionApp> = {
   'decision-events': decisionEvents,
   'support-transcripts': supportTranscripts,
   workflows,
+  search,
   audit: auditApp,
   console: consoleApp,
 };

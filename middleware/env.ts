@@ -2,6 +2,7 @@ import type { HttpBindings } from '@hono/node-server';
 import type { Logger } from 'pino';
 import type { Auth } from '../auth/index.ts';
 import type { CheckpointSigner } from '../db/audit/checkpoint.ts';
+import type { Embedder } from '../db/search/embedder.ts';
 import type { Database, Tx } from '../db/tenant.ts';
 import type { HttpConfig } from './config.ts';
 import type { SignInLimiter } from './sign-in-limit.ts';
@@ -16,6 +17,8 @@ export interface Platform {
   config: HttpConfig;
   logger: Logger;
   signInLimiter: SignInLimiter;
+  /** Turns tenant text into vectors for the search index. */
+  embedder: Embedder;
   /** Signs audit checkpoints; absent only where no key is configured (then none are signed). */
   auditSigner?: CheckpointSigner;
   /** Names of the function modules this process serves. */

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { createAuth } from '../auth/index.ts';
 import { emitAudit } from '../db/audit/emit.ts';
+import { LocalHashEmbedder } from '../db/search/embedder.ts';
 import type { Database } from '../db/tenant.ts';
 import { CLIENT_ADDRESS_HEADER } from './addresses.ts';
 import type { HttpConfig } from './config.ts';
@@ -41,5 +42,6 @@ export function createPlatform(input: PlatformInput): Platform {
         ).then(() => undefined),
     }),
     signInLimiter: createSignInLimiter(input.config.signInLimits),
+    embedder: new LocalHashEmbedder(),
   };
 }

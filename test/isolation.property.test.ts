@@ -104,6 +104,12 @@ describe('tenant isolation under random operations from three organizations', ()
       for (const other of others) {
         expect((await tenant.owner.request('GET', readPath[other.kind](other.id))).status, `${other.kind} ${other.id}`).toBe(404);
       }
+      // Search for what others wrote: hits, if any, are always the organization's own.
+      const ownSources = new Set(created.filter((c) => c.tenant === index).map((c) => c.id));
+      for (const other of created.filter((c) => c.tenant !== index && (c.kind === 'decision' || c.kind === 'transcript')).slice(0, 15)) {
+        const hits = (await tenant.owner.request('GET', `/v1/search?q=${encodeURIComponent(other.label)}`)).body.data as { source: { id: string } }[];
+        for (const hit of hits) expect(ownSources.has(hit.source.id), `search leaked ${hit.source.id}`).toBe(true);
+      }
       expect((await tenant.owner.request('GET', '/v1/audit-log/verify')).body.ok).toBe(true);
     }
   });

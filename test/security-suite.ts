@@ -10,6 +10,8 @@ import { UserAgent } from './user-agent.ts';
 export interface RouteFixture {
   /** A valid body for the route (or a function making one in the tenant's organization), so only the property under test can fail. */
   body?: unknown | ((tenant: TestTenant) => Promise<unknown>);
+  /** A valid query string (without "?") the route needs. */
+  query?: string;
   /** False where the route is for signed-in members only (API keys get 403 there). */
   apiKey?: boolean;
 }
@@ -78,10 +80,15 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
     /** The same parameters with every id replaced by one that exists nowhere. */
     const missing = (): Record<string, string> =>
       Object.fromEntries(Object.entries(theirResource).map(([k, v]) => [k, /^[0-9a-f-]{36}$/.test(v) ? crypto.randomUUID() : v]));
+    const withQuery = (route: RouteUnderTest, suffix: string) => {
+      const query = route.fixture?.query;
+      if (!query) return suffix;
+      return suffix ? `${suffix}&${query}` : `?${query}`;
+    };
     const bodies = new Map<string, unknown>();
     const bodyOf = (route: RouteUnderTest) => (bodies.get(route.name) === undefined ? undefined : JSON.stringify(bodies.get(route.name)));
     const send = (server: TestServer, route: RouteUnderTest, headers: Record<string, string>, id: Params, suffix = '') =>
-      fetch(server.url + urlFor(route, id) + suffix, {
+      fetch(server.url + urlFor(route, id) + withQuery(route, suffix), {
         method: route.method,
         redirect: 'manual',
         headers: { 'content-type': 'application/json', ...headers },

@@ -6,3 +6,4 @@ export * from './audit.ts';
 export * from './decisions.ts';
 export * from './transcripts.ts';
 export * from './workflows.ts';
+export * from './search.ts';

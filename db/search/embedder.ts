@@ -1,0 +1,57 @@
+import { createHash } from 'node:crypto';
+
+/** Turns text into vectors. The local one needs no model download and no network. */
+export interface Embedder {
+  model: string;
+  dimensions: number;
+  embed(texts: string[]): Promise<number[][]>;
+}
+
+const TOKEN = /[\p{L}\p{N}]+/gu;
+
+/**
+ * Deterministic "hashing trick" embeddings: words and word pairs hashed into a
+ * fixed number of signed buckets, L2-normalised. No semantics beyond shared
+ * words, but stable, fast and good enough to rank passages that share terms,
+ * which is what the default, offline setup needs.
+ */
+export class LocalHashEmbedder implements Embedder {
+  readonly model = 'kommit-hash-ngrams-v1';
+
+  constructor(readonly dimensions = 256) {}
+
+  async embed(texts: string[]) {
+    return texts.map((text) => this.embedOne(text));
+  }
+
+  private embedOne(text: string) {
+    const vector = new Array<number>(this.dimensions).fill(0);
+    const words = (text.toLowerCase().match(TOKEN) ?? []).slice(0, 5000);
+    const features = [...words, ...words.slice(1).map((w, i) => `${words[i]} ${w}`)];
+    for (const feature of features) {
+      const digest = createHash('sha1').update(feature).digest();
+      const bucket = digest.readUInt32BE(0) % this.dimensions;
+      vector[bucket]! += digest[4]! & 1 ? 1 : -1;
+    }
+    const norm = Math.hypot(...vector) || 1;
+    return vector.map((v) => v / norm);
+  }
+}
+
+/** Splits text into passages of about `size` characters, on paragraph and sentence ends. */
+export function chunkText(text: string, size = 800): string[] {
+  const paragraphs = text.split(/\n\s*\n/).map((p) => p.trim()).filter(Boolean);
+  const chunks: string[] = [];
+  let current = '';
+  for (const paragraph of paragraphs) {
+    for (const piece of paragraph.length > size ? paragraph.match(new RegExp(`.{1,${size}}(\\s|$)`, 'gs')) ?? [paragraph] : [paragraph]) {
+      if (current && current.length + piece.length > size) {
+        chunks.push(current.trim());
+        current = '';
+      }
+      current += (current ? '\n\n' : '') + piece;
+    }
+  }
+  if (current.trim()) chunks.push(current.trim());
+  return chunks;
+}

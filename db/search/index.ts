@@ -1,0 +1,80 @@
+import { eq, sql } from 'drizzle-orm';
+import { searchChunks, type searchSourceTypes } from '../schema/search.ts';
+import type { Tx } from '../tenant.ts';
+import { chunkText, type Embedder } from './embedder.ts';
+
+export type SearchSource = { type: (typeof searchSourceTypes)[number]; id: string };
+
+/**
+ * (Re)indexes one source inside the caller's tenant transaction, so the chunks
+ * commit with the text they come from.
+ */
+export async function indexSource(tx: Tx, embedder: Embedder, orgId: string, source: SearchSource, text: string) {
+  const column = source.type === 'decision_event' ? searchChunks.decisionEventId : searchChunks.transcriptId;
+  await tx.delete(searchChunks).where(eq(column, source.id));
+  const chunks = chunkText(text);
+  if (chunks.length === 0) return 0;
+  const vectors = await embedder.embed(chunks);
+  await tx.insert(searchChunks).values(
+    chunks.map((content, chunkNo) => ({
+      orgId,
+      sourceType: source.type,
+      decisionEventId: source.type === 'decision_event' ? source.id : null,
+      transcriptId: source.type === 'support_transcript' ? source.id : null,
+      chunkNo,
+      content,
+      embedding: vectors[chunkNo]!,
+      model: embedder.model,
+    })),
+  );
+  return chunks.length;
+}
+
+export interface SearchHit {
+  source: SearchSource;
+  chunkNo: number;
+  snippet: string;
+  score: number;
+  ranks: { text: number | null; vector: number | null };
+}
+
+const RRF_K = 60;
+
+/**
+ * Hybrid retrieval inside the tenant: full-text ranking and vector similarity,
+ * each taking its best candidates, fused by reciprocal rank. Row-level security
+ * keeps both to the organization's own chunks.
+ */
+export async function hybridSearch(tx: Tx, embedder: Embedder, query: string, options: { types: string[]; limit: number }) {
+  const [vector] = await embedder.embed([query]);
+  // As one Postgres array literal: drizzle would expand a JS array into a row.
+  const vectorLiteral = `{${vector!.join(',')}}`;
+  const candidates = Math.max(50, options.limit * 5);
+  const types = sql`${searchChunks.sourceType} in ${options.types}`;
+  const byText = await tx.execute<{ id: string }>(sql`
+    select id from search_chunks, plainto_tsquery('simple', ${query}) as q
+    where tsv @@ q and ${types}
+    order by ts_rank(tsv, q) desc, id limit ${candidates}`);
+  const byVector = await tx.execute<{ id: string }>(sql`
+    select id from search_chunks
+    where ${types}
+    order by (select sum(a * b) from unnest(embedding, ${vectorLiteral}::real[]) as t(a, b)) desc nulls last, id
+    limit ${candidates}`);
+  const scores = new Map<string, { score: number; text: number | null; vector: number | null }>();
+  byText.forEach((row, i) => scores.set(row.id, { score: 1 / (RRF_K + i + 1), text: i + 1, vector: null }));
+  byVector.forEach((row, i) => {
+    const entry = scores.get(row.id) ?? { score: 0, text: null, vector: null };
+    scores.set(row.id, { ...entry, score: entry.score + 1 / (RRF_K + i + 1), vector: i + 1 });
+  });
+  const best = [...scores].sort((a, b) => b[1].score - a[1].score).slice(0, options.limit);
+  if (best.length === 0) return [];
+  const rows = await tx.execute<{ id: string; source_type: SearchSource['type']; source_id: string; chunk_no: number; snippet: string }>(sql`
+    select id, source_type, coalesce(decision_event_id, transcript_id)::text as source_id, chunk_no,
+           ts_headline('simple', content, plainto_tsquery('simple', ${query}), 'MaxWords=30, MinWords=10') as snippet
+    from search_chunks where id in ${best.map(([id]) => id)}`);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return best.map(([id, s]): SearchHit => {
+    const row = byId.get(id)!;
+    return { source: { type: row.source_type, id: row.source_id }, chunkNo: row.chunk_no, snippet: row.snippet, score: Number(s.score.toFixed(6)), ranks: { text: s.text, vector: s.vector } };
+  });
+}

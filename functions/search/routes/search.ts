@@ -1,0 +1,47 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { hybridSearch } from '../../../db/search/index.ts';
+import { searchSourceTypes } from '../../../db/schema/search.ts';
+import type { FunctionApp } from '../../../middleware/function-app.ts';
+import { commonErrors, jsonResponse } from '../../../middleware/openapi.ts';
+
+export const searchQuery = z.object({
+  q: z.string().trim().min(1).max(500).openapi({ example: 'EU data residency' }),
+  types: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      const types = value ? value.split(',').map((t) => t.trim()) : [...searchSourceTypes];
+      const unknown = types.filter((t) => !(searchSourceTypes as readonly string[]).includes(t));
+      if (unknown.length) ctx.addIssue({ code: 'custom', message: `unknown type(s) ${unknown.join(', ')}; use ${searchSourceTypes.join(', ')}` });
+      return types;
+    })
+    .openapi({ type: 'string', example: 'decision_event,support_transcript' }),
+  limit: z.coerce.number().int().min(1).max(50).default(10),
+});
+
+const hitSchema = z
+  .object({
+    source: z.object({ type: z.enum(searchSourceTypes), id: z.uuid() }),
+    chunkNo: z.number().int(),
+    snippet: z.string(),
+    score: z.number().openapi({ description: 'Reciprocal-rank fusion score.' }),
+    ranks: z.object({ text: z.number().int().nullable(), vector: z.number().int().nullable() }),
+  })
+  .openapi('SearchHit');
+
+export const route = createRoute({
+  method: 'get',
+  path: '/v1/search',
+  tags: ['search'],
+  summary: "Hybrid search (full text + vectors, fused by reciprocal rank) over the organization's decision events and transcripts",
+  request: { query: searchQuery },
+  responses: { 200: jsonResponse(z.object({ data: z.array(hitSchema) }).openapi('SearchResults'), 'The best passages, best first.'), ...commonErrors },
+});
+
+export function registerSearch(app: FunctionApp) {
+  app.openapi(route, async (c) => {
+    const { q, types, limit } = c.req.valid('query');
+    const data = await hybridSearch(c.var.tx, c.get('platform').embedder, q, { types, limit });
+    return c.json({ data }, 200);
+  });
+}

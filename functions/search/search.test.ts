@@ -1,0 +1,66 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { describeTenantRouteSecurity } from '../../test/security-suite.ts';
+import { createTenant, type TestTenant } from '../../test/tenants.ts';
+import { useTestServer } from '../../test/use-server.ts';
+import search from './index.ts';
+
+const env = useTestServer();
+let acme: TestTenant;
+let globex: TestTenant;
+const ids: Record<string, string> = {};
+beforeAll(async () => {
+  acme = await createTenant(env.db, env.server, 'Acme');
+  globex = await createTenant(env.db, env.server, 'Globex');
+  const acmeProject = (await acme.owner.request('POST', '/v1/projects', { name: 'acme' })).body.id;
+  const globexProject = (await globex.owner.request('POST', '/v1/projects', { name: 'globex' })).body.id;
+  const decide = async (tenant: TestTenant, projectId: string, key: string, title: string, rationale: string) =>
+    (ids[key] = (await tenant.owner.request('POST', '/v1/decision-events', { projectId, kind: 'decision', title, rationale })).body.id);
+  await decide(acme, acmeProject, 'residency', 'Keep customer data in the EU', 'Hetzner Falkenstein and Nuremberg data centres satisfy our residency commitments.');
+  await decide(acme, acmeProject, 'billing', 'Invoice monthly', 'Customers asked for monthly invoices instead of yearly ones.');
+  await decide(globex, globexProject, 'globex', 'Keep customer data in the EU as well', 'Globex also wants residency in the EU.');
+  ids.transcript = (
+    await acme.owner.request('POST', '/v1/support-transcripts', {
+      channel: 'chat',
+      messages: [{ role: 'visitor', content: 'Can I export the audit log as CSV?' }, { role: 'agent', content: 'Yes, from the Audit page.' }],
+    })
+  ).body.id;
+});
+
+describe('hybrid search', () => {
+  it('finds the organization’s own passages, best match first, and never another organization’s', async () => {
+    const hits = (await acme.owner.request('GET', '/v1/search?q=customer%20data%20EU%20residency')).body.data;
+    expect(hits[0].source).toEqual({ type: 'decision_event', id: ids.residency });
+    expect(hits[0].snippet).toMatch(/residency/i);
+    expect(hits.map((h: { source: { id: string } }) => h.source.id)).not.toContain(ids.globex);
+    const theirs = (await globex.owner.request('GET', '/v1/search?q=monthly%20invoices')).body.data;
+    expect(theirs.map((h: { source: { id: string } }) => h.source.id)).not.toContain(ids.billing);
+  });
+
+  it('filters by source type and finds transcripts too', async () => {
+    const hits = (await acme.owner.request('GET', '/v1/search?q=audit%20log%20CSV&types=support_transcript')).body.data;
+    expect(hits.map((h: { source: { type: string } }) => h.source.type)).toEqual(['support_transcript']);
+    expect(hits[0].source.id).toBe(ids.transcript);
+  });
+
+  it('drops a deleted transcript from the index with it', async () => {
+    await acme.owner.request('DELETE', `/v1/support-transcripts/${ids.transcript}`);
+    const hits = (await acme.owner.request('GET', '/v1/search?q=audit%20log%20CSV&types=support_transcript')).body.data;
+    expect(hits).toEqual([]);
+  });
+
+  it('answers bad queries with 400 and field paths', async () => {
+    for (const [query, field] of [['q=', 'query.q'], ['q=x&types=projects', 'query.types'], ['q=x&limit=500', 'query.limit']]) {
+      const response = await acme.owner.request('GET', `/v1/search?${query}`);
+      expect(response.status, query).toBe(400);
+      expect(response.body.errors[0].path).toBe(field);
+    }
+  });
+});
+
+describeTenantRouteSecurity({
+  fn: search,
+  fixtures: { 'GET /v1/search': { query: 'q=customer%20data' } },
+  async createResource(tenant) {
+    return tenant.orgId;
+  },
+});

@@ -47,19 +47,27 @@ async function rawAppends(db: TestDatabase, orgs: string[], seconds: number) {
   return done / seconds;
 }
 
+/** Every organization's chain has a head once it exists (its creation is audited); make sure of it. */
 async function seedHeads(db: TestDatabase, orgs: string[]) {
   for (const org of orgs) {
-    await db.admin.withTenant(org, (tx) => tx.execute(sql`insert into audit_chain_heads (org_id, seq, head_hash) values (${org}, 0, ${GENESIS_HASH})`));
+    await db.admin.withTenant(org, (tx) =>
+      tx.execute(sql`insert into audit_chain_heads (org_id, seq, head_hash) values (${org}, 0, ${GENESIS_HASH}) on conflict (org_id) do nothing`),
+    );
   }
 }
 
-/** Writes a valid chain of `count` rows straight into the table (for the read-side benchmarks). */
+/** Appends `count` valid rows to the organization's chain straight into the table (for the read-side benchmarks). */
 export async function bulkChain(db: TestDatabase, org: string, count: number, onProgress: (n: number) => void) {
-  let prev = GENESIS_HASH.toString('hex');
+  const [head] = await db.admin.withTenant(org, (tx) =>
+    tx.execute<{ seq: string; hash: string }>(sql`select seq::int8 as seq, encode(head_hash, 'hex') as hash from audit_chain_heads where org_id = ${org}`),
+  );
+  const first = head ? Number(head.seq) + 1 : 1;
+  const last = first + count - 1;
+  let prev = head?.hash ?? GENESIS_HASH.toString('hex');
   const batch = 10_000;
-  for (let start = 1; start <= count; start += batch) {
+  for (let start = first; start <= last; start += batch) {
     const records: (AuditRecord & { hash: string })[] = [];
-    for (let seq = start; seq < Math.min(start + batch, count + 1); seq++) {
+    for (let seq = start; seq < Math.min(start + batch, last + 1); seq++) {
       const record: AuditRecord = {
         org_id: org,
         seq,
@@ -91,7 +99,8 @@ export async function bulkChain(db: TestDatabase, org: string, count: number, on
     onProgress(records.at(-1)!.seq);
   }
   await db.admin.withTenant(org, (tx) =>
-    tx.execute(sql`insert into audit_chain_heads (org_id, seq, head_hash) values (${org}, ${count}, decode(${prev}, 'hex'))`),
+    tx.execute(sql`insert into audit_chain_heads (org_id, seq, head_hash) values (${org}, ${last}, decode(${prev}, 'hex'))
+                   on conflict (org_id) do update set seq = excluded.seq, head_hash = excluded.head_hash`),
   );
 }
 
@@ -135,10 +144,12 @@ export async function benchAudit(options: { seconds: number }) {
     await pipeline(Readable.fromWeb(exported.body as never), createWriteStream(file));
     started = performance.now();
     const verdict = await verifyExportFile(file);
-    const cliRate = (verifyRows + 1) / ((performance.now() - started) / 1000);
+    // The export holds the verified rows plus the row recording the export itself.
+    const exportedRows = report.rowsChecked + 1;
+    const cliRate = exportedRows / ((performance.now() - started) / 1000);
     lines.push('', '## Verification throughput', '', '| path | rows | rows/s | goal |', '| --- | --- | --- | --- |');
     lines.push(`| API GET /v1/audit-log/verify (ok=${report.ok}) | ${report.rowsChecked} | ${apiRate.toFixed(0)} | >= 150,000 |`);
-    lines.push(`| offline CLI (${verdict.ok ? 'verified' : 'NOT verified'}) | ${verifyRows + 1} | ${cliRate.toFixed(0)} | >= 150,000 |`);
+    lines.push(`| offline CLI (${verdict.ok ? 'verified' : 'NOT verified'}) | ${exportedRows} | ${cliRate.toFixed(0)} | >= 150,000 |`);
 
     const exportRows = 1_000_000;
     const [exportOrg] = await makeOrgs(1, 'export');
@@ -154,7 +165,7 @@ export async function benchAudit(options: { seconds: number }) {
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) bytes += chunk.length;
     const seconds = (performance.now() - started) / 1000;
     lines.push('', '## Export of 1,000,000 rows', '', '| rows | MB | seconds | server peak RSS before | server peak RSS after | goal |', '| --- | --- | --- | --- | --- | --- |');
-    lines.push(`| ${exportRows + 1} | ${(bytes / 1e6).toFixed(0)} | ${seconds.toFixed(1)} | ${rssBefore.toFixed(0)} MB | ${server.peakRssMb().toFixed(0)} MB | < 150 MB peak |`);
+    lines.push(`| ${exportRows + 2} | ${(bytes / 1e6).toFixed(0)} | ${seconds.toFixed(1)} | ${rssBefore.toFixed(0)} MB | ${server.peakRssMb().toFixed(0)} MB | < 150 MB peak |`);
     console.log(`\n${lines.join('\n')}\n`);
   } finally {
     await server.stop();

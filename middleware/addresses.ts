@@ -52,6 +52,11 @@ export function clientAddress(c: Context<AppEnv>, trusted: AddressRange[]) {
   return peer;
 }
 
+/** The client's address for this request, with the platform's trusted proxies. */
+export function requestAddress(c: Context<AppEnv>) {
+  return clientAddress(c, c.get('platform').trustedProxyRanges);
+}
+
 /**
  * The header through which Better Auth learns the client address the platform
  * determined. Whatever a client sends under this name is replaced.

@@ -1,17 +1,17 @@
 import type { Context } from 'hono';
 import { emitAudit, type AuditContext, type AuditEntry } from '../db/audit/emit.ts';
-import { clientAddress, compileRanges } from './addresses.ts';
+import { requestAddress } from './addresses.ts';
 import type { AppEnv } from './env.ts';
 
 /** Who is acting in this request, for the audit row. */
 export function auditContext(c: Context<AppEnv>, orgId = c.var.org.id): AuditContext {
-  const { config, auditSigner } = c.get('platform');
+  const { auditSigner } = c.get('platform');
   const principal = c.get('principal');
   return {
     orgId,
     actor: principal?.kind === 'session' ? { type: 'user', id: principal.userId } : principal ? { type: 'api_key', id: principal.id } : { type: 'system', id: null },
     requestId: c.get('requestId'),
-    ip: clientAddress(c, compileRanges(config.trustedProxies)) ?? null,
+    ip: requestAddress(c) ?? null,
     signer: auditSigner,
   };
 }

@@ -1,6 +1,7 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { Logger } from 'pino';
 import type { Auth } from '../auth/index.ts';
+import type { AddressRange } from './addresses.ts';
 import type { CheckpointSigner } from '../db/audit/checkpoint.ts';
 import type { Embedder } from '../db/search/embedder.ts';
 import type { Database, Tx } from '../db/tenant.ts';
@@ -15,6 +16,8 @@ export interface Platform {
   authDatabase: Database;
   auth: Auth;
   config: HttpConfig;
+  /** config.trustedProxies, parsed once. */
+  trustedProxyRanges: AddressRange[];
   logger: Logger;
   signInLimiter: SignInLimiter;
   /** Turns tenant text into vectors for the search index. */

@@ -3,7 +3,7 @@ import { createAuth } from '../auth/index.ts';
 import { emitAudit } from '../db/audit/emit.ts';
 import { LocalHashEmbedder } from '../db/search/embedder.ts';
 import type { Database } from '../db/tenant.ts';
-import { CLIENT_ADDRESS_HEADER } from './addresses.ts';
+import { CLIENT_ADDRESS_HEADER, compileRanges } from './addresses.ts';
 import type { HttpConfig } from './config.ts';
 import type { Platform } from './env.ts';
 import { createSignInLimiter } from './sign-in-limit.ts';
@@ -41,6 +41,7 @@ export function createPlatform(input: PlatformInput): Platform {
           ),
         ).then(() => undefined),
     }),
+    trustedProxyRanges: compileRanges(input.config.trustedProxies),
     signInLimiter: createSignInLimiter(input.config.signInLimits),
     embedder: new LocalHashEmbedder(),
   };

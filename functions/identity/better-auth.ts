@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { CLIENT_ADDRESS_HEADER, clientAddress, compileRanges } from '../../middleware/addresses.ts';
+import { CLIENT_ADDRESS_HEADER, requestAddress } from '../../middleware/addresses.ts';
 import type { AppEnv } from '../../middleware/env.ts';
 import { ApiError, HTTP_STATUS_CODES, problemResponse } from '../../middleware/errors.ts';
 
@@ -13,8 +13,8 @@ const SIGN_UP = '/api/auth/sign-up/email';
  * platform's rate limits, and its errors leave as problem+json.
  */
 export async function handleBetterAuth(c: Context<AppEnv>) {
-  const { auth, config, signInLimiter } = c.get('platform');
-  const address = clientAddress(c, compileRanges(config.trustedProxies));
+  const { auth, signInLimiter } = c.get('platform');
+  const address = requestAddress(c);
   const headers = new Headers(c.req.raw.headers);
   headers.delete(CLIENT_ADDRESS_HEADER);
   if (address) headers.set(CLIENT_ADDRESS_HEADER, address);

@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { clientAddress, compileRanges } from '../../../middleware/addresses.ts';
+import { requestAddress } from '../../../middleware/addresses.ts';
 import type { AppEnv } from '../../../middleware/env.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import { Layout } from '../layout.tsx';
@@ -44,9 +44,9 @@ async function form(c: Context<AppEnv>) {
 
 export async function signIn(c: Context<AppEnv>) {
   const field = await form(c);
-  const { auth, signInLimiter, config } = c.get('platform');
+  const { auth, signInLimiter } = c.get('platform');
   try {
-    await signInLimiter.attempt({ address: clientAddress(c, compileRanges(config.trustedProxies)), email: field('email') });
+    await signInLimiter.attempt({ address: requestAddress(c), email: field('email') });
     const { headers } = await auth.api.signInEmail({
       body: { email: field('email'), password: field('password') },
       headers: c.req.raw.headers,

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { desc, eq, inArray } from 'drizzle-orm';
+import { and, desc, eq } from 'drizzle-orm';
 import { projects } from '../../../db/schema/projects.ts';
 import { workflowVersions, workflows } from '../../../db/schema/workflows.ts';
 import { ApiError } from '../../../middleware/errors.ts';
@@ -21,12 +21,18 @@ export function registerListWorkflows(app: FunctionApp) {
     const { projectId } = c.req.valid('param');
     const [project] = await c.var.tx.select({ id: projects.id }).from(projects).where(eq(projects.id, projectId));
     if (!project) throw new ApiError('not_found', 'No project with this id.');
-    const rows = await c.var.tx.select().from(workflows).where(eq(workflows.projectId, projectId)).orderBy(desc(workflows.createdAt)).limit(500);
-    const versions = rows.length
-      ? await c.var.tx.select().from(workflowVersions).where(inArray(workflowVersions.workflowId, rows.map((r) => r.id)))
-      : [];
-    const stepsOf = (w: (typeof rows)[number]) => versions.find((v) => v.workflowId === w.id && v.version === w.currentVersion)?.steps ?? [];
-    return c.json({ data: rows.map((w) => toWorkflow(w, stepsOf(w))) }, 200);
+    // Each workflow with its current version's steps, in one query.
+    const rows = await c.var.tx
+      .select({ workflow: workflows, steps: workflowVersions.steps })
+      .from(workflows)
+      .innerJoin(
+        workflowVersions,
+        and(eq(workflowVersions.orgId, workflows.orgId), eq(workflowVersions.workflowId, workflows.id), eq(workflowVersions.version, workflows.currentVersion)),
+      )
+      .where(eq(workflows.projectId, projectId))
+      .orderBy(desc(workflows.createdAt))
+      .limit(500);
+    return c.json({ data: rows.map((r) => toWorkflow(r.workflow, r.steps)) }, 200);
   });
 }
 

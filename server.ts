@@ -6,6 +6,9 @@ import { assertConnection, BootCheckError, checkAppConnection, checkAuthConnecti
 import { resolveDatabase } from './db/runtime.ts';
 import { createDatabase } from './db/tenant.ts';
 import { selectFunctions } from './functions/index.ts';
+import { launchWorker } from './functions/jobs.ts';
+import type { KommitWorker } from './db/jobs/worker.ts';
+import { embedderFromEnv } from './db/search/remote-embedder.ts';
 import { httpConfigFromEnv } from './middleware/config.ts';
 import { createPlatform } from './middleware/platform.ts';
 import { createPlatformApp } from './middleware/platform-app.ts';
@@ -37,16 +40,25 @@ async function main() {
     },
   );
 
+  const embedder = embedderFromEnv();
   const pool = { ca: target.ca, statementTimeoutSeconds: 30 };
   const database = createDatabase(target.appUrl, { ...pool, max: Number(process.env.DB_POOL_MAX ?? 10), applicationName: 'kommit-app' });
   const authDatabase = createDatabase(target.authUrl, { ...pool, max: Number(process.env.AUTH_DB_POOL_MAX ?? 5), applicationName: 'kommit-auth' });
+  let worker: KommitWorker | undefined;
   const closeAll = async () => {
+    await worker?.stop();
     await Promise.all([database.close(), authDatabase.close()]);
     await target.stop();
   };
   try {
     await assertConnection(checkAppConnection(database.sql, target.roles));
     await assertConnection(checkAuthConnection(authDatabase.sql, target.roles));
+    // On the embedded default one `npm start` is the whole platform, worker
+    // included; with an external database the worker runs as its own service.
+    if (target.embedded && target.adminUrl && process.env.KOMMIT_WORKER !== 'off') {
+      worker = await launchWorker({ adminUrl: target.adminUrl, ca: target.ca, roles: target.roles, logger: logger.child({ service: 'kommit-worker' }), embedder });
+      logger.info('background worker running in this process');
+    }
   } catch (error) {
     await closeAll();
     throw error;
@@ -61,6 +73,7 @@ async function main() {
     authSecret: authSecret ?? randomBytes(32).toString('base64url'),
     auditSigner,
     functions: names,
+    embedder,
     ready: () => true,
   });
   const app = createPlatformApp(platform, functions);

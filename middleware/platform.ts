@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { createAuth } from '../auth/index.ts';
 import { emitAudit } from '../db/audit/emit.ts';
-import { LocalHashEmbedder } from '../db/search/embedder.ts';
+import type { Embedder } from '../db/search/embedder.ts';
+import { embedderFromEnv } from '../db/search/remote-embedder.ts';
 import type { Database } from '../db/tenant.ts';
 import { CLIENT_ADDRESS_HEADER, compileRanges } from './addresses.ts';
 import type { HttpConfig } from './config.ts';
@@ -17,6 +18,8 @@ export interface PlatformInput {
   auditSigner?: Platform['auditSigner'];
   functions: string[];
   ready: () => boolean;
+  /** Defaults to the one configured by env (the local embedder without configuration). */
+  embedder?: Embedder;
 }
 
 /** Everything a process shares across requests, built once at start-up. */
@@ -43,6 +46,6 @@ export function createPlatform(input: PlatformInput): Platform {
     }),
     trustedProxyRanges: compileRanges(input.config.trustedProxies),
     signInLimiter: createSignInLimiter(input.config.signInLimits),
-    embedder: new LocalHashEmbedder(),
+    embedder: input.embedder ?? embedderFromEnv(),
   };
 }

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tenantTableSecurity } from '../db/boot-checks.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
@@ -103,6 +105,28 @@ describe('the request role kommit_app', () => {
       expect(postgresError(error).code, statement).toMatch(/^(42501|42P01)$/);
       expect(postgresError(error).message, statement).toMatch(/permission denied|must be owner/);
     }
+  });
+
+  it('reaches the job queue only through kommit_enqueue: its own organization, listed tasks', async () => {
+    const [usage] = await db.app.sql`select has_schema_privilege('graphile_worker', 'USAGE') as usage`;
+    expect(usage).toEqual({ usage: false });
+    const denied = await db.app.sql`select graphile_worker.add_job('search.index', '{}'::json)`.then(() => undefined, (e: unknown) => e);
+    expect(postgresError(denied).code).toBe('42501');
+    const outside = await db.app.sql`select kommit_enqueue('search.index', '{}'::jsonb)`.then(() => undefined, (e: unknown) => e);
+    expect(postgresError(outside).message).toContain('needs a tenant context');
+
+    const orgId = randomUUID();
+    const otherOrg = randomUUID();
+    const unlisted = await db.app
+      .withTenant(orgId, (tx) => tx.execute(sql`select kommit_enqueue('worker.anything', '{}'::jsonb)`))
+      .then(() => undefined, (e: unknown) => e);
+    expect(postgresError(unlisted).message).toContain('cannot be queued from a tenant transaction');
+    // A payload naming another organization is overwritten with the tenant's own.
+    await db.app.withTenant(orgId, (tx) => tx.execute(sql`select kommit_enqueue('search.index', ${JSON.stringify({ orgId: otherOrg, id: 'x' })}::jsonb, 'k')`));
+    const jobs = await db.admin.sql`
+      select j.payload, j.key from graphile_worker._private_jobs j where j.key like ${`%/k`}`;
+    expect(jobs).toEqual([{ payload: { orgId, id: 'x' }, key: `${orgId}/k` }]);
+    await db.admin.sql`delete from graphile_worker._private_jobs`;
   });
 
   it('has no role attribute that could step around row-level security', async () => {

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runJobs } from './jobs.ts';
 import { createTenant, type TestTenant } from './tenants.ts';
 import { useTestServer } from './use-server.ts';
 
@@ -89,6 +90,8 @@ describe('tenant isolation under random operations from three organizations', ()
       transcript: (id) => `/v1/support-transcripts/${id}`,
       workflow: (id) => `/v1/workflows/${id}`,
     };
+    // The embedding store fills in the worker: run it over everything queued.
+    await runJobs(env.db);
     for (const [index, tenant] of tenants.entries()) {
       const own = (kind: Kind) => created.filter((c) => c.tenant === index && c.kind === kind).map((c) => c.id).sort();
       expect(await listIds(tenant, '/v1/projects')).toEqual(own('project'));
@@ -109,6 +112,12 @@ describe('tenant isolation under random operations from three organizations', ()
       for (const other of created.filter((c) => c.tenant !== index && (c.kind === 'decision' || c.kind === 'transcript')).slice(0, 15)) {
         const hits = (await tenant.owner.request('GET', `/v1/search?q=${encodeURIComponent(other.label)}`)).body.data as { source: { id: string } }[];
         for (const hit of hits) expect(ownSources.has(hit.source.id), `search leaked ${hit.source.id}`).toBe(true);
+      }
+      // ...and what it wrote itself is found (the index is not simply empty).
+      const searchable = (c: Created) => (c.kind === 'decision' || c.kind === 'transcript') && /[\p{L}\p{N}]{4,}/u.test(c.label);
+      for (const own of created.filter((c) => c.tenant === index && searchable(c)).slice(0, 5)) {
+        const hits = (await tenant.owner.request('GET', `/v1/search?q=${encodeURIComponent(own.label)}&limit=50`)).body.data as { source: { id: string } }[];
+        expect(hits.map((h) => h.source.id), `search misses ${own.kind} ${own.id}`).toContain(own.id);
       }
       expect((await tenant.owner.request('GET', '/v1/audit-log/verify')).body.ok).toBe(true);
     }

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { freePort } from './ports.ts';
+import { spawnEntry } from './processes.ts';
 
 // The real entry point, as `npm start` runs it, against an external database
 // given by URL: the configuration a production deployment uses.
@@ -23,26 +23,16 @@ afterAll(async () => {
 });
 
 function startServer(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
-    cwd: path.resolve(import.meta.dirname, '..'),
-    env: { PATH: process.env.PATH, PGSSLROOTCERT: caFile, LOG_LEVEL: 'info', AUTH_DATABASE_URL: db.authUrl, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const started = spawnEntry('server.ts', { PGSSLROOTCERT: caFile, AUTH_DATABASE_URL: db.authUrl, ...env });
+  const { child, output } = started;
   return {
-    child,
-    exited,
-    output: () => ({ stdout, stderr }),
+    ...started,
     async serving() {
-      for (let i = 0; i < 200 && !stdout.includes('Kommit is serving'); i++) {
+      for (let i = 0; i < 200 && !output().stdout.includes('Kommit is serving'); i++) {
         if (child.exitCode !== null) break;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      return stdout.includes('Kommit is serving');
+      return output().stdout.includes('Kommit is serving');
     },
   };
 }

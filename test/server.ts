@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { signerFromPem } from '../db/audit/checkpoint.ts';
 import { serve } from '@hono/node-server';
 import pino from 'pino';
+import { LocalHashEmbedder, type Embedder } from '../db/search/embedder.ts';
 import { createDatabase, type Database } from '../db/tenant.ts';
 import { selectFunctions } from '../functions/index.ts';
 import { DEFAULT_SIGN_IN_LIMITS, type HttpConfig } from '../middleware/config.ts';
@@ -26,6 +27,8 @@ export interface TestServerOptions {
   authDatabase?: Database;
   /** Checkpoint every N audit appends (default 100). */
   checkpointEvery?: number;
+  /** The platform's embedder (the local one otherwise). */
+  embedder?: Embedder;
   /** Receives the JSON log lines (silent otherwise). */
   log?: (line: string) => void;
 }
@@ -67,6 +70,7 @@ export async function startTestServer(db: TestDatabase, options: TestServerOptio
       everyMinutes: 60,
     }),
     functions: functions.map((fn) => fn.functionName),
+    embedder: options.embedder ?? new LocalHashEmbedder(),
     ready: options.ready ?? (() => true),
   });
   const app = createPlatformApp(platform, functions);

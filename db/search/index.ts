@@ -1,33 +1,46 @@
 import { eq, sql } from 'drizzle-orm';
 import { searchChunks, type searchSourceTypes } from '../schema/search.ts';
 import type { Tx } from '../tenant.ts';
+import { enqueue } from '../jobs/queue.ts';
 import { chunkText, type Embedder } from './embedder.ts';
 
 export type SearchSource = { type: (typeof searchSourceTypes)[number]; id: string };
 
-/**
- * (Re)indexes one source inside the caller's tenant transaction, so the chunks
- * commit with the text they come from.
- */
-export async function indexSource(tx: Tx, embedder: Embedder, orgId: string, source: SearchSource, text: string) {
+export interface PreparedIndex {
+  chunks: string[];
+  vectors: number[][];
+  model: string;
+}
+
+/** Chunks and embeds a source's text: outside any transaction, as the embedder may be a remote service. */
+export async function prepareIndex(embedder: Embedder, text: string): Promise<PreparedIndex> {
+  const chunks = chunkText(text);
+  return { chunks, vectors: chunks.length ? await embedder.embed(chunks) : [], model: embedder.model };
+}
+
+/** Replaces a source's chunks inside the caller's tenant transaction. */
+export async function writeIndex(tx: Tx, orgId: string, source: SearchSource, prepared: PreparedIndex) {
   const column = source.type === 'decision_event' ? searchChunks.decisionEventId : searchChunks.transcriptId;
   await tx.delete(searchChunks).where(eq(column, source.id));
-  const chunks = chunkText(text);
-  if (chunks.length === 0) return 0;
-  const vectors = await embedder.embed(chunks);
+  if (prepared.chunks.length === 0) return 0;
   await tx.insert(searchChunks).values(
-    chunks.map((content, chunkNo) => ({
+    prepared.chunks.map((content, chunkNo) => ({
       orgId,
       sourceType: source.type,
       decisionEventId: source.type === 'decision_event' ? source.id : null,
       transcriptId: source.type === 'support_transcript' ? source.id : null,
       chunkNo,
       content,
-      embedding: vectors[chunkNo]!,
-      model: embedder.model,
+      embedding: prepared.vectors[chunkNo]!,
+      model: prepared.model,
     })),
   );
-  return chunks.length;
+  return prepared.chunks.length;
+}
+
+/** Asks the worker to (re)index a source once the caller's transaction commits. */
+export function queueIndex(tx: Tx, source: SearchSource) {
+  return enqueue(tx, 'search.index', { type: source.type, id: source.id }, `search.index:${source.type}:${source.id}`);
 }
 
 export interface SearchHit {
@@ -57,7 +70,7 @@ export async function hybridSearch(tx: Tx, embedder: Embedder, query: string, op
     order by ts_rank(tsv, q) desc, id limit ${candidates}`);
   const byVector = await tx.execute<{ id: string }>(sql`
     select id from search_chunks
-    where ${types}
+    where ${types} and model = ${embedder.model}
     order by (select sum(a * b) from unnest(embedding, ${vectorLiteral}::real[]) as t(a, b)) desc nulls last, id
     limit ${candidates}`);
   const scores = new Map<string, { score: number; text: number | null; vector: number | null }>();

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { queuedJobs, runJobs } from '../../test/jobs.ts';
 import { describeTenantRouteSecurity } from '../../test/security-suite.ts';
 import { createTenant, type TestTenant } from '../../test/tenants.ts';
 import { useTestServer } from '../../test/use-server.ts';
@@ -24,6 +25,7 @@ beforeAll(async () => {
       messages: [{ role: 'visitor', content: 'Can I export the audit log as CSV?' }, { role: 'agent', content: 'Yes, from the Audit page.' }],
     })
   ).body.id;
+  await runJobs(env.db);
 });
 
 describe('hybrid search', () => {
@@ -40,6 +42,23 @@ describe('hybrid search', () => {
     const hits = (await acme.owner.request('GET', '/v1/search?q=audit%20log%20CSV&types=support_transcript')).body.data;
     expect(hits.map((h: { source: { type: string } }) => h.source.type)).toEqual(['support_transcript']);
     expect(hits[0].source.id).toBe(ids.transcript);
+  });
+
+  it('indexes through the worker: nothing is searchable before the job runs', async () => {
+    const projectId = (await acme.owner.request('POST', '/v1/projects', { name: 'later' })).body.id;
+    const id = (await acme.owner.request('POST', '/v1/decision-events', { projectId, kind: 'learning', title: 'Quarterly zeppelin maintenance' })).body.id;
+    const queued = await queuedJobs(env.db);
+    expect(queued).toEqual([{ task_identifier: 'search.index', payload: { type: 'decision_event', id, orgId: acme.orgId }, key: `${acme.orgId}/search.index:decision_event:${id}` }]);
+    const found = async () => (await acme.owner.request('GET', '/v1/search?q=zeppelin')).body.data.map((h: { source: { id: string } }) => h.source.id);
+    expect(await found()).not.toContain(id);
+    await runJobs(env.db);
+    expect((await found())[0]).toBe(id);
+  });
+
+  it('queues nothing for a refused write', async () => {
+    const response = await acme.owner.request('POST', '/v1/decision-events', { projectId: ids.globex, kind: 'learning', title: 'Nowhere' });
+    expect(response.status).toBe(404);
+    expect(await queuedJobs(env.db)).toEqual([]);
   });
 
   it('drops a deleted transcript from the index with it', async () => {

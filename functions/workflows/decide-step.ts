@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { eq, sql } from 'drizzle-orm';
 import { decisionEvents } from '../../db/schema/decisions.ts';
+import { queueIndex } from '../../db/search/index.ts';
 import { workflowRuns } from '../../db/schema/workflows.ts';
 import { audit, auditContext } from '../../middleware/audit.ts';
 import type { AppEnv, MemberRole } from '../../middleware/env.ts';
@@ -66,6 +67,7 @@ async function decide(c: Context<AppEnv>, verdict: 'complete' | 'reject', params
       workflowStep: run.currentStep,
     })
     .returning({ id: decisionEvents.id });
+  await queueIndex(tx, { type: 'decision_event', id: event!.id });
   await audit(c, {
     action: verdict === 'complete' ? 'workflow_run.complete_step' : 'workflow_run.reject_step',
     targetType: 'workflow_run',

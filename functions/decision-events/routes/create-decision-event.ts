@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
 import { decisionEvents, decisionKinds } from '../../../db/schema/decisions.ts';
 import { projects } from '../../../db/schema/projects.ts';
-import { indexSource } from '../../../db/search/index.ts';
+import { queueIndex } from '../../../db/search/index.ts';
 import { audit, auditContext } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
@@ -75,7 +75,7 @@ export function registerCreateDecisionEvent(app: FunctionApp) {
       await tx.update(decisionEvents).set({ status: 'superseded' }).where(eq(decisionEvents.id, input.supersedes));
     }
     const event = toDecisionEvent(row!);
-    await indexSource(tx, c.get('platform').embedder, c.var.org.id, { type: 'decision_event', id: event.id }, [event.title, event.rationale, event.outcome].filter(Boolean).join('\n\n'));
+    await queueIndex(tx, { type: 'decision_event', id: event.id });
     await audit(c, { action: 'decision_event.create', targetType: 'decision_event', targetId: event.id, data: { after: event } });
     return c.json(event, 201);
   });

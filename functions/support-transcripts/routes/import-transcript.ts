@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { messageRoles, supportMessages, supportTranscripts, transcriptChannels } from '../../../db/schema/transcripts.ts';
-import { indexSource } from '../../../db/search/index.ts';
+import { queueIndex } from '../../../db/search/index.ts';
 import { audit } from '../../../middleware/audit.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonBody, jsonResponse } from '../../../middleware/openapi.ts';
@@ -58,7 +58,7 @@ export function registerImportTranscript(app: FunctionApp) {
         })),
       )
       .returning();
-    await indexSource(c.var.tx, c.get('platform').embedder, orgId, { type: 'support_transcript', id: transcript!.id }, input.messages.map((m) => m.content).join('\n\n'));
+    await queueIndex(c.var.tx, { type: 'support_transcript', id: transcript!.id });
     await audit(c, {
       action: 'support_transcript.import',
       targetType: 'support_transcript',

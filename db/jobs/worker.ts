@@ -1,0 +1,118 @@
+import { Logger as WorkerLogger, run, runMigrations, runOnce, type Job, type Runner, type TaskList } from 'graphile-worker';
+import type { Logger } from 'pino';
+import type { Embedder } from '../search/embedder.ts';
+import { createDatabase, type Database } from '../tenant.ts';
+import { createJobPool } from './pool.ts';
+
+/** What a task may use; tenant data only ever through `database.withTenant`. */
+export interface TaskContext {
+  /** beheerder's pool: not BYPASSRLS, so row-level security binds it inside withTenant too. */
+  database: Database;
+  embedder: Embedder;
+  logger: Logger;
+  job: Job;
+  /** Queues a follow-up job as beheerder (outside any tenant). */
+  addJob(task: string, payload: Record<string, unknown>, options?: { jobKey?: string; runAt?: Date }): Promise<void>;
+}
+
+export type KommitTask = (payload: unknown, context: TaskContext) => Promise<void>;
+export type KommitTaskList = Record<string, KommitTask>;
+
+export interface WorkerOptions {
+  adminUrl: string;
+  ca?: string;
+  tasks: KommitTaskList;
+  embedder: Embedder;
+  logger: Logger;
+  /** Jobs run at once (default 4). */
+  concurrency?: number;
+}
+
+/** Installs or upgrades the queue's own schema (graphile_worker), as beheerder. */
+export async function installJobQueue(adminUrl: string, ca?: string) {
+  const pgPool = createJobPool(adminUrl, { ca, max: 1, applicationName: 'kommit-migrate' });
+  try {
+    await runMigrations({ pgPool, logger: new WorkerLogger(() => () => {}) });
+  } finally {
+    await pgPool.end();
+  }
+}
+
+function workerLogger(logger: Logger) {
+  return new WorkerLogger((scope) => (level, message, meta) => {
+    const method = level === 'warning' ? 'warn' : level === 'error' ? 'error' : level === 'info' ? 'info' : 'debug';
+    logger[method]({ worker: { label: scope.label, task: scope.taskIdentifier, jobId: scope.jobId }, ...meta }, message);
+  });
+}
+
+function toTaskList(tasks: KommitTaskList, context: Omit<TaskContext, 'job' | 'addJob'>): TaskList {
+  return Object.fromEntries(
+    Object.entries(tasks).map(([name, task]) => [
+      name,
+      (payload, helpers) =>
+        task(payload, {
+          ...context,
+          job: helpers.job,
+          addJob: async (next, nextPayload, options) => {
+            await helpers.addJob(next, nextPayload, { jobKey: options?.jobKey, runAt: options?.runAt, maxAttempts: 10 });
+          },
+        }),
+    ]),
+  );
+}
+
+export interface KommitWorker {
+  database: Database;
+  /** Queues a job as beheerder, outside any tenant (platform-level work). */
+  addJob(task: string, payload: Record<string, unknown>, options?: { jobKey?: string }): Promise<void>;
+  /** Finishes the jobs in hand, then stops. */
+  stop(): Promise<void>;
+}
+
+/** Runs the queue until stopped: LISTEN/NOTIFY picks up new jobs at once, polling catches retries. */
+export async function startWorker(options: WorkerOptions): Promise<KommitWorker> {
+  const pgPool = createJobPool(options.adminUrl, { ca: options.ca, max: (options.concurrency ?? 4) + 2 });
+  const database = createDatabase(options.adminUrl, { ca: options.ca, max: options.concurrency ?? 4, applicationName: 'kommit-worker', statementTimeoutSeconds: 300 });
+  let runner: Runner;
+  try {
+    runner = await run({
+      pgPool,
+      taskList: toTaskList(options.tasks, { database, embedder: options.embedder, logger: options.logger }),
+      concurrency: options.concurrency ?? 4,
+      // No cron file: schedules, when we have them, are declared in code.
+      crontab: '',
+      noHandleSignals: true,
+      pollInterval: 2000,
+      logger: workerLogger(options.logger),
+    });
+  } catch (error) {
+    await Promise.all([pgPool.end(), database.close()]);
+    throw error;
+  }
+  return {
+    database,
+    addJob: async (task, payload, addOptions) => {
+      await runner.addJob(task, payload, { jobKey: addOptions?.jobKey, maxAttempts: 10 });
+    },
+    async stop() {
+      await runner.stop();
+      await Promise.all([pgPool.end(), database.close()]);
+    },
+  };
+}
+
+/** Runs every job that is due now, then returns (tests and one-off CLI runs). */
+export async function runJobsOnce(options: WorkerOptions) {
+  const pgPool = createJobPool(options.adminUrl, { ca: options.ca, max: 2 });
+  const database = createDatabase(options.adminUrl, { ca: options.ca, max: 2, applicationName: 'kommit-worker' });
+  try {
+    await runOnce({
+      pgPool,
+      taskList: toTaskList(options.tasks, { database, embedder: options.embedder, logger: options.logger }),
+      noHandleSignals: true,
+      logger: workerLogger(options.logger),
+    });
+  } finally {
+    await Promise.all([pgPool.end(), database.close()]);
+  }
+}

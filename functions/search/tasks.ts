@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { and, eq, ne } from 'drizzle-orm';
+import type { KommitTaskList } from '../../db/jobs/worker.ts';
+import { searchChunks, searchSourceTypes } from '../../db/schema/search.ts';
+import { prepareIndex, queueIndex, writeIndex } from '../../db/search/index.ts';
+import { sourceText } from '../../db/search/sources.ts';
+
+const indexPayload = z.object({ orgId: z.uuid(), type: z.enum(searchSourceTypes), id: z.uuid() });
+
+/** Background work of the search function: keeping the embedding store in step with its sources. */
+export const searchTasks: KommitTaskList = {
+  /** (Re)indexes one source; queued in the transaction that wrote it. */
+  'search.index': async (payload, { database, embedder }) => {
+    const { orgId, type, id } = indexPayload.parse(payload);
+    const source = { type, id };
+    const text = await database.withTenant(orgId, (tx) => sourceText(tx, source));
+    if (text === null) return; // deleted since: its chunks went with it (ON DELETE CASCADE)
+    // Embedding may call a remote service: no transaction stays open meanwhile.
+    const prepared = await prepareIndex(embedder, text);
+    await database.withTenant(orgId, async (tx) => {
+      // Written only if the source still has this text; a change since queued a newer job.
+      if ((await sourceText(tx, source)) === text) await writeIndex(tx, orgId, source, prepared);
+    });
+  },
+
+  /** Queues re-indexing of every source whose chunks another embedding model made (run at worker start). */
+  'search.reembed': async (_payload, { database, embedder, logger }) => {
+    const orgs = await database.sql<{ org: string }[]>`select org from kommit_orgs_with_stale_embeddings(${embedder.model}) as org`;
+    for (const { org } of orgs) {
+      const queued = await database.withTenant(org, async (tx) => {
+        const stale = await tx
+          .selectDistinct({ type: searchChunks.sourceType, decisionEventId: searchChunks.decisionEventId, transcriptId: searchChunks.transcriptId })
+          .from(searchChunks)
+          .where(and(ne(searchChunks.model, embedder.model), eq(searchChunks.orgId, org)));
+        for (const s of stale) await queueIndex(tx, { type: s.type, id: (s.decisionEventId ?? s.transcriptId)! });
+        return stale.length;
+      });
+      logger.info({ orgId: org, sources: queued, model: embedder.model }, 're-embedding queued');
+    }
+  },
+};

@@ -147,6 +147,9 @@ export function createAuth(options: AuthOptions) {
     plugins: [
       organization({
         creatorRole: 'owner',
+        // Deleting goes through DELETE /v1/organizations/{id}: confirmation,
+        // re-authentication, and the batched hard delete.
+        disableOrganizationDeletion: true,
         invitationExpiresIn: 7 * 24 * 3600,
         // No mail service is wired in: invitees see pending invitations for their
         // email address in the console (and through list-user-invitations).

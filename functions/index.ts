@@ -4,6 +4,7 @@ import auditApp from './audit/index.ts';
 import consoleApp from './console/index.tsx';
 import decisionEvents from './decision-events/index.ts';
 import identity from './identity/index.ts';
+import organizations from './organizations/index.ts';
 import projects from './projects/index.ts';
 import search from './search/index.ts';
 import supportTranscripts from './support-transcripts/index.ts';
@@ -12,6 +13,7 @@ import workflows from './workflows/index.ts';
 /** Every function module, by name. FUNCTIONS (a comma list) selects which a process mounts. */
 export const functionRegistry: Record<string, FunctionApp> = {
   identity,
+  organizations,
   projects,
   'api-keys': apiKeys,
   'decision-events': decisionEvents,

@@ -6,11 +6,13 @@ import { startWorker, type KommitTaskList, type KommitWorker } from '../db/jobs/
 import type { RoleNames } from '../db/roles.ts';
 import type { Embedder } from '../db/search/embedder.ts';
 import { embedderFromEnv } from '../db/search/remote-embedder.ts';
+import { organizationTasks } from './organizations/tasks.ts';
 import { searchTasks } from './search/tasks.ts';
 
 /** Every background task, by name; the worker runs them all. */
 export const taskRegistry: KommitTaskList = {
   ...searchTasks,
+  ...organizationTasks,
 };
 
 /**

@@ -9,6 +9,7 @@ export const PROBLEMS = {
   invalid_request: { status: 400, title: 'The request is not valid' },
   unauthorized: { status: 401, title: 'Authentication is required' },
   forbidden: { status: 403, title: 'Not allowed' },
+  reauthentication_required: { status: 403, title: 'Confirm who you are to do this' },
   tls_required: { status: 403, title: 'HTTPS is required' },
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },

@@ -12,7 +12,7 @@ export const problemSchema = z
   })
   .openapi('Problem');
 
-const problem = (description: string) => ({
+export const problem = (description: string) => ({
   description,
   content: { 'application/problem+json': { schema: problemSchema } },
 });

@@ -9,7 +9,7 @@ describe('the platform app', () => {
   it('answers /health with 200 and the served functions, nothing about tenants', async () => {
     const response = await fetch(`${env.server.url}/health`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok', functions: ['identity', 'projects', 'api-keys', 'decision-events', 'support-transcripts', 'workflows', 'search', 'audit', 'console'] });
+    expect(await response.json()).toEqual({ status: 'ok', functions: ['identity', 'organizations', 'projects', 'api-keys', 'decision-events', 'support-transcripts', 'workflows', 'search', 'audit', 'console'] });
   });
 
   it('answers /health with 503 before the boot checks passed and when the database is gone', async () => {
@@ -56,6 +56,7 @@ describe('the platform app', () => {
       '/v1/decision-events',
       '/v1/decision-events/{id}',
       '/v1/decision-events/{id}/archive',
+      '/v1/organizations/{id}',
       '/v1/projects',
       '/v1/projects/{id}',
       '/v1/projects/{projectId}/workflows',

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectFunctions } from '../functions/index.ts';
 import { createTenant, type TestTenant } from './tenants.ts';
@@ -80,6 +81,24 @@ const governed: Record<string, { action: string; run: () => Promise<{ status: nu
   },
 };
 
+/**
+ * Routes whose record cannot live in the organization's chain, because the
+ * action removes the chain: a platform-level record takes its place.
+ */
+const platformRecorded: Record<string, { run: () => Promise<{ status: number }>; recorded: () => Promise<boolean> }> = (() => {
+  let doomed: TestTenant;
+  return {
+    'DELETE /v1/organizations/{id}': {
+      run: async () => {
+        doomed = await createTenant(env.db, env.server, 'Doomed');
+        const [org] = await env.db.admin.withTenant(doomed.orgId, (tx) => tx.execute<{ slug: string }>(sql`select slug from organizations`));
+        return doomed.owner.request('DELETE', `/v1/organizations/${doomed.orgId}`, { confirm: org!.slug });
+      },
+      recorded: async () => (await env.db.admin.sql`select 1 from organization_deletions where deleted_organization_id = ${doomed.orgId}`).length === 1,
+    },
+  };
+})();
+
 function mutatingRoutes() {
   const names: string[] = [];
   for (const fn of selectFunctions(undefined)) {
@@ -98,10 +117,18 @@ describe('every mutating route in the OpenAPI document', () => {
 
   it('has an entry here', () => {
     expect(routes.length).toBeGreaterThan(0);
-    for (const route of routes) expect(governed[route], `${route} is not covered by the audit walk`).toBeDefined();
+    for (const route of routes) expect(governed[route] ?? platformRecorded[route], `${route} is not covered by the audit walk`).toBeDefined();
   });
 
-  for (const route of routes) {
+  for (const route of routes.filter((r) => platformRecorded[r])) {
+    it(`${route} leaves its platform-level record`, async () => {
+      const spec = platformRecorded[route]!;
+      expect((await spec.run()).status).toBeLessThan(300);
+      expect(await spec.recorded()).toBe(true);
+    });
+  }
+
+  for (const route of routes.filter((r) => !platformRecorded[r])) {
     it(`${route} writes its audit row in the organization's chain`, async () => {
       const spec = governed[route]!;
       const before = (await auditActions()).filter((a) => a === spec.action).length;

@@ -59,6 +59,20 @@ describe('every table with org_id', () => {
     for (const row of rows) expect(row, row.name).toEqual({ name: row.name, cascade: true, not_null: true, leading_index: true });
   });
 
+  it('has an index for every foreign key it holds, so cascades and batched deletes never scan a table per row', async () => {
+    const unindexed = await db.app.sql<{ name: string }[]>`
+      select f.conrelid::regclass::text || '.' || f.conname as name
+      from pg_constraint f
+      where f.contype = 'f' and f.connamespace = 'public'::regnamespace
+        and not exists (
+          select 1 from pg_index i
+          where i.indrelid = f.conrelid
+            and (i.indkey::int2[])[0:cardinality(f.conkey) - 1] @> f.conkey
+            and (i.indkey::int2[])[0:cardinality(f.conkey) - 1] <@ f.conkey)
+      order by 1`;
+    expect(unindexed.map((u) => u.name)).toEqual([]);
+  });
+
   it('references other tenant tables only with composite keys that include org_id', async () => {
     // A reference by id alone could point into another tenant: referential
     // checks and cascades bypass row-level security.

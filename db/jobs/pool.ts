@@ -6,10 +6,10 @@ import { connectionOptions } from '../connection.ts';
  * (sslmode, sslrootcert, certificate and host name checks) as our own
  * postgres.js connections.
  */
-export function createJobPool(databaseUrl: string, options: { ca?: string; max?: number; applicationName?: string } = {}) {
+export function createJobPool(databaseUrl: string, options: { ca?: string; max?: number; applicationName?: string; onError?: (error: Error) => void } = {}) {
   const { url, options: pgOptions } = connectionOptions(databaseUrl, options);
   const ssl = pgOptions.ssl === 'prefer' ? { rejectUnauthorized: false } : pgOptions.ssl;
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString: url,
     ssl,
     max: options.max ?? 4,
@@ -17,4 +17,8 @@ export function createJobPool(databaseUrl: string, options: { ca?: string; max?:
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
   });
+  // An idle connection dropped by the server (a restart, a failover) must not
+  // crash the process: the pool replaces it, and in-flight work sees the error.
+  pool.on('error', (error) => options.onError?.(error));
+  return pool;
 }

@@ -71,7 +71,11 @@ export interface KommitWorker {
 
 /** Runs the queue until stopped: LISTEN/NOTIFY picks up new jobs at once, polling catches retries. */
 export async function startWorker(options: WorkerOptions): Promise<KommitWorker> {
-  const pgPool = createJobPool(options.adminUrl, { ca: options.ca, max: (options.concurrency ?? 4) + 2 });
+  const pgPool = createJobPool(options.adminUrl, {
+    ca: options.ca,
+    max: (options.concurrency ?? 4) + 2,
+    onError: (error) => options.logger.warn({ err: error }, 'job queue connection lost'),
+  });
   const database = createDatabase(options.adminUrl, { ca: options.ca, max: options.concurrency ?? 4, applicationName: 'kommit-worker', statementTimeoutSeconds: 300 });
   let runner: Runner;
   try {
@@ -103,7 +107,7 @@ export async function startWorker(options: WorkerOptions): Promise<KommitWorker>
 
 /** Runs every job that is due now, then returns (tests and one-off CLI runs). */
 export async function runJobsOnce(options: WorkerOptions) {
-  const pgPool = createJobPool(options.adminUrl, { ca: options.ca, max: 2 });
+  const pgPool = createJobPool(options.adminUrl, { ca: options.ca, max: 2, onError: (error) => options.logger.warn({ err: error }, 'job queue connection lost') });
   const database = createDatabase(options.adminUrl, { ca: options.ca, max: 2, applicationName: 'kommit-worker' });
   try {
     await runOnce({

@@ -117,6 +117,7 @@ export const invitations = pgTable(
     primaryKey({ columns: [t.organizationId, t.id] }),
     index('invitations_email_idx').on(t.email),
     index('invitations_id_idx').on(t.id),
+    index('invitations_inviter_idx').on(t.inviterId),
   ],
 );
 

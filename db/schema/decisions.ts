@@ -41,6 +41,9 @@ export const decisionEvents = pgTable(
     foreignKey({ columns: [t.orgId, t.workflowRunId], foreignColumns: [workflowRuns.orgId, workflowRuns.id], name: 'decision_events_run_fk' }).onDelete('cascade'),
     index('decision_events_org_project_created_idx').on(t.orgId, t.projectId, t.createdAt.desc(), t.id.desc()),
     index('decision_events_org_created_idx').on(t.orgId, t.createdAt.desc(), t.id.desc()),
+    // Foreign keys are looked up from the referenced side on every delete (cascades, org deletion).
+    index('decision_events_supersedes_idx').on(t.orgId, t.supersedes).where(sql`${t.supersedes} is not null`),
+    index('decision_events_run_idx').on(t.orgId, t.workflowRunId).where(sql`${t.workflowRunId} is not null`),
     check('decision_events_kind_check', sql`${t.kind} in ('decision', 'learning', 'progress', 'preference')`),
     check('decision_events_status_check', sql`${t.status} in ('active', 'superseded', 'conflicting', 'archived')`),
   ],

@@ -7,3 +7,4 @@ export * from './decisions.ts';
 export * from './transcripts.ts';
 export * from './workflows.ts';
 export * from './search.ts';
+export * from './platform.ts';

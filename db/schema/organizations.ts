@@ -14,6 +14,8 @@ export const organizations = pgTable('organizations', {
   // Date-typed: Better Auth reads and writes these as Date objects.
   createdAt: timestamp('created_at', { withTimezone: true, precision: 6 }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true, precision: 6 }),
+  /** Set when a hard delete starts: from then on the organization is unreachable and its rows are being removed. */
+  deletionRequestedAt: timestamp('deletion_requested_at', { withTimezone: true, precision: 6 }),
 });
 
 /**

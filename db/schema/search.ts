@@ -34,6 +34,8 @@ export const searchChunks = pgTable(
     foreignKey({ columns: [t.orgId, t.decisionEventId], foreignColumns: [decisionEvents.orgId, decisionEvents.id], name: 'search_chunks_decision_fk' }).onDelete('cascade'),
     foreignKey({ columns: [t.orgId, t.transcriptId], foreignColumns: [supportTranscripts.orgId, supportTranscripts.id], name: 'search_chunks_transcript_fk' }).onDelete('cascade'),
     index('search_chunks_org_source_idx').on(t.orgId, t.sourceType),
+    index('search_chunks_decision_idx').on(t.orgId, t.decisionEventId).where(sql`${t.decisionEventId} is not null`),
+    index('search_chunks_transcript_idx').on(t.orgId, t.transcriptId).where(sql`${t.transcriptId} is not null`),
     index('search_chunks_tsv_idx').using('gin', t.tsv),
     check(
       'search_chunks_one_source',

@@ -73,6 +73,7 @@ export const workflowRuns = pgTable(
       name: 'workflow_runs_version_fk',
     }).onDelete('cascade'),
     index('workflow_runs_org_workflow_idx').on(t.orgId, t.workflowId, t.createdAt.desc()),
+    index('workflow_runs_version_idx').on(t.orgId, t.workflowId, t.version),
     check('workflow_runs_status_check', sql`${t.status} in ('running', 'completed', 'rejected')`),
   ],
 );

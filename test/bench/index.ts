@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { benchApi } from './api.ts';
 import { benchAudit } from './audit.ts';
 import { benchAuth } from './auth.ts';
+import { benchOrgDelete } from './org-delete.ts';
 
 /**
  * `npm run bench -- <name> [--seconds N]`. Each benchmark starts its own
@@ -13,6 +14,7 @@ const benchmarks: Record<string, (options: { seconds: number }) => Promise<void>
   auth: benchAuth,
   audit: benchAudit,
   api: benchApi,
+  'org-delete': benchOrgDelete,
 };
 
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { seconds: { type: 'string', default: '10' } } });

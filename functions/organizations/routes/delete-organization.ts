@@ -1,0 +1,97 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { eq, sql } from 'drizzle-orm';
+import { sessions } from '../../../db/schema/auth.ts';
+import { organizations } from '../../../db/schema/organizations.ts';
+import { requestAddress } from '../../../middleware/addresses.ts';
+import { ApiError } from '../../../middleware/errors.ts';
+import type { Context } from 'hono';
+import type { AppEnv } from '../../../middleware/env.ts';
+import type { FunctionApp } from '../../../middleware/function-app.ts';
+import { commonErrors, jsonBody, jsonResponse, notFoundError, problem } from '../../../middleware/openapi.ts';
+import { requireRole } from '../../../middleware/roles.ts';
+
+/** A session this young counts as a fresh sign-in; older ones must give the password again. */
+export const FRESH_SESSION_SECONDS = 5 * 60;
+
+const params = z.object({ id: z.uuid().openapi({ param: { name: 'id', in: 'path' }, example: '0b7c3f8e-2a54-4d6b-9d7e-6f1f5c2e8a10' }) });
+
+const body = z
+  .object({
+    confirm: z.string().min(1).max(200).openapi({ description: "The organization's slug, typed out.", example: 'acme' }),
+    password: z
+      .string()
+      .min(1)
+      .max(1024)
+      .optional()
+      .openapi({ description: `The account password; needed unless the session is under ${FRESH_SESSION_SECONDS / 60} minutes old.`, example: 'correct horse battery staple' }),
+  })
+  .openapi('DeleteOrganization');
+
+const deletionSchema = z
+  .object({
+    id: z.uuid().openapi({ description: 'The platform-level deletion record.' }),
+    organizationId: z.uuid(),
+    status: z.literal('deleting'),
+  })
+  .openapi('OrganizationDeletion', {
+    example: { id: '5d0e7c4a-1f0b-4a51-9a43-3a9a7c3f0c11', organizationId: '0b7c3f8e-2a54-4d6b-9d7e-6f1f5c2e8a10', status: 'deleting' },
+  });
+
+export const route = createRoute({
+  method: 'delete',
+  path: '/v1/organizations/{id}',
+  tags: ['organizations'],
+  summary: 'Delete the organization and everything it owns, for good',
+  description:
+    'Owners only, signed in (not with an API key), with the slug typed out and a fresh sign-in or the password. ' +
+    'The organization becomes unreachable at once (members, invitations and keys are removed, sessions lose it); ' +
+    'its remaining rows are removed by a background job. Nothing is kept but a platform record of who asked and when.',
+  request: { params, body: jsonBody(body) },
+  responses: {
+    202: jsonResponse(deletionSchema, 'The organization is unreachable; its rows are being removed.'),
+    ...commonErrors,
+    ...notFoundError,
+    422: problem('The confirmation does not match the slug.'),
+  },
+});
+
+/** A password given is checked (and counted like a sign-in attempt); without one the session must be fresh. */
+async function assertReauthenticated(c: Context<AppEnv>, password: string | undefined) {
+  const platform = c.get('platform');
+  const principal = c.get('principal');
+  if (principal.kind !== 'session') throw new ApiError('forbidden', 'Deleting an organization needs a signed-in owner.');
+  if (password !== undefined) {
+    await platform.signInLimiter.attempt({ address: requestAddress(c), email: principal.email });
+    const verified = await platform.auth.api
+      .verifyPassword({ body: { password }, headers: c.req.raw.headers })
+      .then((result) => result.status === true, () => false);
+    if (!verified) throw new ApiError('reauthentication_required', 'The password is not correct.');
+    return;
+  }
+  const [session] = await platform.authDatabase.db
+    .select({ ageSeconds: sql<number>`extract(epoch from now() - ${sessions.createdAt})::int` })
+    .from(sessions)
+    .where(eq(sessions.id, principal.sessionId));
+  if (!session || session.ageSeconds > FRESH_SESSION_SECONDS) {
+    throw new ApiError('reauthentication_required', `Give your password, or sign in again: this session is older than ${FRESH_SESSION_SECONDS / 60} minutes.`);
+  }
+}
+
+export function registerDeleteOrganization(app: FunctionApp) {
+  app.openapi(route, async (c) => {
+    const { id } = c.req.valid('param');
+    const input = c.req.valid('json');
+    // Only the organization the request is bound to; any other id looks missing.
+    if (id !== c.var.org.id) throw new ApiError('not_found', 'No such organization.');
+    requireRole(c, ['owner']);
+    const [org] = await c.var.tx.select({ slug: organizations.slug }).from(organizations).where(eq(organizations.id, id));
+    if (!org) throw new ApiError('not_found', 'No such organization.');
+    if (input.confirm !== org.slug) throw new ApiError('unprocessable', 'Type the organization’s slug exactly to confirm.');
+    await assertReauthenticated(c, input.password);
+    const principal = c.get('principal');
+    const actor = principal.kind === 'session' ? principal.userId : '';
+    const [record] = await c.var.tx.execute<{ id: string }>(sql`select kommit_begin_org_deletion(${actor}) as id`);
+    c.get('platform').logger.info({ orgId: id, deletionId: record!.id, actorId: actor }, 'organization deletion requested');
+    return c.json({ id: record!.id, organizationId: id, status: 'deleting' as const }, 202);
+  });
+}

@@ -20,5 +20,6 @@ export function createJobPool(databaseUrl: string, options: { ca?: string; max?:
   // An idle connection dropped by the server (a restart, a failover) must not
   // crash the process: the pool replaces it, and in-flight work sees the error.
   pool.on('error', (error) => options.onError?.(error));
+  pool.on('connect', (client) => client.on('error', (error) => options.onError?.(error)));
   return pool;
 }

@@ -31,6 +31,9 @@ async function main() {
   const auditKey = process.env.AUDIT_SIGNING_KEY ?? target.auditSigningKey;
   if (!auditKey && config.production) throw new Error('AUDIT_SIGNING_KEY (Ed25519 private key, PEM) must be set in production');
   if (!auditKey) logger.warn('AUDIT_SIGNING_KEY is not set: audit checkpoints are signed with a key that dies with this process');
+  const secretKey = process.env.WEBHOOK_SECRET_KEY ?? target.secretKey;
+  if (!secretKey && config.production) throw new Error('WEBHOOK_SECRET_KEY (32 bytes, base64) must be set in production');
+  if (!secretKey) logger.warn('WEBHOOK_SECRET_KEY is not set: webhook secrets sealed now cannot be opened after a restart');
   const auditSigner = signerFromPem(
     auditKey ?? generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
     {
@@ -71,6 +74,7 @@ async function main() {
     config,
     logger,
     authSecret: authSecret ?? randomBytes(32).toString('base64url'),
+    secretKey: secretKey ?? randomBytes(32).toString('base64'),
     auditSigner,
     functions: names,
     embedder,

@@ -14,6 +14,8 @@ export interface DatabaseTarget {
   authSecret?: string;
   /** Ed25519 private key (PEM) for audit checkpoints, when this target provides one (the embedded default does). */
   auditSigningKey?: string;
+  /** Key sealing stored secrets (32 bytes, base64), when this target provides one (the embedded default does). */
+  secretKey?: string;
   /** Absent when only DATABASE_URL is configured: then nothing here migrates. */
   adminUrl?: string;
   /** CA for the embedded server; external servers use sslrootcert / PGSSLROOTCERT. */
@@ -31,6 +33,7 @@ interface Credentials {
   auth: string;
   authSecret: string;
   auditSigningKey: string;
+  secretKey: string;
 }
 
 const DATABASE_NAME = 'kommit';
@@ -47,6 +50,7 @@ function loadCredentials(file: string): Credentials {
     authSecret: stored.authSecret ?? randomBytes(32).toString('base64url'),
     auditSigningKey:
       stored.auditSigningKey ?? generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    secretKey: stored.secretKey ?? randomBytes(32).toString('base64'),
   };
   if (JSON.stringify(stored) !== JSON.stringify(credentials)) {
     writeFileSync(file, JSON.stringify(credentials, null, 2), { mode: 0o600 });
@@ -105,7 +109,7 @@ export async function resolveDatabase(options: { log: (line: string) => void; mi
   if (postmasterRunning(dataDir)) {
     options.log(`using the embedded Postgres already running on port ${port}`);
     const ca = readFileSync(`${dataDir}-ca.pem`, 'utf8');
-    return { appUrl, authUrl, adminUrl, ca, roles, authSecret: credentials.authSecret, auditSigningKey: credentials.auditSigningKey, embedded: true, stop: async () => {} };
+    return { appUrl, authUrl, adminUrl, ca, roles, authSecret: credentials.authSecret, auditSigningKey: credentials.auditSigningKey, secretKey: credentials.secretKey, embedded: true, stop: async () => {} };
   }
 
   options.log(`starting embedded Postgres on port ${port} (data in ${path.relative(process.cwd(), dataDir) || dataDir})`);
@@ -128,6 +132,7 @@ export async function resolveDatabase(options: { log: (line: string) => void; mi
     roles,
     authSecret: credentials.authSecret,
     auditSigningKey: credentials.auditSigningKey,
+    secretKey: credentials.secretKey,
     embedded: true,
     stop: () => cluster.stop(),
   };

@@ -3,11 +3,13 @@ import apiKeys from './api-keys/index.ts';
 import auditApp from './audit/index.ts';
 import consoleApp from './console/index.tsx';
 import decisionEvents from './decision-events/index.ts';
+import hooks from './hooks/index.ts';
 import identity from './identity/index.ts';
 import organizations from './organizations/index.ts';
 import projects from './projects/index.ts';
 import search from './search/index.ts';
 import supportTranscripts from './support-transcripts/index.ts';
+import webhooks from './webhooks/index.ts';
 import workflows from './workflows/index.ts';
 
 /** Every function module, by name. FUNCTIONS (a comma list) selects which a process mounts. */
@@ -20,6 +22,8 @@ export const functionRegistry: Record<string, FunctionApp> = {
   'support-transcripts': supportTranscripts,
   workflows,
   search,
+  webhooks,
+  hooks,
   audit: auditApp,
   console: consoleApp,
 };

@@ -6,6 +6,7 @@ import { startWorker, type KommitTaskList, type KommitWorker } from '../db/jobs/
 import type { RoleNames } from '../db/roles.ts';
 import type { Embedder } from '../db/search/embedder.ts';
 import { embedderFromEnv } from '../db/search/remote-embedder.ts';
+import { hookTasks } from './hooks/tasks.ts';
 import { organizationTasks } from './organizations/tasks.ts';
 import { searchTasks } from './search/tasks.ts';
 
@@ -13,6 +14,7 @@ import { searchTasks } from './search/tasks.ts';
 export const taskRegistry: KommitTaskList = {
   ...searchTasks,
   ...organizationTasks,
+  ...hookTasks,
 };
 
 /**

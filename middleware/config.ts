@@ -9,7 +9,17 @@ export interface HttpConfig {
   /** The public origin users reach this deployment at; cookie-authenticated writes must come from it. */
   baseURL: string;
   signInLimits: SignInLimits;
+  webhooks: WebhookLimits;
 }
+
+export interface WebhookLimits {
+  /** Largest delivery body, enforced while reading. */
+  maxBodyBytes: number;
+  /** Deliveries one endpoint may send per minute. */
+  perEndpointPerMinute: number;
+}
+
+export const DEFAULT_WEBHOOK_LIMITS: WebhookLimits = { maxBodyBytes: 256 * 1024, perEndpointPerMinute: 6000 };
 
 export interface SignInLimits {
   /** Attempts per email address (sign-in) within the window. */
@@ -35,6 +45,10 @@ export function httpConfigFromEnv(env: NodeJS.ProcessEnv = process.env): HttpCon
       perAccount: Number(env.SIGN_IN_LIMIT_PER_ACCOUNT ?? DEFAULT_SIGN_IN_LIMITS.perAccount),
       perAddress: Number(env.SIGN_IN_LIMIT_PER_ADDRESS ?? DEFAULT_SIGN_IN_LIMITS.perAddress),
       windowSeconds: Number(env.SIGN_IN_LIMIT_WINDOW_SECONDS ?? DEFAULT_SIGN_IN_LIMITS.windowSeconds),
+    },
+    webhooks: {
+      maxBodyBytes: Number(env.WEBHOOK_MAX_BODY_BYTES ?? DEFAULT_WEBHOOK_LIMITS.maxBodyBytes),
+      perEndpointPerMinute: Number(env.WEBHOOK_RATE_PER_MINUTE ?? DEFAULT_WEBHOOK_LIMITS.perEndpointPerMinute),
     },
   };
 }

@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { Auth } from '../auth/index.ts';
 import type { AddressRange } from './addresses.ts';
 import type { CheckpointSigner } from '../db/audit/checkpoint.ts';
+import type { RateLimiterMemory } from 'rate-limiter-flexible';
+import type { SecretBox } from '../db/secret-box.ts';
 import type { Embedder } from '../db/search/embedder.ts';
 import type { Database, Tx } from '../db/tenant.ts';
 import type { HttpConfig } from './config.ts';
@@ -20,6 +22,10 @@ export interface Platform {
   trustedProxyRanges: AddressRange[];
   logger: Logger;
   signInLimiter: SignInLimiter;
+  /** Seals and opens secrets stored in the database (webhook signing secrets). */
+  secretBox: SecretBox;
+  /** Per-endpoint delivery budget of inbound webhooks. */
+  webhookLimiter: RateLimiterMemory;
   /** Turns tenant text into vectors for the search index. */
   embedder: Embedder;
   /** Signs audit checkpoints; absent only where no key is configured (then none are signed). */

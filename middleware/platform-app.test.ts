@@ -9,7 +9,7 @@ describe('the platform app', () => {
   it('answers /health with 200 and the served functions, nothing about tenants', async () => {
     const response = await fetch(`${env.server.url}/health`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok', functions: ['identity', 'organizations', 'projects', 'api-keys', 'decision-events', 'support-transcripts', 'workflows', 'search', 'audit', 'console'] });
+    expect(await response.json()).toEqual({ status: 'ok', functions: ['identity', 'organizations', 'projects', 'api-keys', 'decision-events', 'support-transcripts', 'workflows', 'search', 'webhooks', 'hooks', 'audit', 'console'] });
   });
 
   it('answers /health with 503 before the boot checks passed and when the database is gone', async () => {
@@ -46,6 +46,7 @@ describe('the platform app', () => {
     const document = await response.json();
     expect(document.openapi).toBe('3.1.0');
     expect(Object.keys(document.paths).sort()).toEqual([
+      '/hooks/{endpointId}',
       '/v1/api-keys',
       '/v1/api-keys/{id}',
       '/v1/audit-log',
@@ -65,6 +66,10 @@ describe('the platform app', () => {
       '/v1/session/active-organization',
       '/v1/support-transcripts',
       '/v1/support-transcripts/{id}',
+      '/v1/webhook-endpoints',
+      '/v1/webhook-endpoints/{id}',
+      '/v1/webhook-endpoints/{id}/deliveries',
+      '/v1/webhook-endpoints/{id}/rotate-secret',
       '/v1/workflows/{id}',
       '/v1/workflows/{id}/runs',
       '/v1/workflows/{id}/runs/{runId}',

@@ -3,7 +3,9 @@ import { createAuth } from '../auth/index.ts';
 import { emitAudit } from '../db/audit/emit.ts';
 import type { Embedder } from '../db/search/embedder.ts';
 import { embedderFromEnv } from '../db/search/remote-embedder.ts';
+import { createSecretBox } from '../db/secret-box.ts';
 import type { Database } from '../db/tenant.ts';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { CLIENT_ADDRESS_HEADER, compileRanges } from './addresses.ts';
 import type { HttpConfig } from './config.ts';
 import type { Platform } from './env.ts';
@@ -18,13 +20,15 @@ export interface PlatformInput {
   auditSigner?: Platform['auditSigner'];
   functions: string[];
   ready: () => boolean;
+  /** 32 bytes, base64: the key sealing stored secrets (WEBHOOK_SECRET_KEY). */
+  secretKey: string;
   /** Defaults to the one configured by env (the local embedder without configuration). */
   embedder?: Embedder;
 }
 
 /** Everything a process shares across requests, built once at start-up. */
 export function createPlatform(input: PlatformInput): Platform {
-  const { authSecret, ...rest } = input;
+  const { authSecret, secretKey, ...rest } = input;
   return {
     ...rest,
     auth: createAuth({
@@ -47,5 +51,7 @@ export function createPlatform(input: PlatformInput): Platform {
     trustedProxyRanges: compileRanges(input.config.trustedProxies),
     signInLimiter: createSignInLimiter(input.config.signInLimits),
     embedder: input.embedder ?? embedderFromEnv(),
+    secretBox: createSecretBox(secretKey),
+    webhookLimiter: new RateLimiterMemory({ keyPrefix: 'webhook-endpoint', points: input.config.webhooks.perEndpointPerMinute, duration: 60 }),
   };
 }

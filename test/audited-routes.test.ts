@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectFunctions } from '../functions/index.ts';
+import { Webhook } from 'standardwebhooks';
+import { runJobs } from './jobs.ts';
 import { createTenant, type TestTenant } from './tenants.ts';
 import { useTestServer } from './use-server.ts';
 import { UserAgent } from './user-agent.ts';
@@ -28,6 +30,8 @@ const newWorkflow = async (active = false) => {
   if (active) await tenant.owner.request('PATCH', `/v1/workflows/${id}`, { status: 'active' });
   return id;
 };
+const newEndpoint = async () =>
+  (await tenant.owner.request('POST', '/v1/webhook-endpoints', { name: 'h', projectId: await newProject(), target: 'raw_event' })).body as { id: string; secret: string };
 const newKey = async () => (await tenant.owner.request('POST', '/v1/api-keys', { name: 'to revoke' })).body.id as string;
 
 /** How to carry each mutating route out once, successfully, and the action it must record. */
@@ -73,6 +77,31 @@ const governed: Record<string, { action: string; run: () => Promise<{ status: nu
       const id = await newWorkflow(true);
       const runId = (await tenant.owner.request('POST', `/v1/workflows/${id}/runs`)).body.id;
       return tenant.owner.request('POST', `/v1/workflows/${id}/runs/${runId}/reject`, {});
+    },
+  },
+  'POST /v1/webhook-endpoints': {
+    action: 'webhook_endpoint.create',
+    run: async () => tenant.owner.request('POST', '/v1/webhook-endpoints', { name: 'h', projectId: await newProject(), target: 'raw_event' }),
+  },
+  'PATCH /v1/webhook-endpoints/{id}': { action: 'webhook_endpoint.update', run: async () => tenant.owner.request('PATCH', `/v1/webhook-endpoints/${(await newEndpoint()).id}`, { enabled: false }) },
+  'DELETE /v1/webhook-endpoints/{id}': { action: 'webhook_endpoint.delete', run: async () => tenant.owner.request('DELETE', `/v1/webhook-endpoints/${(await newEndpoint()).id}`) },
+  'POST /v1/webhook-endpoints/{id}/rotate-secret': {
+    action: 'webhook_endpoint.rotate_secret',
+    run: async () => tenant.owner.request('POST', `/v1/webhook-endpoints/${(await newEndpoint()).id}/rotate-secret`, {}),
+  },
+  // The delivery is stored by the public ingress; its governed action is what the worker makes of it.
+  'POST /hooks/{endpointId}': {
+    action: 'webhook_delivery.store',
+    run: async () => {
+      const endpoint = await newEndpoint();
+      const at = new Date();
+      const response = await fetch(`${env.server.url}/hooks/${endpoint.id}`, {
+        method: 'POST',
+        headers: { 'webhook-id': 'audited', 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': new Webhook(endpoint.secret).sign('audited', at, '{}') },
+        body: '{}',
+      });
+      await runJobs(env.db);
+      return response;
     },
   },
   'POST /v1/session/active-organization': {

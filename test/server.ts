@@ -6,11 +6,14 @@ import pino from 'pino';
 import { LocalHashEmbedder, type Embedder } from '../db/search/embedder.ts';
 import { createDatabase, type Database } from '../db/tenant.ts';
 import { selectFunctions } from '../functions/index.ts';
-import { DEFAULT_SIGN_IN_LIMITS, type HttpConfig } from '../middleware/config.ts';
+import { DEFAULT_SIGN_IN_LIMITS, DEFAULT_WEBHOOK_LIMITS, type HttpConfig } from '../middleware/config.ts';
 import type { FunctionApp } from '../middleware/function-app.ts';
 import { createPlatform } from '../middleware/platform.ts';
 import { createPlatformApp } from '../middleware/platform-app.ts';
 import type { TestDatabase } from './database.ts';
+
+/** The key sealing webhook secrets in tests (what WEBHOOK_SECRET_KEY is in production). */
+export const TEST_SECRET_KEY = Buffer.alloc(32, 7).toString('base64');
 
 export interface TestServer {
   url: string;
@@ -48,6 +51,7 @@ export async function startTestServer(db: TestDatabase, options: TestServerOptio
     maxBodyBytes: 64 * 1024,
     baseURL: 'http://127.0.0.1',
     signInLimits: DEFAULT_SIGN_IN_LIMITS,
+    webhooks: DEFAULT_WEBHOOK_LIMITS,
     ...options.config,
   };
   server = await new Promise<ReturnType<typeof serve>>((resolve) => {
@@ -64,6 +68,7 @@ export async function startTestServer(db: TestDatabase, options: TestServerOptio
       ? pino({ level: 'debug' }, { write: (line: string) => options.log!(line) })
       : pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     authSecret: 'test-secret-that-is-long-enough-for-better-auth',
+    secretKey: TEST_SECRET_KEY,
     auditSigner: signerFromPem(generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), {
       keyName: 'kommit-test',
       everyAppends: options.checkpointEvery ?? 100,

@@ -8,3 +8,4 @@ export * from './transcripts.ts';
 export * from './workflows.ts';
 export * from './search.ts';
 export * from './platform.ts';
+export * from './webhooks.ts';

@@ -1,4 +1,5 @@
 import type { Browser, Page } from 'playwright-core';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../../test/browser.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/database.ts';
@@ -126,6 +127,40 @@ describe('the console in a real browser', () => {
     expect(text.trim().split('\n').map((line) => JSON.parse(line).action)).toEqual(['organization.create']);
     await page.goto(`${server.url}/console/audit`);
     expect(await page.getByTestId('audit-rows').locator('tr td:nth-child(4)').first().textContent()).toBe('audit.export');
+  });
+
+  it('creates a webhook endpoint, shows its secret once, lists its deliveries and rotates the secret', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await signUp(page, 'Hooker', `hooks-${Date.now()}@example.test`);
+    await createOrganization(page, 'Hooked Org');
+    await createProject(page, 'crm');
+    await page.getByRole('link', { name: 'Webhooks' }).click();
+    await page.waitForURL(/\/console\/webhooks/);
+    await page.getByLabel('Name').fill('Deals');
+    await page.getByLabel('Deliveries become').selectOption('raw_event');
+    await page.getByRole('button', { name: 'Create endpoint' }).click();
+    const secret = (await page.getByTestId('secret-value').textContent())!;
+    expect(secret).toMatch(/^whsec_/);
+    await page.goto(`${server.url}/console/webhooks`);
+    expect(await page.getByTestId('secret').count()).toBe(0);
+    expect(await page.content()).not.toContain(secret);
+
+    const url = (await page.getByTestId('endpoints').locator('code').first().textContent())!;
+    const at = new Date();
+    const delivered = await fetch(`${server.url}${url}`, {
+      method: 'POST',
+      headers: { 'webhook-id': 'msg_console', 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': new Webhook(secret).sign('msg_console', at, '{"ok":true}') },
+      body: '{"ok":true}',
+    });
+    expect(delivered.status).toBe(202);
+    await page.getByRole('link', { name: 'Deals' }).click();
+    await page.waitForURL(/endpoint=/);
+    expect(await page.getByTestId('deliveries').locator('tr td:first-child').allTextContents()).toEqual(['msg_console']);
+
+    await page.getByRole('button', { name: 'Rotate secret of Deals' }).click();
+    const rotated = (await page.getByTestId('secret-value').textContent())!;
+    expect(rotated).toMatch(/^whsec_/);
+    expect(rotated).not.toBe(secret);
   });
 
   it('shows a wrong password as an error on the sign-in page', async () => {

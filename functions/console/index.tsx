@@ -9,6 +9,7 @@ import { acceptInvitation, invitationPage } from './pages/invitation.tsx';
 import { changeRole, inviteMember, membersPage, removeMember } from './pages/members.tsx';
 import { createOrganization, organizationsPage, switchOrganization } from './pages/organizations.tsx';
 import { createProject, projectsPage } from './pages/projects.tsx';
+import { createWebhookEndpoint, rotateWebhookEndpointSecret, webhooksPage } from './pages/webhooks.tsx';
 import { back, consoleHeaders, sameOriginForms } from './support.ts';
 
 /**
@@ -35,6 +36,9 @@ app.get('/console/projects', ...tenantPage, projectsPage);
 app.post('/console/projects', ...tenantPage, createProject);
 app.get('/console/members', ...tenantPage, membersPage);
 app.get('/console/audit', ...tenantPage, auditPage);
+app.get('/console/webhooks', ...tenantPage, webhooksPage);
+app.post('/console/webhooks', ...tenantPage, createWebhookEndpoint);
+app.post('/console/webhooks/:id/rotate', ...tenantPage, rotateWebhookEndpointSecret);
 // Outside the tenant transaction: see activeOrganization in pages/members.tsx.
 app.post('/console/members/invite', ...page, inviteMember);
 app.post('/console/members/remove', ...page, removeMember);

@@ -36,6 +36,7 @@ export function Layout(props: { title: string; user?: { email: string }; orgName
           {props.user && <a href="/console">Organizations</a>}
           {props.orgName && <a href="/console/projects">Projects</a>}
           {props.orgName && <a href="/console/members">Members</a>}
+          {props.orgName && <a href="/console/webhooks">Webhooks</a>}
           {props.orgName && <a href="/console/audit">Audit</a>}
           <span class="spacer" />
           {props.orgName && <span data-testid="active-org">{props.orgName}</span>}

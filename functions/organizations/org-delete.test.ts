@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { Webhook } from 'standardwebhooks';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { deleteOrganizationData, tenantTablesChildrenFirst } from '../../db/org-deletion.ts';
 import type { TestDatabase } from '../../test/database.ts';
@@ -64,6 +65,14 @@ async function fill(tenant: TestTenant): Promise<Filled> {
   await member.request('POST', '/api/auth/organization/accept-invitation', { invitationId: invitation.body.id });
   await member.request('POST', '/v1/session/active-organization', { organizationId: tenant.orgId });
   await owner.request('POST', '/api/auth/organization/invite-member', { email: uniqueEmail('pending'), role: 'member', organizationId: tenant.orgId });
+  const hook = (await owner.request('POST', '/v1/webhook-endpoints', { name: 'CRM', projectId, target: 'raw_event' })).body;
+  const at = new Date();
+  const delivered = await fetch(`${env.server.url}/hooks/${hook.id}`, {
+    method: 'POST',
+    headers: { 'webhook-id': 'fill', 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': new Webhook(hook.secret).sign('fill', at, '{}') },
+    body: '{}',
+  });
+  expect(delivered.status).toBe(202);
   await runJobs(env.db);
   return { tenant, slug: await slugOf(env.db, tenant.orgId), member };
 }

@@ -4,6 +4,7 @@ import { benchApi } from './api.ts';
 import { benchAudit } from './audit.ts';
 import { benchAuth } from './auth.ts';
 import { benchOrgDelete } from './org-delete.ts';
+import { benchWebhooks } from './webhooks.ts';
 
 /**
  * `npm run bench -- <name> [--seconds N]`. Each benchmark starts its own
@@ -15,6 +16,7 @@ const benchmarks: Record<string, (options: { seconds: number }) => Promise<void>
   audit: benchAudit,
   api: benchApi,
   'org-delete': benchOrgDelete,
+  webhooks: benchWebhooks,
 };
 
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { seconds: { type: 'string', default: '10' } } });

@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { and, eq, sql } from 'drizzle-orm';
+import { emitAudit } from '../../db/audit/emit.ts';
+import type { KommitTaskList } from '../../db/jobs/worker.ts';
+import { decisionEvents, decisionKinds } from '../../db/schema/decisions.ts';
+import { webhookDeliveries, webhookEndpoints } from '../../db/schema/webhooks.ts';
+import { workflowRuns, workflows } from '../../db/schema/workflows.ts';
+import { queueIndex } from '../../db/search/index.ts';
+import type { Tx } from '../../db/tenant.ts';
+
+const processPayload = z.object({ orgId: z.uuid(), deliveryId: z.uuid() });
+
+/** What a decision_event endpoint expects in a delivery body. */
+export const decisionDelivery = z.object({
+  title: z.string().trim().min(1).max(500),
+  kind: z.enum(decisionKinds).default('decision'),
+  rationale: z.string().max(20_000).optional(),
+  outcome: z.string().max(20_000).optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** A delivery that can never succeed as it is: dead at once instead of retried. */
+class Undeliverable extends Error {}
+
+type Endpoint = typeof webhookEndpoints.$inferSelect;
+type Delivery = typeof webhookDeliveries.$inferSelect;
+
+async function apply(tx: Tx, endpoint: Endpoint, delivery: Delivery): Promise<{ type: string; id: string }> {
+  const actor = { type: 'webhook' as const, id: endpoint.id };
+  const audit = (action: string, targetType: string, targetId: string, data: Record<string, unknown>) =>
+    emitAudit(tx, { orgId: endpoint.orgId, actor }, { action, targetType, targetId, data: { ...data, deliveryId: delivery.id, messageId: delivery.messageId } });
+  if (endpoint.target === 'raw_event') {
+    await audit('webhook_delivery.store', 'webhook_delivery', delivery.id, { bytes: Buffer.byteLength(delivery.body) });
+    return { type: 'raw_event', id: delivery.id };
+  }
+  const body = JSON.parse(delivery.body) as unknown;
+  if (endpoint.target === 'decision_event') {
+    const parsed = decisionDelivery.safeParse(body);
+    if (!parsed.success) throw new Undeliverable(`not a decision event: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
+    const [event] = await tx
+      .insert(decisionEvents)
+      .values({
+        orgId: endpoint.orgId,
+        projectId: endpoint.projectId,
+        kind: parsed.data.kind,
+        title: parsed.data.title,
+        rationale: parsed.data.rationale ?? null,
+        outcome: parsed.data.outcome ?? null,
+        actorType: actor.type,
+        actorId: actor.id,
+        metadata: { ...parsed.data.metadata, webhook: { endpointId: endpoint.id, messageId: delivery.messageId } },
+      })
+      .returning();
+    await queueIndex(tx, { type: 'decision_event', id: event!.id });
+    await audit('decision_event.create', 'decision_event', event!.id, { after: { id: event!.id, title: event!.title, kind: event!.kind, projectId: event!.projectId } });
+    return { type: 'decision_event', id: event!.id };
+  }
+  const [workflow] = await tx.select().from(workflows).where(eq(workflows.id, endpoint.workflowId!));
+  if (!workflow || workflow.status !== 'active') throw new Undeliverable(`the workflow is ${workflow?.status ?? 'gone'}; only active workflows run`);
+  const [run] = await tx
+    .insert(workflowRuns)
+    .values({ orgId: endpoint.orgId, workflowId: workflow.id, version: workflow.currentVersion, startedBy: `webhook:${endpoint.id}` })
+    .returning();
+  await audit('workflow_run.start', 'workflow_run', run!.id, { workflowId: workflow.id, version: run!.version, input: body });
+  return { type: 'workflow_run', id: run!.id };
+}
+
+export const hookTasks: KommitTaskList = {
+  /**
+   * Turns a stored delivery into what its endpoint says, in the delivery's
+   * organization. Failures are recorded on the delivery; the queue retries
+   * with back-off, and the last attempt (or a delivery that can never work)
+   * leaves it dead, visible in the deliveries list.
+   */
+  'webhook.process': async (payload, { database, job }) => {
+    const { orgId, deliveryId } = processPayload.parse(payload);
+    const failure = await database.withTenant(orgId, async (tx) => {
+      const [found] = await tx
+        .select({ delivery: webhookDeliveries, endpoint: webhookEndpoints })
+        .from(webhookDeliveries)
+        .innerJoin(webhookEndpoints, and(eq(webhookEndpoints.orgId, webhookDeliveries.orgId), eq(webhookEndpoints.id, webhookDeliveries.endpointId)))
+        .where(eq(webhookDeliveries.id, deliveryId))
+        .for('update', { of: webhookDeliveries });
+      // Gone with its endpoint, or done by an earlier attempt: nothing to do twice.
+      if (!found || found.delivery.status === 'processed' || found.delivery.status === 'dead') return null;
+      try {
+        // A savepoint: a failed attempt leaves nothing behind but its record below.
+        const result = await tx.transaction((sp) => apply(sp, found.endpoint, found.delivery));
+        await tx
+          .update(webhookDeliveries)
+          .set({ status: 'processed', attempts: sql`${webhookDeliveries.attempts} + 1`, lastError: null, resultType: result.type, resultId: result.id, processedAt: sql`now()` })
+          .where(eq(webhookDeliveries.id, deliveryId));
+        return null;
+      } catch (error) {
+        const dead = error instanceof Undeliverable || job.attempts >= job.max_attempts;
+        const message = error instanceof Error ? error.message : String(error);
+        await tx
+          .update(webhookDeliveries)
+          .set({ status: dead ? 'dead' : 'retrying', attempts: sql`${webhookDeliveries.attempts} + 1`, lastError: message.slice(0, 1000) })
+          .where(eq(webhookDeliveries.id, deliveryId));
+        return dead ? null : error;
+      }
+    });
+    if (failure) throw failure;
+  },
+};

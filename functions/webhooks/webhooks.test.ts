@@ -1,0 +1,269 @@
+import { request as httpRequest } from 'node:http';
+import { sql } from 'drizzle-orm';
+import { Webhook } from 'standardwebhooks';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runJobs } from '../../test/jobs.ts';
+import { describeTenantRouteSecurity } from '../../test/security-suite.ts';
+import { startTestServer } from '../../test/server.ts';
+import { createTenant, type TestTenant } from '../../test/tenants.ts';
+import { useTestServer } from '../../test/use-server.ts';
+import webhooks from './index.ts';
+
+const env = useTestServer();
+let acme: TestTenant;
+let globex: TestTenant;
+let acmeProject: string;
+let globexProject: string;
+
+interface CreatedEndpoint {
+  id: string;
+  secret: string;
+  url: string;
+}
+
+async function createEndpoint(tenant: TestTenant, body: Record<string, unknown>): Promise<CreatedEndpoint> {
+  const response = await tenant.owner.request('POST', '/v1/webhook-endpoints', body);
+  expect(response.status, response.text).toBe(201);
+  return response.body;
+}
+
+/** Signs as a customer system does, with the reference library, and posts over real HTTP. */
+function deliver(baseUrl: string, endpointId: string, secret: string, body: string, options: { id?: string; at?: Date; headers?: Record<string, string> } = {}) {
+  const id = options.id ?? `msg_${Math.random().toString(36).slice(2)}`;
+  const at = options.at ?? new Date();
+  const signature = new Webhook(secret).sign(id, at, body);
+  return fetch(`${baseUrl}/hooks/${endpointId}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+      'webhook-signature': signature,
+      ...options.headers,
+    },
+    body,
+  });
+}
+
+async function deliveryCount(tenant: TestTenant) {
+  const [row] = await env.db.admin.withTenant(tenant.orgId, (tx) => tx.execute<{ n: number }>(sql`select count(*)::int as n from webhook_deliveries`));
+  return row!.n;
+}
+
+beforeAll(async () => {
+  acme = await createTenant(env.db, env.server, 'Acme');
+  globex = await createTenant(env.db, env.server, 'Globex');
+  acmeProject = (await acme.owner.request('POST', '/v1/projects', { name: 'CRM' })).body.id;
+  globexProject = (await globex.owner.request('POST', '/v1/projects', { name: 'CRM' })).body.id;
+});
+
+describe('webhook endpoints', () => {
+  it('show the secret once, in Standard Webhooks form, and store it sealed', async () => {
+    const endpoint = await createEndpoint(acme, { name: 'Deals', projectId: acmeProject, target: 'decision_event' });
+    expect(endpoint.secret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
+    expect(endpoint.url).toBe(`/hooks/${endpoint.id}`);
+    const read = await acme.owner.request('GET', `/v1/webhook-endpoints/${endpoint.id}`);
+    expect(read.body.secret).toBeUndefined();
+    expect(JSON.stringify((await acme.owner.request('GET', '/v1/webhook-endpoints')).body)).not.toContain(endpoint.secret.slice(6));
+    const [stored] = await env.db.admin.withTenant(acme.orgId, (tx) =>
+      tx.execute<{ sealed_secret: string }>(sql`select sealed_secret from webhook_endpoints where id = ${endpoint.id}`),
+    );
+    expect(stored!.sealed_secret).toMatch(/^v1\./);
+    expect(stored!.sealed_secret).not.toContain(endpoint.secret.slice(6, 20));
+    const audit = (await acme.owner.request('GET', `/v1/audit-log?action=webhook_endpoint.create&target=${endpoint.id}`)).body.data;
+    expect(audit).toHaveLength(1);
+    expect(JSON.stringify(audit)).not.toContain(endpoint.secret.slice(6));
+  });
+
+  it('refuse another organization’s project, a run endpoint without a workflow, and members below admin', async () => {
+    expect((await acme.owner.request('POST', '/v1/webhook-endpoints', { name: 'x', projectId: globexProject, target: 'decision_event' })).status).toBe(404);
+    const noWorkflow = await acme.owner.request('POST', '/v1/webhook-endpoints', { name: 'x', projectId: acmeProject, target: 'workflow_run' });
+    expect(noWorkflow.status).toBe(400);
+    expect(noWorkflow.body.errors[0].path).toBe('json.workflowId');
+    const viaKey = await fetch(`${env.server.url}/v1/webhook-endpoints`, { method: 'POST', headers: acme.headers, body: JSON.stringify({ name: 'x', projectId: acmeProject, target: 'raw_event' }) });
+    expect(viaKey.status).toBe(403);
+  });
+});
+
+describe('receiving deliveries', () => {
+  let deals: CreatedEndpoint;
+  let raw: CreatedEndpoint;
+  let theirs: CreatedEndpoint;
+  beforeAll(async () => {
+    deals = await createEndpoint(acme, { name: 'Deals', projectId: acmeProject, target: 'decision_event' });
+    raw = await createEndpoint(acme, { name: 'Raw', projectId: acmeProject, target: 'raw_event' });
+    theirs = await createEndpoint(globex, { name: 'Theirs', projectId: globexProject, target: 'decision_event' });
+  });
+
+  it('stores a verified delivery, answers 202, and the worker turns it into a decision event of that organization only', async () => {
+    const body = JSON.stringify({ title: 'Deal won: Initech', rationale: 'Signed today', kind: 'progress' });
+    const response = await deliver(env.server.url, deals.id, deals.secret, body);
+    expect(response.status).toBe(202);
+    const receipt = await response.json();
+    expect(receipt.status).toBe('received');
+    await runJobs(env.db);
+    const events = (await acme.owner.request('GET', '/v1/decision-events?limit=200')).body.data as { id: string; title: string; actorType?: string }[];
+    const event = events.find((e) => e.title === 'Deal won: Initech');
+    expect(event).toBeDefined();
+    expect(JSON.stringify((await globex.owner.request('GET', '/v1/decision-events?limit=200')).body)).not.toContain('Initech');
+    const deliveries = (await acme.owner.request('GET', `/v1/webhook-endpoints/${deals.id}/deliveries`)).body.data;
+    expect(deliveries[0]).toMatchObject({ id: receipt.id, status: 'processed', attempts: 1, result: { type: 'decision_event', id: event!.id } });
+    const audit = (await acme.owner.request('GET', `/v1/audit-log?action=decision_event.create&target=${event!.id}`)).body.data;
+    expect(audit[0]).toMatchObject({ actor_type: 'webhook', actor_id: deals.id });
+  });
+
+  it('starts a workflow run for a workflow_run endpoint, and stores raw events as they came', async () => {
+    const workflow = (await acme.owner.request('POST', `/v1/projects/${acmeProject}/workflows`, { name: 'Onboard', steps: [{ name: 'Check', kind: 'review', requiredRole: 'member' }] })).body.id;
+    await acme.owner.request('PATCH', `/v1/workflows/${workflow}`, { status: 'active' });
+    const runs = await createEndpoint(acme, { name: 'Runs', projectId: acmeProject, target: 'workflow_run', workflowId: workflow });
+    expect((await deliver(env.server.url, runs.id, runs.secret, JSON.stringify({ customer: 'Initech' }))).status).toBe(202);
+    expect((await deliver(env.server.url, raw.id, raw.secret, 'plain text, not JSON', { headers: { 'content-type': 'text/plain' } })).status).toBe(202);
+    await runJobs(env.db);
+    const [run] = (await acme.owner.request('GET', `/v1/webhook-endpoints/${runs.id}/deliveries`)).body.data;
+    expect(run.status).toBe('processed');
+    expect((await acme.owner.request('GET', `/v1/workflows/${workflow}/runs/${run.result.id}`)).body.status).toBe('running');
+    const [stored] = (await acme.owner.request('GET', `/v1/webhook-endpoints/${raw.id}/deliveries`)).body.data;
+    expect(stored).toMatchObject({ status: 'processed', result: { type: 'raw_event', id: stored.id } });
+  });
+
+  it('answers a redelivery 200 and stores nothing new; a storm of 100 deliveries sent 10 times stores exactly 100', { timeout: 60_000 }, async () => {
+    const before = await deliveryCount(acme);
+    const body = JSON.stringify({ title: 'once' });
+    const first = await deliver(env.server.url, raw.id, raw.secret, body, { id: 'msg_once' });
+    const again = await deliver(env.server.url, raw.id, raw.secret, body, { id: 'msg_once' });
+    expect([first.status, again.status]).toEqual([202, 200]);
+    expect((await again.json()).id).toBe((await first.json()).id);
+    const ids = Array.from({ length: 100 }, (_, i) => `storm_${i}`);
+    const statuses = await Promise.all(
+      Array.from({ length: 10 }).flatMap(() => ids.map((id) => deliver(env.server.url, raw.id, raw.secret, JSON.stringify({ title: id }), { id }).then((r) => r.status))),
+    );
+    expect(statuses.every((s) => s === 200 || s === 202)).toBe(true);
+    expect(statuses.filter((s) => s === 202)).toHaveLength(100);
+    expect(await deliveryCount(acme)).toBe(before + 101);
+  });
+
+  it('refuses bad deliveries with a clear 4xx and stores nothing', async () => {
+    const before = await deliveryCount(acme);
+    const body = JSON.stringify({ title: 'Deal lost' });
+    const now = Math.floor(Date.now() / 1000);
+    const signed = (overrides: Record<string, string>, payload = body) =>
+      fetch(`${env.server.url}/hooks/${deals.id}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'webhook-id': 'msg_bad', 'webhook-timestamp': String(now), 'webhook-signature': new Webhook(deals.secret).sign('msg_bad', new Date(now * 1000), body), ...overrides },
+        body: payload,
+      });
+    const cases: [string, Promise<Response>, number][] = [
+      ['missing headers', fetch(`${env.server.url}/hooks/${deals.id}`, { method: 'POST', body }), 400],
+      ['bad signature', signed({ 'webhook-signature': 'v1,' + Buffer.alloc(32).toString('base64') }), 404],
+      ['another endpoint’s secret', deliver(env.server.url, deals.id, raw.secret, body), 404],
+      ['a body altered by one byte', signed({}, body.replace('lost', 'lose')), 404],
+      ['re-serialised JSON', signed({}, JSON.stringify(JSON.parse(body), null, 2)), 404],
+      ['a stale timestamp', deliver(env.server.url, deals.id, deals.secret, body, { at: new Date(Date.now() - 6 * 60_000) }), 400],
+      ['a future timestamp', deliver(env.server.url, deals.id, deals.secret, body, { at: new Date(Date.now() + 6 * 60_000) }), 400],
+      ['invalid JSON', deliver(env.server.url, deals.id, deals.secret, '{"title": '), 400],
+      ['a body that is not UTF-8', fetch(`${env.server.url}/hooks/${deals.id}`, { method: 'POST', body: Buffer.from([0xff, 0xfe]) , headers: { 'webhook-id': 'x', 'webhook-timestamp': String(now), 'webhook-signature': 'v1,x' } }), 400],
+      // The sender kept a trailing newline of the secret in its configuration and signs with that key.
+      ['a secret with trailing whitespace', deliver(env.server.url, deals.id, `whsec_${Buffer.concat([Buffer.from(deals.secret.slice(6), 'base64'), Buffer.from('\n')]).toString('base64')}`, body), 404],
+      ['a malformed endpoint id', deliver(env.server.url, 'not-a-uuid', deals.secret, body), 404],
+    ];
+    for (const [what, pending, status] of cases) {
+      const response = await pending;
+      expect(response.status, what).toBe(status);
+      expect(response.headers.get('content-type'), what).toBe('application/problem+json');
+    }
+    expect(await deliveryCount(acme)).toBe(before);
+  });
+
+  it('answers an unknown, a disabled and another organization’s endpoint exactly alike', async () => {
+    const body = JSON.stringify({ title: 'probe' });
+    const disabled = await createEndpoint(acme, { name: 'Off', projectId: acmeProject, target: 'decision_event', enabled: false });
+    const answers = await Promise.all(
+      [
+        deliver(env.server.url, crypto.randomUUID(), deals.secret, body),
+        deliver(env.server.url, disabled.id, disabled.secret, body),
+        deliver(env.server.url, theirs.id, deals.secret, body),
+      ].map(async (pending) => {
+        const response = await pending;
+        const problem = await response.json();
+        return { status: response.status, type: problem.type, title: problem.title, detail: problem.detail };
+      }),
+    );
+    expect(answers[1]).toEqual(answers[0]);
+    expect(answers[2]).toEqual(answers[0]);
+    expect(answers[0]!.status).toBe(404);
+  });
+
+  it('accepts both secrets during a rotation’s overlap, and only the new one without overlap', async () => {
+    const endpoint = await createEndpoint(acme, { name: 'Rotating', projectId: acmeProject, target: 'raw_event' });
+    const rotated = (await acme.owner.request('POST', `/v1/webhook-endpoints/${endpoint.id}/rotate-secret`, { overlapMinutes: 30 })).body;
+    expect(rotated.secret).not.toBe(endpoint.secret);
+    expect(rotated.previousSecretExpiresAt).not.toBeNull();
+    expect((await deliver(env.server.url, endpoint.id, endpoint.secret, '{}')).status).toBe(202);
+    expect((await deliver(env.server.url, endpoint.id, rotated.secret, '{}')).status).toBe(202);
+    const again = (await acme.owner.request('POST', `/v1/webhook-endpoints/${endpoint.id}/rotate-secret`, { overlapMinutes: 0 })).body;
+    expect((await deliver(env.server.url, endpoint.id, rotated.secret, '{}')).status).toBe(404);
+    expect((await deliver(env.server.url, endpoint.id, again.secret, '{}')).status).toBe(202);
+  });
+
+  it('dead-letters a delivery that can never become a decision event, and shows why', async () => {
+    expect((await deliver(env.server.url, deals.id, deals.secret, JSON.stringify({ note: 'no title' }))).status).toBe(202);
+    await runJobs(env.db);
+    const [dead] = (await acme.owner.request('GET', `/v1/webhook-endpoints/${deals.id}/deliveries?status=dead`)).body.data;
+    expect(dead).toMatchObject({ status: 'dead', attempts: 1, result: null });
+    expect(dead.lastError).toContain('title');
+  });
+});
+
+describe('delivery limits', () => {
+  it('refuses an oversized body before reading it all, and rate-limits per endpoint', async () => {
+    const server = await startTestServer(env.db, { config: { webhooks: { maxBodyBytes: 1024, perEndpointPerMinute: 3 } } });
+    try {
+      const endpoint = await createEndpoint(acme, { name: 'Small', projectId: acmeProject, target: 'raw_event' });
+      // Streamed without a length: the server must stop at the limit, not after 8 MiB.
+      const total = 8 * 1024 * 1024;
+      let sent = 0;
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpRequest(`${server.url}/hooks/${endpoint.id}`, {
+          method: 'POST',
+          headers: { 'webhook-id': 'big', 'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'webhook-signature': 'v1,x', 'transfer-encoding': 'chunked' },
+        });
+        req.on('response', (res) => resolve(res.statusCode!));
+        req.on('error', reject);
+        const chunk = Buffer.alloc(16 * 1024, 0x61);
+        const pump = () => {
+          while (sent < total) {
+            sent += chunk.length;
+            if (!req.write(chunk)) return void req.once('drain', pump);
+          }
+          req.end();
+        };
+        pump();
+      });
+      expect(status).toBe(413);
+      expect(sent).toBeLessThan(total);
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push((await deliver(server.url, endpoint.id, endpoint.secret, '{}')).status);
+      expect(statuses.slice(0, 2)).toEqual([202, 202]);
+      expect(statuses.at(-1)).toBe(429);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describeTenantRouteSecurity({
+  fn: webhooks,
+  fixtures: {
+    'POST /v1/webhook-endpoints': { body: async (tenant: TestTenant) => ({ name: 'x', projectId: (await tenant.owner.request('POST', '/v1/projects', { name: 'p' })).body.id, target: 'raw_event' }), apiKey: false },
+    'GET /v1/webhook-endpoints': {},
+    'GET /v1/webhook-endpoints/{id}': {},
+    'PATCH /v1/webhook-endpoints/{id}': { body: { enabled: false }, apiKey: false },
+    'DELETE /v1/webhook-endpoints/{id}': { apiKey: false },
+    'GET /v1/webhook-endpoints/{id}/deliveries': {},
+    'POST /v1/webhook-endpoints/{id}/rotate-secret': { body: { overlapMinutes: 5 }, apiKey: false },
+  },
+  async createResource(tenant) {
+    const projectId = (await tenant.owner.request('POST', '/v1/projects', { name: 'p' })).body.id;
+    return (await tenant.owner.request('POST', '/v1/webhook-endpoints', { name: 'x', projectId, target: 'raw_event' })).body.id;
+  },
+});

@@ -10,6 +10,12 @@ import { hookTasks } from './hooks/tasks.ts';
 import { organizationTasks } from './organizations/tasks.ts';
 import { searchTasks } from './search/tasks.ts';
 
+/**
+ * Jobs the worker queues every second (keyed, so one waits at a time across
+ * all worker processes): relays that turn outbox rows into jobs.
+ */
+export const PERIODIC_TASKS = ['webhook.relay'];
+
 /** Every background task, by name; the worker runs them all. */
 export const taskRegistry: KommitTaskList = {
   ...searchTasks,
@@ -40,7 +46,7 @@ export async function launchWorker(options: {
     await probe.end();
   }
   if (options.migrate) await migrateDatabase(options.adminUrl, options.ca);
-  const worker = await startWorker({ ...options, embedder, tasks: taskRegistry });
+  const worker = await startWorker({ ...options, embedder, tasks: taskRegistry, periodic: { tasks: PERIODIC_TASKS, everyMs: 1000 } });
   try {
     await worker.addJob('search.reembed', {}, { jobKey: 'search.reembed' });
   } catch (error) {

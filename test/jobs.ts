@@ -2,7 +2,7 @@ import pino from 'pino';
 import { runJobsOnce } from '../db/jobs/worker.ts';
 import type { Embedder } from '../db/search/embedder.ts';
 import { LocalHashEmbedder } from '../db/search/embedder.ts';
-import { taskRegistry } from '../functions/jobs.ts';
+import { PERIODIC_TASKS, taskRegistry } from '../functions/jobs.ts';
 import type { TestDatabase } from './database.ts';
 
 /**
@@ -11,6 +11,8 @@ import type { TestDatabase } from './database.ts';
  * worker's effects deterministically instead of waiting for a poll.
  */
 export async function runJobs(db: TestDatabase, options: { embedder?: Embedder } = {}) {
+  // What the worker's timer queues every second (the relays) is queued here once.
+  for (const task of PERIODIC_TASKS) await db.admin.sql`select graphile_worker.add_job(${task}, '{}'::json, job_key => ${task})`;
   await runJobsOnce({
     adminUrl: db.adminUrl,
     ca: db.ca,

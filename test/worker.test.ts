@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnEntry } from './processes.ts';
 import { createTenant, type TestTenant } from './tenants.ts';
@@ -39,6 +40,16 @@ describe('worker.ts', () => {
     const projectId = (await acme.owner.request('POST', '/v1/projects', { name: 'p' })).body.id;
     const id = (await acme.owner.request('POST', '/v1/decision-events', { projectId, kind: 'decision', title: 'Ship the quokka release' })).body.id;
     await until(async () => (await acme.owner.request('GET', '/v1/search?q=quokka')).body.data[0]?.source.id === id, 'the event to be indexed');
+    // The relay runs on the worker's own timer: a webhook delivery gets processed without anyone asking.
+    const hook = (await acme.owner.request('POST', '/v1/webhook-endpoints', { name: 'h', projectId, target: 'raw_event' })).body;
+    const at = new Date();
+    const delivered = await fetch(`${env.server.url}/hooks/${hook.id}`, {
+      method: 'POST',
+      headers: { 'webhook-id': 'w1', 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': new Webhook(hook.secret).sign('w1', at, '{}') },
+      body: '{}',
+    });
+    expect(delivered.status).toBe(202);
+    await until(async () => (await acme.owner.request('GET', `/v1/webhook-endpoints/${hook.id}/deliveries`)).body.data[0]?.status === 'processed', 'the delivery to be processed');
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
   });

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { Tx } from '../tenant.ts';
 
 /** Tasks a tenant transaction may queue (the list kommit_enqueue accepts). */
-export type TenantTask = 'search.index' | 'webhook.process';
+export type TenantTask = 'search.index';
 
 /**
  * Queues a background job in the caller's tenant transaction: it commits or

@@ -26,6 +26,8 @@ export interface WorkerOptions {
   logger: Logger;
   /** Jobs run at once (default 4). */
   concurrency?: number;
+  /** Tasks queued every `everyMs`, each under its own job key (so they never pile up). */
+  periodic?: { tasks: string[]; everyMs: number };
 }
 
 /** Installs or upgrades the queue's own schema (graphile_worker), as beheerder. */
@@ -83,7 +85,7 @@ export async function startWorker(options: WorkerOptions): Promise<KommitWorker>
       pgPool,
       taskList: toTaskList(options.tasks, { database, embedder: options.embedder, logger: options.logger }),
       concurrency: options.concurrency ?? 4,
-      // No cron file: schedules, when we have them, are declared in code.
+      // Never read from a file: schedules are declared in code.
       crontab: '',
       noHandleSignals: true,
       pollInterval: 2000,
@@ -93,12 +95,21 @@ export async function startWorker(options: WorkerOptions): Promise<KommitWorker>
     await Promise.all([pgPool.end(), database.close()]);
     throw error;
   }
+  const periodic = options.periodic;
+  const timer = periodic
+    ? setInterval(() => {
+        for (const task of periodic.tasks) {
+          runner.addJob(task, {}, { jobKey: task, maxAttempts: 1 }).catch((error: unknown) => options.logger.warn({ err: error, task }, 'could not queue a periodic job'));
+        }
+      }, periodic.everyMs)
+    : undefined;
   return {
     database,
     addJob: async (task, payload, addOptions) => {
       await runner.addJob(task, payload, { jobKey: addOptions?.jobKey, maxAttempts: 10 });
     },
     async stop() {
+      clearInterval(timer);
       await runner.stop();
       await Promise.all([pgPool.end(), database.close()]);
     },

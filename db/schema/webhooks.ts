@@ -7,7 +7,7 @@ import { workflows } from './workflows.ts';
 
 /** What a verified delivery becomes. */
 export const webhookTargets = ['decision_event', 'workflow_run', 'raw_event'] as const;
-export const deliveryStatuses = ['received', 'processed', 'retrying', 'dead'] as const;
+export const deliveryStatuses = ['received', 'queued', 'processed', 'retrying', 'dead'] as const;
 
 /**
  * An inbound webhook endpoint of a customer system: POST /hooks/{id}, signed
@@ -73,6 +73,8 @@ export const webhookDeliveries = pgTable(
     unique('webhook_deliveries_message_unique').on(t.orgId, t.endpointId, t.messageId),
     foreignKey({ columns: [t.orgId, t.endpointId], foreignColumns: [webhookEndpoints.orgId, webhookEndpoints.id], name: 'webhook_deliveries_endpoint_fk' }).onDelete('cascade'),
     index('webhook_deliveries_endpoint_received_idx').on(t.orgId, t.endpointId, t.receivedAt.desc(), t.id.desc()),
-    check('webhook_deliveries_status_check', sql`${t.status} in ('received', 'processed', 'retrying', 'dead')`),
+    check('webhook_deliveries_status_check', sql`${t.status} in ('received', 'queued', 'processed', 'retrying', 'dead')`),
+    // The dispatcher finds what arrived and is not queued yet.
+    index('webhook_deliveries_received_idx').on(t.orgId, t.receivedAt).where(sql`${t.status} = 'received'`),
   ],
 );

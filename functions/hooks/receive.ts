@@ -1,11 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { Webhook } from 'standardwebhooks';
-import { enqueue } from '../../db/jobs/queue.ts';
-import { webhookDeliveries, webhookEndpoints } from '../../db/schema/webhooks.ts';
+import { webhookDeliveries } from '../../db/schema/webhooks.ts';
 import type { AppEnv } from '../../middleware/env.ts';
 import { ApiError, problemResponse } from '../../middleware/errors.ts';
 import type { FunctionApp } from '../../middleware/function-app.ts';
@@ -89,6 +88,23 @@ async function takeRateLimit(c: Context<AppEnv>, endpointId: string) {
   }
 }
 
+interface EndpointSecrets {
+  org_id: string;
+  target: string;
+  sealed_secret: string;
+  /** Present while a rotation's overlap lasts. */
+  sealed_previous_secret: string | null;
+}
+
+/** The current secret, or during a rotation's overlap the previous one, signed this delivery. */
+function signatureVerifies(c: Context<AppEnv>, endpointId: string, endpoint: EndpointSecrets, body: string, headers: Record<string, string>) {
+  const { secretBox } = c.get('platform');
+  return (
+    verifies(secretBox.open(endpoint.sealed_secret, endpointId), body, headers) ||
+    (endpoint.sealed_previous_secret !== null && verifies(secretBox.open(endpoint.sealed_previous_secret, endpointId), body, headers))
+  );
+}
+
 function verifies(secret: string | Webhook, body: string, headers: Record<string, string>) {
   try {
     (typeof secret === 'string' ? new Webhook(secret) : secret).verify(body, headers, { jsonParse: false });
@@ -101,11 +117,12 @@ function verifies(secret: string | Webhook, body: string, headers: Record<string
 export function registerReceive(app: FunctionApp) {
   app.openAPIRegistry.registerPath(route);
   app.post('/hooks/:endpointId', app.named, deliveryBodyLimit(), async (c) => {
-    const endpointId = c.req.param('endpointId');
+    // Lower-case: the sealed secrets are bound to the id as stored.
+    const endpointId = c.req.param('endpointId').toLowerCase();
     const headers = requiredHeaders(c);
     if (!UUID.test(endpointId)) throw refused();
     // Counted per endpoint id whether or not it exists, so the limit reveals nothing either.
-    await takeRateLimit(c, endpointId.toLowerCase());
+    await takeRateLimit(c, endpointId);
     let body: string;
     try {
       body = new TextDecoder('utf-8', { fatal: true }).decode(await c.req.arrayBuffer());
@@ -113,50 +130,45 @@ export function registerReceive(app: FunctionApp) {
       if (error instanceof ApiError) throw error;
       throw new ApiError('invalid_request', 'The body is not UTF-8 text.');
     }
-    const { database, secretBox } = c.get('platform');
+    const { database } = c.get('platform');
 
-    const outcome = await database.db.transaction(async (tx) => {
-      const [entered] = await tx.execute<{ org_id: string | null }>(sql`select kommit_enter_webhook_endpoint(${endpointId}) as org_id`);
-      const orgId = entered?.org_id;
-      const [endpoint] = orgId ? await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, endpointId)) : [];
-      if (!orgId || !endpoint) {
-        verifies(DECOY, body, headers);
-        throw refused();
+    // Two statements, no explicit transaction: each is its own, and the
+    // second enters the endpoint's organization before its row is checked.
+    const [endpoint] = await database.sql<EndpointSecrets[]>`select * from kommit_webhook_endpoint_secrets(${endpointId})`;
+    if (!endpoint) {
+      verifies(DECOY, body, headers);
+      throw refused();
+    }
+    if (!signatureVerifies(c, endpointId, endpoint, body, headers)) throw refused();
+    // Only a sender holding the secret gets this far, and learns these answers.
+    if (JSON_TARGETS.has(endpoint.target)) {
+      try {
+        JSON.parse(body);
+      } catch {
+        throw new ApiError('invalid_request', `This endpoint turns deliveries into ${endpoint.target.replace('_', ' ')}s: the body must be JSON.`);
       }
-      const previousValid = endpoint.sealedPreviousSecret && endpoint.previousSecretExpiresAt && Date.parse(endpoint.previousSecretExpiresAt.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')) > Date.now();
-      const ok =
-        verifies(secretBox.open(endpoint.sealedSecret, endpoint.id), body, headers) ||
-        (previousValid && verifies(secretBox.open(endpoint.sealedPreviousSecret!, endpoint.id), body, headers));
-      if (!ok) throw refused();
-      // Only a sender holding the secret gets this far, and learns these answers.
-      if (JSON_TARGETS.has(endpoint.target)) {
-        try {
-          JSON.parse(body);
-        } catch {
-          throw new ApiError('invalid_request', `This endpoint turns deliveries into ${endpoint.target.replace('_', ' ')}s: the body must be JSON.`);
-        }
-      }
-      const [stored] = await tx
-        .insert(webhookDeliveries)
-        .values({
-          orgId,
-          endpointId,
-          messageId: headers['webhook-id'],
-          sentAt: sql`to_timestamp(${Number(headers['webhook-timestamp'])})`,
-          body,
-        })
-        .onConflictDoNothing({ target: [webhookDeliveries.orgId, webhookDeliveries.endpointId, webhookDeliveries.messageId] })
-        .returning({ id: webhookDeliveries.id });
-      if (!stored) {
-        const [earlier] = await tx
-          .select({ id: webhookDeliveries.id })
-          .from(webhookDeliveries)
-          .where(and(eq(webhookDeliveries.endpointId, endpointId), eq(webhookDeliveries.messageId, headers['webhook-id'])));
-        return { id: earlier!.id, status: 'duplicate' as const };
-      }
-      await enqueue(tx, 'webhook.process', { deliveryId: stored.id }, `webhook.process:${stored.id}`);
-      return { id: stored.id, status: 'received' as const };
-    });
+    }
+    // The insert passes row-level security only in the context the CTE set; it
+    // fails closed (an error, no row) if that ever ran late.
+    const [stored] = await database.sql<{ id: string }[]>`
+      with entered as materialized (select kommit_enter_webhook_endpoint(${endpointId}) as org_id)
+      insert into webhook_deliveries (org_id, endpoint_id, message_id, sent_at, body)
+      select org_id, ${endpointId}, ${headers['webhook-id']}, to_timestamp(${Number(headers['webhook-timestamp'])}), ${body}
+      from entered where org_id = ${endpoint.org_id}
+      on conflict (org_id, endpoint_id, message_id) do nothing
+      returning id`;
+    // No job here: the row is the outbox the worker's relay picks up (see tasks.ts).
+    const outcome = stored
+      ? { id: stored.id, status: 'received' as const }
+      : await database.withTenant(endpoint.org_id, async (tx) => {
+          // A redelivery, or the endpoint was disabled a moment ago.
+          const [earlier] = await tx
+            .select({ id: webhookDeliveries.id })
+            .from(webhookDeliveries)
+            .where(and(eq(webhookDeliveries.endpointId, endpointId), eq(webhookDeliveries.messageId, headers['webhook-id'])));
+          if (!earlier) throw refused();
+          return { id: earlier.id, status: 'duplicate' as const };
+        });
     return c.json(outcome, outcome.status === 'received' ? 202 : 200);
   });
 }

@@ -9,6 +9,7 @@ import { queueIndex } from '../../db/search/index.ts';
 import type { Tx } from '../../db/tenant.ts';
 
 const processPayload = z.object({ orgId: z.uuid(), deliveryId: z.uuid() });
+const RELAY_BATCH = 500;
 
 /** What a decision_event endpoint expects in a delivery body. */
 export const decisionDelivery = z.object({
@@ -66,6 +67,36 @@ async function apply(tx: Tx, endpoint: Endpoint, delivery: Delivery): Promise<{ 
 }
 
 export const hookTasks: KommitTaskList = {
+  /**
+   * The relay (queued every second by the worker, one at a time): gives every
+   * delivery still waiting a processing job of its own, in bulk, in the same
+   * transaction that marks it queued, so retries and dead letters are per
+   * delivery and nothing is queued twice.
+   */
+  'webhook.relay': async (_payload, { database }) => {
+    const orgs = await database.sql<{ org: string }[]>`select org from kommit_orgs_with_waiting_deliveries() as org`;
+    for (const { org } of orgs) {
+      for (;;) {
+        const queued = await database.withTenant(org, async (tx) => {
+          const rows = await tx.execute<{ id: string }>(sql`
+            update webhook_deliveries set status = 'queued'
+            where id in (select id from webhook_deliveries where status = 'received' order by received_at limit ${RELAY_BATCH} for update skip locked)
+            returning id`);
+          const ids = [...rows].map((r) => r.id);
+          if (ids.length) {
+            await tx.execute(sql`
+              select graphile_worker.add_jobs(array(
+                select ('webhook.process', json_build_object('orgId', ${org}::uuid, 'deliveryId', id),
+                        null::text, null::timestamptz, 8::smallint, null::text, null::smallint, null::text[])::graphile_worker.job_spec
+                from unnest(${`{${ids.join(',')}}`}::uuid[]) as id))`);
+          }
+          return ids.length;
+        });
+        if (queued < RELAY_BATCH) break;
+      }
+    }
+  },
+
   /**
    * Turns a stored delivery into what its endpoint says, in the delivery's
    * organization. Failures are recorded on the delivery; the queue retries

@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runJobs } from '../../test/jobs.ts';
+import { queuedJobs, runJobs } from '../../test/jobs.ts';
 import { describeTenantRouteSecurity } from '../../test/security-suite.ts';
 import { startTestServer } from '../../test/server.ts';
 import { createTenant, type TestTenant } from '../../test/tenants.ts';
@@ -112,6 +112,10 @@ describe('receiving deliveries', () => {
     expect(audit[0]).toMatchObject({ actor_type: 'webhook', actor_id: deals.id });
   });
 
+  it('takes the endpoint id in any letter case', async () => {
+    expect((await deliver(env.server.url, raw.id.toUpperCase(), raw.secret, '{}')).status).toBe(202);
+  });
+
   it('starts a workflow run for a workflow_run endpoint, and stores raw events as they came', async () => {
     const workflow = (await acme.owner.request('POST', `/v1/projects/${acmeProject}/workflows`, { name: 'Onboard', steps: [{ name: 'Check', kind: 'review', requiredRole: 'member' }] })).body.id;
     await acme.owner.request('PATCH', `/v1/workflows/${workflow}`, { status: 'active' });
@@ -203,6 +207,16 @@ describe('receiving deliveries', () => {
     const again = (await acme.owner.request('POST', `/v1/webhook-endpoints/${endpoint.id}/rotate-secret`, { overlapMinutes: 0 })).body;
     expect((await deliver(env.server.url, endpoint.id, rotated.secret, '{}')).status).toBe(404);
     expect((await deliver(env.server.url, endpoint.id, again.secret, '{}')).status).toBe(202);
+  });
+
+  it('stores deliveries as an outbox: no job per request; the relay queues one per waiting delivery', async () => {
+    await runJobs(env.db);
+    for (let i = 0; i < 5; i++) expect((await deliver(env.server.url, raw.id, raw.secret, JSON.stringify({ n: i }))).status).toBe(202);
+    expect((await queuedJobs(env.db)).filter((j) => j.task_identifier.startsWith('webhook.'))).toEqual([]);
+    expect((await acme.owner.request('GET', `/v1/webhook-endpoints/${raw.id}/deliveries?status=received`)).body.data).toHaveLength(5);
+    await runJobs(env.db);
+    expect((await acme.owner.request('GET', `/v1/webhook-endpoints/${raw.id}/deliveries?status=received`)).body.data).toEqual([]);
+    expect((await acme.owner.request('GET', `/v1/webhook-endpoints/${raw.id}/deliveries?limit=5`)).body.data.map((d: { status: string }) => d.status)).toEqual(Array(5).fill('processed'));
   });
 
   it('dead-letters a delivery that can never become a decision event, and shows why', async () => {

@@ -1,0 +1,3 @@
+ALTER TABLE "webhook_deliveries" DROP CONSTRAINT "webhook_deliveries_status_check";--> statement-breakpoint
+CREATE INDEX "webhook_deliveries_received_idx" ON "webhook_deliveries" USING btree ("org_id","received_at") WHERE "webhook_deliveries"."status" = 'received';--> statement-breakpoint
+ALTER TABLE "webhook_deliveries" ADD CONSTRAINT "webhook_deliveries_status_check" CHECK ("webhook_deliveries"."status" in ('received', 'queued', 'processed', 'retrying', 'dead'));

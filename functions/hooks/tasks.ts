@@ -20,6 +20,13 @@ export const decisionDelivery = z.object({
   metadata: z.record(z.string(), z.unknown()).optional(),
 });
 
+/** The database's own words, not the query text a driver wraps them in (it would repeat the body). */
+function rootMessage(error: unknown): string {
+  let current = error as { cause?: unknown; message?: string } | undefined;
+  while (current?.cause) current = current.cause as typeof current;
+  return current?.message ?? String(error);
+}
+
 /** A delivery that can never succeed as it is: dead at once instead of retried. */
 class Undeliverable extends Error {}
 
@@ -124,12 +131,12 @@ export const hookTasks: KommitTaskList = {
         return null;
       } catch (error) {
         const dead = error instanceof Undeliverable || job.attempts >= job.max_attempts;
-        const message = error instanceof Error ? error.message : String(error);
+        const message = rootMessage(error);
         await tx
           .update(webhookDeliveries)
           .set({ status: dead ? 'dead' : 'retrying', attempts: sql`${webhookDeliveries.attempts} + 1`, lastError: message.slice(0, 1000) })
           .where(eq(webhookDeliveries.id, deliveryId));
-        return dead ? null : error;
+        return dead ? null : new Error(message);
       }
     });
     if (failure) throw failure;

@@ -219,6 +219,39 @@ describe('receiving deliveries', () => {
     expect((await acme.owner.request('GET', `/v1/webhook-endpoints/${raw.id}/deliveries?limit=5`)).body.data.map((d: { status: string }) => d.status)).toEqual(Array(5).fill('processed'));
   });
 
+  it('accepts several space-separated signatures when one of them verifies', async () => {
+    const at = new Date();
+    const good = new Webhook(raw.secret).sign('msg_multi', at, '{}');
+    const other = new Webhook(deals.secret).sign('msg_multi', at, '{}');
+    const response = await fetch(`${env.server.url}/hooks/${raw.id}`, {
+      method: 'POST',
+      headers: { 'webhook-id': 'msg_multi', 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': `${other} v2,abc ${good}` },
+      body: '{}',
+    });
+    expect(response.status).toBe(202);
+  });
+
+  it('retries a delivery that failed for a passing reason, and dead-letters it after the last attempt', async () => {
+    // A passing fault: decision events cannot be written for a while.
+    await env.db.admin.sql.unsafe(`
+      create function kommit_test_fail() returns trigger language plpgsql as $$ begin raise exception 'storage briefly unavailable'; end $$;
+      create trigger fail_for_a_while before insert on decision_events for each row execute function kommit_test_fail();`);
+    try {
+      expect((await deliver(env.server.url, deals.id, deals.secret, JSON.stringify({ title: 'Retried' }), { id: 'msg_retry' })).status).toBe(202);
+      await expect(runJobs(env.db)).rejects.toThrow('storage briefly unavailable');
+      let [delivery] = (await acme.owner.request('GET', `/v1/webhook-endpoints/${deals.id}/deliveries?status=retrying`)).body.data;
+      expect(delivery).toMatchObject({ messageId: 'msg_retry', attempts: 1, lastError: expect.stringContaining('storage briefly unavailable') });
+      // Past the back-off, on the last attempt: dead, with the reason (and the job is done).
+      await env.db.admin.sql`update graphile_worker._private_jobs set run_at = now(), max_attempts = 2, last_error = null`;
+      await runJobs(env.db);
+      [delivery] = (await acme.owner.request('GET', `/v1/webhook-endpoints/${deals.id}/deliveries?status=dead`)).body.data.filter((d: { messageId: string }) => d.messageId === 'msg_retry');
+      expect(delivery).toMatchObject({ attempts: 2, status: 'dead', lastError: 'storage briefly unavailable' });
+    } finally {
+      await env.db.admin.sql.unsafe('drop trigger fail_for_a_while on decision_events; drop function kommit_test_fail()');
+      await env.db.admin.sql`delete from graphile_worker._private_jobs`;
+    }
+  });
+
   it('dead-letters a delivery that can never become a decision event, and shows why', async () => {
     expect((await deliver(env.server.url, deals.id, deals.secret, JSON.stringify({ note: 'no title' }))).status).toBe(202);
     await runJobs(env.db);

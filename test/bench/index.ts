@@ -4,6 +4,7 @@ import { benchApi } from './api.ts';
 import { benchAudit } from './audit.ts';
 import { benchAuth } from './auth.ts';
 import { benchOrgDelete } from './org-delete.ts';
+import { benchSearch } from './search.ts';
 import { benchWebhooks } from './webhooks.ts';
 
 /**
@@ -17,6 +18,7 @@ const benchmarks: Record<string, (options: { seconds: number }) => Promise<void>
   api: benchApi,
   'org-delete': benchOrgDelete,
   webhooks: benchWebhooks,
+  search: benchSearch,
 };
 
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { seconds: { type: 'string', default: '10' } } });

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Tx } from '../tenant.ts';
-import { GENESIS_HASH, recordHash, type AuditRecord } from './chain.ts';
+import canonicalize from 'canonicalize';
+import { GENESIS_HASH } from './chain.ts';
 import { signCheckpoint, type CheckpointSigner } from './checkpoint.ts';
 
 export interface AuditActor {
@@ -41,77 +42,94 @@ export function stripSecrets(value: unknown): unknown {
 
 const NOW_UTC = sql.raw(`to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
 
-type Head = {
+type Appended = {
   seq: string | number;
-  head_hash: Buffer;
+  hash: Buffer;
+  occurred_at: string;
   last_checkpoint_seq: string | number;
-  last_checkpoint_at: string | null;
-  now: string;
   checkpoint_age_minutes: number | null;
 };
+
+/**
+ * The canonical JSON of the row (see canonicalRecord) around the three values
+ * only known once the head is locked: time, previous hash and seq. Postgres
+ * fills them in and hashes, so the head is locked by the statement that also
+ * moves it and writes the row, with no round trip in between.
+ */
+function canonicalParts(ctx: AuditContext, entry: AuditEntry, data: unknown) {
+  const j = JSON.stringify;
+  return {
+    beforeTime:
+      `{"action":${j(entry.action)},"actor_id":${j(ctx.actor.id)},"actor_type":${j(ctx.actor.type)},"data":${canonicalize(data)},` +
+      `"ip":${j(ctx.ip ?? null)},"occurred_at":"`,
+    beforePrevHash: `","org_id":${j(ctx.orgId)},"prev_hash":"`,
+    beforeSeq: `","request_id":${j(ctx.requestId ?? null)},"seq":`,
+    afterSeq: `,"target_id":${j(entry.targetId ?? null)},"target_type":${j(entry.targetType ?? null)}}`,
+  };
+}
 
 /**
  * Appends one row to the organization's chain inside the caller's transaction,
  * so the change and its audit row commit together or not at all. The chain head
  * row is locked FOR UPDATE: appends of one organization queue, others don't.
+ * The lock is taken by this one statement, which should be the caller's last
+ * before COMMIT: the head stays locked only as long as that takes.
  */
 export async function emitAudit(tx: Tx, ctx: AuditContext, entry: AuditEntry) {
-  const lockHead = () =>
-    tx.execute<Head>(sql`
-      select seq, head_hash, last_checkpoint_seq, last_checkpoint_at, ${NOW_UTC} as now,
-             extract(epoch from (clock_timestamp() - last_checkpoint_at)) / 60 as checkpoint_age_minutes
-      from audit_chain_heads where org_id = ${ctx.orgId} for update`);
-  let [head] = await lockHead();
-  if (!head) {
+  const data = stripSecrets(entry.data ?? {});
+  const parts = canonicalParts(ctx, entry, data);
+  const append = () =>
+    tx.execute<Appended>(sql`
+      with head as (
+        select org_id, seq + 1 as seq, head_hash as prev_hash, last_checkpoint_seq, ${NOW_UTC} as occurred_at,
+               extract(epoch from (clock_timestamp() - last_checkpoint_at)) / 60 as checkpoint_age_minutes
+        from audit_chain_heads where org_id = ${ctx.orgId} for update
+      ), next as (
+        select head.*, sha256(prev_hash || convert_to(
+                 ${parts.beforeTime} || occurred_at || ${parts.beforePrevHash} || encode(prev_hash, 'hex') ||
+                 ${parts.beforeSeq} || seq::text || ${parts.afterSeq}, 'UTF8')) as hash
+        from head
+      ), moved as (
+        update audit_chain_heads h set seq = next.seq, head_hash = next.hash
+        from next where h.org_id = next.org_id
+        returning h.org_id
+      ), appended as (
+        insert into audit_log (org_id, seq, occurred_at, actor_type, actor_id, action, target_type, target_id, request_id, ip, data, prev_hash, hash)
+        select next.org_id, next.seq, next.occurred_at::timestamptz, ${ctx.actor.type}, ${ctx.actor.id}, ${entry.action},
+               ${entry.targetType ?? null}, ${entry.targetId ?? null}, ${ctx.requestId ?? null}, ${ctx.ip ?? null}, ${JSON.stringify(data)}::jsonb,
+               next.prev_hash, next.hash
+        from next join moved using (org_id)
+        returning seq
+      )
+      select next.seq, next.hash, next.occurred_at, next.last_checkpoint_seq, next.checkpoint_age_minutes
+      from next join appended using (seq)`);
+  let [appended] = await append();
+  if (!appended) {
     // First append of this organization: create its head (a racing first append waits on the key).
     await tx.execute(sql`insert into audit_chain_heads (org_id, seq, head_hash) values (${ctx.orgId}, 0, ${GENESIS_HASH}) on conflict (org_id) do nothing`);
-    [head] = await lockHead();
+    [appended] = await append();
   }
-  if (!head) throw new Error('audit chain head could not be created');
-
-  const record: AuditRecord = {
-    org_id: ctx.orgId,
-    seq: Number(head.seq) + 1,
-    occurred_at: head.now,
-    actor_type: ctx.actor.type,
-    actor_id: ctx.actor.id,
-    action: entry.action,
-    target_type: entry.targetType ?? null,
-    target_id: entry.targetId ?? null,
-    request_id: ctx.requestId ?? null,
-    ip: ctx.ip ?? null,
-    data: stripSecrets(entry.data ?? {}),
-    prev_hash: Buffer.from(head.head_hash).toString('hex'),
-  };
-  const hash = recordHash(record);
+  // The head is locked, so this cannot happen short of a bug; fail closed if it does.
+  if (!appended) throw new Error(`audit append for ${ctx.orgId} found no chain head`);
+  const seq = Number(appended.seq);
+  const hash = Buffer.from(appended.hash);
 
   const signer = ctx.signer;
   const due =
     signer &&
-    (record.seq - Number(head.last_checkpoint_seq) >= signer.everyAppends ||
-      (head.checkpoint_age_minutes ?? Number.POSITIVE_INFINITY) >= signer.everyMinutes);
-  const checkpoint = due ? signCheckpoint(signer, { orgId: ctx.orgId, seq: record.seq, headHash: hash, time: record.occurred_at }) : null;
-
-  // One round trip for the row, the head and (when due) the checkpoint.
-  const inserted = await tx.execute<{ seq: string }>(sql`
-    with head as (
-      update audit_chain_heads
-      set seq = ${record.seq}, head_hash = ${hash}
-          ${checkpoint ? sql`, last_checkpoint_seq = ${record.seq}, last_checkpoint_at = ${record.occurred_at}::timestamptz` : sql``}
-      where org_id = ${ctx.orgId} and seq = ${record.seq - 1}
-      returning org_id
-    ), cp as (
+    (seq - Number(appended.last_checkpoint_seq) >= signer.everyAppends ||
+      (appended.checkpoint_age_minutes ?? Number.POSITIVE_INFINITY) >= signer.everyMinutes);
+  if (due) {
+    const note = signCheckpoint(signer, { orgId: ctx.orgId, seq, headHash: hash, time: appended.occurred_at });
+    await tx.execute(sql`
+      with head as (
+        update audit_chain_heads set last_checkpoint_seq = ${seq}, last_checkpoint_at = ${appended.occurred_at}::timestamptz
+        where org_id = ${ctx.orgId}
+        returning org_id
+      )
       insert into audit_checkpoints (org_id, seq, head_hash, signed_at, key_name, note)
-      select org_id, ${record.seq}, ${hash}, ${record.occurred_at}::timestamptz, ${signer?.keyName ?? ''}, ${checkpoint ?? ''}
-      from head where ${checkpoint !== null}
-    )
-    insert into audit_log (org_id, seq, occurred_at, actor_type, actor_id, action, target_type, target_id, request_id, ip, data, prev_hash, hash)
-    select org_id, ${record.seq}, ${record.occurred_at}::timestamptz, ${record.actor_type}, ${record.actor_id}, ${record.action},
-           ${record.target_type}, ${record.target_id}, ${record.request_id}, ${record.ip}, ${JSON.stringify(record.data)}::jsonb,
-           ${head.head_hash}, ${hash}
-    from head
-    returning seq`);
-  // The head is locked, so this cannot happen short of a bug; fail closed if it does.
-  if (inserted.length !== 1) throw new Error(`audit append for ${ctx.orgId} lost its chain head at seq ${record.seq - 1}`);
-  return { seq: record.seq, hash };
+      select org_id, ${seq}, ${hash}, ${appended.occurred_at}::timestamptz, ${signer.keyName}, ${note}
+      from head`);
+  }
+  return { seq, hash };
 }

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { createOrganization } from '../../db/operators.ts';
 import { LocalHashEmbedder } from '../../db/search/embedder.ts';
 import { cloneDatabase, startTestCluster } from '../cluster.ts';
 import { startTestServer } from '../server.ts';
@@ -19,22 +20,13 @@ export async function benchSearch(options: { seconds: number }) {
     const embedder = new LocalHashEmbedder();
     const tenant = await createTenant(db, server, 'Searcher');
     const projectId = (await tenant.owner.request('POST', '/v1/projects', { name: 'p' })).body.id;
-    const fill = async (orgId: string, chunks: number, varied: boolean) => {
+    // The searching organization: varied texts and their real vectors.
+    const fill = async (orgId: string, chunks: number) => {
       await db.admin.withTenant(orgId, async (tx) => {
         await tx.execute(sql`
           insert into decision_events (org_id, project_id, kind, title, actor_type)
           select ${orgId}, ${projectId}, 'learning', 'bench ' || i, 'system' from generate_series(1, ${chunks}) as i`);
-        if (!varied) {
-          // Other organizations' rows only add volume: one shared vector will do.
-          const vector = `{${(await embedder.embed(['filler text']))[0]!.join(',')}}`;
-          await tx.execute(sql`
-            insert into search_chunks (org_id, source_type, decision_event_id, chunk_no, content, embedding, model)
-            select org_id, 'decision_event', id, 0, 'filler text about nothing in particular ' || title, ${vector}::real[], ${embedder.model}
-            from decision_events where org_id = ${orgId}`);
-          return;
-        }
-        const events = await tx.execute<{ id: string }>(sql`select id from decision_events where org_id = ${orgId}`);
-        const rows = [...events];
+        const rows = [...(await tx.execute<{ id: string }>(sql`select id from decision_events where org_id = ${orgId}`))];
         for (let start = 0; start < rows.length; start += 1000) {
           const batch = rows.slice(start, start + 1000);
           const texts = batch.map((_, i) => Array.from({ length: 40 }, (_, w) => WORDS[(start + i * 7 + w * 13) % WORDS.length]).join(' '));
@@ -48,16 +40,17 @@ export async function benchSearch(options: { seconds: number }) {
       });
     };
     process.stderr.write('bench search: 10,000 chunks for the searching organization\n');
-    await fill(tenant.orgId, 10_000, true);
+    await fill(tenant.orgId, 10_000);
     process.stderr.write('bench search: 990,000 chunks over 99 other organizations\n');
     for (let i = 0; i < 99; i++) {
-      const other = await createTenant(db, server, `Other ${i}`);
-      const otherProject = (await other.owner.request('POST', '/v1/projects', { name: 'p' })).body.id;
-      await db.admin.withTenant(other.orgId, (tx) =>
-        tx.execute(sql`
+      // Other organizations only add volume (and one shared vector will do): made directly, not through sign-ups.
+      const other = { orgId: await createOrganization(db.admin, { name: `Other ${i}` }) };
+      await db.admin.withTenant(other.orgId, async (tx) => {
+        const [project] = await tx.execute<{ id: string }>(sql`insert into projects (org_id, name) values (${other.orgId}, 'p') returning id`);
+        await tx.execute(sql`
           insert into decision_events (org_id, project_id, kind, title, actor_type)
-          select ${other.orgId}, ${otherProject}, 'learning', 'other ' || i, 'system' from generate_series(1, 10000) as i`),
-      );
+          select ${other.orgId}, ${project!.id}, 'learning', 'other ' || i, 'system' from generate_series(1, 10000) as i`);
+      });
       const vector = `{${(await embedder.embed(['filler text']))[0]!.join(',')}}`;
       await db.admin.withTenant(other.orgId, (tx) =>
         tx.execute(sql`

@@ -81,6 +81,33 @@ describe('the platform app', () => {
     expect(document.components.securitySchemes.apiKey.scheme).toBe('bearer');
   });
 
+  it('describes every operation with a summary and every JSON body and 2xx response with an example that has the required fields', async () => {
+    const document = await (await fetch(`${env.server.url}/openapi.json`)).json();
+    const schemas = document.components.schemas;
+    const resolve = (schema: { $ref?: string }) => (schema.$ref ? schemas[schema.$ref.split('/').pop()!] : schema);
+    let checked = 0;
+    for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, any>>)) {
+      for (const [method, operation] of Object.entries(item)) {
+        const name = `${method.toUpperCase()} ${path}`;
+        expect(operation.summary, name).toBeTruthy();
+        const media = [
+          ['request', operation.requestBody?.content?.['application/json']],
+          ...Object.entries(operation.responses ?? {})
+            .filter(([status]) => status.startsWith('2'))
+            .map(([status, response]: [string, any]) => [status, response.content?.['application/json']]),
+        ] as [string, { schema: any; example: unknown } | undefined][];
+        for (const [what, m] of media) {
+          if (!m) continue;
+          expect(m.example, `${name} ${what}`).toBeDefined();
+          const schema = resolve(m.schema);
+          for (const field of schema.required ?? []) expect(m.example, `${name} ${what} lacks ${field}`).toHaveProperty(field);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(40);
+  });
+
   it('serves the API reference page and its assets without any CDN', async () => {
     const page = await fetch(`${env.server.url}/docs`);
     expect(page.status).toBe(200);

@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { mountDocs } from './docs.ts';
+import { withExamples, type OpenApiDocument } from './openapi-examples.ts';
 import type { AppEnv, Platform } from './env.ts';
 import { ApiError, notFound, onError, problemResponse } from './errors.ts';
 import type { FunctionApp } from './function-app.ts';
@@ -62,14 +63,21 @@ export function createPlatformApp(platform: Platform, functions: FunctionApp[]) 
     scheme: 'bearer',
     description: 'An organization-bound API key (km_...). Create one with `npm run keys:create -- --org <id>`.',
   });
-  app.doc31('/openapi.json', {
-    openapi: '3.1.0',
-    info: {
-      title: 'Kommit API',
-      version: '0.1.0',
-      description: 'Multi-tenant governance backend. Every route is scoped to the organization the credential belongs to.',
-    },
-    security: [{ apiKey: [] }],
+  // Built once, on first request: the routes do not change while the process runs.
+  let document: ReturnType<typeof app.getOpenAPI31Document> | undefined;
+  app.get('/openapi.json', (c) => {
+    document ??= withExamples(
+      app.getOpenAPI31Document({
+        openapi: '3.1.0',
+        info: {
+          title: 'Kommit API',
+          version: '0.1.0',
+          description: 'Multi-tenant governance backend. Every route is scoped to the organization the credential belongs to.',
+        },
+        security: [{ apiKey: [] }],
+      }) as OpenApiDocument,
+    ) as ReturnType<typeof app.getOpenAPI31Document>;
+    return c.json(document);
   });
   mountDocs(app);
 

@@ -45,7 +45,12 @@ async function main() {
 
   const embedder = embedderFromEnv();
   const pool = { ca: target.ca, statementTimeoutSeconds: 30 };
-  const database = createDatabase(target.appUrl, { ...pool, max: Number(process.env.DB_POOL_MAX ?? 10), applicationName: 'kommit-app' });
+  const database = createDatabase(target.appUrl, {
+    ...pool,
+    max: Number(process.env.DB_POOL_MAX ?? 10),
+    queueTimeoutMs: Number(process.env.DB_QUEUE_TIMEOUT_MS ?? 2000),
+    applicationName: 'kommit-app',
+  });
   const authDatabase = createDatabase(target.authUrl, { ...pool, max: Number(process.env.AUTH_DB_POOL_MAX ?? 5), applicationName: 'kommit-auth' });
   let worker: KommitWorker | undefined;
   const closeAll = async () => {

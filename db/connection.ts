@@ -14,6 +14,8 @@ export interface ConnectOptions {
   applicationName?: string;
   /** Seconds a statement may run before Postgres cancels it. */
   statementTimeoutSeconds?: number;
+  /** Seconds a transaction may sit idle before Postgres ends the session (default 15): a stuck request cannot hold a connection. */
+  idleInTransactionSeconds?: number;
   /** Called for every statement sent (benchmarks count round trips with it). */
   onQuery?: (query: string) => void;
 }
@@ -66,6 +68,7 @@ export function connectionOptions(databaseUrl: string, options: ConnectOptions =
         ...(options.statementTimeoutSeconds
           ? { statement_timeout: options.statementTimeoutSeconds * 1000 }
           : {}),
+        idle_in_transaction_session_timeout: (options.idleInTransactionSeconds ?? 15) * 1000,
       },
     } satisfies postgres.Options<{}>,
   };

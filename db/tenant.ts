@@ -1,5 +1,6 @@
 import { sql as dsql } from 'drizzle-orm';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import { createAdmission } from './admission.ts';
 import { connect, type ConnectOptions, type Sql } from './connection.ts';
 import * as schema from './schema/index.ts';
 
@@ -31,35 +32,45 @@ export interface Database {
    * which case no tenant context was set.
    */
   withTenantKey<T>(keyHash: Buffer, fn: (tx: Tx, key: { orgId: string; keyId: string } | null) => Promise<T>): Promise<T>;
+  /** Transactions running and waiting for a connection. */
+  stats(): { active: number; waiting: number; capacity: number };
   close(): Promise<void>;
 }
 
-export function createDatabase(databaseUrl: string, options: ConnectOptions = {}): Database {
+export interface DatabaseOptions extends ConnectOptions {
+  /** How long a transaction may wait for a free connection before failing with DatabaseBusyError (default 2000 ms). */
+  queueTimeoutMs?: number;
+}
+
+export function createDatabase(databaseUrl: string, options: DatabaseOptions = {}): Database {
   const sql = connect(databaseUrl, options);
   const db = drizzle(sql, { schema });
+  const admission = createAdmission(options.max ?? 10, options.queueTimeoutMs ?? 2000);
+  const transaction = <T>(fn: (tx: Tx) => Promise<T>) => admission.run(() => db.transaction(fn));
   return {
     sql,
     db,
     withTenant: (orgId, fn) => {
       // A malformed id would make every policy's ::uuid cast raise mid-request.
       if (!UUID.test(orgId)) return Promise.reject(new Error('withTenant needs an organization uuid'));
-      return db.transaction(async (tx) => {
+      return transaction(async (tx) => {
         await tx.execute(dsql`select set_config('app.current_org_id', ${orgId}, true)`);
         return fn(tx);
       });
     },
     withTenantMember: (orgId, userId, fn) => {
       if (!UUID.test(orgId) || !UUID.test(userId)) return Promise.reject(new Error('withTenantMember needs uuids'));
-      return db.transaction(async (tx) => {
+      return transaction(async (tx) => {
         const [row] = await tx.execute<{ role: string | null }>(dsql`select kommit_enter_tenant(${orgId}, ${userId}) as role`);
         return fn(tx, row?.role ?? null);
       });
     },
     withTenantKey: (keyHash, fn) =>
-      db.transaction(async (tx) => {
+      transaction(async (tx) => {
         const [row] = await tx.execute<{ org_id: string; key_id: string }>(dsql`select org_id, key_id from kommit_enter_tenant_with_key(${keyHash})`);
         return fn(tx, row ? { orgId: row.org_id, keyId: row.key_id } : null);
       }),
+    stats: admission.stats,
     close: () => sql.end({ timeout: 5 }),
   };
 }

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ZodError } from 'zod';
+import { DatabaseBusyError } from '../db/admission.ts';
 import type { AppEnv } from './env.ts';
 
 /** The closed set of errors the API answers with. */
@@ -95,6 +96,10 @@ export function onError(error: Error, c: Context<AppEnv>) {
     // Hono's own 4xx (malformed JSON and the like): its message is safe to show.
     return problemResponse(c, new ApiError(HTTP_STATUS_CODES[error.status]!, error.message || undefined));
   }
+  if (error instanceof DatabaseBusyError || databaseUnreachable(error)) {
+    c.get('platform')?.logger.warn({ reqId: c.get('requestId'), err: error }, 'database unavailable');
+    return problemResponse(c, new ApiError('unavailable', 'The database is busy or unreachable; try again shortly.', { headers: { 'retry-after': '2' } }));
+  }
   // SQLSTATE class 22 (data exception): a value Postgres cannot take (a NUL
   // character, an impossible date). The input was wrong, not the server.
   const sqlState = sqlStateOf(error);
@@ -104,6 +109,21 @@ export function onError(error: Error, c: Context<AppEnv>) {
   const logger = c.get('platform')?.logger;
   logger?.error({ reqId: c.get('requestId'), err: error }, 'unhandled error');
   return problemResponse(c, new ApiError('internal', 'Something went wrong on our side; the request id identifies it.'));
+}
+
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT']);
+
+/**
+ * The database went away or refused us: network errors, server shutdown or
+ * start-up (57P01-57P03), connection failures (class 08), too many
+ * connections (53300), a statement cancelled by its timeout (57014).
+ */
+function databaseUnreachable(error: unknown): boolean {
+  for (let current = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; current && depth < 5; current = current.cause as typeof current, depth++) {
+    const code = typeof current.code === 'string' ? current.code : '';
+    if (UNREACHABLE_CODES.has(code) || /^(57P0[123]|08...|53300|57014)$/.test(code)) return true;
+  }
+  return false;
 }
 
 function sqlStateOf(error: unknown): string | undefined {

@@ -1,0 +1,75 @@
+import { sql } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
+import { createDatabase } from '../db/tenant.ts';
+import { startTestServer } from '../test/server.ts';
+import { createTenant } from '../test/tenants.ts';
+import { useTestServer } from '../test/use-server.ts';
+import { freePort } from '../test/ports.ts';
+
+const env = useTestServer();
+
+async function timed(pending: Promise<Response>) {
+  const started = performance.now();
+  const response = await pending;
+  return { response, ms: performance.now() - started, body: await response.json() };
+}
+
+describe('when the database cannot serve a request', () => {
+  it('answers 503 with Retry-After at once when every connection is taken, and serves again when one frees up', async () => {
+    const tenant = await createTenant(env.db, env.server, 'Busy');
+    const database = createDatabase(env.db.appUrl, { ca: env.db.ca, max: 1, queueTimeoutMs: 300 });
+    const server = await startTestServer(env.db, { database });
+    try {
+      // One slow tenant transaction holds the only connection.
+      const slow = database.withTenant(tenant.orgId, (tx) => tx.execute(sql`select pg_sleep(1.5)`));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const { response, ms, body } = await timed(fetch(`${server.url}/v1/projects`, { headers: tenant.headers }));
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('2');
+      expect(response.headers.get('content-type')).toBe('application/problem+json');
+      expect(body.detail).toMatch(/busy or unreachable/);
+      expect(ms).toBeLessThan(1200);
+      await slow;
+      expect((await fetch(`${server.url}/v1/projects`, { headers: tenant.headers })).status).toBe(200);
+    } finally {
+      await server.close();
+      await database.close();
+    }
+  });
+
+  it('answers 503 with Retry-After, quickly, when the database does not answer at all', async () => {
+    const tenant = await createTenant(env.db, env.server, 'Gone');
+    const url = new URL(env.db.appUrl);
+    url.port = String(await freePort());
+    const database = createDatabase(url.toString(), { ca: env.db.ca, max: 2 });
+    const server = await startTestServer(env.db, { database });
+    try {
+      const { response, ms, body } = await timed(fetch(`${server.url}/v1/projects`, { headers: tenant.headers }));
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('2');
+      expect(body.type).toBe('urn:kommit:problem:unavailable');
+      expect(JSON.stringify(body)).not.toMatch(/ECONNREFUSED|at .*\.ts/);
+      expect(ms).toBeLessThan(3000);
+    } finally {
+      await server.close();
+      await database.close();
+    }
+  });
+
+  it('ends a transaction left idle, so a stuck request cannot hold its connection', async () => {
+    const database = createDatabase(env.db.appUrl, { ca: env.db.ca, max: 1, idleInTransactionSeconds: 1 });
+    try {
+      const tenant = await createTenant(env.db, env.server, 'Idle');
+      const stuck = database.withTenant(tenant.orgId, async (tx) => {
+        await tx.execute(sql`select 1`);
+        await new Promise((resolve) => setTimeout(resolve, 1800));
+        await tx.execute(sql`select 1`);
+      });
+      await expect(stuck).rejects.toThrow();
+      // The pool recovers: the next transaction gets a working connection.
+      await expect(database.withTenant(tenant.orgId, (tx) => tx.execute(sql`select 1 as ok`))).resolves.toBeDefined();
+    } finally {
+      await database.close();
+    }
+  });
+});

@@ -9,7 +9,7 @@ import { selectFunctions } from './functions/index.ts';
 import { launchWorker } from './functions/jobs.ts';
 import type { KommitWorker } from './db/jobs/worker.ts';
 import { embedderFromEnv } from './db/search/remote-embedder.ts';
-import { httpConfigFromEnv } from './middleware/config.ts';
+import { HTTP_SERVER_OPTIONS, httpConfigFromEnv } from './middleware/config.ts';
 import { createPlatform } from './middleware/platform.ts';
 import { createPlatformApp } from './middleware/platform-app.ts';
 
@@ -87,7 +87,7 @@ async function main() {
   });
   const app = createPlatformApp(platform, functions);
   const port = Number(process.env.PORT ?? 8787);
-  const server = serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? '0.0.0.0' }, () => {
+  const server = serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? '0.0.0.0', serverOptions: HTTP_SERVER_OPTIONS }, () => {
     logger.info({ functions: names }, `Kommit is serving http://localhost:${port} (API reference at /docs, console at /console)`);
   });
 

@@ -17,6 +17,8 @@ export function auditContext(c: Context<AppEnv>, orgId = c.var.org.id): AuditCon
 }
 
 /** Writes the governed action's audit row in the request's tenant transaction. */
-export function audit(c: Context<AppEnv>, entry: AuditEntry) {
-  return emitAudit(c.var.tx, auditContext(c), entry);
+export async function audit(c: Context<AppEnv>, entry: AuditEntry) {
+  const appended = await emitAudit(c.var.tx, auditContext(c), entry);
+  c.get('platform').metrics.auditAppends.inc();
+  return appended;
 }

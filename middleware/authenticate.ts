@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { hashApiKey, looksLikeApiKey } from '../auth/api-keys.ts';
 import { ApiError } from './errors.ts';
+import { takeRequest } from './request-limits.ts';
 import type { AppEnv } from './env.ts';
 
 const CHALLENGE = { headers: { 'www-authenticate': 'Bearer realm="kommit"' } };
@@ -30,7 +31,9 @@ async function authenticateApiKey(c: Context<AppEnv>, header: string) {
   if (scheme?.toLowerCase() !== 'bearer' || !token || !looksLikeApiKey(token)) {
     throw new ApiError('unauthorized', 'The Authorization header does not carry a Kommit API key.', CHALLENGE);
   }
-  c.set('apiKeyHash', hashApiKey(token));
+  const hash = hashApiKey(token);
+  await takeRequest(c.get('platform').requestLimiters.key, hash.toString('base64url'), 'with this API key');
+  c.set('apiKeyHash', hash);
 }
 
 export const INVALID_API_KEY = () => new ApiError('unauthorized', 'The API key is not valid or was revoked.', CHALLENGE);
@@ -48,6 +51,7 @@ async function authenticateSession(c: Context<AppEnv>) {
   // Better Auth may roll the session forward; pass its refreshed cookie on.
   for (const cookie of headers.getSetCookie()) c.header('set-cookie', cookie, { append: true });
   if (!response) throw new ApiError('unauthorized', 'The session has expired or is not valid; sign in again.', CHALLENGE);
+  await takeRequest(c.get('platform').requestLimiters.user, response.user.id, 'for this user');
 
   // Cookies ride along on cross-site requests; a cookie-authenticated write must
   // come from our own origin (SameSite=Lax is the first line, this the second).

@@ -1,3 +1,5 @@
+import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request-limits.ts';
+
 /** HTTP-side settings, read once from the environment and passed down explicitly. */
 export interface HttpConfig {
   /** Production refuses plain HTTP (except /health) and sends HSTS. */
@@ -10,6 +12,9 @@ export interface HttpConfig {
   baseURL: string;
   signInLimits: SignInLimits;
   webhooks: WebhookLimits;
+  requestLimits: RequestLimits;
+  /** Bearer token Prometheus scrapes /metrics with; without one /metrics does not exist. */
+  metricsToken?: string;
 }
 
 export interface WebhookLimits {
@@ -46,9 +51,22 @@ export function httpConfigFromEnv(env: NodeJS.ProcessEnv = process.env): HttpCon
       perAddress: Number(env.SIGN_IN_LIMIT_PER_ADDRESS ?? DEFAULT_SIGN_IN_LIMITS.perAddress),
       windowSeconds: Number(env.SIGN_IN_LIMIT_WINDOW_SECONDS ?? DEFAULT_SIGN_IN_LIMITS.windowSeconds),
     },
+    metricsToken: env.METRICS_TOKEN?.trim() || undefined,
+    requestLimits: {
+      perAddressPerMinute: Number(env.RATE_LIMIT_PER_ADDRESS ?? DEFAULT_REQUEST_LIMITS.perAddressPerMinute),
+      perKeyPerMinute: Number(env.RATE_LIMIT_PER_API_KEY ?? DEFAULT_REQUEST_LIMITS.perKeyPerMinute),
+      perUserPerMinute: Number(env.RATE_LIMIT_PER_USER ?? DEFAULT_REQUEST_LIMITS.perUserPerMinute),
+    },
     webhooks: {
       maxBodyBytes: Number(env.WEBHOOK_MAX_BODY_BYTES ?? DEFAULT_WEBHOOK_LIMITS.maxBodyBytes),
       perEndpointPerMinute: Number(env.WEBHOOK_RATE_PER_MINUTE ?? DEFAULT_WEBHOOK_LIMITS.perEndpointPerMinute),
     },
   };
 }
+
+/**
+ * Node's HTTP server limits: a client gets 10 s to send its headers and 30 s
+ * for the whole request, so a slow-loris trickle ties up a socket, never the
+ * process.
+ */
+export const HTTP_SERVER_OPTIONS = { headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 };

@@ -32,7 +32,11 @@ const INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#refe
  */
 export function mountDocs(app: Hono<AppEnv>) {
   const assets = new Map<string, Promise<string>>();
-  app.get('/docs', (c) => c.html(PAGE));
+  app.get('/docs', (c) =>
+    c.html(PAGE, 200, {
+      'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+    }),
+  );
   app.get('/docs/assets/init.js', (c) => c.body(INIT, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
   app.get('/docs/assets/:file', async (c) => {
     const file = c.req.param('file') as keyof typeof ASSETS;

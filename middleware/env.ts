@@ -8,6 +8,8 @@ import type { SecretBox } from '../db/secret-box.ts';
 import type { Embedder } from '../db/search/embedder.ts';
 import type { Database, Tx } from '../db/tenant.ts';
 import type { HttpConfig } from './config.ts';
+import type { Metrics } from './metrics.ts';
+import type { RequestLimiters } from './request-limits.ts';
 import type { SignInLimiter } from './sign-in-limit.ts';
 
 /** What the process shares with every request: set once by createPlatformApp. */
@@ -22,6 +24,10 @@ export interface Platform {
   trustedProxyRanges: AddressRange[];
   logger: Logger;
   signInLimiter: SignInLimiter;
+  /** Per-address, per-key and per-user request budgets. */
+  requestLimiters: RequestLimiters;
+  /** Prometheus metrics of this process. */
+  metrics: Metrics;
   /** Seals and opens secrets stored in the database (webhook signing secrets). */
   secretBox: SecretBox;
   /** Per-endpoint delivery budget of inbound webhooks. */

@@ -3,6 +3,8 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { mountDocs } from './docs.ts';
+import { measureRequests, metricsRoute } from './metrics.ts';
+import { limitByAddress } from './request-limits.ts';
 import { withExamples, type OpenApiDocument } from './openapi-examples.ts';
 import type { AppEnv, Platform } from './env.ts';
 import { ApiError, notFound, onError, problemResponse } from './errors.ts';
@@ -33,8 +35,16 @@ export function createPlatformApp(platform: Platform, functions: FunctionApp[]) 
       referrerPolicy: 'same-origin',
     }),
   );
+  // Responses that set no policy of their own (API JSON, problems) load nothing and frame nowhere.
+  app.use(async function defaultContentSecurityPolicy(c, next) {
+    await next();
+    if (!c.res.headers.has('content-security-policy')) c.res.headers.set('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+  });
+  app.use(measureRequests());
   app.use(requestLog());
-  app.use(tlsOnly({ production: config.production, trustedProxies: config.trustedProxies, exempt: ['/health'] }));
+  // Health checks and the metrics scrape come from inside the cluster network, over plain HTTP.
+  app.use(tlsOnly({ production: config.production, trustedProxies: config.trustedProxies, exempt: ['/health', '/metrics'] }));
+  app.use(limitByAddress(['/health', '/metrics']));
   app.use(
     bodyLimit({
       maxSize: config.maxBodyBytes,
@@ -55,6 +65,8 @@ export function createPlatformApp(platform: Platform, functions: FunctionApp[]) 
     if (!ok) body.status = 'unavailable';
     return c.json(body, ok ? 200 : 503, ok ? {} : { 'retry-after': '5' });
   });
+
+  app.get('/metrics', metricsRoute(config.metricsToken));
 
   for (const fn of functions) app.route('/', fn);
 

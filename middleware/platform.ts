@@ -9,6 +9,8 @@ import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { CLIENT_ADDRESS_HEADER, compileRanges } from './addresses.ts';
 import type { HttpConfig } from './config.ts';
 import type { Platform } from './env.ts';
+import { createMetrics } from './metrics.ts';
+import { createRequestLimiters } from './request-limits.ts';
 import { createSignInLimiter } from './sign-in-limit.ts';
 
 export interface PlatformInput {
@@ -29,6 +31,7 @@ export interface PlatformInput {
 /** Everything a process shares across requests, built once at start-up. */
 export function createPlatform(input: PlatformInput): Platform {
   const { authSecret, secretKey, ...rest } = input;
+  const metrics = createMetrics({ app: input.database, auth: input.authDatabase });
   return {
     ...rest,
     auth: createAuth({
@@ -46,12 +49,14 @@ export function createPlatform(input: PlatformInput): Platform {
             { orgId: event.orgId, actor: { type: 'user', id: event.actorUserId }, ip: event.ip, signer: input.auditSigner },
             { action: event.action, targetType: event.targetType, targetId: event.targetId ?? undefined, data: event.data },
           ),
-        ).then(() => undefined),
+        ).then(() => void metrics.auditAppends.inc()),
     }),
     trustedProxyRanges: compileRanges(input.config.trustedProxies),
     signInLimiter: createSignInLimiter(input.config.signInLimits),
     embedder: input.embedder ?? embedderFromEnv(),
     secretBox: createSecretBox(secretKey),
+    metrics,
+    requestLimiters: createRequestLimiters(input.config.requestLimits),
     webhookLimiter: new RateLimiterMemory({ keyPrefix: 'webhook-endpoint', points: input.config.webhooks.perEndpointPerMinute, duration: 60 }),
   };
 }

@@ -6,8 +6,9 @@ import pino from 'pino';
 import { LocalHashEmbedder, type Embedder } from '../db/search/embedder.ts';
 import { createDatabase, type Database } from '../db/tenant.ts';
 import { selectFunctions } from '../functions/index.ts';
-import { DEFAULT_SIGN_IN_LIMITS, DEFAULT_WEBHOOK_LIMITS, type HttpConfig } from '../middleware/config.ts';
+import { DEFAULT_SIGN_IN_LIMITS, DEFAULT_WEBHOOK_LIMITS, HTTP_SERVER_OPTIONS, type HttpConfig } from '../middleware/config.ts';
 import type { FunctionApp } from '../middleware/function-app.ts';
+import { NO_REQUEST_LIMITS } from '../middleware/request-limits.ts';
 import { createPlatform } from '../middleware/platform.ts';
 import { createPlatformApp } from '../middleware/platform-app.ts';
 import type { TestDatabase } from './database.ts';
@@ -52,10 +53,12 @@ export async function startTestServer(db: TestDatabase, options: TestServerOptio
     baseURL: 'http://127.0.0.1',
     signInLimits: DEFAULT_SIGN_IN_LIMITS,
     webhooks: DEFAULT_WEBHOOK_LIMITS,
+    // Off unless a test is about them: tests and benchmarks send bursts from one address.
+    requestLimits: NO_REQUEST_LIMITS,
     ...options.config,
   };
   server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: (request, env) => app.fetch(request, env), port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+    const s = serve({ fetch: (request, env) => app.fetch(request, env), port: 0, hostname: '127.0.0.1', serverOptions: HTTP_SERVER_OPTIONS }, () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './ports.ts';
 import { spawnEntry } from './processes.ts';
 import { createTenant, type TestTenant } from './tenants.ts';
 import { useTestServer } from './use-server.ts';
@@ -20,8 +21,8 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-function startWorker(adminUrl: string) {
-  return spawnEntry('worker.ts', { PGSSLROOTCERT: caFile, DATABASE_URL: env.db.appUrl, ADMIN_DATABASE_URL: adminUrl });
+function startWorker(adminUrl: string, extra: Record<string, string> = {}) {
+  return spawnEntry('worker.ts', { PGSSLROOTCERT: caFile, DATABASE_URL: env.db.appUrl, ADMIN_DATABASE_URL: adminUrl, ...extra });
 }
 
 async function until(condition: () => Promise<boolean>, what: string) {
@@ -34,7 +35,8 @@ async function until(condition: () => Promise<boolean>, what: string) {
 
 describe('worker.ts', () => {
   it('picks up jobs as they are queued, and stops cleanly on SIGTERM', async () => {
-    const worker = startWorker(env.db.adminUrl);
+    const metricsPort = await freePort();
+    const worker = startWorker(env.db.adminUrl, { METRICS_PORT: String(metricsPort), METRICS_TOKEN: 'worker-scrape' });
     await until(async () => worker.output().stdout.includes('worker running') || worker.child.exitCode !== null, 'the worker to start');
     expect(worker.output().stdout, worker.output().stderr).toContain('worker running');
     const projectId = (await acme.owner.request('POST', '/v1/projects', { name: 'p' })).body.id;
@@ -50,6 +52,11 @@ describe('worker.ts', () => {
     });
     expect(delivered.status).toBe(202);
     await until(async () => (await acme.owner.request('GET', `/v1/webhook-endpoints/${hook.id}/deliveries`)).body.data[0]?.status === 'processed', 'the delivery to be processed');
+    // The queue's depth, for Prometheus, behind its token.
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status).toBe(404);
+    const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { headers: { authorization: 'Bearer worker-scrape' } });
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/# TYPE kommit_jobs gauge/);
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
   });

@@ -1,0 +1,48 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { requestAddress } from './addresses.ts';
+import type { AppEnv } from './env.ts';
+import { ApiError } from './errors.ts';
+
+/** Requests per minute allowed per client address, API key and signed-in user; 0 turns a limit off. */
+export interface RequestLimits {
+  perAddressPerMinute: number;
+  perKeyPerMinute: number;
+  perUserPerMinute: number;
+}
+
+export const DEFAULT_REQUEST_LIMITS: RequestLimits = { perAddressPerMinute: 36_000, perKeyPerMinute: 36_000, perUserPerMinute: 12_000 };
+export const NO_REQUEST_LIMITS: RequestLimits = { perAddressPerMinute: 0, perKeyPerMinute: 0, perUserPerMinute: 0 };
+
+export function createRequestLimiters(limits: RequestLimits) {
+  const limiter = (keyPrefix: string, points: number) => (points > 0 ? new RateLimiterMemory({ keyPrefix, points, duration: 60 }) : undefined);
+  return {
+    address: limiter('requests-address', limits.perAddressPerMinute),
+    key: limiter('requests-key', limits.perKeyPerMinute),
+    user: limiter('requests-user', limits.perUserPerMinute),
+  };
+}
+
+export type RequestLimiters = ReturnType<typeof createRequestLimiters>;
+
+/** Counts one request against a budget; a spent budget answers 429 with Retry-After. */
+export async function takeRequest(limiter: RateLimiterMemory | undefined, key: string, who: string) {
+  if (!limiter) return;
+  try {
+    await limiter.consume(key);
+  } catch (rejection) {
+    if (!(rejection instanceof RateLimiterRes)) throw rejection;
+    const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+    throw new ApiError('rate_limited', `Too many requests ${who}; try again in ${retryAfter} s.`, { headers: { 'retry-after': String(retryAfter) } });
+  }
+}
+
+/** The per-address budget, for every request but the health check and the metrics scrape. */
+export function limitByAddress(exempt: string[]): MiddlewareHandler<AppEnv> {
+  return async function limitByAddress(c: Context<AppEnv>, next) {
+    if (!exempt.includes(c.req.path)) {
+      await takeRequest(c.get('platform').requestLimiters.address, requestAddress(c) ?? 'unknown', 'from this address');
+    }
+    await next();
+  };
+}

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../test/server.ts';
+import { useTestServer } from '../test/use-server.ts';
+
+// A production server behind a trusted proxy (loopback), as under Traefik.
+const env = useTestServer();
+
+describe('security headers', () => {
+  it('are on every kind of response in production: HSTS, nosniff, no framing, referrer policy, a content security policy', async () => {
+    let server: TestServer | undefined;
+    try {
+      server = await startTestServer(env.db, { config: { production: true, trustedProxies: ['127.0.0.1/32'] } });
+      const paths = ['/health', '/openapi.json', '/docs', '/v1/projects', '/v1/nothing', '/console/sign-in', '/hooks/not-an-id'];
+      for (const path of paths) {
+        for (const method of ['GET', 'POST']) {
+          const response = await fetch(`${server.url}${path}`, { method, headers: { 'x-forwarded-proto': 'https' }, redirect: 'manual' });
+          const what = `${method} ${path} (${response.status})`;
+          expect(response.status, what).toBeLessThan(500);
+          expect(response.headers.get('strict-transport-security'), what).toMatch(/max-age=\d{8}/);
+          expect(response.headers.get('x-content-type-options'), what).toBe('nosniff');
+          expect(response.headers.get('content-security-policy'), what).toMatch(/frame-ancestors 'none'/);
+          expect(response.headers.get('x-frame-options'), what).toBe('DENY');
+          expect(response.headers.get('referrer-policy'), what).toBe('same-origin');
+        }
+      }
+    } finally {
+      await server?.close();
+    }
+  });
+
+  it('include no HSTS outside production (plain-HTTP development must keep working)', async () => {
+    const response = await fetch(`${env.server.url}/health`);
+    expect(response.headers.get('strict-transport-security')).toBeNull();
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+});

@@ -23,14 +23,17 @@ export interface TestPostgres {
  * A throwaway embedded Postgres (TLS, hostssl-only, scram) with the real roles,
  * migrated once into a template database that tests clone.
  */
-export async function startTestCluster(): Promise<TestPostgres & { stop(): Promise<void> }> {
+export async function startTestCluster(): Promise<TestPostgres & { stop(): Promise<void>; pause(): Promise<void>; resume(): Promise<void> }> {
   const root = await mkdtemp(path.join(tmpdir(), 'kommit-test-'));
   // Postgres runs as the `postgres` user when we are root; it must reach its data directory.
   await chmod(root, 0o755);
   const port = await freePort();
   const secret = () => randomBytes(18).toString('base64url');
   const passwords = { app: secret(), admin: secret(), auth: secret() };
-  const cluster = await startEmbeddedPostgres({ dataDir: path.join(root, 'pg'), port, superuserPassword: secret(), persistent: false });
+  // Persistent, so pause() and resume() keep the data; stop() removes the whole directory itself.
+  const superuserPassword = secret();
+  const start = () => startEmbeddedPostgres({ dataDir: path.join(root, 'pg'), port, superuserPassword, persistent: true });
+  let cluster = await start();
   const url = (user: string, password: string) => `postgres://${user}:${password}@localhost:${port}/${TEMPLATE_DATABASE}`;
   const adminUrl = url('beheerder', passwords.admin);
   await bootstrapDatabase({
@@ -49,6 +52,11 @@ export async function startTestCluster(): Promise<TestPostgres & { stop(): Promi
     async stop() {
       await cluster.stop();
       await rm(root, { recursive: true, force: true });
+    },
+    /** Shuts the server down (fast shutdown: open sessions are ended), keeping its data. */
+    pause: () => cluster.stop(),
+    async resume() {
+      cluster = await start();
     },
   };
 }

@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { freePort } from './ports.ts';
@@ -46,6 +47,36 @@ describe('server.ts', () => {
     expect(await health.json()).toEqual({ status: 'ok', functions: ['identity', 'organizations', 'projects', 'api-keys', 'decision-events', 'support-transcripts', 'workflows', 'search', 'webhooks', 'hooks', 'audit', 'console'] });
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
+  });
+
+  it('finishes a request in flight when SIGTERM arrives (rolling updates), then exits 0', async () => {
+    const port = await freePort();
+    const server = startServer({ DATABASE_URL: db.appUrl, ADMIN_DATABASE_URL: db.adminUrl, PORT: String(port) });
+    expect(await server.serving(), server.output().stderr).toBe(true);
+    // A request whose body is still arriving when the signal comes (the webhook
+    // ingress reads the whole body before it answers).
+    const sentAt = Date.now();
+    const answered = new Promise<number>((resolve, reject) => {
+      const req = httpRequest(`http://127.0.0.1:${port}/hooks/${crypto.randomUUID()}`, {
+        method: 'POST',
+        headers: { 'webhook-id': 'drain', 'webhook-timestamp': String(Math.floor(sentAt / 1000)), 'webhook-signature': 'v1,x', 'transfer-encoding': 'chunked' },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', reject);
+      req.write('{"name":');
+      setTimeout(() => {
+        server.child.kill('SIGTERM');
+        setTimeout(() => req.end('"drained"}'), 500);
+      }, 200);
+    });
+    // Answered once the body was in (no such endpoint: 404), not cut off.
+    expect(await answered).toBe(404);
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(650);
+    expect(await server.exited).toBe(0);
+    expect(server.output().stdout).toContain('SIGTERM: draining requests and stopping');
   });
 
   it('refuses to start, with one line naming the problem, when connected as the owner role', async () => {

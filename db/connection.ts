@@ -16,6 +16,8 @@ export interface ConnectOptions {
   statementTimeoutSeconds?: number;
   /** Seconds a transaction may sit idle before Postgres ends the session (default 15): a stuck request cannot hold a connection. */
   idleInTransactionSeconds?: number;
+  /** Keep connections open however long they sit idle or live (a connection holding session locks). */
+  keepOpen?: boolean;
   /** Called for every statement sent (benchmarks count round trips with it). */
   onQuery?: (query: string) => void;
 }
@@ -59,7 +61,8 @@ export function connectionOptions(databaseUrl: string, options: ConnectOptions =
     options: {
       ssl,
       max: options.max ?? 10,
-      idle_timeout: 30,
+      idle_timeout: options.keepOpen ? 0 : 30,
+      ...(options.keepOpen ? { max_lifetime: 0 } : {}),
       connect_timeout: 10,
       onnotice: () => {},
       ...(options.onQuery ? { debug: (_connection: number, query: string) => options.onQuery!(query) } : {}),

@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './ports.ts';
@@ -26,7 +27,7 @@ function startWorker(adminUrl: string, extra: Record<string, string> = {}) {
 }
 
 async function until(condition: () => Promise<boolean>, what: string) {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 600; i++) {
     if (await condition()) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -59,6 +60,40 @@ describe('worker.ts', () => {
     expect(await metrics.text()).toMatch(/# TYPE kommit_jobs gauge/);
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
+  });
+
+  it('resumes an organization delete after the worker was killed with SIGKILL mid-way', { timeout: 120_000 }, async () => {
+    const doomed = await createTenant(env.db, env.server, 'Killed');
+    const projectId = (await doomed.owner.request('POST', '/v1/projects', { name: 'bulk' })).body.id;
+    await env.db.admin.withTenant(doomed.orgId, (tx) =>
+      tx.execute(sql`insert into decision_events (org_id, project_id, kind, title, actor_type)
+                     select ${doomed.orgId}, ${projectId}, 'progress', 'bulk ' || i, 'system' from generate_series(1, 150000) as i`),
+    );
+    const [org] = await env.db.admin.withTenant(doomed.orgId, (tx) => tx.execute<{ slug: string }>(sql`select slug from organizations`));
+    expect((await doomed.owner.request('DELETE', `/v1/organizations/${doomed.orgId}`, { confirm: org!.slug })).status).toBe(202);
+    const progress = async () =>
+      (await env.db.admin.sql<{ rows_deleted: number | null; completed_at: string | null }[]>`
+        select rows_deleted::int, completed_at from organization_deletions where deleted_organization_id = ${doomed.orgId}`)[0]!;
+
+    const first = startWorker(env.db.adminUrl);
+    await until(async () => ((await progress()).rows_deleted ?? 0) > 0 || first.child.exitCode !== null, 'the delete to start');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const halfway = await progress();
+    expect(halfway.completed_at).toBeNull();
+    expect(halfway.rows_deleted).toBeLessThan(150_000);
+
+    // A new worker frees the dead one's job at start and finishes it.
+    const second = startWorker(env.db.adminUrl);
+    try {
+      await until(async () => (await progress()).completed_at !== null, 'the delete to finish');
+      const [left] = await env.db.admin.withTenant(doomed.orgId, (tx) => tx.execute<{ n: number }>(sql`select count(*)::int as n from decision_events`));
+      expect(left!.n).toBe(0);
+      expect(second.output().stdout).toContain('freed the jobs of workers that are gone');
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
   });
 
   it('refuses to start on a connection that is not beheerder, in one line', async () => {

@@ -1,6 +1,8 @@
-import { Logger as WorkerLogger, run, runMigrations, runOnce, type Job, type Runner, type TaskList } from 'graphile-worker';
+import { EventEmitter } from 'node:events';
+import { Logger as WorkerLogger, run, runMigrations, runOnce, type Job, type Runner, type TaskList, type WorkerEvents } from 'graphile-worker';
 import type { Logger } from 'pino';
 import type { Embedder } from '../search/embedder.ts';
+import { connect } from '../connection.ts';
 import { createDatabase, type Database } from '../tenant.ts';
 import { createJobPool } from './pool.ts';
 
@@ -71,6 +73,38 @@ export interface KommitWorker {
   stop(): Promise<void>;
 }
 
+/**
+ * Liveness for job locks. graphile-worker frees a job locked by a worker that
+ * died only after four hours; a SIGKILLed worker's organization delete or
+ * webhook would wait that long. Each worker id is held as a session advisory
+ * lock on a reserved connection for the life of the process; a sweep (at start
+ * and every minute) frees the jobs of any locking worker whose advisory lock
+ * is free, i.e. whose process is gone.
+ */
+async function holdLiveness(adminUrl: string, ca: string | undefined, workerIds: string[]) {
+  // Its own connection, never recycled: the locks live exactly as long as it does.
+  const holder = connect(adminUrl, { ca, max: 1, keepOpen: true, applicationName: 'kommit-worker-liveness' });
+  for (const id of workerIds) await holder`select pg_advisory_lock(hashtext(${`kommit-worker:${id}`}))`;
+  return holder;
+}
+
+export async function releaseJobsOfDeadWorkers(database: Database, logger: Logger) {
+  const lockers = await database.sql<{ id: string }[]>`select distinct locked_by as id from graphile_worker.jobs where locked_by is not null`;
+  const dead: string[] = [];
+  await database.sql.begin(async (tx) => {
+    for (const { id } of lockers) {
+      // Transaction-level: taking it proves no live session holds it, and it is let go at commit.
+      const [probe] = await tx<{ free: boolean }[]>`select pg_try_advisory_xact_lock(hashtext(${`kommit-worker:${id}`})) as free`;
+      if (probe?.free) dead.push(id);
+    }
+  });
+  if (dead.length) {
+    await database.sql`select graphile_worker.force_unlock_workers(${`{${dead.map((id) => `"${id.replaceAll('"', '')}"`).join(',')}}`}::text[])`;
+    logger.warn({ workers: dead }, 'freed the jobs of workers that are gone');
+  }
+  return dead;
+}
+
 /** Runs the queue until stopped: LISTEN/NOTIFY picks up new jobs at once, polling catches retries. */
 export async function startWorker(options: WorkerOptions): Promise<KommitWorker> {
   const pgPool = createJobPool(options.adminUrl, {
@@ -80,8 +114,12 @@ export async function startWorker(options: WorkerOptions): Promise<KommitWorker>
   });
   const database = createDatabase(options.adminUrl, { ca: options.ca, max: options.concurrency ?? 4, applicationName: 'kommit-worker', statementTimeoutSeconds: 300 });
   let runner: Runner;
+  const events: WorkerEvents = new EventEmitter();
+  const workerIds: string[] = [];
+  events.on('worker:create', ({ worker }) => workerIds.push(worker.workerId));
   try {
     runner = await run({
+      events,
       pgPool,
       taskList: toTaskList(options.tasks, { database, embedder: options.embedder, logger: options.logger }),
       concurrency: options.concurrency ?? 4,
@@ -95,6 +133,10 @@ export async function startWorker(options: WorkerOptions): Promise<KommitWorker>
     await Promise.all([pgPool.end(), database.close()]);
     throw error;
   }
+  const liveness = await holdLiveness(options.adminUrl, options.ca, workerIds);
+  const sweep = () => releaseJobsOfDeadWorkers(database, options.logger).catch((error: unknown) => options.logger.warn({ err: error }, 'dead-worker sweep failed'));
+  await sweep();
+  const sweeper = setInterval(sweep, 60_000);
   const periodic = options.periodic;
   const timer = periodic
     ? setInterval(() => {
@@ -110,7 +152,9 @@ export async function startWorker(options: WorkerOptions): Promise<KommitWorker>
     },
     async stop() {
       clearInterval(timer);
+      clearInterval(sweeper);
       await runner.stop();
+      await liveness.end();
       await Promise.all([pgPool.end(), database.close()]);
     },
   };

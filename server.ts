@@ -1,4 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import pino from 'pino';
 import { signerFromPem } from './db/audit/checkpoint.ts';
@@ -6,8 +8,7 @@ import { assertConnection, BootCheckError, checkAppConnection, checkAuthConnecti
 import { resolveDatabase } from './db/runtime.ts';
 import { createDatabase } from './db/tenant.ts';
 import { selectFunctions } from './functions/index.ts';
-import { launchWorker } from './functions/jobs.ts';
-import type { KommitWorker } from './db/jobs/worker.ts';
+import { superviseWorkerProcess } from './db/jobs/process.ts';
 import { embedderFromEnv } from './db/search/remote-embedder.ts';
 import { HTTP_SERVER_OPTIONS, httpConfigFromEnv } from './middleware/config.ts';
 import { createPlatform } from './middleware/platform.ts';
@@ -52,7 +53,7 @@ async function main() {
     applicationName: 'kommit-app',
   });
   const authDatabase = createDatabase(target.authUrl, { ...pool, max: Number(process.env.AUTH_DB_POOL_MAX ?? 5), applicationName: 'kommit-auth' });
-  let worker: KommitWorker | undefined;
+  let worker: ReturnType<typeof superviseWorkerProcess> | undefined;
   const closeAll = async () => {
     await worker?.stop();
     await Promise.all([database.close(), authDatabase.close()]);
@@ -63,9 +64,11 @@ async function main() {
     await assertConnection(checkAuthConnection(authDatabase.sql, target.roles));
     // On the embedded default one `npm start` is the whole platform, worker
     // included; with an external database the worker runs as its own service.
+    // It runs as a child process (restarted if it dies) next to this one.
     if (target.embedded && target.adminUrl && process.env.KOMMIT_WORKER !== 'off') {
-      worker = await launchWorker({ adminUrl: target.adminUrl, ca: target.ca, roles: target.roles, logger: logger.child({ service: 'kommit-worker' }), embedder });
-      logger.info('background worker running in this process');
+      const entry = fileURLToPath(new URL(`./worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+      worker = superviseWorkerProcess({ entry, env: process.env, logger });
+      logger.info('background worker started in its own process');
     }
   } catch (error) {
     await closeAll();

@@ -64,6 +64,9 @@ export function connectionOptions(databaseUrl: string, options: ConnectOptions =
       idle_timeout: options.keepOpen ? 0 : 30,
       ...(options.keepOpen ? { max_lifetime: 0 } : {}),
       connect_timeout: 10,
+      // Seconds before reconnecting after a failure: postgres.js grows this to
+      // 20 s; capped at one so a restarted database is back in use at once.
+      backoff: (attempts: number) => Math.min(0.05 * 2 ** attempts, 1),
       onnotice: () => {},
       ...(options.onQuery ? { debug: (_connection: number, query: string) => options.onQuery!(query) } : {}),
       connection: {

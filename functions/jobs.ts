@@ -24,8 +24,10 @@ export const taskRegistry: KommitTaskList = {
 };
 
 /**
- * Starts the worker as beheerder after checking its connection, and queues the
- * start-up sweep that re-embeds chunks made by another embedding model.
+ * Starts the worker as beheerder after checking its connection, queues the
+ * start-up sweep that re-embeds chunks made by another embedding model, and
+ * supervises it: when the queue runner dies (the database went away), it is
+ * started again with growing pauses, in this same process.
  */
 export async function launchWorker(options: {
   adminUrl: string;
@@ -46,12 +48,38 @@ export async function launchWorker(options: {
     await probe.end();
   }
   if (options.migrate) await migrateDatabase(options.adminUrl, options.ca);
-  const worker = await startWorker({ ...options, embedder, tasks: taskRegistry, periodic: { tasks: PERIODIC_TASKS, everyMs: 1000 } });
-  try {
-    await worker.addJob('search.reembed', {}, { jobKey: 'search.reembed' });
-  } catch (error) {
-    await worker.stop();
-    throw error;
-  }
-  return worker;
+  const start = () => startWorker({ ...options, embedder, tasks: taskRegistry, periodic: { tasks: PERIODIC_TASKS, everyMs: 1000 } });
+  let current = await start();
+  await current.addJob('search.reembed', {}, { jobKey: 'search.reembed' });
+
+  let stopping = false;
+  const supervise = async (): Promise<void> => {
+    const error = await current.ended;
+    if (stopping) return;
+    options.logger.error({ err: error }, 'job queue runner stopped; restarting it');
+    await current.stop();
+    for (let pause = 1000; !stopping; pause = Math.min(pause * 2, 30_000)) {
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      if (stopping) return;
+      try {
+        current = await start();
+        options.logger.info('job queue runner restarted');
+        return supervise();
+      } catch (restartError) {
+        options.logger.warn({ err: restartError, retryInMs: pause * 2 }, 'job queue runner could not restart yet');
+      }
+    }
+  };
+  const supervision = supervise();
+  return {
+    get database() {
+      return current.database;
+    },
+    ended: supervision,
+    addJob: (task, payload, addOptions) => current.addJob(task, payload, addOptions),
+    async stop() {
+      stopping = true;
+      await current.stop();
+    },
+  };
 }

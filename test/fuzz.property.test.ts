@@ -157,7 +157,8 @@ describe('fuzzed requests from the OpenAPI document', () => {
         statuses.set(raw.status, (statuses.get(raw.status) ?? 0) + 1);
         const name = `${op.method} ${path}${query.slice(0, 100)}`;
         expect(raw.status, `${name}: ${raw.text?.slice(0, 300)}`).toBeLessThan(500);
-        if (raw.status >= 400) expect(raw.headers.get('content-type'), name).toBe('application/problem+json');
+        // 431 comes from Node's HTTP parser (request line and headers over 16 KiB) before any of our code runs.
+        if (raw.status >= 400 && raw.status !== 431) expect(raw.headers.get('content-type'), name).toBe('application/problem+json');
         if (mutating && raw.status >= 400) expect(await storedRows(tenant.orgId), `${name} stored something`).toBe(before);
       }),
       { numRuns: RUNS, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31) },

@@ -2,7 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request as httpRequest } from 'node:http';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readChain } from '../db/audit/read.ts';
+import { createApiKey, createOrganization } from '../db/operators.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { freePort } from './ports.ts';
 import { spawnEntry } from './processes.ts';
@@ -77,6 +80,39 @@ describe('server.ts', () => {
     expect(Date.now() - sentAt).toBeGreaterThanOrEqual(650);
     expect(await server.exited).toBe(0);
     expect(server.output().stdout).toContain('SIGTERM: draining requests and stopping');
+  });
+
+  it('killed with SIGKILL during writes, leaves no write without its audit row and a chain that verifies', { timeout: 60_000 }, async () => {
+    const orgId = await createOrganization(db.admin, { name: 'Killed server' });
+    const { key } = await createApiKey(db.admin, orgId, 'writer');
+    const port = await freePort();
+    const server = startServer({ DATABASE_URL: db.appUrl, ADMIN_DATABASE_URL: db.adminUrl, PORT: String(port) });
+    expect(await server.serving(), server.output().stderr).toBe(true);
+    let writing = true;
+    const writers = Promise.all(
+      Array.from({ length: 8 }, async (_, w) => {
+        for (let i = 0; writing; i++) {
+          await fetch(`http://127.0.0.1:${port}/v1/projects`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ name: `w${w}-${i}` }),
+          }).then((r) => r.arrayBuffer(), () => (writing = false));
+        }
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    server.child.kill('SIGKILL');
+    await server.exited;
+    writing = false;
+    await writers;
+    const [counts] = await db.admin.withTenant(orgId, (tx) =>
+      tx.execute<{ projects: number; audited: number }>(sql`
+        select (select count(*)::int from projects) as projects,
+               (select count(*)::int from audit_log where action = 'project.create') as audited`),
+    );
+    expect(counts!.projects).toBeGreaterThan(0);
+    expect(counts!.audited).toBe(counts!.projects);
+    expect(await db.app.withTenant(orgId, (tx) => readChain(tx, orgId))).toMatchObject({ ok: true });
   });
 
   it('refuses to start, with one line naming the problem, when connected as the owner role', async () => {

@@ -44,7 +44,8 @@ export async function installJobQueue(adminUrl: string, ca?: string) {
 
 function workerLogger(logger: Logger) {
   return new WorkerLogger((scope) => (level, message, meta) => {
-    const method = level === 'warning' ? 'warn' : level === 'error' ? 'error' : level === 'info' ? 'info' : 'debug';
+    // The library's info lines are per job (the relay alone runs every second): debug for us.
+    const method = level === 'warning' ? 'warn' : level === 'error' ? 'error' : 'debug';
     logger[method]({ worker: { label: scope.label, task: scope.taskIdentifier, jobId: scope.jobId }, ...meta }, message);
   });
 }
@@ -67,6 +68,8 @@ function toTaskList(tasks: KommitTaskList, context: Omit<TaskContext, 'job' | 'a
 
 export interface KommitWorker {
   database: Database;
+  /** Settles when the queue runner ends by itself (a fatal error, e.g. the database went away): a supervisor restarts it. */
+  ended: Promise<unknown>;
   /** Queues a job as beheerder, outside any tenant (platform-level work). */
   addJob(task: string, payload: Record<string, unknown>, options?: { jobKey?: string }): Promise<void>;
   /** Finishes the jobs in hand, then stops. */
@@ -123,8 +126,8 @@ export async function startWorker(options: WorkerOptions): Promise<KommitWorker>
       pgPool,
       taskList: toTaskList(options.tasks, { database, embedder: options.embedder, logger: options.logger }),
       concurrency: options.concurrency ?? 4,
-      // Never read from a file: schedules are declared in code.
-      crontab: '',
+      // Never read a crontab file: schedules are declared in code.
+      parsedCronItems: [],
       noHandleSignals: true,
       pollInterval: 2000,
       logger: workerLogger(options.logger),
@@ -147,14 +150,18 @@ export async function startWorker(options: WorkerOptions): Promise<KommitWorker>
     : undefined;
   return {
     database,
+    ended: runner.promise.then(
+      () => undefined,
+      (error: unknown) => error,
+    ),
     addJob: async (task, payload, addOptions) => {
       await runner.addJob(task, payload, { jobKey: addOptions?.jobKey, maxAttempts: 10 });
     },
     async stop() {
       clearInterval(timer);
       clearInterval(sweeper);
-      await runner.stop();
-      await liveness.end();
+      await runner.stop().catch(() => {});
+      await liveness.end({ timeout: 1 }).catch(() => {});
       await Promise.all([pgPool.end(), database.close()]);
     },
   };

@@ -5,6 +5,7 @@ import { benchAudit } from './audit.ts';
 import { benchAuth } from './auth.ts';
 import { benchOrgDelete } from './org-delete.ts';
 import { benchSearch } from './search.ts';
+import { benchSoak } from './soak.ts';
 import { benchWebhooks } from './webhooks.ts';
 
 /**
@@ -19,6 +20,7 @@ const benchmarks: Record<string, (options: { seconds: number }) => Promise<void>
   'org-delete': benchOrgDelete,
   webhooks: benchWebhooks,
   search: benchSearch,
+  soak: benchSoak,
 };
 
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { seconds: { type: 'string', default: '10' } } });

@@ -31,6 +31,13 @@ export interface Database {
    * which case no tenant context was set.
    */
   withTenantKey<T>(keyHash: Buffer, fn: (tx: Tx, key: { orgId: string; keyId: string } | null) => Promise<T>): Promise<T>;
+  /**
+   * withTenant for a chat widget's visitor: the first statement resolves the
+   * public widget key and enters its organization (kommit_enter_widget). fn
+   * gets the organization, or null for an unknown or disabled key, in which
+   * case no tenant context was set.
+   */
+  withWidgetKey<T>(publicKey: string, fn: (tx: Tx, orgId: string | null) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -59,6 +66,11 @@ export function createDatabase(databaseUrl: string, options: ConnectOptions = {}
       db.transaction(async (tx) => {
         const [row] = await tx.execute<{ org_id: string; key_id: string }>(dsql`select org_id, key_id from kommit_enter_tenant_with_key(${keyHash})`);
         return fn(tx, row ? { orgId: row.org_id, keyId: row.key_id } : null);
+      }),
+    withWidgetKey: (publicKey, fn) =>
+      db.transaction(async (tx) => {
+        const [row] = await tx.execute<{ org_id: string | null }>(dsql`select kommit_enter_widget(${publicKey}) as org_id`);
+        return fn(tx, row?.org_id ?? null);
       }),
     close: () => sql.end({ timeout: 5 }),
   };

@@ -30,6 +30,9 @@ export function createPlatformApp(platform: Platform, functions: FunctionApp[]) 
       xFrameOptions: 'DENY',
       // Not no-referrer: with it browsers send "Origin: null" on our own form posts.
       referrerPolicy: 'same-origin',
+      // A route may set one of these itself and keep it: the chat widget's
+      // script is loaded by other sites, so it says Cross-Origin-Resource-Policy: cross-origin.
+      overwrite: false,
     }),
   );
   app.use(requestLog());

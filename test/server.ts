@@ -3,10 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { signerFromPem } from '../db/audit/checkpoint.ts';
 import { serve } from '@hono/node-server';
 import pino from 'pino';
+import { ExtractiveAnswerer, type Answerer } from '../db/search/answerer.ts';
 import { LocalHashEmbedder, type Embedder } from '../db/search/embedder.ts';
 import { createDatabase, type Database } from '../db/tenant.ts';
 import { selectFunctions } from '../functions/index.ts';
-import { DEFAULT_SIGN_IN_LIMITS, DEFAULT_WEBHOOK_LIMITS, type HttpConfig } from '../middleware/config.ts';
+import { DEFAULT_SIGN_IN_LIMITS, DEFAULT_WEBHOOK_LIMITS, DEFAULT_WIDGET_LIMITS, type HttpConfig } from '../middleware/config.ts';
 import type { FunctionApp } from '../middleware/function-app.ts';
 import { createPlatform } from '../middleware/platform.ts';
 import { createPlatformApp } from '../middleware/platform-app.ts';
@@ -32,6 +33,8 @@ export interface TestServerOptions {
   checkpointEvery?: number;
   /** The platform's embedder (the local one otherwise). */
   embedder?: Embedder;
+  /** The widget's answerer (the extractive one otherwise). */
+  answerer?: Answerer;
   /** Receives the JSON log lines (silent otherwise). */
   log?: (line: string) => void;
 }
@@ -52,6 +55,7 @@ export async function startTestServer(db: TestDatabase, options: TestServerOptio
     baseURL: 'http://127.0.0.1',
     signInLimits: DEFAULT_SIGN_IN_LIMITS,
     webhooks: DEFAULT_WEBHOOK_LIMITS,
+    widget: DEFAULT_WIDGET_LIMITS,
     ...options.config,
   };
   server = await new Promise<ReturnType<typeof serve>>((resolve) => {
@@ -76,6 +80,7 @@ export async function startTestServer(db: TestDatabase, options: TestServerOptio
     }),
     functions: functions.map((fn) => fn.functionName),
     embedder: options.embedder ?? new LocalHashEmbedder(),
+    answerer: options.answerer ?? new ExtractiveAnswerer(),
     ready: options.ready ?? (() => true),
   });
   const app = createPlatformApp(platform, functions);

@@ -42,13 +42,29 @@ export async function syncArticleIndex(tx: Tx, before: ArticleRow | undefined, a
   }
 }
 
+/**
+ * A slug derived from the title, made unique in the organization with a
+ * numeric suffix ("pricing", "pricing-2"). A slug the caller chose is never
+ * changed: taking one that exists is a conflict.
+ */
+async function freeSlug(tx: Tx, title: string) {
+  const base = slugify(title).slice(0, 72);
+  const taken = await tx
+    .select({ slug: helpdeskArticles.slug })
+    .from(helpdeskArticles)
+    .where(sql`${helpdeskArticles.slug} = ${base} or ${helpdeskArticles.slug} ~ ${`^${base}-[0-9]+$`}`);
+  const used = new Set(taken.map((t) => t.slug));
+  if (!used.has(base)) return base;
+  for (let n = 2; ; n++) if (!used.has(`${base}-${n}`)) return `${base}-${n}`;
+}
+
 export async function insertArticle(tx: Tx, orgId: string, input: ArticleInput) {
   const published = input.published ?? false;
   const [row] = await tx
     .insert(helpdeskArticles)
     .values({
       orgId,
-      slug: input.slug ?? slugify(input.title),
+      slug: input.slug ?? (await freeSlug(tx, input.title)),
       title: input.title,
       body: input.body,
       tags: input.tags ?? [],

@@ -8,6 +8,7 @@ import { useTestServer } from '../../test/use-server.ts';
 import { identitySignature, signVisitorToken } from './tokens.ts';
 import { TEST_SECRET_KEY } from '../../test/server.ts';
 import { hkdfSync } from 'node:crypto';
+import { parseSse } from '../../test/widget.ts';
 
 const env = useTestServer();
 let acme: TestTenant;
@@ -24,20 +25,6 @@ interface Started {
   token: string;
   expiresAt: string;
   visitor: { id: string; verified: boolean };
-}
-
-export type SseEvent = { event: string; data: Record<string, unknown> };
-
-export function parseSse(text: string): SseEvent[] {
-  return text
-    .split('\n\n')
-    .filter((block) => block.trim())
-    .map((block) => {
-      const lines = block.split('\n');
-      const event = lines.find((l) => l.startsWith('event:'))?.slice(6).trim() ?? 'message';
-      const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('');
-      return { event, data: JSON.parse(data) };
-    });
 }
 
 function start(server: TestServer, key: string, origin: string | undefined, body: Record<string, unknown> = {}) {

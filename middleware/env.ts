@@ -37,6 +37,8 @@ export interface Platform {
   embedder: Embedder;
   /** Signs audit checkpoints; absent only where no key is configured (then none are signed). */
   auditSigner?: CheckpointSigner;
+  /** The public key of the platform's own helpdesk widget, shown on console pages (npm start on the embedded default). */
+  platformWidgetKey?: string;
   /** Names of the function modules this process serves. */
   functions: string[];
   /** Whether the boot checks passed; /health answers 503 until they have. */

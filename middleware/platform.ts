@@ -28,6 +28,8 @@ export interface PlatformInput {
   embedder?: Embedder;
   /** Defaults to the one configured by env (extractive without ANSWER_URL). */
   answerer?: Answerer;
+  /** The platform helpdesk widget's key, when there is one (see db/platform-helpdesk.ts). */
+  platformWidgetKey?: string;
 }
 
 /** Everything a process shares across requests, built once at start-up. */

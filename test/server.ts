@@ -35,6 +35,8 @@ export interface TestServerOptions {
   embedder?: Embedder;
   /** The widget's answerer (the extractive one otherwise). */
   answerer?: Answerer;
+  /** The platform helpdesk's widget key, which puts the widget on console pages. */
+  platformWidgetKey?: string;
   /** Receives the JSON log lines (silent otherwise). */
   log?: (line: string) => void;
 }
@@ -81,6 +83,7 @@ export async function startTestServer(db: TestDatabase, options: TestServerOptio
     functions: functions.map((fn) => fn.functionName),
     embedder: options.embedder ?? new LocalHashEmbedder(),
     answerer: options.answerer ?? new ExtractiveAnswerer(),
+    platformWidgetKey: options.platformWidgetKey,
     ready: options.ready ?? (() => true),
   });
   const app = createPlatformApp(platform, functions);

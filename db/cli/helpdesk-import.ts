@@ -20,7 +20,7 @@ await runAsAdmin(async (admin) => {
   if (!org) throw new Error(`no organization ${orgId}`);
   const total = (await markdownFiles(dir)).length;
   // The bar goes to stderr, so stdout keeps only the summary line for scripts.
-  const bar = new SingleBar({ format: 'importing {bar} {value}/{total} {file}', stream: process.stderr, hideCursor: true, noTTYOutput: false }, undefined);
+  const bar = new SingleBar({ format: 'importing {bar} {value}/{total} {file}', stream: process.stderr, hideCursor: true, noTTYOutput: true, notTTYSchedule: 1000 }, undefined);
   bar.start(total, 0, { file: '' });
   const result = await importHelpdeskFolder(admin, orgId, dir, { onFile: (file) => bar.increment({ file }) });
   bar.stop();

@@ -6,6 +6,7 @@ import { benchAuth } from './auth.ts';
 import { benchOrgDelete } from './org-delete.ts';
 import { benchSearch } from './search.ts';
 import { benchWebhooks } from './webhooks.ts';
+import { benchWidget } from './widget.ts';
 
 /**
  * `npm run bench -- <name> [--seconds N]`. Each benchmark starts its own
@@ -19,6 +20,7 @@ const benchmarks: Record<string, (options: { seconds: number }) => Promise<void>
   'org-delete': benchOrgDelete,
   webhooks: benchWebhooks,
   search: benchSearch,
+  widget: benchWidget,
 };
 
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { seconds: { type: 'string', default: '10' } } });

@@ -59,26 +59,61 @@ const RRF_K = 60;
  * each taking its best candidates, fused by reciprocal rank. Row-level security
  * keeps both to the organization's own chunks.
  */
-export async function hybridSearch(tx: Tx, embedder: Embedder, query: string, options: { types: string[]; limit: number; anyTerms?: string[] }) {
+export interface HybridOptions {
+  types: string[];
+  limit: number;
+  /**
+   * Word stems (prefixes), any of which makes a full-text match, instead of
+   * plainto_tsquery's every word: a visitor's question rarely has all its
+   * words in one passage.
+   */
+  anyTerms?: string[];
+  /**
+   * Rank by vector similarity only the best this-many full-text matches,
+   * instead of every chunk. For callers that discard passages sharing no
+   * words with the query anyway (the widget): a vector-only match could
+   * never be used there, and scoring every chunk's vector in SQL is what
+   * costs (about 30 us per chunk without pgvector).
+   */
+  vectorWithinText?: number;
+}
+
+export async function hybridSearch(tx: Tx, embedder: Embedder, query: string, options: HybridOptions) {
   const [vector] = await embedder.embed([query]);
   // As one Postgres array literal: drizzle would expand a JS array into a row.
   const vectorLiteral = `{${vector!.join(',')}}`;
   const candidates = Math.max(50, options.limit * 5);
   const types = sql`${searchChunks.sourceType} in ${options.types}`;
-  // plainto_tsquery wants every word; a visitor's question rarely has all of
-  // them in one passage, so callers may instead pass word stems (prefixes),
-  // any of which match.
   const terms = (options.anyTerms ?? []).filter((t) => /^[\p{L}\p{N}]+$/u.test(t));
   const textQuery = terms.length ? sql`to_tsquery('simple', ${terms.map((t) => `'${t}':*`).join(' | ')})` : sql`plainto_tsquery('simple', ${query})`;
-  const byText = await tx.execute<{ id: string }>(sql`
-    select id from search_chunks, ${textQuery} as q
-    where tsv @@ q and ${types}
-    order by ts_rank(tsv, q) desc, id limit ${candidates}`);
-  const byVector = await tx.execute<{ id: string }>(sql`
-    select id from search_chunks
-    where ${types} and model = ${embedder.model}
-    order by (select sum(a * b) from unnest(embedding, ${vectorLiteral}::real[]) as t(a, b)) desc nulls last, id
-    limit ${candidates}`);
+  const similarity = sql`(select sum(a * b) from unnest(embedding, ${vectorLiteral}::real[]) as t(a, b))`;
+  let byText: { id: string }[];
+  let byVector: { id: string }[];
+  if (options.vectorWithinText) {
+    // One pass: the best full-text matches, each with its vector similarity.
+    const matches = [
+      ...(await tx.execute<{ id: string; similarity: number | null }>(sql`
+        select id, case when model = ${embedder.model} then ${similarity} end as similarity
+        from (select id, embedding, model from search_chunks, ${textQuery} as q
+              where tsv @@ q and ${types}
+              order by ts_rank(tsv, q) desc, id limit ${Math.max(candidates, options.vectorWithinText)}) as best`)),
+    ];
+    byText = matches.slice(0, candidates);
+    byVector = matches
+      .filter((m) => m.similarity !== null)
+      .sort((a, b) => b.similarity! - a.similarity! || (a.id < b.id ? -1 : 1))
+      .slice(0, candidates);
+  } else {
+    byText = await tx.execute<{ id: string }>(sql`
+      select id from search_chunks, ${textQuery} as q
+      where tsv @@ q and ${types}
+      order by ts_rank(tsv, q) desc, id limit ${candidates}`);
+    byVector = await tx.execute<{ id: string }>(sql`
+      select id from search_chunks
+      where ${types} and model = ${embedder.model}
+      order by ${similarity} desc nulls last, id
+      limit ${candidates}`);
+  }
   const scores = new Map<string, { score: number; text: number | null; vector: number | null }>();
   byText.forEach((row, i) => scores.set(row.id, { score: 1 / (RRF_K + i + 1), text: i + 1, vector: null }));
   byVector.forEach((row, i) => {

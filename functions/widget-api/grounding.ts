@@ -22,7 +22,9 @@ export function articleUrl(baseURL: string, publicKey: string, slug: string) {
 export async function groundingPassages(tx: Tx, embedder: Embedder, question: string, link: (slug: string) => string): Promise<Passage[]> {
   const terms = questionTerms(question);
   if (terms.length === 0) return [];
-  const hits = await hybridSearch(tx, embedder, question, { types: ['helpdesk_article'], limit: 8, anyTerms: terms });
+  // Passages sharing no word with the question are discarded below, so the
+  // vector side need only rank the full-text matches (see vectorWithinText).
+  const hits = await hybridSearch(tx, embedder, question, { types: ['helpdesk_article'], limit: 8, anyTerms: terms, vectorWithinText: 200 });
   if (hits.length === 0) return [];
   const rows = await tx
     .select({ articleId: searchChunks.articleId, chunkNo: searchChunks.chunkNo, content: searchChunks.content, title: helpdeskArticles.title, slug: helpdeskArticles.slug })

@@ -64,7 +64,8 @@ export async function benchWidget(options: { seconds: number }) {
     for (let i = 0; i < 19; i++) await fill(await createOrganization(db.admin, { name: `Other ${i}` }), 1000, 10, false);
     await db.admin.sql`vacuum analyze search_chunks`;
     await db.admin.sql`vacuum analyze helpdesk_articles`;
-    const [total] = await db.admin.sql<{ n: number }[]>`select count(*)::int as n from search_chunks`;
+    // Row-level security hides every row from a count outside a tenant: the planner's figure, after the analyze above.
+    const [total] = await db.admin.sql<{ n: number }[]>`select reltuples::int8 as n from pg_class where relname = 'search_chunks'`;
 
     // Retrieval alone, in the organization's tenant transaction, as the ask route runs it.
     const retrieval: number[] = [];
@@ -98,7 +99,7 @@ export async function benchWidget(options: { seconds: number }) {
 
     retrieval.sort((a, b) => a - b);
     firstByte.sort((a, b) => a - b);
-    console.log(`\n## Widget: 10,000 passages in the organization, ${total!.n.toLocaleString('en')} in the database\n`);
+    console.log(`\n## Widget: 10,000 passages in the organization, ${Number(total!.n).toLocaleString('en')} in the database\n`);
     console.log('| measure | samples | p50 ms | p95 ms | p99 ms | goal |');
     console.log('| --- | --- | --- | --- | --- | --- |');
     console.log(`| retrieval (hybrid search + filter) | ${retrieval.length} | ${percentile(retrieval, 0.5)} | ${percentile(retrieval, 0.95)} | ${percentile(retrieval, 0.99)} | p95 < 50 |`);

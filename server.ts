@@ -10,6 +10,9 @@ import { createDatabase } from './db/tenant.ts';
 import { selectFunctions } from './functions/index.ts';
 import { superviseWorkerProcess } from './db/jobs/process.ts';
 import { embedderFromEnv } from './db/search/remote-embedder.ts';
+import { ensurePlatformHelpdesk } from './db/platform-helpdesk.ts';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { HTTP_SERVER_OPTIONS, httpConfigFromEnv } from './middleware/config.ts';
 import { createPlatform } from './middleware/platform.ts';
 import { createPlatformApp } from './middleware/platform-app.ts';
@@ -54,6 +57,7 @@ async function main() {
   });
   const authDatabase = createDatabase(target.authUrl, { ...pool, max: Number(process.env.AUTH_DB_POOL_MAX ?? 5), applicationName: 'kommit-auth' });
   let worker: ReturnType<typeof superviseWorkerProcess> | undefined;
+  let platformWidgetKey: string | undefined;
   const closeAll = async () => {
     await worker?.stop();
     await Promise.all([database.close(), authDatabase.close()]);
@@ -69,6 +73,10 @@ async function main() {
       const entry = fileURLToPath(new URL(`./worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
       worker = superviseWorkerProcess({ entry, env: process.env, logger });
       logger.info('background worker started in its own process');
+    }
+    // Kommit's own helpdesk, answered by the widget on the console pages.
+    if (target.embedded && target.adminUrl && process.env.KOMMIT_PLATFORM_HELPDESK !== 'off') {
+      platformWidgetKey = await loadPlatformHelpdesk(target.adminUrl, target.ca, new URL(config.baseURL).origin, logger);
     }
   } catch (error) {
     await closeAll();
@@ -86,6 +94,7 @@ async function main() {
     auditSigner,
     functions: names,
     embedder,
+    platformWidgetKey,
     ready: () => true,
   });
   const app = createPlatformApp(platform, functions);
@@ -105,6 +114,24 @@ async function main() {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+/** Imports helpdesk/*.md into the platform organization; a failure costs the console its widget, not the start. */
+async function loadPlatformHelpdesk(adminUrl: string, ca: string | undefined, consoleOrigin: string, logger: pino.Logger) {
+  const admin = createDatabase(adminUrl, { ca, max: 1, applicationName: 'kommit-helpdesk-import' });
+  try {
+    // Beside server.ts when run from source; from the working directory when bundled into dist/.
+    const beside = fileURLToPath(new URL('./helpdesk', import.meta.url));
+    const dir = existsSync(beside) ? beside : resolve('helpdesk');
+    const { publicKey, imported } = await ensurePlatformHelpdesk(admin, { dir, consoleOrigin });
+    logger.info({ ...imported }, 'platform helpdesk imported; the console carries its widget');
+    return publicKey;
+  } catch (error) {
+    logger.warn({ err: error }, 'platform helpdesk not loaded; the console runs without its widget');
+    return undefined;
+  } finally {
+    await admin.close();
+  }
 }
 
 main().catch((error: unknown) => {

@@ -34,6 +34,13 @@ export interface Database {
   withTenantKey<T>(keyHash: Buffer, fn: (tx: Tx, key: { orgId: string; keyId: string } | null) => Promise<T>): Promise<T>;
   /** Transactions running and waiting for a connection. */
   stats(): { active: number; waiting: number; capacity: number };
+  /**
+   * withTenant for a chat widget's visitor: the first statement resolves the
+   * public widget key and enters its organization (kommit_enter_widget). fn
+   * gets the organization, or null for an unknown or disabled key, in which
+   * case no tenant context was set.
+   */
+  withWidgetKey<T>(publicKey: string, fn: (tx: Tx, orgId: string | null) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -71,6 +78,11 @@ export function createDatabase(databaseUrl: string, options: DatabaseOptions = {
         return fn(tx, row ? { orgId: row.org_id, keyId: row.key_id } : null);
       }),
     stats: admission.stats,
+    withWidgetKey: (publicKey, fn) =>
+      transaction(async (tx) => {
+        const [row] = await tx.execute<{ org_id: string | null }>(dsql`select kommit_enter_widget(${publicKey}) as org_id`);
+        return fn(tx, row?.org_id ?? null);
+      }),
     close: () => sql.end({ timeout: 5 }),
   };
 }

@@ -3,6 +3,7 @@ import apiKeys from './api-keys/index.ts';
 import auditApp from './audit/index.ts';
 import consoleApp from './console/index.tsx';
 import decisionEvents from './decision-events/index.ts';
+import helpdesk from './helpdesk/index.ts';
 import hooks from './hooks/index.ts';
 import identity from './identity/index.ts';
 import organizations from './organizations/index.ts';
@@ -10,6 +11,8 @@ import projects from './projects/index.ts';
 import search from './search/index.ts';
 import supportTranscripts from './support-transcripts/index.ts';
 import webhooks from './webhooks/index.ts';
+import widget from './widget/index.ts';
+import widgetApi from './widget-api/index.ts';
 import workflows from './workflows/index.ts';
 
 /** Every function module, by name. FUNCTIONS (a comma list) selects which a process mounts. */
@@ -24,6 +27,9 @@ export const functionRegistry: Record<string, FunctionApp> = {
   search,
   webhooks,
   hooks,
+  helpdesk,
+  widget,
+  'widget-api': widgetApi,
   audit: auditApp,
   console: consoleApp,
 };

@@ -15,7 +15,21 @@ export interface HttpConfig {
   requestLimits: RequestLimits;
   /** Bearer token Prometheus scrapes /metrics with; without one /metrics does not exist. */
   metricsToken?: string;
+  widget: WidgetLimits;
 }
+
+export interface WidgetLimits {
+  /** Conversations started plus questions asked through one widget key per minute. */
+  perKeyPerMinute: number;
+  /** Questions one visitor may ask per minute. */
+  perVisitorPerMinute: number;
+  /** Longest question, in characters. */
+  maxQuestionChars: number;
+  /** How long a visitor token stays valid. */
+  tokenTtlSeconds: number;
+}
+
+export const DEFAULT_WIDGET_LIMITS: WidgetLimits = { perKeyPerMinute: 600, perVisitorPerMinute: 20, maxQuestionChars: 1000, tokenTtlSeconds: 3600 };
 
 export interface WebhookLimits {
   /** Largest delivery body, enforced while reading. */
@@ -60,6 +74,12 @@ export function httpConfigFromEnv(env: NodeJS.ProcessEnv = process.env): HttpCon
     webhooks: {
       maxBodyBytes: Number(env.WEBHOOK_MAX_BODY_BYTES ?? DEFAULT_WEBHOOK_LIMITS.maxBodyBytes),
       perEndpointPerMinute: Number(env.WEBHOOK_RATE_PER_MINUTE ?? DEFAULT_WEBHOOK_LIMITS.perEndpointPerMinute),
+    },
+    widget: {
+      perKeyPerMinute: Number(env.WIDGET_RATE_PER_KEY_PER_MINUTE ?? DEFAULT_WIDGET_LIMITS.perKeyPerMinute),
+      perVisitorPerMinute: Number(env.WIDGET_RATE_PER_VISITOR_PER_MINUTE ?? DEFAULT_WIDGET_LIMITS.perVisitorPerMinute),
+      maxQuestionChars: Number(env.WIDGET_MAX_QUESTION_CHARS ?? DEFAULT_WIDGET_LIMITS.maxQuestionChars),
+      tokenTtlSeconds: Number(env.WIDGET_TOKEN_TTL_SECONDS ?? DEFAULT_WIDGET_LIMITS.tokenTtlSeconds),
     },
   };
 }

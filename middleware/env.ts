@@ -5,6 +5,7 @@ import type { AddressRange } from './addresses.ts';
 import type { CheckpointSigner } from '../db/audit/checkpoint.ts';
 import type { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { SecretBox } from '../db/secret-box.ts';
+import type { Answerer } from '../db/search/answerer.ts';
 import type { Embedder } from '../db/search/embedder.ts';
 import type { Database, Tx } from '../db/tenant.ts';
 import type { HttpConfig } from './config.ts';
@@ -32,10 +33,18 @@ export interface Platform {
   secretBox: SecretBox;
   /** Per-endpoint delivery budget of inbound webhooks. */
   webhookLimiter: RateLimiterMemory;
+  /** Budgets of the chat widget's public API: per widget key and per visitor. */
+  widgetLimiters: { perKey: RateLimiterMemory; perVisitor: RateLimiterMemory };
+  /** HMAC key of widget visitor tokens (derived from the secret-sealing key). */
+  widgetTokenKey: Buffer;
+  /** Composes the widget's answers from retrieved passages (extractive unless ANSWER_URL is set). */
+  answerer: Answerer;
   /** Turns tenant text into vectors for the search index. */
   embedder: Embedder;
   /** Signs audit checkpoints; absent only where no key is configured (then none are signed). */
   auditSigner?: CheckpointSigner;
+  /** The public key of the platform's own helpdesk widget, shown on console pages (npm start on the embedded default). */
+  platformWidgetKey?: string;
   /** Names of the function modules this process serves. */
   functions: string[];
   /** Whether the boot checks passed; /health answers 503 until they have. */

@@ -9,7 +9,7 @@ describe('the platform app', () => {
   it('answers /health with 200 and the served functions, nothing about tenants', async () => {
     const response = await fetch(`${env.server.url}/health`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok', functions: ['identity', 'organizations', 'projects', 'api-keys', 'decision-events', 'support-transcripts', 'workflows', 'search', 'webhooks', 'hooks', 'audit', 'console'] });
+    expect(await response.json()).toEqual({ status: 'ok', functions: ['identity', 'organizations', 'projects', 'api-keys', 'decision-events', 'support-transcripts', 'workflows', 'search', 'webhooks', 'hooks', 'helpdesk', 'widget', 'widget-api', 'audit', 'console'] });
   });
 
   it('answers /health with 503 before the boot checks passed and when the database is gone', async () => {
@@ -57,6 +57,8 @@ describe('the platform app', () => {
       '/v1/decision-events',
       '/v1/decision-events/{id}',
       '/v1/decision-events/{id}/archive',
+      '/v1/helpdesk/articles',
+      '/v1/helpdesk/articles/{id}',
       '/v1/organizations/{id}',
       '/v1/projects',
       '/v1/projects/{id}',
@@ -70,12 +72,18 @@ describe('the platform app', () => {
       '/v1/webhook-endpoints/{id}',
       '/v1/webhook-endpoints/{id}/deliveries',
       '/v1/webhook-endpoints/{id}/rotate-secret',
+      '/v1/widget',
+      '/v1/widget/identity-secret',
       '/v1/workflows/{id}',
       '/v1/workflows/{id}/runs',
       '/v1/workflows/{id}/runs/{runId}',
       '/v1/workflows/{id}/runs/{runId}/complete',
       '/v1/workflows/{id}/runs/{runId}/reject',
       '/v1/workflows/{id}/versions/{version}',
+      '/widget.js',
+      '/widget/v1/articles/{slug}',
+      '/widget/v1/conversations',
+      '/widget/v1/conversations/{conversationId}/messages',
     ]);
     expect(Object.keys(document.paths['/v1/projects/{id}']).sort()).toEqual(['delete', 'get', 'patch']);
     expect(document.components.securitySchemes.apiKey.scheme).toBe('bearer');

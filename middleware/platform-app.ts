@@ -33,6 +33,9 @@ export function createPlatformApp(platform: Platform, functions: FunctionApp[]) 
       xFrameOptions: 'DENY',
       // Not no-referrer: with it browsers send "Origin: null" on our own form posts.
       referrerPolicy: 'same-origin',
+      // A route may set one of these itself and keep it: the chat widget's
+      // script is loaded by other sites, so it says Cross-Origin-Resource-Policy: cross-origin.
+      overwrite: false,
     }),
   );
   // Responses that set no policy of their own (API JSON, problems) load nothing and frame nowhere.

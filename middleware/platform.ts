@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { createAuth } from '../auth/index.ts';
 import { emitAudit } from '../db/audit/emit.ts';
+import { hkdfSync } from 'node:crypto';
+import { answererFromEnv, type Answerer } from '../db/search/answerer.ts';
 import type { Embedder } from '../db/search/embedder.ts';
 import { embedderFromEnv } from '../db/search/remote-embedder.ts';
 import { createSecretBox } from '../db/secret-box.ts';
@@ -26,6 +28,10 @@ export interface PlatformInput {
   secretKey: string;
   /** Defaults to the one configured by env (the local embedder without configuration). */
   embedder?: Embedder;
+  /** Defaults to the one configured by env (extractive without ANSWER_URL). */
+  answerer?: Answerer;
+  /** The platform helpdesk widget's key, when there is one (see db/platform-helpdesk.ts). */
+  platformWidgetKey?: string;
 }
 
 /** Everything a process shares across requests, built once at start-up. */
@@ -58,5 +64,13 @@ export function createPlatform(input: PlatformInput): Platform {
     metrics,
     requestLimiters: createRequestLimiters(input.config.requestLimits),
     webhookLimiter: new RateLimiterMemory({ keyPrefix: 'webhook-endpoint', points: input.config.webhooks.perEndpointPerMinute, duration: 60 }),
+    widgetLimiters: {
+      perKey: new RateLimiterMemory({ keyPrefix: 'widget-key', points: input.config.widget.perKeyPerMinute, duration: 60 }),
+      perVisitor: new RateLimiterMemory({ keyPrefix: 'widget-visitor', points: input.config.widget.perVisitorPerMinute, duration: 60 }),
+    },
+    // Its own key, derived from the sealing key: one secret to configure, and
+    // a leaked token key would still not open sealed secrets (nor the reverse).
+    widgetTokenKey: Buffer.from(hkdfSync('sha256', Buffer.from(secretKey.trim(), 'base64'), Buffer.alloc(0), 'kommit widget visitor tokens v1', 32)),
+    answerer: input.answerer ?? answererFromEnv(),
   };
 }

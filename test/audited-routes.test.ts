@@ -32,6 +32,13 @@ const newWorkflow = async (active = false) => {
 };
 const newEndpoint = async () =>
   (await tenant.owner.request('POST', '/v1/webhook-endpoints', { name: 'h', projectId: await newProject(), target: 'raw_event' })).body as { id: string; secret: string };
+const newArticle = async () => (await tenant.owner.request('POST', '/v1/helpdesk/articles', { title: 'to change', body: 'Words.' })).body.id as string;
+/** A conversation on the tenant's widget, started from an allowed origin. */
+const newConversation = async () => {
+  const widget = (await tenant.owner.request('PUT', '/v1/widget', { allowedOrigins: ['https://audited.test'] })).body;
+  const response = await fetch(`${env.server.url}/widget/v1/conversations`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://audited.test' }, body: JSON.stringify({ key: widget.publicKey }) });
+  return { response, ...((await response.json()) as { conversationId: string; token: string }) };
+};
 const newKey = async () => (await tenant.owner.request('POST', '/v1/api-keys', { name: 'to revoke' })).body.id as string;
 
 /** How to carry each mutating route out once, successfully, and the action it must record. */
@@ -101,6 +108,26 @@ const governed: Record<string, { action: string; run: () => Promise<{ status: nu
         body: '{}',
       });
       await runJobs(env.db);
+      return response;
+    },
+  },
+  'POST /v1/helpdesk/articles': { action: 'helpdesk_article.create', run: () => tenant.owner.request('POST', '/v1/helpdesk/articles', { title: 'audited', body: 'Words.', published: true }) },
+  'PATCH /v1/helpdesk/articles/{id}': { action: 'helpdesk_article.update', run: async () => tenant.owner.request('PATCH', `/v1/helpdesk/articles/${await newArticle()}`, { published: true }) },
+  'DELETE /v1/helpdesk/articles/{id}': { action: 'helpdesk_article.delete', run: async () => tenant.owner.request('DELETE', `/v1/helpdesk/articles/${await newArticle()}`) },
+  'PUT /v1/widget': { action: 'widget.update', run: () => tenant.owner.request('PUT', '/v1/widget', { greeting: 'Audited' }) },
+  'POST /v1/widget/identity-secret': { action: 'widget.identity_secret_rotate', run: () => tenant.owner.request('POST', '/v1/widget/identity-secret') },
+  // The public widget API writes the organization's transcript; its visitor is the actor.
+  'POST /widget/v1/conversations': { action: 'support_transcript.widget_start', run: async () => (await newConversation()).response },
+  'POST /widget/v1/conversations/{conversationId}/messages': {
+    action: 'support_transcript.widget_message',
+    run: async () => {
+      const { conversationId, token } = await newConversation();
+      const response = await fetch(`${env.server.url}/widget/v1/conversations/${conversationId}/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: 'https://audited.test', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ question: 'Is this audited?' }),
+      });
+      await response.text();
       return response;
     },
   },

@@ -3,10 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { signerFromPem } from '../db/audit/checkpoint.ts';
 import { serve } from '@hono/node-server';
 import pino from 'pino';
+import { ExtractiveAnswerer, type Answerer } from '../db/search/answerer.ts';
 import { LocalHashEmbedder, type Embedder } from '../db/search/embedder.ts';
 import { createDatabase, type Database } from '../db/tenant.ts';
 import { selectFunctions } from '../functions/index.ts';
-import { DEFAULT_SIGN_IN_LIMITS, DEFAULT_WEBHOOK_LIMITS, HTTP_SERVER_OPTIONS, type HttpConfig } from '../middleware/config.ts';
+import { DEFAULT_SIGN_IN_LIMITS, DEFAULT_WEBHOOK_LIMITS, DEFAULT_WIDGET_LIMITS, HTTP_SERVER_OPTIONS, type HttpConfig } from '../middleware/config.ts';
 import type { FunctionApp } from '../middleware/function-app.ts';
 import { NO_REQUEST_LIMITS } from '../middleware/request-limits.ts';
 import { createPlatform } from '../middleware/platform.ts';
@@ -33,6 +34,10 @@ export interface TestServerOptions {
   checkpointEvery?: number;
   /** The platform's embedder (the local one otherwise). */
   embedder?: Embedder;
+  /** The widget's answerer (the extractive one otherwise). */
+  answerer?: Answerer;
+  /** The platform helpdesk's widget key, which puts the widget on console pages. */
+  platformWidgetKey?: string;
   /** Receives the JSON log lines (silent otherwise). */
   log?: (line: string) => void;
 }
@@ -55,6 +60,7 @@ export async function startTestServer(db: TestDatabase, options: TestServerOptio
     webhooks: DEFAULT_WEBHOOK_LIMITS,
     // Off unless a test is about them: tests and benchmarks send bursts from one address.
     requestLimits: NO_REQUEST_LIMITS,
+    widget: DEFAULT_WIDGET_LIMITS,
     ...options.config,
   };
   server = await new Promise<ReturnType<typeof serve>>((resolve) => {
@@ -79,6 +85,8 @@ export async function startTestServer(db: TestDatabase, options: TestServerOptio
     }),
     functions: functions.map((fn) => fn.functionName),
     embedder: options.embedder ?? new LocalHashEmbedder(),
+    answerer: options.answerer ?? new ExtractiveAnswerer(),
+    platformWidgetKey: options.platformWidgetKey,
     ready: options.ready ?? (() => true),
   });
   const app = createPlatformApp(platform, functions);

@@ -6,6 +6,7 @@ export * from './audit.ts';
 export * from './decisions.ts';
 export * from './transcripts.ts';
 export * from './workflows.ts';
+export * from './helpdesk.ts';
 export * from './search.ts';
 export * from './platform.ts';
 export * from './webhooks.ts';

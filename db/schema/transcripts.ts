@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
+import { boolean, check, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
 import { timestampColumn } from './columns.ts';
 import { orgIdColumn } from './organizations.ts';
 
@@ -14,6 +14,8 @@ export const supportTranscripts = pgTable(
     id: uuid('id').notNull().defaultRandom(),
     channel: text('channel', { enum: transcriptChannels }).notNull(),
     visitorRef: text('visitor_ref'),
+    /** The widget's visitor id was signed by the organization's own server (identity verification). */
+    visitorVerified: boolean('visitor_verified').notNull().default(false),
     rating: integer('rating'),
     createdAt: timestampColumn('created_at').notNull().defaultNow(),
   },

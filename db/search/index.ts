@@ -13,14 +13,14 @@ export interface PreparedIndex {
 }
 
 /** Chunks and embeds a source's text: outside any transaction, as the embedder may be a remote service. */
-export async function prepareIndex(embedder: Embedder, text: string): Promise<PreparedIndex> {
-  const chunks = chunkText(text);
+export async function prepareIndex(embedder: Embedder, text: string, chunker: (text: string) => string[] = chunkText): Promise<PreparedIndex> {
+  const chunks = chunker(text);
   return { chunks, vectors: chunks.length ? await embedder.embed(chunks) : [], model: embedder.model };
 }
 
 /** Replaces a source's chunks inside the caller's tenant transaction. */
 export async function writeIndex(tx: Tx, orgId: string, source: SearchSource, prepared: PreparedIndex) {
-  const column = source.type === 'decision_event' ? searchChunks.decisionEventId : searchChunks.transcriptId;
+  const column = { decision_event: searchChunks.decisionEventId, support_transcript: searchChunks.transcriptId, helpdesk_article: searchChunks.articleId }[source.type];
   await tx.delete(searchChunks).where(eq(column, source.id));
   if (prepared.chunks.length === 0) return 0;
   await tx.insert(searchChunks).values(
@@ -29,6 +29,7 @@ export async function writeIndex(tx: Tx, orgId: string, source: SearchSource, pr
       sourceType: source.type,
       decisionEventId: source.type === 'decision_event' ? source.id : null,
       transcriptId: source.type === 'support_transcript' ? source.id : null,
+      articleId: source.type === 'helpdesk_article' ? source.id : null,
       chunkNo,
       content,
       embedding: prepared.vectors[chunkNo]!,
@@ -58,21 +59,61 @@ const RRF_K = 60;
  * each taking its best candidates, fused by reciprocal rank. Row-level security
  * keeps both to the organization's own chunks.
  */
-export async function hybridSearch(tx: Tx, embedder: Embedder, query: string, options: { types: string[]; limit: number }) {
+export interface HybridOptions {
+  types: string[];
+  limit: number;
+  /**
+   * Word stems (prefixes), any of which makes a full-text match, instead of
+   * plainto_tsquery's every word: a visitor's question rarely has all its
+   * words in one passage.
+   */
+  anyTerms?: string[];
+  /**
+   * Rank by vector similarity only the best this-many full-text matches,
+   * instead of every chunk. For callers that discard passages sharing no
+   * words with the query anyway (the widget): a vector-only match could
+   * never be used there, and scoring every chunk's vector in SQL is what
+   * costs (about 30 us per chunk without pgvector).
+   */
+  vectorWithinText?: number;
+}
+
+export async function hybridSearch(tx: Tx, embedder: Embedder, query: string, options: HybridOptions) {
   const [vector] = await embedder.embed([query]);
   // As one Postgres array literal: drizzle would expand a JS array into a row.
   const vectorLiteral = `{${vector!.join(',')}}`;
   const candidates = Math.max(50, options.limit * 5);
   const types = sql`${searchChunks.sourceType} in ${options.types}`;
-  const byText = await tx.execute<{ id: string }>(sql`
-    select id from search_chunks, plainto_tsquery('simple', ${query}) as q
-    where tsv @@ q and ${types}
-    order by ts_rank(tsv, q) desc, id limit ${candidates}`);
-  const byVector = await tx.execute<{ id: string }>(sql`
-    select id from search_chunks
-    where ${types} and model = ${embedder.model}
-    order by (select sum(a * b) from unnest(embedding, ${vectorLiteral}::real[]) as t(a, b)) desc nulls last, id
-    limit ${candidates}`);
+  const terms = (options.anyTerms ?? []).filter((t) => /^[\p{L}\p{N}]+$/u.test(t));
+  const textQuery = terms.length ? sql`to_tsquery('simple', ${terms.map((t) => `'${t}':*`).join(' | ')})` : sql`plainto_tsquery('simple', ${query})`;
+  const similarity = sql`(select sum(a * b) from unnest(embedding, ${vectorLiteral}::real[]) as t(a, b))`;
+  let byText: { id: string }[];
+  let byVector: { id: string }[];
+  if (options.vectorWithinText) {
+    // One pass: the best full-text matches, each with its vector similarity.
+    const matches = [
+      ...(await tx.execute<{ id: string; similarity: number | null }>(sql`
+        select id, case when model = ${embedder.model} then ${similarity} end as similarity
+        from (select id, embedding, model from search_chunks, ${textQuery} as q
+              where tsv @@ q and ${types}
+              order by ts_rank(tsv, q) desc, id limit ${Math.max(candidates, options.vectorWithinText)}) as best`)),
+    ];
+    byText = matches.slice(0, candidates);
+    byVector = matches
+      .filter((m) => m.similarity !== null)
+      .sort((a, b) => b.similarity! - a.similarity! || (a.id < b.id ? -1 : 1))
+      .slice(0, candidates);
+  } else {
+    byText = await tx.execute<{ id: string }>(sql`
+      select id from search_chunks, ${textQuery} as q
+      where tsv @@ q and ${types}
+      order by ts_rank(tsv, q) desc, id limit ${candidates}`);
+    byVector = await tx.execute<{ id: string }>(sql`
+      select id from search_chunks
+      where ${types} and model = ${embedder.model}
+      order by ${similarity} desc nulls last, id
+      limit ${candidates}`);
+  }
   const scores = new Map<string, { score: number; text: number | null; vector: number | null }>();
   byText.forEach((row, i) => scores.set(row.id, { score: 1 / (RRF_K + i + 1), text: i + 1, vector: null }));
   byVector.forEach((row, i) => {
@@ -82,7 +123,7 @@ export async function hybridSearch(tx: Tx, embedder: Embedder, query: string, op
   const best = [...scores].sort((a, b) => b[1].score - a[1].score).slice(0, options.limit);
   if (best.length === 0) return [];
   const rows = await tx.execute<{ id: string; source_type: SearchSource['type']; source_id: string; chunk_no: number; snippet: string }>(sql`
-    select id, source_type, coalesce(decision_event_id, transcript_id)::text as source_id, chunk_no,
+    select id, source_type, coalesce(decision_event_id, transcript_id, article_id)::text as source_id, chunk_no,
            ts_headline('simple', content, plainto_tsquery('simple', ${query}), 'MaxWords=30, MinWords=10') as snippet
     from search_chunks where id in ${best.map(([id]) => id)}`);
   const byId = new Map(rows.map((r) => [r.id, r]));

@@ -1,5 +1,6 @@
 import { asc, eq } from 'drizzle-orm';
 import { decisionEvents } from '../schema/decisions.ts';
+import { helpdeskArticles } from '../schema/helpdesk.ts';
 import { supportMessages, supportTranscripts } from '../schema/transcripts.ts';
 import type { Tx } from '../tenant.ts';
 import type { SearchSource } from './index.ts';
@@ -10,6 +11,11 @@ export async function sourceText(tx: Tx, source: SearchSource): Promise<string |
     const [event] = await tx.select().from(decisionEvents).where(eq(decisionEvents.id, source.id));
     return event ? [event.title, event.rationale, event.outcome].filter(Boolean).join('\n\n') : null;
   }
+  if (source.type === 'helpdesk_article') {
+    // Drafts are never indexed: an unpublished article reads as gone.
+    const [article] = await tx.select().from(helpdeskArticles).where(eq(helpdeskArticles.id, source.id));
+    return article?.published ? articleText(article.title, article.body) : null;
+  }
   const [transcript] = await tx.select({ id: supportTranscripts.id }).from(supportTranscripts).where(eq(supportTranscripts.id, source.id));
   if (!transcript) return null;
   const messages = await tx
@@ -18,4 +24,9 @@ export async function sourceText(tx: Tx, source: SearchSource): Promise<string |
     .where(eq(supportMessages.transcriptId, source.id))
     .orderBy(asc(supportMessages.position));
   return messages.map((m) => m.content).join('\n\n');
+}
+
+/** An article as indexed: its title as the top heading, then its Markdown body (see chunkMarkdown). */
+export function articleText(title: string, body: string) {
+  return `# ${title}\n\n${body}`;
 }

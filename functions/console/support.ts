@@ -45,9 +45,18 @@ export function sameOriginForms(): MiddlewareHandler<AppEnv> {
 export function consoleHeaders(): MiddlewareHandler<AppEnv> {
   return async function consoleHeaders(c, next) {
     await next();
+    // With the platform's own helpdesk (npm start on the embedded default),
+    // every page carries its chat widget: our script and its calls to our own
+    // origin are the only things the policy lets in beyond styles.
+    const widgetKey = c.get('platform').platformWidgetKey;
+    const widget = widgetKey !== undefined && c.res.status === 200 && (c.res.headers.get('content-type') ?? '').startsWith('text/html');
+    if (widget) {
+      const html = (await c.res.text()).replace('</body>', `<script src="/widget.js" data-key="${widgetKey.replace(/[^A-Za-z0-9_-]/g, '')}" async></script></body>`);
+      c.res = new Response(html, c.res);
+    }
     c.res.headers.set(
       'content-security-policy',
-      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+      `default-src 'none'; style-src 'unsafe-inline'; ${widget ? "script-src 'self'; connect-src 'self'; " : ''}form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
     );
     c.res.headers.set('cache-control', 'no-store');
   };

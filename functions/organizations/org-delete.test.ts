@@ -73,6 +73,15 @@ async function fill(tenant: TestTenant): Promise<Filled> {
     body: '{}',
   });
   expect(delivered.status).toBe(202);
+  // The helpdesk and the widget: an article (indexed by the worker), the widget's configuration, and a widget conversation.
+  expect((await owner.request('POST', '/v1/helpdesk/articles', { title: 'Invoices', body: 'Invoices are sent monthly.', published: true })).status).toBe(201);
+  const widget = (await owner.request('PUT', '/v1/widget', { allowedOrigins: ['https://fill.test'] })).body;
+  const conversation = await fetch(`${env.server.url}/widget/v1/conversations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: 'https://fill.test' },
+    body: JSON.stringify({ key: widget.publicKey }),
+  });
+  expect(conversation.status).toBe(201);
   await runJobs(env.db);
   return { tenant, slug: await slugOf(env.db, tenant.orgId), member };
 }

@@ -4,6 +4,7 @@ import type { KommitTaskList } from '../../db/jobs/worker.ts';
 import { searchChunks, searchSourceTypes } from '../../db/schema/search.ts';
 import { prepareIndex, queueIndex, writeIndex } from '../../db/search/index.ts';
 import { sourceText } from '../../db/search/sources.ts';
+import { chunkMarkdown } from '../../db/search/markdown.ts';
 
 const indexPayload = z.object({ orgId: z.uuid(), type: z.enum(searchSourceTypes), id: z.uuid() });
 
@@ -16,7 +17,8 @@ export const searchTasks: KommitTaskList = {
     const text = await database.withTenant(orgId, (tx) => sourceText(tx, source));
     if (text === null) return; // deleted since: its chunks went with it (ON DELETE CASCADE)
     // Embedding may call a remote service: no transaction stays open meanwhile.
-    const prepared = await prepareIndex(embedder, text);
+    // Articles are cut at their headings, so a passage is one section and cites cleanly.
+    const prepared = await prepareIndex(embedder, text, type === 'helpdesk_article' ? chunkMarkdown : undefined);
     await database.withTenant(orgId, async (tx) => {
       // Written only if the source still has this text; a change since queued a newer job.
       if ((await sourceText(tx, source)) === text) await writeIndex(tx, orgId, source, prepared);
@@ -29,10 +31,10 @@ export const searchTasks: KommitTaskList = {
     for (const { org } of orgs) {
       const queued = await database.withTenant(org, async (tx) => {
         const stale = await tx
-          .selectDistinct({ type: searchChunks.sourceType, decisionEventId: searchChunks.decisionEventId, transcriptId: searchChunks.transcriptId })
+          .selectDistinct({ type: searchChunks.sourceType, decisionEventId: searchChunks.decisionEventId, transcriptId: searchChunks.transcriptId, articleId: searchChunks.articleId })
           .from(searchChunks)
           .where(and(ne(searchChunks.model, embedder.model), eq(searchChunks.orgId, org)));
-        for (const s of stale) await queueIndex(tx, { type: s.type, id: (s.decisionEventId ?? s.transcriptId)! });
+        for (const s of stale) await queueIndex(tx, { type: s.type, id: (s.decisionEventId ?? s.transcriptId ?? s.articleId)! });
         return stale.length;
       });
       logger.info({ orgId: org, sources: queued, model: embedder.model }, 're-embedding queued');

@@ -17,6 +17,7 @@ export const transcriptSummarySchema = z
     id: z.uuid(),
     channel: z.enum(transcriptChannels),
     visitorRef: z.string().nullable(),
+    visitorVerified: z.boolean().openapi({ description: "True when the widget visitor's id was signed by the organization's own server." }),
     rating: z.number().int().nullable(),
     createdAt: z.string(),
   })
@@ -29,7 +30,7 @@ export const transcriptIdParams = z.object({
 });
 
 export function toSummary(row: typeof supportTranscripts.$inferSelect) {
-  return { id: row.id, channel: row.channel, visitorRef: row.visitorRef, rating: row.rating, createdAt: row.createdAt };
+  return { id: row.id, channel: row.channel, visitorRef: row.visitorRef, visitorVerified: row.visitorVerified, rating: row.rating, createdAt: row.createdAt };
 }
 
 export function toMessage(row: typeof supportMessages.$inferSelect) {

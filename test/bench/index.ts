@@ -7,6 +7,7 @@ import { benchOrgDelete } from './org-delete.ts';
 import { benchSearch } from './search.ts';
 import { benchSoak } from './soak.ts';
 import { benchWebhooks } from './webhooks.ts';
+import { benchWidget } from './widget.ts';
 
 /**
  * `npm run bench -- <name> [--seconds N]`. Each benchmark starts its own
@@ -21,6 +22,7 @@ const benchmarks: Record<string, (options: { seconds: number }) => Promise<void>
   webhooks: benchWebhooks,
   search: benchSearch,
   soak: benchSoak,
+  widget: benchWidget,
 };
 
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { seconds: { type: 'string', default: '10' } } });

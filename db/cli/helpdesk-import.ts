@@ -1,0 +1,29 @@
+import { stat } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { SingleBar } from 'cli-progress';
+import { sql } from 'drizzle-orm';
+import { importHelpdeskFolder, markdownFiles } from '../helpdesk-import.ts';
+import { runAsAdmin } from './run.ts';
+
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { org: { type: 'string' } } });
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const dir = positionals[0];
+if (!values.org || !UUID.test(values.org) || !dir || positionals.length !== 1) {
+  process.stderr.write('usage: npm run helpdesk:import -- --org <organization uuid> <folder of .md files>\n');
+  process.exit(2);
+}
+const orgId = values.org;
+
+await runAsAdmin(async (admin) => {
+  if (!(await stat(dir).catch(() => null))?.isDirectory()) throw new Error(`${dir} is not a folder`);
+  const [org] = await admin.withTenant(orgId, (tx) => tx.execute(sql`select 1 from organizations`));
+  if (!org) throw new Error(`no organization ${orgId}`);
+  const total = (await markdownFiles(dir)).length;
+  // The bar goes to stderr, so stdout keeps only the summary line for scripts.
+  const bar = new SingleBar({ format: 'importing {bar} {value}/{total} {file}', stream: process.stderr, hideCursor: true, noTTYOutput: true, notTTYSchedule: 1000 }, undefined);
+  bar.start(total, 0, { file: '' });
+  const result = await importHelpdeskFolder(admin, orgId, dir, { onFile: (file) => bar.increment({ file }) });
+  bar.stop();
+  process.stdout.write(`created ${result.created}, updated ${result.updated}, unchanged ${result.unchanged}\n`);
+  process.stderr.write('Published articles are indexed by the worker (npm start runs it; or npm run worker).\n');
+});

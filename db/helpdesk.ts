@@ -1,0 +1,138 @@
+import { eq, sql } from 'drizzle-orm';
+import { helpdeskArticles } from './schema/helpdesk.ts';
+import { searchChunks } from './schema/search.ts';
+import { queueIndex } from './search/index.ts';
+import type { Tx } from './tenant.ts';
+
+export type ArticleRow = typeof helpdeskArticles.$inferSelect;
+
+export interface ArticleInput {
+  title: string;
+  body: string;
+  slug?: string;
+  tags?: string[];
+  published?: boolean;
+}
+
+/** A URL-safe slug from a title or file name: lower-case words joined by hyphens. */
+export function slugify(text: string) {
+  const slug = text
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 80)
+    .replace(/-+$/, '');
+  return slug || 'article';
+}
+
+/**
+ * Keeps the search index in step with an article's state, in the caller's
+ * transaction: a published article is (re)indexed by the worker after commit;
+ * an unpublished one loses its passages at once, so the widget can never cite
+ * it once this transaction commits.
+ */
+export async function syncArticleIndex(tx: Tx, before: ArticleRow | undefined, after: ArticleRow) {
+  if (after.published) {
+    const changed = !before || !before.published || before.title !== after.title || before.body !== after.body;
+    if (changed) await queueIndex(tx, { type: 'helpdesk_article', id: after.id });
+  } else if (before?.published) {
+    await tx.delete(searchChunks).where(eq(searchChunks.articleId, after.id));
+  }
+}
+
+/**
+ * A slug derived from the title, made unique in the organization with a
+ * numeric suffix ("pricing", "pricing-2"). A slug the caller chose is never
+ * changed: taking one that exists is a conflict.
+ */
+async function freeSlug(tx: Tx, title: string) {
+  const base = slugify(title).slice(0, 72);
+  const taken = await tx
+    .select({ slug: helpdeskArticles.slug })
+    .from(helpdeskArticles)
+    .where(sql`${helpdeskArticles.slug} = ${base} or ${helpdeskArticles.slug} ~ ${`^${base}-[0-9]+$`}`);
+  const used = new Set(taken.map((t) => t.slug));
+  if (!used.has(base)) return base;
+  for (let n = 2; ; n++) if (!used.has(`${base}-${n}`)) return `${base}-${n}`;
+}
+
+export async function insertArticle(tx: Tx, orgId: string, input: ArticleInput) {
+  const published = input.published ?? false;
+  const [row] = await tx
+    .insert(helpdeskArticles)
+    .values({
+      orgId,
+      slug: input.slug ?? (await freeSlug(tx, input.title)),
+      title: input.title,
+      body: input.body,
+      tags: input.tags ?? [],
+      published,
+      publishedAt: published ? sql`now()` : null,
+    })
+    .returning();
+  await syncArticleIndex(tx, undefined, row!);
+  return row!;
+}
+
+/** Applies changes to a locked article row; null when this tenant has no such article. */
+export async function updateArticle(tx: Tx, id: string, changes: Partial<ArticleInput>) {
+  const [before] = await tx.select().from(helpdeskArticles).where(eq(helpdeskArticles.id, id)).for('update');
+  if (!before) return null;
+  const publishing = changes.published === true && !before.published;
+  const [after] = await tx
+    .update(helpdeskArticles)
+    .set({
+      ...changes,
+      ...(publishing ? { publishedAt: sql`now()` } : {}),
+      ...(changes.published === false ? { publishedAt: null } : {}),
+      updatedAt: sql`now()`,
+    })
+    .where(eq(helpdeskArticles.id, id))
+    .returning();
+  await syncArticleIndex(tx, before, after!);
+  return { before, after: after! };
+}
+
+/**
+ * Creates the article with this slug or brings it up to date (the Markdown
+ * import): returns what happened, so an unchanged file writes nothing.
+ */
+export async function upsertArticleBySlug(tx: Tx, orgId: string, input: ArticleInput & { slug: string }) {
+  const [existing] = await tx.select().from(helpdeskArticles).where(eq(helpdeskArticles.slug, input.slug));
+  if (!existing) return { outcome: 'created' as const, row: await insertArticle(tx, orgId, input) };
+  const same =
+    existing.title === input.title &&
+    existing.body === input.body &&
+    existing.published === (input.published ?? existing.published) &&
+    JSON.stringify(existing.tags) === JSON.stringify(input.tags ?? existing.tags);
+  if (same) return { outcome: 'unchanged' as const, row: existing };
+  const updated = await updateArticle(tx, existing.id, { title: input.title, body: input.body, tags: input.tags ?? existing.tags, published: input.published ?? existing.published });
+  return { outcome: 'updated' as const, row: updated!.after, before: existing };
+}
+
+/** The article as the API and the audit log show it. */
+export function toArticle(row: ArticleRow) {
+  return {
+    id: row.id,
+    slug: row.slug,
+    title: row.title,
+    body: row.body,
+    tags: row.tags,
+    published: row.published,
+    publishedAt: row.publishedAt,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+/** Title, "# Title" first line and the rest, from a Markdown file; the file name is the fallback title. */
+export function parseMarkdownArticle(fileName: string, text: string) {
+  const normalised = text.replace(/\r\n?/g, '\n').replace(/^\uFEFF/, '');
+  const base = fileName.replace(/\.md$/i, '');
+  const match = /^\s*#\s+(.+?)\s*#*\s*\n/.exec(normalised + '\n');
+  const title = match ? match[1]! : base.replace(/[-_]+/g, ' ');
+  const body = (match ? normalised.slice(match[0].length) : normalised).trim();
+  return { slug: slugify(base), title, body };
+}

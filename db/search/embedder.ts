@@ -4,6 +4,12 @@ import { createHash } from 'node:crypto';
 export interface Embedder {
   model: string;
   dimensions: number;
+  /**
+   * True when similar vectors mean shared words and nothing more (the local
+   * hashing embedder): then vector ranking among the passages that share a
+   * word with the query finds everything a full scan would.
+   */
+  lexical?: boolean;
   embed(texts: string[]): Promise<number[][]>;
 }
 
@@ -17,6 +23,7 @@ const TOKEN = /[\p{L}\p{N}]+/gu;
  */
 export class LocalHashEmbedder implements Embedder {
   readonly model = 'kommit-hash-ngrams-v1';
+  readonly lexical = true;
 
   constructor(readonly dimensions = 256) {}
 

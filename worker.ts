@@ -1,7 +1,9 @@
+import { createServer, type Server } from 'node:http';
 import pino from 'pino';
 import { BootCheckError } from './db/boot-checks.ts';
 import { resolveDatabase } from './db/runtime.ts';
 import { launchWorker } from './functions/jobs.ts';
+import type { KommitWorker } from './db/jobs/worker.ts';
 import { httpConfigFromEnv } from './middleware/config.ts';
 
 /**
@@ -23,17 +25,39 @@ async function main() {
     throw error;
   }
   logger.info('worker running');
+  const health = process.env.HEALTH_PORT ? await serveHealth(worker, Number(process.env.HEALTH_PORT)) : undefined;
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info(`${signal}: finishing jobs in hand and stopping`);
+    health?.close();
     await worker.stop();
     await target.stop();
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+/**
+ * GET /health for the container health check (HEALTH_PORT; the image's
+ * HEALTHCHECK calls it): 200 while the worker runs and its database answers.
+ * Nothing else is served.
+ */
+async function serveHealth(worker: KommitWorker, port: number) {
+  const server: Server = createServer((request, response) => {
+    if (request.method !== 'GET' || request.url !== '/health') {
+      response.writeHead(404).end();
+      return;
+    }
+    const timeout = new Promise<boolean>((resolve) => setTimeout(resolve, 2000, false).unref());
+    void Promise.race([worker.database.sql`select 1`.then(() => true, () => false), timeout]).then((ok) => {
+      response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ok' : 'unavailable', service: 'worker' }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, process.env.HOST ?? '0.0.0.0', resolve));
+  return server;
 }
 
 main().catch((error: unknown) => {

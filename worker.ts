@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import pino from 'pino';
 import { BootCheckError } from './db/boot-checks.ts';
+import { roleNamesFromEnv } from './db/roles.ts';
 import { resolveDatabase } from './db/runtime.ts';
 import { launchWorker } from './functions/jobs.ts';
 import type { KommitWorker } from './db/jobs/worker.ts';
@@ -15,7 +16,11 @@ async function main() {
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { service: 'kommit-worker' } });
   const config = httpConfigFromEnv();
   // Migrated by launchWorker, once the connection is known to be beheerder's.
-  const target = await resolveDatabase({ log: (line) => logger.info(line), migrate: false });
+  // ADMIN_DATABASE_URL is all a deployed worker gets (it never connects as
+  // kommit_app); without it, the embedded default.
+  const target = process.env.ADMIN_DATABASE_URL
+    ? { adminUrl: process.env.ADMIN_DATABASE_URL, ca: undefined, roles: roleNamesFromEnv(), stop: async () => {} }
+    : await resolveDatabase({ log: (line) => logger.info(line), migrate: false });
   if (!target.adminUrl) throw new Error('ADMIN_DATABASE_URL (role beheerder) must be set for the worker');
   let worker;
   try {

@@ -90,8 +90,13 @@ export async function bundleEdgeFunction(functionName: string, options: { outfil
 import { createEdgeWorker } from './edge/worker.ts';
 export default createEdgeWorker(fn);
 `;
+  return { functionName, ...(await bundleEdgeEntry(entry, `edge-${functionName}.ts`, options)) };
+}
+
+/** Bundles an entry module's source (resolved from the repository root) the way workers are bundled. */
+export async function bundleEdgeEntry(source: string, name: string, options: { outfile?: string } = {}) {
   const result = await build({
-    stdin: { contents: entry, resolveDir: ROOT, sourcefile: `edge-${functionName}.ts`, loader: 'ts' },
+    stdin: { contents: source, resolveDir: ROOT, sourcefile: name, loader: 'ts' },
     bundle: true,
     format: 'esm',
     platform: 'neutral',
@@ -103,7 +108,6 @@ export default createEdgeWorker(fn);
     jsxImportSource: 'hono/jsx',
     plugins: [substitutes],
     metafile: true,
-    minify: false,
     legalComments: 'none',
     logLevel: 'silent',
     ...(options.outfile ? { outfile: options.outfile, write: true } : { write: false }),
@@ -117,7 +121,12 @@ export default createEdgeWorker(fn);
       nodeImports.set(builtin, [...(nodeImports.get(builtin) ?? []), file]);
     }
   }
-  return { functionName, code, metafile: result.metafile, nodeImports };
+  return { code, metafile: result.metafile, nodeImports };
+}
+
+/** The Node-only modules a bundle imports, each with the files importing it. */
+export function nodeOnlyImports(bundle: Pick<EdgeBundle, 'nodeImports'>) {
+  return [...bundle.nodeImports].filter(([name]) => !EDGE_NODE_MODULES.has(name)).map(([name, files]) => ({ module: `node:${name}`, importedBy: files }));
 }
 
 async function indexExtension(functionName: string) {

@@ -156,6 +156,17 @@ describe('npm run deploy', () => {
     expect(again.output).toContain('[workflows] pattern routes: unchanged');
   });
 
+  it('creates another environment of the project when asked for one', async () => {
+    const fake = await preparedFake();
+    const { code, output } = await run(['projects', '--skip-migrations'], { DOKPLOY_URL: fake.url, DOKPLOY_API_KEY: fake.apiKey, DOKPLOY_ENVIRONMENT: 'staging' });
+    expect(fake.violations).toEqual([]);
+    expect(fake.mutations().map((c) => [c.procedure, c.input])).toEqual([['environment.create', { name: 'staging', projectId: fake.state.projects[0]!.projectId, description: 'Kommit staging' }]]);
+    // Its variables are its own: a new environment has none yet.
+    expect(code).toBe(1);
+    expect(output).toContain('environment "staging": created');
+    expect(output).toMatch(/the Dokploy environment "staging" does not define DATABASE_URL/);
+  });
+
   it('stops at a failed deployment, says why, and deploys nothing after it', async () => {
     const fake = await preparedFake({ failing: ['hooks'] });
     const { code, output } = await run(['hooks', 'audit', '--skip-migrations'], { DOKPLOY_URL: fake.url, DOKPLOY_API_KEY: fake.apiKey });

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { build, type Metafile, type Plugin } from 'esbuild';
@@ -86,7 +87,7 @@ export interface EdgeBundle {
  * so postgres.js comes in as its cloudflare:sockets build.
  */
 export async function bundleEdgeFunction(functionName: string, options: { outfile?: string } = {}): Promise<EdgeBundle> {
-  const entry = `import fn from './functions/${functionName}/index${await indexExtension(functionName)}';
+  const entry = `import fn from './functions/${functionName}/index${indexExtension(functionName)}';
 import { createEdgeWorker } from './edge/worker.ts';
 export default createEdgeWorker(fn);
 `;
@@ -129,7 +130,6 @@ export function nodeOnlyImports(bundle: Pick<EdgeBundle, 'nodeImports'>) {
   return [...bundle.nodeImports].filter(([name]) => !EDGE_NODE_MODULES.has(name)).map(([name, files]) => ({ module: `node:${name}`, importedBy: files }));
 }
 
-async function indexExtension(functionName: string) {
-  const { existsSync } = await import('node:fs');
+function indexExtension(functionName: string) {
   return existsSync(path.join(ROOT, 'functions', functionName, 'index.tsx')) ? '.tsx' : '.ts';
 }

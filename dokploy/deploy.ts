@@ -64,11 +64,12 @@ export interface DeployOptions {
 export class DeployFailed extends Error {}
 
 /** "created", or in a dry run "to be created". */
-let done = (verb: string) => verb;
+function done(client: DokployClient, verb: string) {
+  return client.dryRun ? `to be ${verb}` : verb;
+}
 
 export async function deploy(options: DeployOptions) {
   const { out } = options;
-  done = (verb) => (options.dryRun ? `to be ${verb}` : verb);
   const client = new DokployClient({ url: options.dokploy.url ?? 'http://dokploy.invalid', apiKey: options.dokploy.apiKey, dryRun: options.dryRun, print: (line) => out(`  would call ${line}`) });
   out(`kommit deploy${options.dryRun ? ' (dry run: nothing is changed)' : ''}: ${options.services.map((s) => s.name).join(', ')}`);
   out(`  Dokploy ${options.dokploy.url ?? '(none given: planning as for an empty one)'}, project "${options.dokploy.project}", environment "${options.dokploy.environment}"`);
@@ -109,7 +110,7 @@ async function ensureEnvironment(client: DokployClient, options: DeployOptions):
       { name: projectName, description: 'Kommit: one application per function, plus the worker' },
       (id) => ({ project: { projectId: id }, environment: { environmentId: `${id}-production`, name: 'production' } }),
     );
-    options.out(`project "${projectName}": ${done('created')}`);
+    options.out(`project "${projectName}": ${done(client, 'created')}`);
     // Dokploy gives every new project a "production" environment.
     project = { projectId: created.project.projectId, name: projectName, environments: [{ ...created.environment, applications: [] }] };
   }
@@ -120,7 +121,7 @@ async function ensureEnvironment(client: DokployClient, options: DeployOptions):
       { name: environmentName, projectId: project.projectId, description: `Kommit ${environmentName}` },
       (id) => ({ environmentId: id, name: environmentName }),
     );
-    options.out(`environment "${environmentName}": ${done('created')}`);
+    options.out(`environment "${environmentName}": ${done(client, 'created')}`);
     environment = { ...created, applications: [] };
   }
   return environment;
@@ -168,7 +169,7 @@ async function ensureApplication(
     { ...description.create, environmentId: environment.environmentId, ...(options.dokploy.serverId ? { serverId: options.dokploy.serverId } : {}) },
     (id) => ({ applicationId: id, appName: `${appName(service)}-<suffix>` }),
   );
-  log(`application ${description.create.name}: ${done('created')} (${created.appName})`);
+  log(`application ${description.create.name}: ${done(client, 'created')} (${created.appName})`);
   return created;
 }
 
@@ -179,7 +180,7 @@ async function configure(client: DokployClient, applicationId: string, service: 
   await client.mutate('application.update', { applicationId, ...description.settings });
   const vars = description.environment.env.split('\n').length;
   log(
-    `${done('saved')}: Dockerfile build, git source (${description.gitSource.watchPaths.length} watch paths), ${vars} env vars, ` +
+    `${done(client, 'saved')}: Dockerfile build, git source (${description.gitSource.watchPaths.length} watch paths), ${vars} env vars, ` +
       `${service.replicas} replica(s), health check, start-first rolling update, EU placement`,
   );
 }
@@ -195,12 +196,12 @@ async function reconcileDomains(client: DokployClient, application: { applicatio
     const current = existing.find((d) => d.host === domain.host && (d.path ?? '/') === domain.path);
     if (!current) {
       const created = await client.mutate<Domain>('domain.create', { ...domain, applicationId: application.applicationId }, () => ({ ...domain, domainId: '<dry-run>', uniqueConfigKey: 0 }));
-      log(`route https://${domain.host}${domain.path}: ${done('created')}`);
+      log(`route https://${domain.host}${domain.path}: ${done(client, 'created')}`);
       first ??= created;
     } else if (current.port !== domain.port || !current.https || current.certificateType !== domain.certificateType) {
       const { domainType: _type, ...fields } = domain;
       await client.mutate('domain.update', { ...fields, domainId: current.domainId });
-      log(`route https://${domain.host}${domain.path}: ${done('updated')}`);
+      log(`route https://${domain.host}${domain.path}: ${done(client, 'updated')}`);
       first ??= current;
     } else {
       log(`route https://${domain.host}${domain.path}: unchanged`);
@@ -246,7 +247,7 @@ async function addPatternRouters(
     return;
   }
   await client.mutate('application.updateTraefikConfig', { applicationId: application.applicationId, traefikConfig: stringifyYaml(config, { lineWidth: 0 }) });
-  log(`pattern routes ${done('saved')}: ${description.patternRouters.map((r) => r.rule).join(', ')}`);
+  log(`pattern routes ${done(client, 'saved')}: ${description.patternRouters.map((r) => r.rule).join(', ')}`);
 }
 
 async function follow(client: DokployClient, applicationId: string, service: Service, options: DeployOptions, log: (line: string) => void) {

@@ -1,11 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import pino, { type Logger } from 'pino';
 import { createWorkerMetrics } from './db/jobs/metrics.ts';
-import type { KommitWorker } from './db/jobs/worker.ts';
 import { BootCheckError } from './db/boot-checks.ts';
+import { roleNamesFromEnv } from './db/roles.ts';
 import { resolveDatabase } from './db/runtime.ts';
 import { launchWorker } from './functions/jobs.ts';
+import type { KommitWorker } from './db/jobs/worker.ts';
 import { httpConfigFromEnv } from './middleware/config.ts';
 
 /**
@@ -17,7 +18,11 @@ async function main() {
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { service: 'kommit-worker' } });
   const config = httpConfigFromEnv();
   // Migrated by launchWorker, once the connection is known to be beheerder's.
-  const target = await resolveDatabase({ log: (line) => logger.info(line), migrate: false });
+  // ADMIN_DATABASE_URL is all a deployed worker gets (it never connects as
+  // kommit_app); without it, the embedded default.
+  const target = process.env.ADMIN_DATABASE_URL
+    ? { adminUrl: process.env.ADMIN_DATABASE_URL, ca: undefined, roles: roleNamesFromEnv(), stop: async () => {} }
+    : await resolveDatabase({ log: (line) => logger.info(line), migrate: false });
   if (!target.adminUrl) throw new Error('ADMIN_DATABASE_URL (role beheerder) must be set for the worker');
   let worker;
   try {
@@ -28,12 +33,14 @@ async function main() {
   }
   const metricsServer = serveMetrics(worker, logger);
   logger.info('worker running');
+  const health = process.env.HEALTH_PORT ? await serveHealth(worker, Number(process.env.HEALTH_PORT)) : undefined;
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info(`${signal}: finishing jobs in hand and stopping`);
     metricsServer?.close();
+    health?.close();
     await worker.stop();
     await target.stop();
     process.exit(0);
@@ -64,6 +71,26 @@ function serveMetrics(worker: KommitWorker, logger: Logger) {
     );
   });
   server.listen(port, () => logger.info(`worker metrics on :${port}/metrics`));
+  return server;
+}
+
+/**
+ * GET /health for the container health check (HEALTH_PORT; the image's
+ * HEALTHCHECK calls it): 200 while the worker runs and its database answers.
+ * Nothing else is served.
+ */
+async function serveHealth(worker: KommitWorker, port: number) {
+  const server: Server = createServer((request, response) => {
+    if (request.method !== 'GET' || request.url !== '/health') {
+      response.writeHead(404).end();
+      return;
+    }
+    const timeout = new Promise<boolean>((resolve) => setTimeout(resolve, 2000, false).unref());
+    void Promise.race([worker.database.sql`select 1`.then(() => true, () => false), timeout]).then((ok) => {
+      response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ok' : 'unavailable', service: 'worker' }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, process.env.HOST ?? '0.0.0.0', resolve));
   return server;
 }
 

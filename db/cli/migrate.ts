@@ -1,9 +1,10 @@
-import { migrateDatabase } from '../migrate.ts';
+import { migrateRelease } from '../release-migrate.ts';
 
-// Applies migrations as the admin role. Without DATABASE_URL the embedded
-// default is started, bootstrapped and migrated the same way `npm start` does.
+// Applies migrations as the admin role (and only as it: see release-migrate.ts).
+// Without DATABASE_URL the embedded default is started, bootstrapped and
+// migrated the same way `npm start` does.
 if (process.env.ADMIN_DATABASE_URL) {
-  await migrateDatabase(process.env.ADMIN_DATABASE_URL).then(
+  await migrateRelease(process.env.ADMIN_DATABASE_URL).then(
     () => process.stderr.write('migrations applied\n'),
     (error: Error) => {
       process.stderr.write(`error: ${error.message}\n`);

@@ -1,0 +1,142 @@
+import { signerFromPem } from '../db/audit/checkpoint.ts';
+import { assertConnection, BootCheckError, checkAppConnection, checkAuthConnection } from '../db/boot-checks.ts';
+import { roleNamesFromEnv } from '../db/roles.ts';
+import { embedderFromEnv } from '../db/search/remote-embedder.ts';
+import { createDatabase } from '../db/tenant.ts';
+import { httpConfigFromEnv } from '../middleware/config.ts';
+import { PROBLEMS } from '../middleware/errors.ts';
+import type { FunctionApp } from '../middleware/function-app.ts';
+import { createPlatform } from '../middleware/platform.ts';
+import { createPlatformApp } from '../middleware/platform-app.ts';
+import { edgeLogger } from './logger.ts';
+
+/** What a worker is given as bindings (vars and secrets), all strings: the same names as the Node server's environment. */
+export interface EdgeBindings {
+  DATABASE_URL?: string;
+  AUTH_DATABASE_URL?: string;
+  BETTER_AUTH_SECRET?: string;
+  WEBHOOK_SECRET_KEY?: string;
+  AUDIT_SIGNING_KEY?: string;
+  KOMMIT_BASE_URL?: string;
+  NODE_ENV?: string;
+  LOG_LEVEL?: string;
+  /**
+   * Header carrying the client's address, set by the platform in front of the
+   * worker and never by the client (Cloudflare: cf-connecting-ip). Unset, the
+   * client address is unknown (per-address limits then share one bucket).
+   */
+  CLIENT_ADDRESS_HEADER?: string;
+  [name: string]: unknown;
+}
+
+interface ExecutionContextLike {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+const REQUIRED = ['DATABASE_URL', 'AUTH_DATABASE_URL', 'BETTER_AUTH_SECRET', 'WEBHOOK_SECRET_KEY'] as const;
+
+/**
+ * One function module as a workerd fetch handler, behind the same platform app
+ * (edge chain, /health, tenant chain, errors) as the Node server.
+ *
+ * workerd does not let a socket opened for one request serve another, so each
+ * request gets its own database clients (closed after the response, through
+ * waitUntil) and therefore its own platform. The boot checks of the Node
+ * server (role, TLS, forced RLS) run once per isolate, before its first
+ * request is served; an isolate that fails them answers 503 to everything.
+ */
+export function createEdgeWorker(fn: FunctionApp) {
+  let bootCheck: Promise<string | null> | undefined;
+  return {
+    async fetch(request: Request, env: EdgeBindings, ctx: ExecutionContextLike): Promise<Response> {
+      const vars = stringBindings(env);
+      const logger = edgeLogger(vars.LOG_LEVEL ?? 'info', { service: `kommit-${fn.functionName}` });
+      const missing = REQUIRED.filter((name) => !vars[name]);
+      if (missing.length) {
+        logger.error({ missing }, 'required bindings are not set');
+        return unavailable(`This worker is missing configuration: ${missing.join(', ')}.`);
+      }
+      const config = httpConfigFromEnv({ ...vars, KOMMIT_BASE_URL: vars.KOMMIT_BASE_URL ?? new URL(request.url).origin });
+      const pool = { max: 2, statementTimeoutSeconds: 30 };
+      const database = createDatabase(vars.DATABASE_URL!, { ...pool, applicationName: `kommit-${fn.functionName}` });
+      const authDatabase = createDatabase(vars.AUTH_DATABASE_URL!, { ...pool, applicationName: `kommit-${fn.functionName}-auth` });
+      const closeAll = () => Promise.all([database.close(), authDatabase.close()]).catch(() => {});
+      try {
+        const roles = roleNamesFromEnv(vars);
+        // A refusal is kept for the isolate's life; a failure to reach the
+        // database is not, so the next request checks again.
+        bootCheck ??= Promise.all([
+          assertConnection(checkAppConnection(database.sql, roles)),
+          assertConnection(checkAuthConnection(authDatabase.sql, roles)),
+        ]).then(
+          () => null,
+          (error: Error) => {
+            if (!(error instanceof BootCheckError)) bootCheck = undefined;
+            return error.message;
+          },
+        );
+        const refusal = await bootCheck;
+        if (refusal) {
+          logger.error(refusal);
+          ctx.waitUntil(closeAll());
+          return unavailable('This worker cannot serve: its database connections failed the start-up checks (see the log).');
+        }
+        const platform = createPlatform({
+          database,
+          authDatabase,
+          config,
+          logger,
+          authSecret: vars.BETTER_AUTH_SECRET!,
+          secretKey: vars.WEBHOOK_SECRET_KEY!,
+          auditSigner: vars.AUDIT_SIGNING_KEY
+            ? signerFromPem(vars.AUDIT_SIGNING_KEY, {
+                keyName: vars.AUDIT_KEY_NAME ?? 'kommit-audit',
+                everyAppends: Number(vars.AUDIT_CHECKPOINT_EVERY ?? 100),
+                everyMinutes: Number(vars.AUDIT_CHECKPOINT_MINUTES ?? 10),
+              })
+            : undefined,
+          functions: [fn.functionName],
+          embedder: embedderFromEnv(vars),
+          ready: () => true,
+        });
+        const app = createPlatformApp(platform, [fn]);
+        const response = await app.fetch(request, { ...env, incoming: { socket: socketFacts(request, vars) } });
+        ctx.waitUntil(closeAll());
+        return response;
+      } catch (error) {
+        ctx.waitUntil(closeAll());
+        throw error;
+      }
+    },
+  };
+}
+
+/**
+ * What the platform's TLS-only and client-address checks read from a Node
+ * socket, from what workerd knows: the request URL's scheme is the scheme the
+ * client used to reach the runtime (https only where TLS ended at it or at the
+ * platform in front of it), and the address comes from the header named by
+ * CLIENT_ADDRESS_HEADER, which only a platform that overwrites it may name.
+ */
+function socketFacts(request: Request, vars: Record<string, string>) {
+  const header = vars.CLIENT_ADDRESS_HEADER;
+  return {
+    encrypted: new URL(request.url).protocol === 'https:',
+    remoteAddress: header ? request.headers.get(header)?.trim() || undefined : undefined,
+  };
+}
+
+function stringBindings(env: EdgeBindings) {
+  const vars: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) if (typeof value === 'string') vars[name] = value;
+  return vars;
+}
+
+/** The platform's problem body, for answers given before there is a platform app to give them. */
+function unavailable(detail: string) {
+  const { status, title } = PROBLEMS.unavailable;
+  return new Response(JSON.stringify({ type: 'urn:kommit:problem:unavailable', title, status, detail }), {
+    status: 503,
+    headers: { 'content-type': 'application/problem+json', 'retry-after': '5' },
+  });
+}

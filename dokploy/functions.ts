@@ -147,6 +147,15 @@ export const services: Service[] = Manifest.parse([
   fn('hooks', 'The public webhook ingress customer systems post to', [{ prefix: '/hooks' }], {
     env: [shared('WEBHOOK_MAX_BODY_BYTES', true), shared('WEBHOOK_RATE_PER_MINUTE', true)],
   }),
+  fn('helpdesk', 'Helpdesk articles (published ones ground the chat widget)', [{ prefix: '/v1/helpdesk' }], { env: EMBEDDINGS_ENV }),
+  fn('widget', 'Chat widget configuration (key, origins, identity secret)', [{ prefix: '/v1/widget' }]),
+  fn('widget-api', 'The public chat widget API (SSE answers) and widget.js', [{ prefix: '/widget/v1' }, { pattern: '^/widget\\.js$', reason: 'one file at the root, not a folder' }], {
+    env: [
+      ...EMBEDDINGS_ENV,
+      ...['ANSWER_URL', 'ANSWER_MODEL', 'ANSWER_API_KEY', 'ANSWER_TIMEOUT_MS'].map((name) => shared(name, true)),
+      ...['WIDGET_RATE_PER_KEY_PER_MINUTE', 'WIDGET_RATE_PER_VISITOR_PER_MINUTE', 'WIDGET_MAX_QUESTION_CHARS', 'WIDGET_TOKEN_TTL_SECONDS'].map((name) => shared(name, true)),
+    ],
+  }),
   fn('audit', 'The hash-chained audit log, verification, export', [{ prefix: '/v1/audit-log' }], {
     env: [shared('AUDIT_KEY_NAME', true), shared('AUDIT_CHECKPOINT_EVERY', true), shared('AUDIT_CHECKPOINT_MINUTES', true)],
     // Exports stream up to millions of rows.

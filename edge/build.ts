@@ -15,6 +15,8 @@ export const EDGE_SUBSTITUTES: Record<string, string> = {
   [path.join(ROOT, 'db/connection.ts')]: path.join(ROOT, 'edge/connection.ts'),
   // Swagger UI's files read from node_modules -> no /docs at the edge.
   [path.join(ROOT, 'middleware/docs.ts')]: path.join(ROOT, 'edge/docs.ts'),
+  // Per-process Prometheus counters (prom-client needs Node) -> nothing recorded, no /metrics.
+  [path.join(ROOT, 'middleware/metrics.ts')]: path.join(ROOT, 'edge/metrics.ts'),
 };
 
 /** Packages swapped the same way, by import specifier. */

@@ -75,6 +75,9 @@ export async function launchWorker(options: {
     get database() {
       return current.database;
     },
+    get lockIds() {
+      return current.lockIds;
+    },
     ended: supervision,
     addJob: (task, payload, addOptions) => current.addJob(task, payload, addOptions),
     async stop() {

@@ -2,7 +2,8 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../connection.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/database.ts';
-import { releaseJobsOfDeadWorkers } from './worker.ts';
+import { LocalHashEmbedder } from '../search/embedder.ts';
+import { releaseJobsOfDeadWorkers, startWorker } from './worker.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -12,6 +13,21 @@ afterAll(() => db.close());
 
 const lockedBy = async () =>
   (await db.admin.sql<{ locked_by: string | null }[]>`select locked_by from graphile_worker.jobs order by id`).map((j) => j.locked_by);
+
+describe('a running worker', () => {
+  it('holds the ids its jobs are locked under, so no sweep frees its jobs', async () => {
+    const worker = await startWorker({ adminUrl: db.adminUrl, ca: db.ca, tasks: {}, embedder: new LocalHashEmbedder(), logger: pino({ level: 'silent' }), concurrency: 1 });
+    try {
+      expect(worker.lockIds.some((id) => id.startsWith('pool-'))).toBe(true);
+      await db.admin.sql`select graphile_worker.add_job('search.reembed', '{}'::json, job_key => 'held')`;
+      await db.admin.sql`update graphile_worker._private_jobs set locked_at = now(), locked_by = ${worker.lockIds[0]!} where key = 'held'`;
+      expect(await releaseJobsOfDeadWorkers(db.admin, pino({ level: 'silent' }))).toEqual([]);
+    } finally {
+      await worker.stop();
+      await db.admin.sql`delete from graphile_worker._private_jobs`;
+    }
+  });
+});
 
 describe('jobs locked by a worker that is gone', () => {
   it('are freed by the sweep, while a live worker keeps its jobs', async () => {

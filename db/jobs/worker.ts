@@ -68,6 +68,8 @@ function toTaskList(tasks: KommitTaskList, context: Omit<TaskContext, 'job' | 'a
 
 export interface KommitWorker {
   database: Database;
+  /** The ids jobs get locked under (the pool's and its workers'), held as liveness locks. */
+  lockIds: string[];
   /** Settles when the queue runner ends by itself (a fatal error, e.g. the database went away): a supervisor restarts it. */
   ended: Promise<unknown>;
   /** Queues a job as beheerder, outside any tenant (platform-level work). */
@@ -119,6 +121,8 @@ export async function startWorker(options: WorkerOptions): Promise<KommitWorker>
   let runner: Runner;
   const events: WorkerEvents = new EventEmitter();
   const workerIds: string[] = [];
+  // Jobs are locked by the pool's id (jobs fetched in batches) or by one worker's: hold both.
+  events.on('pool:create', ({ workerPool }) => workerIds.push(workerPool.id));
   events.on('worker:create', ({ worker }) => workerIds.push(worker.workerId));
   try {
     runner = await run({
@@ -150,6 +154,7 @@ export async function startWorker(options: WorkerOptions): Promise<KommitWorker>
     : undefined;
   return {
     database,
+    lockIds: workerIds,
     ended: runner.promise.then(
       () => undefined,
       (error: unknown) => error,

@@ -42,11 +42,12 @@ export function registerSearch(app: FunctionApp) {
   app.openapi(route, async (c) => {
     const { q, types, limit } = c.req.valid('query');
     const { embedder } = c.get('platform');
-    // Without pgvector a full vector scan costs about 30 us per chunk; with a
-    // lexical embedder, ranking vectors among passages sharing any query word
-    // (up to 2,000) loses nothing. A semantic embedder gets the full scan.
+    // Without pgvector a full vector scan costs about 30 us per chunk. A lexical
+    // embedder's vectors only restate shared words, so its vectors are ranked
+    // among the 500 passages that match the query words best; a passage sharing
+    // no word could not rank by vector anyway. A semantic embedder gets the full scan.
     const words = q.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
-    const data = await hybridSearch(c.var.tx, embedder, q, embedder.lexical ? { types, limit, anyTerms: words.slice(0, 20), vectorWithinText: 2000 } : { types, limit });
+    const data = await hybridSearch(c.var.tx, embedder, q, embedder.lexical ? { types, limit, anyTerms: words.slice(0, 20), vectorWithinText: 500 } : { types, limit });
     return c.json({ data }, 200);
   });
 }

@@ -96,6 +96,52 @@ describe('worker.ts', () => {
     }
   });
 
+  it('killed with SIGKILL while processing webhook deliveries, leaves each delivery turned into exactly one decision event', { timeout: 120_000 }, async () => {
+    const tenant = await createTenant(env.db, env.server, 'Hooked');
+    const projectId = (await tenant.owner.request('POST', '/v1/projects', { name: 'crm' })).body.id;
+    const hook = (await tenant.owner.request('POST', '/v1/webhook-endpoints', { name: 'deals', projectId, target: 'decision_event' })).body;
+    const total = 300;
+    for (let i = 0; i < total; i += 30) {
+      await Promise.all(
+        Array.from({ length: 30 }, (_, j) => {
+          const id = `kill-${i + j}`;
+          const body = JSON.stringify({ title: `Deal ${id}` });
+          const at = new Date();
+          return fetch(`${env.server.url}/hooks/${hook.id}`, {
+            method: 'POST',
+            headers: { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': new Webhook(hook.secret).sign(id, at, body) },
+            body,
+          }).then((r) => expect(r.status).toBe(202));
+        }),
+      );
+    }
+    const processed = async () => {
+      const [row] = await env.db.admin.withTenant(tenant.orgId, (tx) =>
+        tx.execute<{ done: number; events: number; distinct_titles: number }>(sql`
+          select (select count(*)::int from webhook_deliveries where status = 'processed') as done,
+                 (select count(*)::int from decision_events where title like 'Deal kill-%') as events,
+                 (select count(distinct title)::int from decision_events where title like 'Deal kill-%') as distinct_titles`),
+      );
+      return row!;
+    };
+    const first = startWorker(env.db.adminUrl);
+    await until(async () => (await processed()).done > 0 || first.child.exitCode !== null, 'processing to start');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect((await processed()).done).toBeLessThan(total);
+
+    const second = startWorker(env.db.adminUrl);
+    try {
+      await until(async () => (await processed()).done === total, 'every delivery to be processed');
+      const after = await processed();
+      expect(after.events).toBe(total);
+      expect(after.distinct_titles).toBe(total);
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
+  });
+
   it('refuses to start on a connection that is not beheerder, in one line', async () => {
     const worker = startWorker(env.db.appUrl);
     expect(await worker.exited).toBe(1);

@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import { collectControl } from '../../../db/controls/collect.ts';
+import { controlStates } from '../../../db/controls/states.ts';
 import { normalizeParameters } from '../../../db/controls/sources.ts';
 import { controlFrameworks, controls, controlStatuses, evidenceSnapshots } from '../../../db/schema/controls.ts';
-import type { Tx } from '../../../db/tenant.ts';
 import { audit, auditContext } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
@@ -122,39 +122,6 @@ function normalized(evidence: { source: string; parameters: Record<string, unkno
 
 const nextCollection = (scheduleMinutes: number | null | undefined, evidenceCount: number) =>
   scheduleMinutes && evidenceCount > 0 ? sql`now()` : null;
-
-/** Each control's state from the latest snapshot of each source it is mapped to now. */
-export async function controlStates(tx: Tx) {
-  const rows = await tx
-    .select({ control: controls, framework: controlFrameworks.framework })
-    .from(controls)
-    .leftJoin(controlFrameworks, and(eq(controlFrameworks.orgId, controls.orgId), eq(controlFrameworks.id, controls.frameworkId)))
-    .orderBy(controls.ref);
-  const latest = await tx.execute<{ control_id: string; source: string; parameters: unknown; passed: boolean; collected_at: string }>(sql`
-    select distinct on (control_id, source, parameters) control_id, source, parameters, passed, collected_at::text as collected_at
-    from evidence_snapshots order by control_id, source, parameters, collected_at desc`);
-  return rows.map(({ control, framework }) => {
-    const mine = latest.filter((s) => s.control_id === control.id);
-    // Only snapshots of the mappings the control has now count.
-    const current = control.evidence.map((m) => mine.find((s) => s.source === m.source && JSON.stringify(sortKeys(s.parameters)) === JSON.stringify(sortKeys(m.parameters))));
-    const failingSources = control.evidence.filter((_, i) => current[i] && !current[i]!.passed).map((m) => m.source);
-    const collected = current.filter((s) => s !== undefined);
-    const state = !control.applicable || control.status === 'not_applicable'
-      ? ('not_applicable' as const)
-      : failingSources.length
-        ? ('failing' as const)
-        : collected.length === 0 || collected.length < control.evidence.length
-          ? ('no_evidence' as const)
-          : ('passing' as const);
-    const lastCollectedAt = mine.map((s) => s.collected_at).sort().at(-1) ?? null;
-    return { id: control.id, ref: control.ref, title: control.title, framework, status: control.status, state, lastCollectedAt, failingSources };
-  });
-}
-
-function sortKeys(value: unknown): unknown {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
-  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)));
-}
 
 export function registerControlRoutes(app: FunctionApp) {
   // Before /v1/controls/{id}: "summary" is not a uuid and must not reach that route.

@@ -7,7 +7,7 @@ import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonBody, notFoundError, problem } from '../../../middleware/openapi.ts';
 import { requireRole } from '../../../middleware/roles.ts';
 import { buildEvidencePack, DEFAULT_PACK_MAX_BYTES } from '../pack.ts';
-import { controlStates } from './controls.ts';
+import { controlStates } from '../../../db/controls/states.ts';
 
 // A little slack for clocks: "to" may be the client's now.
 const FUTURE_SLACK_MS = 60_000;

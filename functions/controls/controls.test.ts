@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { controlLibrary } from '../../db/controls/library.ts';
+import { controlLibrary, frameworkTemplateSchema } from '../../db/controls/library.ts';
 import { sha256Hex, verifyPack } from '../../db/audit/pack.ts';
 import { runJobs } from '../../test/jobs.ts';
 import { describeTenantRouteSecurity } from '../../test/security-suite.ts';
@@ -70,6 +70,17 @@ describe('the control library', () => {
     expect(byName.get('soc2')).toEqual(expect.arrayContaining(['CC6.1', 'CC6.2', 'CC6.3', 'CC7.2', 'CC8.1']));
     expect(byName.get('gdpr')).toEqual(expect.arrayContaining(['Art. 5(1)(e)', 'Art. 17', 'Art. 30', 'Art. 32']));
     expect(byName.get('eu-ai-act')).toEqual(expect.arrayContaining(['Art. 12', 'Art. 14', 'Art. 19', 'Art. 26']));
+  });
+
+  it('rejects a template with a duplicate ref or an evidence mapping the source would refuse', () => {
+    const template = { framework: 'x', version: '1', title: 'X', notice: 'n', controls: [] as unknown[] };
+    const control = (ref: string, evidence: unknown[]) => ({ ref, title: ref, description: '', evidence });
+    const bad = frameworkTemplateSchema.safeParse({
+      ...template,
+      controls: [control('A', [{ source: 'api_key_age', parameters: { maxAgeDays: 'old' } }]), control('A', [{ source: 'nope', parameters: {} }])],
+    });
+    expect(bad.success).toBe(false);
+    expect(bad.error!.issues.map((i) => i.path.join('.'))).toEqual(['controls.0.evidence.0.parameters.maxAgeDays', 'controls.1.ref', 'controls.1.evidence.0.source']);
   });
 });
 

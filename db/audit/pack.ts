@@ -11,7 +11,7 @@ import { verifyCheckpoint } from './checkpoint.ts';
  *   README.md                  what is inside and how to verify it
  *   controls.json              the framework's controls and their state when the pack was made
  *   snapshots/<id>.json        each evidence snapshot collected in the period, byte for byte as stored
- *   audit/audit-log.jsonl      the audit chain from its first row to the last row of the period
+ *   audit/audit-log.jsonl      the audit chain from its first row through the period (to the next checkpoint)
  *   audit/checkpoints/<seq>.note  the signed checkpoints that export covers
  *   audit/public-key.txt       the verifier key the checkpoints are signed with
  *

@@ -35,8 +35,9 @@ certification or an attestation.
 - controls.json: the framework's controls, their owner, status and state when the pack was made.
 - snapshots/<id>.json: each evidence snapshot collected in the period, exactly as stored
   (canonical JSON: source, parameters, result, pass/fail and the rows it rests on).
-- audit/audit-log.jsonl: the organization's audit chain from its first row to the last
-  row of the period (the chain only verifies from its first row).
+- audit/audit-log.jsonl: the organization's audit chain from its first row through the
+  period, up to the first signed checkpoint after it when there is one (the chain only
+  verifies from its first row; a checkpoint at its end means a signature covers it all).
 - audit/checkpoints/*.note: signed checkpoints (Ed25519, C2SP signed notes) inside that chain.
 - audit/public-key.txt: the verifier key the checkpoints are signed with. Compare it with
   the key your Kommit deployment publishes at GET /v1/audit-log/public-key.
@@ -67,7 +68,11 @@ export async function buildEvidencePack(tx: Tx, input: PackInput): Promise<{ zip
 
   // The chain from its first row through the last row of the period, in pages.
   const [last] = await tx.execute<{ seq: string | null }>(sql`select max(seq)::text as seq from audit_log where occurred_at <= ${input.to}::timestamptz`);
-  const head = Number(last?.seq ?? 0);
+  // Run on to the first signed checkpoint at or after the period's last row
+  // when there is one, so a signature covers the whole period, not only the
+  // part before the previous checkpoint.
+  const [covering] = await tx.execute<{ seq: string | null }>(sql`select min(seq)::text as seq from audit_checkpoints where seq >= ${Number(last?.seq ?? 0)}`);
+  const head = Number(covering?.seq ?? last?.seq ?? 0);
   const lines: string[] = [];
   const recorded = new Set<string>();
   let logBytes = 0;

@@ -274,6 +274,20 @@ describe('evidence packs', () => {
     expect(stdout).toMatch(/^VERIFIED: \d+ files match the manifest; audit chain of \d+ rows verifies and matches \d+ signed checkpoint\(s\); \d+ snapshot\(s\) match the chain\n$/);
   });
 
+  it('runs the exported chain on to the first checkpoint after the period, so a signature covers all of it', async () => {
+    const to = new Date().toISOString();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    for (let i = 0; i < 4; i++) await acme.owner.request('POST', '/v1/controls', { ref: `LATER-${i}`, title: 'after the period' });
+    const response = await downloadPack(acme, { framework: 'soc2', from: new Date(Date.parse(to) - 86_400_000).toISOString(), to });
+    expect(response.status).toBe(200);
+    const later = unzipSync(new Uint8Array(await response.arrayBuffer()));
+    const rows = strFromU8(later['audit/audit-log.jsonl']!).trim().split('\n').map((line) => JSON.parse(line) as { seq: number; occurred_at: string });
+    const checkpointSeqs = Object.keys(later).filter((p) => p.startsWith('audit/checkpoints/')).map((p) => Number(p.slice(18, -5)));
+    expect(Math.max(...checkpointSeqs)).toBe(rows.at(-1)!.seq);
+    expect(rows.at(-1)!.occurred_at > to).toBe(true);
+    expect(verifyPack(new Uint8Array(zipSync(later))).ok).toBe(true);
+  });
+
   it('names the file that was tampered with, even when the manifest was rewritten to match', async () => {
     const snapshot = Object.keys(files).find((p) => p.startsWith('snapshots/'))!;
     const content = JSON.parse(strFromU8(files[snapshot]!));

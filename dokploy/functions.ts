@@ -161,11 +161,16 @@ export const services: Service[] = Manifest.parse([
     // Exports stream up to millions of rows.
     resources: { ...FUNCTION_DEFAULTS.resources, memoryLimitMb: 384 },
   }),
+  fn('controls', 'Control library, evidence collection and evidence packs', [{ prefix: '/v1/controls' }, { prefix: '/v1/evidence-packs' }], {
+    env: [shared('AUDIT_KEY_NAME', true), shared('AUDIT_CHECKPOINT_EVERY', true), shared('AUDIT_CHECKPOINT_MINUTES', true), shared('EVIDENCE_PACK_MAX_BYTES', true)],
+    // A pack is built in memory, up to EVIDENCE_PACK_MAX_BYTES (64 MiB by default).
+    resources: { ...FUNCTION_DEFAULTS.resources, memoryLimitMb: 384 },
+  }),
   fn('console', 'The web console', [{ prefix: '/console' }], { replicas: 1 }),
   {
     name: 'worker',
     kind: 'worker',
-    description: 'Background jobs (graphile-worker): search indexing, organization deletion, webhook processing',
+    description: 'Background jobs (graphile-worker): search indexing, organization deletion, webhook processing, scheduled evidence collection',
     role: 'beheerder',
     routes: [],
     command: ['node', '--enable-source-maps', 'dist/worker.mjs'],
@@ -182,7 +187,7 @@ export const services: Service[] = Manifest.parse([
     health: { ...FUNCTION_DEFAULTS.health, startPeriodSeconds: 30 },
     resources: { memoryLimitMb: 384, memoryReservationMb: 192, cpuLimit: 1, cpuReservation: 0.25 },
     // The tasks it runs live in these function folders (functions/jobs.ts lists them).
-    watchPaths: ['worker.ts', 'functions/jobs.ts', 'functions/hooks/**', 'functions/organizations/**', 'functions/search/**', ...SHARED_PATHS],
+    watchPaths: ['worker.ts', 'functions/jobs.ts', 'functions/controls/**', 'functions/hooks/**', 'functions/organizations/**', 'functions/search/**', ...SHARED_PATHS],
   },
 ]);
 

@@ -2,6 +2,7 @@ import type { FunctionApp } from '../middleware/function-app.ts';
 import apiKeys from './api-keys/index.ts';
 import auditApp from './audit/index.ts';
 import consoleApp from './console/index.tsx';
+import controls from './controls/index.ts';
 import decisionEvents from './decision-events/index.ts';
 import helpdesk from './helpdesk/index.ts';
 import hooks from './hooks/index.ts';
@@ -31,6 +32,7 @@ export const functionRegistry: Record<string, FunctionApp> = {
   widget,
   'widget-api': widgetApi,
   audit: auditApp,
+  controls,
   console: consoleApp,
 };
 

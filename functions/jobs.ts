@@ -6,6 +6,7 @@ import { startWorker, type KommitTaskList, type KommitWorker } from '../db/jobs/
 import type { RoleNames } from '../db/roles.ts';
 import type { Embedder } from '../db/search/embedder.ts';
 import { embedderFromEnv } from '../db/search/remote-embedder.ts';
+import { controlTasks } from './controls/tasks.ts';
 import { hookTasks } from './hooks/tasks.ts';
 import { organizationTasks } from './organizations/tasks.ts';
 import { searchTasks } from './search/tasks.ts';
@@ -14,13 +15,14 @@ import { searchTasks } from './search/tasks.ts';
  * Jobs the worker queues every second (keyed, so one waits at a time across
  * all worker processes): relays that turn outbox rows into jobs.
  */
-export const PERIODIC_TASKS = ['webhook.relay'];
+export const PERIODIC_TASKS = ['webhook.relay', 'controls.relay'];
 
 /** Every background task, by name; the worker runs them all. */
 export const taskRegistry: KommitTaskList = {
   ...searchTasks,
   ...organizationTasks,
   ...hookTasks,
+  ...controlTasks,
 };
 
 /**

@@ -16,6 +16,8 @@ export interface HttpConfig {
   /** Bearer token Prometheus scrapes /metrics with; without one /metrics does not exist. */
   metricsToken?: string;
   widget: WidgetLimits;
+  /** Largest evidence pack (uncompressed bytes) built for one request; larger asks get a 422 (default 64 MiB). */
+  evidencePackMaxBytes?: number;
 }
 
 export interface WidgetLimits {
@@ -75,6 +77,7 @@ export function httpConfigFromEnv(env: NodeJS.ProcessEnv = process.env): HttpCon
       maxBodyBytes: Number(env.WEBHOOK_MAX_BODY_BYTES ?? DEFAULT_WEBHOOK_LIMITS.maxBodyBytes),
       perEndpointPerMinute: Number(env.WEBHOOK_RATE_PER_MINUTE ?? DEFAULT_WEBHOOK_LIMITS.perEndpointPerMinute),
     },
+    evidencePackMaxBytes: env.EVIDENCE_PACK_MAX_BYTES ? Number(env.EVIDENCE_PACK_MAX_BYTES) : undefined,
     widget: {
       perKeyPerMinute: Number(env.WIDGET_RATE_PER_KEY_PER_MINUTE ?? DEFAULT_WIDGET_LIMITS.perKeyPerMinute),
       perVisitorPerMinute: Number(env.WIDGET_RATE_PER_VISITOR_PER_MINUTE ?? DEFAULT_WIDGET_LIMITS.perVisitorPerMinute),

@@ -9,7 +9,7 @@ describe('the platform app', () => {
   it('answers /health with 200 and the served functions, nothing about tenants', async () => {
     const response = await fetch(`${env.server.url}/health`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok', functions: ['identity', 'organizations', 'projects', 'api-keys', 'decision-events', 'support-transcripts', 'workflows', 'search', 'webhooks', 'hooks', 'helpdesk', 'widget', 'widget-api', 'audit', 'console'] });
+    expect(await response.json()).toEqual({ status: 'ok', functions: ['identity', 'organizations', 'projects', 'api-keys', 'decision-events', 'support-transcripts', 'workflows', 'search', 'webhooks', 'hooks', 'helpdesk', 'widget', 'widget-api', 'audit', 'controls', 'console'] });
   });
 
   it('answers /health with 503 before the boot checks passed and when the database is gone', async () => {
@@ -54,9 +54,15 @@ describe('the platform app', () => {
       '/v1/audit-log/export',
       '/v1/audit-log/public-key',
       '/v1/audit-log/verify',
+      '/v1/controls',
+      '/v1/controls/frameworks',
+      '/v1/controls/summary',
+      '/v1/controls/{id}',
+      '/v1/controls/{id}/collect',
       '/v1/decision-events',
       '/v1/decision-events/{id}',
       '/v1/decision-events/{id}/archive',
+      '/v1/evidence-packs',
       '/v1/helpdesk/articles',
       '/v1/helpdesk/articles/{id}',
       '/v1/organizations/{id}',

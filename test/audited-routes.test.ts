@@ -39,6 +39,8 @@ const newConversation = async () => {
   const response = await fetch(`${env.server.url}/widget/v1/conversations`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://audited.test' }, body: JSON.stringify({ key: widget.publicKey }) });
   return { response, ...((await response.json()) as { conversationId: string; token: string }) };
 };
+const newControl = async () =>
+  (await tenant.owner.request('POST', '/v1/controls', { ref: 'AUD-1', title: 'audited', evidence: [{ source: 'api_key_age', parameters: { maxAgeDays: 30 } }] })).body.id as string;
 const newKey = async () => (await tenant.owner.request('POST', '/v1/api-keys', { name: 'to revoke' })).body.id as string;
 
 /** How to carry each mutating route out once, successfully, and the action it must record. */
@@ -128,6 +130,19 @@ const governed: Record<string, { action: string; run: () => Promise<{ status: nu
         body: JSON.stringify({ question: 'Is this audited?' }),
       });
       await response.text();
+      return response;
+    },
+  },
+  'POST /v1/controls/frameworks': { action: 'control_framework.adopt', run: () => tenant.owner.request('POST', '/v1/controls/frameworks', { framework: 'eu-ai-act', version: '2024-1689' }) },
+  'POST /v1/controls': { action: 'control.create', run: () => tenant.owner.request('POST', '/v1/controls', { ref: 'AUD-2', title: 'audited' }) },
+  'PATCH /v1/controls/{id}': { action: 'control.update', run: async () => tenant.owner.request('PATCH', `/v1/controls/${await newControl()}`, { status: 'implemented' }) },
+  'POST /v1/controls/{id}/collect': { action: 'evidence.collect', run: async () => tenant.owner.request('POST', `/v1/controls/${await newControl()}/collect`) },
+  'POST /v1/evidence-packs': {
+    action: 'evidence_pack.create',
+    run: async () => {
+      // A pack is for an adopted framework (adopted here unless an earlier run did).
+      await tenant.owner.request('POST', '/v1/controls/frameworks', { framework: 'gdpr', version: '2016-679' });
+      const response = await tenant.owner.request('POST', '/v1/evidence-packs', { framework: 'gdpr', from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date().toISOString() });
       return response;
     },
   },

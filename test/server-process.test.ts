@@ -47,7 +47,7 @@ describe('server.ts', () => {
     const server = startServer({ DATABASE_URL: db.appUrl, ADMIN_DATABASE_URL: db.adminUrl, PORT: String(port) });
     expect(await server.serving(), server.output().stderr).toBe(true);
     const health = await fetch(`http://127.0.0.1:${port}/health`);
-    expect(await health.json()).toEqual({ status: 'ok', functions: ['identity', 'organizations', 'projects', 'api-keys', 'decision-events', 'support-transcripts', 'workflows', 'search', 'webhooks', 'hooks', 'helpdesk', 'widget', 'widget-api', 'audit', 'console'] });
+    expect(await health.json()).toEqual({ status: 'ok', functions: ['identity', 'organizations', 'projects', 'api-keys', 'decision-events', 'support-transcripts', 'workflows', 'search', 'webhooks', 'hooks', 'helpdesk', 'widget', 'widget-api', 'audit', 'controls', 'console'] });
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
   });
@@ -143,6 +143,6 @@ describe('server.ts', () => {
   it('refuses unknown function names and lists the valid ones', async () => {
     const server = startServer({ DATABASE_URL: db.appUrl, FUNCTIONS: 'projects,nope' });
     expect(await server.exited).toBe(1);
-    expect(server.output().stderr).toBe('kommit: failed to start: unknown function(s) nope; valid: identity, organizations, projects, api-keys, decision-events, support-transcripts, workflows, search, webhooks, hooks, helpdesk, widget, widget-api, audit, console\n');
+    expect(server.output().stderr).toBe('kommit: failed to start: unknown function(s) nope; valid: identity, organizations, projects, api-keys, decision-events, support-transcripts, workflows, search, webhooks, hooks, helpdesk, widget, widget-api, audit, controls, console\n');
   });
 });

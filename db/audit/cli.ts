@@ -4,13 +4,18 @@ import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
 import { ChainVerifier, checkAgainstCheckpoint, type ChainedRecord } from './chain.ts';
 import { verifyCheckpoint, type VerifiedCheckpoint } from './checkpoint.ts';
+import { verifyPack } from './pack.ts';
 
 const USAGE = `usage: kommit-audit verify <export.jsonl> [--checkpoint <note-file>] [--public-key <verifier key or file>]
+       kommit-audit verify-pack <evidence-pack.zip>
 
-Verifies an audit export offline: every row's hash and link, and (with a signed
-checkpoint and the public key) that the export is neither cut off nor rewritten
-before the checkpoint. Prints one verdict line; exits 0 when it verifies, 1 when
-it does not, 2 on bad usage.`;
+verify: checks an audit export offline: every row's hash and link, and (with a
+signed checkpoint and the public key) that the export is neither cut off nor
+rewritten before the checkpoint.
+verify-pack: checks an evidence pack offline: every file against the manifest,
+the audit chain inside it, each signed checkpoint, and each snapshot against
+the content hash the chain recorded; names every file that fails.
+Prints one verdict line; exits 0 when it verifies, 1 when it does not, 2 on bad usage.`;
 
 export interface OfflineVerdict {
   ok: boolean;
@@ -119,6 +124,18 @@ export async function main(argv: string[]) {
     return 2;
   }
   const [command, file] = parsed.positionals;
+  if (command === 'verify-pack' && file && !parsed.values.help) {
+    let zip: Buffer;
+    try {
+      zip = readFileSync(file);
+    } catch {
+      process.stderr.write(`error: cannot read ${file}\n`);
+      return 2;
+    }
+    const verdict = verifyPack(zip);
+    process.stdout.write(`${verdict.line}\n`);
+    return verdict.ok ? 0 : 1;
+  }
   if (parsed.values.help || command !== 'verify' || !file) {
     process.stderr.write(`${USAGE}\n`);
     return parsed.values.help ? 0 : 2;

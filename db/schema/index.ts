@@ -10,3 +10,4 @@ export * from './helpdesk.ts';
 export * from './search.ts';
 export * from './platform.ts';
 export * from './webhooks.ts';
+export * from './controls.ts';

@@ -1,4 +1,5 @@
 import type { Browser, Page } from 'playwright-core';
+import { sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../../test/browser.ts';
@@ -101,6 +102,34 @@ describe('the console in a real browser', () => {
     await bob.waitForURL(/\/console(\?|$)/);
     expect(await bob.getByRole('alert').textContent()).toMatch(/not a member/);
     expect(await bob.content()).not.toContain('gamma launch');
+  });
+
+  it('lists controls failing first and shows a control’s evidence history as collections flip it', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await signUp(page, 'Controller', `controller-${Date.now()}@example.test`);
+    await createOrganization(page, 'Controlled Org');
+    // Adopting and making a key go through the API with the same session.
+    const headers = { origin: server.url };
+    expect((await page.request.post(`${server.url}/v1/controls/frameworks`, { headers, data: { framework: 'soc2', version: '2017-tsc-rev2022' } })).status()).toBe(201);
+    const key = await (await page.request.post(`${server.url}/v1/api-keys`, { headers, data: { name: 'ci' } })).json();
+    await page.getByRole('link', { name: 'Controls' }).click();
+    await page.waitForURL(/\/console\/controls/);
+    expect(await page.getByTestId('controls-counts').textContent()).toMatch(/^0 failing, 0 passing, 5 without evidence/);
+
+    await page.getByRole('button', { name: 'Collect CC6.1' }).click();
+    await page.waitForURL(/notice=Collected/);
+    expect(await page.getByRole('status').textContent()).toContain('Collected CC6.1: pass');
+    expect(await page.getByTestId('history').locator('tr td:nth-child(3)').allTextContents()).toEqual(['pass']);
+
+    const { activeOrganizationId } = await (await page.request.get(`${server.url}/v1/session`)).json();
+    await db.admin.withTenant(activeOrganizationId, (tx) => tx.execute(sql`update api_keys set created_at = now() - interval '1 year' where id = ${key.id}`));
+    await page.getByRole('button', { name: 'Collect CC6.1' }).click();
+    await page.waitForURL(/notice=Collected/);
+    expect(await page.getByTestId('history').locator('tr td:nth-child(3)').allTextContents()).toEqual(['fail', 'pass']);
+    const first = page.getByTestId('controls').locator('tr').first();
+    expect(await first.getAttribute('data-state')).toBe('failing');
+    expect(await first.textContent()).toContain('CC6.1');
+    expect(await page.getByTestId('controls-counts').textContent()).toMatch(/^1 failing/);
   });
 
   it('shows the audit log: verified chain, latest checkpoint, filters and a working export', async () => {

@@ -5,6 +5,7 @@ import { createFunctionApp } from '../../middleware/function-app.ts';
 import { Layout } from './layout.tsx';
 import { signIn, signInPage, signOut, signUp, signUpPage } from './pages/auth-pages.tsx';
 import { auditPage } from './pages/audit.tsx';
+import { collectFromConsole, controlsPage } from './pages/controls.tsx';
 import { acceptInvitation, invitationPage } from './pages/invitation.tsx';
 import { changeRole, inviteMember, membersPage, removeMember } from './pages/members.tsx';
 import { createOrganization, organizationsPage, switchOrganization } from './pages/organizations.tsx';
@@ -37,6 +38,8 @@ app.post('/console/projects', ...tenantPage, createProject);
 app.get('/console/members', ...tenantPage, membersPage);
 app.get('/console/audit', ...tenantPage, auditPage);
 app.get('/console/webhooks', ...tenantPage, webhooksPage);
+app.get('/console/controls', ...tenantPage, controlsPage);
+app.post('/console/controls/:id/collect', ...tenantPage, collectFromConsole);
 app.post('/console/webhooks', ...tenantPage, createWebhookEndpoint);
 app.post('/console/webhooks/:id/rotate', ...tenantPage, rotateWebhookEndpointSecret);
 // Outside the tenant transaction: see activeOrganization in pages/members.tsx.

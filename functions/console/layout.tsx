@@ -37,6 +37,7 @@ export function Layout(props: { title: string; user?: { email: string }; orgName
           {props.orgName && <a href="/console/projects">Projects</a>}
           {props.orgName && <a href="/console/members">Members</a>}
           {props.orgName && <a href="/console/webhooks">Webhooks</a>}
+          {props.orgName && <a href="/console/controls">Controls</a>}
           {props.orgName && <a href="/console/audit">Audit</a>}
           <span class="spacer" />
           {props.orgName && <span data-testid="active-org">{props.orgName}</span>}

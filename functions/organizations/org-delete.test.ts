@@ -82,6 +82,11 @@ async function fill(tenant: TestTenant): Promise<Filled> {
     body: JSON.stringify({ key: widget.publicKey }),
   });
   expect(conversation.status).toBe(201);
+  // Controls: an adopted framework, its controls, and an evidence snapshot.
+  const adopted = await owner.request('POST', '/v1/controls/frameworks', { framework: 'soc2', version: '2017-tsc-rev2022' });
+  expect(adopted.status).toBe(201);
+  const mapped = adopted.body.controls.find((c: { evidence: unknown[] }) => c.evidence.length > 0);
+  expect((await owner.request('POST', `/v1/controls/${mapped.id}/collect`)).status).toBe(201);
   await runJobs(env.db);
   return { tenant, slug: await slugOf(env.db, tenant.orgId), member };
 }

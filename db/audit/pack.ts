@@ -1,0 +1,149 @@
+import { createHash } from 'node:crypto';
+import { unzipSync } from 'fflate';
+import { ChainVerifier, checkAgainstCheckpoint, type ChainedRecord } from './chain.ts';
+import { verifyCheckpoint } from './checkpoint.ts';
+
+/**
+ * The evidence pack format (a zip), shared by the builder (functions/controls)
+ * and the offline verifier (`npx kommit-audit verify-pack`):
+ *
+ *   manifest.json              kind, organization, framework, period, and every other file with its SHA-256
+ *   README.md                  what is inside and how to verify it
+ *   controls.json              the framework's controls and their state when the pack was made
+ *   snapshots/<id>.json        each evidence snapshot collected in the period, byte for byte as stored
+ *   audit/audit-log.jsonl      the audit chain from its first row through the period (to the next checkpoint)
+ *   audit/checkpoints/<seq>.note  the signed checkpoints that export covers
+ *   audit/public-key.txt       the verifier key the checkpoints are signed with
+ *
+ * The manifest alone is not signed; what ties the pack to the platform is the
+ * audit chain: it verifies from its first row, matches checkpoints signed with
+ * the key, and records the content hash of every snapshot it collected.
+ */
+export const PACK_KIND = 'kommit.evidence-pack/v1';
+export const PACK_PATHS = {
+  manifest: 'manifest.json',
+  readme: 'README.md',
+  controls: 'controls.json',
+  auditLog: 'audit/audit-log.jsonl',
+  publicKey: 'audit/public-key.txt',
+  snapshot: (id: string) => `snapshots/${id}.json`,
+  checkpoint: (seq: number) => `audit/checkpoints/${String(seq).padStart(12, '0')}.note`,
+};
+
+export interface PackManifest {
+  kind: typeof PACK_KIND;
+  orgId: string;
+  framework: { framework: string; version: string };
+  period: { from: string; to: string };
+  createdAt: string;
+  files: { path: string; sha256: string; bytes: number }[];
+}
+
+export const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+export interface PackVerdict {
+  ok: boolean;
+  /** One line per problem; each names the file it is about. */
+  problems: string[];
+  line: string;
+}
+
+/** Checks every hash and signature in a pack, offline. Stops at nothing: reports every file that fails. */
+export function verifyPack(zip: Uint8Array): PackVerdict {
+  const problems: string[] = [];
+  const done = (summary: string): PackVerdict => ({
+    ok: problems.length === 0,
+    problems,
+    line: problems.length === 0 ? `VERIFIED: ${summary}` : `NOT VERIFIED: ${problems.join('; ')}`,
+  });
+  let files: Record<string, Uint8Array>;
+  try {
+    files = unzipSync(zip);
+  } catch (error) {
+    problems.push(`the file is not a readable zip archive (${(error as Error).message})`);
+    return done('');
+  }
+  const text = (path: string) => (files[path] ? Buffer.from(files[path]).toString('utf8') : undefined);
+  let manifest: PackManifest;
+  try {
+    manifest = JSON.parse(text(PACK_PATHS.manifest) ?? 'null') as PackManifest;
+    if (manifest?.kind !== PACK_KIND || !Array.isArray(manifest.files)) throw new Error('not an evidence pack manifest');
+  } catch (error) {
+    problems.push(`${PACK_PATHS.manifest}: ${(error as Error).message}`);
+    return done('');
+  }
+
+  // 1. Every file matches the manifest, and nothing is there the manifest does not list.
+  const listed = new Set(manifest.files.map((f) => f.path));
+  for (const entry of manifest.files) {
+    const bytes = files[entry.path];
+    if (!bytes) problems.push(`${entry.path}: listed in the manifest but missing`);
+    else if (sha256Hex(bytes) !== entry.sha256) problems.push(`${entry.path}: SHA-256 does not match the manifest (the file was changed)`);
+  }
+  for (const path of Object.keys(files)) {
+    if (path !== PACK_PATHS.manifest && !path.endsWith('/') && !listed.has(path)) problems.push(`${path}: not listed in the manifest`);
+  }
+
+  // 2. The audit chain verifies from its first row, and belongs to the pack's organization.
+  const verifier = new ChainVerifier();
+  const hashes = new Map<number, string>();
+  const collected = new Map<string, string>();
+  const log = text(PACK_PATHS.auditLog) ?? '';
+  let lineNumber = 0;
+  for (const line of log.split('\n')) {
+    lineNumber++;
+    if (!line.trim()) continue;
+    let record: ChainedRecord;
+    try {
+      record = JSON.parse(line) as ChainedRecord;
+    } catch {
+      problems.push(`${PACK_PATHS.auditLog}: line ${lineNumber} is not JSON`);
+      break;
+    }
+    if (record.org_id !== manifest.orgId) {
+      problems.push(`${PACK_PATHS.auditLog}: line ${lineNumber} belongs to another organization`);
+      break;
+    }
+    hashes.set(record.seq, record.hash);
+    // Each collection recorded the content hash of every snapshot it stored.
+    if (record.action === 'evidence.collect') {
+      const snapshots = (record.data as { snapshots?: { id: string; contentHash: string }[] }).snapshots ?? [];
+      for (const s of snapshots) collected.set(s.id, s.contentHash);
+    }
+    verifier.push(record);
+  }
+  const chain = verifier.finish();
+  if (!chain.ok) problems.push(`${PACK_PATHS.auditLog}: first break at seq ${chain.firstBreak!.seq} (${chain.firstBreak!.kind}): ${chain.firstBreak!.detail}`);
+
+  // 3. Every checkpoint is signed by the pack's key, is for this organization, and matches the chain.
+  const publicKey = text(PACK_PATHS.publicKey)?.trim();
+  const checkpoints = Object.keys(files).filter((p) => p.startsWith('audit/checkpoints/') && p.endsWith('.note'));
+  if (checkpoints.length && !publicKey) problems.push(`${PACK_PATHS.publicKey}: missing, so no checkpoint can be checked`);
+  for (const path of checkpoints) {
+    if (!publicKey) break;
+    try {
+      const checkpoint = verifyCheckpoint(text(path)!, publicKey);
+      if (checkpoint.orgId !== manifest.orgId) problems.push(`${path}: signed for another organization`);
+      else if (chain.ok) {
+        const broken = checkAgainstCheckpoint(chain, checkpoint, hashes.get(checkpoint.seq) ?? null);
+        if (broken) problems.push(`${path}: ${broken.detail}`);
+      }
+    } catch (error) {
+      problems.push(`${path}: ${(error as Error).message}`);
+    }
+  }
+
+  // 4. Every snapshot hashes to the content hash the chain recorded for it.
+  const snapshotPaths = Object.keys(files).filter((p) => p.startsWith('snapshots/') && p.endsWith('.json'));
+  for (const path of snapshotPaths) {
+    const id = path.slice('snapshots/'.length, -'.json'.length);
+    const recorded = collected.get(id);
+    if (!recorded) problems.push(`${path}: no collection in the audit chain records this snapshot`);
+    else if (sha256Hex(files[path]!) !== recorded) problems.push(`${path}: content does not match the hash recorded in the audit chain`);
+  }
+
+  return done(
+    `${manifest.files.length} files match the manifest; audit chain of ${chain.rowsChecked} rows verifies` +
+      `${checkpoints.length ? ` and matches ${checkpoints.length} signed checkpoint(s)` : ' (no signed checkpoint in the pack)'}; ${snapshotPaths.length} snapshot(s) match the chain`,
+  );
+}

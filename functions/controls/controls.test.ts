@@ -1,0 +1,370 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { sql } from 'drizzle-orm';
+import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { controlLibrary, frameworkTemplateSchema } from '../../db/controls/library.ts';
+import { sha256Hex, verifyPack } from '../../db/audit/pack.ts';
+import { runJobs } from '../../test/jobs.ts';
+import { describeTenantRouteSecurity } from '../../test/security-suite.ts';
+import { startTestServer } from '../../test/server.ts';
+import { createTenant, type TestTenant } from '../../test/tenants.ts';
+import { useTestServer } from '../../test/use-server.ts';
+import { uniqueEmail, UserAgent } from '../../test/user-agent.ts';
+import controlsApp from './index.ts';
+
+// Checkpoints every few appends, so packs carry signed checkpoints.
+const env = useTestServer({ checkpointEvery: 3 });
+let acme: TestTenant;
+let globex: TestTenant;
+let dir: string;
+const SOC2 = { framework: 'soc2', version: '2017-tsc-rev2022' };
+
+interface Control {
+  id: string;
+  ref: string;
+  evidence: { source: string; parameters: Record<string, unknown> }[];
+}
+
+beforeAll(async () => {
+  acme = await createTenant(env.db, env.server, 'Acme');
+  globex = await createTenant(env.db, env.server, 'Globex');
+  dir = await mkdtemp(path.join(tmpdir(), 'kommit-packs-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function adopt(tenant: TestTenant, body = SOC2) {
+  const response = await tenant.owner.request('POST', '/v1/controls/frameworks', body);
+  expect(response.status, response.text).toBe(201);
+  return response.body.controls as Control[];
+}
+
+async function collect(tenant: TestTenant, controlId: string) {
+  const response = await tenant.owner.request('POST', `/v1/controls/${controlId}/collect`);
+  expect(response.status, response.text).toBe(201);
+  return response.body as { passed: boolean; snapshots: { id: string; content: string; contentHash: string; passed: boolean }[] };
+}
+
+async function customControl(tenant: TestTenant, ref: string, evidence: Control['evidence']) {
+  const response = await tenant.owner.request('POST', '/v1/controls', { ref, title: ref, evidence });
+  expect(response.status, response.text).toBe(201);
+  return response.body as Control;
+}
+
+async function downloadPack(tenant: TestTenant, body: Record<string, unknown>) {
+  return fetch(`${env.server.url}/v1/evidence-packs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie: tenant.owner.cookieHeader(), origin: new URL(env.server.url).origin },
+    body: JSON.stringify(body),
+  });
+}
+
+describe('the control library', () => {
+  it('ships SOC 2, GDPR and the EU AI Act, each valid against the schema, with their official reference ids', () => {
+    const byName = new Map(controlLibrary().map((t) => [t.framework, t.controls.map((c) => c.ref)]));
+    expect(byName.get('soc2')).toEqual(expect.arrayContaining(['CC6.1', 'CC6.2', 'CC6.3', 'CC7.2', 'CC8.1']));
+    expect(byName.get('gdpr')).toEqual(expect.arrayContaining(['Art. 5(1)(e)', 'Art. 17', 'Art. 30', 'Art. 32']));
+    expect(byName.get('eu-ai-act')).toEqual(expect.arrayContaining(['Art. 12', 'Art. 14', 'Art. 19', 'Art. 26']));
+  });
+
+  it('rejects a template with a duplicate ref or an evidence mapping the source would refuse', () => {
+    const template = { framework: 'x', version: '1', title: 'X', notice: 'n', controls: [] as unknown[] };
+    const control = (ref: string, evidence: unknown[]) => ({ ref, title: ref, description: '', evidence });
+    const bad = frameworkTemplateSchema.safeParse({
+      ...template,
+      controls: [control('A', [{ source: 'api_key_age', parameters: { maxAgeDays: 'old' } }]), control('A', [{ source: 'nope', parameters: {} }])],
+    });
+    expect(bad.success).toBe(false);
+    expect(bad.error!.issues.map((i) => i.path.join('.'))).toEqual(['controls.0.evidence.0.parameters.maxAgeDays', 'controls.1.ref', 'controls.1.evidence.0.source']);
+  });
+});
+
+describe('adopting and editing controls', () => {
+  it('instantiates the template as the organization’s own controls, once, audited', async () => {
+    const controls = await adopt(acme);
+    expect(controls.map((c) => c.ref)).toContain('CC6.1');
+    expect(controls.find((c) => c.ref === 'CC6.1')!.evidence).toEqual([{ source: 'api_key_age', parameters: { maxAgeDays: 90 } }]);
+    expect((await acme.owner.request('POST', '/v1/controls/frameworks', SOC2)).status).toBe(409);
+    const library = (await acme.owner.request('GET', '/v1/controls/frameworks')).body.data as { framework: string; adopted: unknown }[];
+    expect(library.find((f) => f.framework === 'soc2')!.adopted).not.toBeNull();
+    expect(library.find((f) => f.framework === 'gdpr')!.adopted).toBeNull();
+    // The other organization sees nothing of it.
+    expect((await globex.owner.request('GET', '/v1/controls')).body.data).toEqual([]);
+    expect((await acme.owner.request('GET', '/v1/audit-log?action=control_framework.adopt')).body.data).toHaveLength(1);
+  });
+
+  it('refuses unknown frameworks and controls, bad evidence mappings and API keys with a clear 4xx, storing nothing', async () => {
+    const unknown = await acme.owner.request('POST', '/v1/controls/frameworks', { framework: 'iso27001', version: '2022' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.errors[0].path).toBe('json.framework');
+    const wrongVersion = await acme.owner.request('POST', '/v1/controls/frameworks', { framework: 'gdpr', version: '1995' });
+    expect(wrongVersion.status).toBe(400);
+    expect((await acme.owner.request('PATCH', `/v1/controls/${crypto.randomUUID()}`, { notes: 'x' })).status).toBe(404);
+    expect((await acme.owner.request('GET', '/v1/controls/not-a-uuid')).status).toBe(400);
+
+    const [control] = (await acme.owner.request('GET', '/v1/controls?framework=soc2&limit=200')).body.data as Control[];
+    const before = (await acme.owner.request('GET', `/v1/controls/${control!.id}`)).body;
+    const wrongType = await acme.owner.request('PATCH', `/v1/controls/${control!.id}`, { notes: 'changed', evidence: [{ source: 'api_key_age', parameters: { maxAgeDays: 'ninety' } }] });
+    expect(wrongType.status).toBe(400);
+    expect(wrongType.headers.get('content-type')).toBe('application/problem+json');
+    expect(wrongType.body.errors).toEqual([expect.objectContaining({ path: 'json.evidence.0.parameters.maxAgeDays' })]);
+    const unknownSource = await acme.owner.request('PATCH', `/v1/controls/${control!.id}`, { evidence: [{ source: 'vibes', parameters: {} }] });
+    expect(unknownSource.body.errors[0].path).toBe('json.evidence.0.source');
+    const extra = await acme.owner.request('PATCH', `/v1/controls/${control!.id}`, { evidence: [{ source: 'human_oversight', parameters: { workflowId: 'nope', extra: 1 } }] });
+    expect(extra.status).toBe(400);
+    expect(extra.body.errors.map((e: { path: string }) => e.path)).toEqual(expect.arrayContaining(['json.evidence.0.parameters.workflowId']));
+    expect((await acme.owner.request('GET', `/v1/controls/${control!.id}`)).body).toEqual(before);
+
+    const viaKey = await fetch(`${env.server.url}/v1/controls/frameworks`, { method: 'POST', headers: acme.headers, body: JSON.stringify({ framework: 'gdpr', version: '2016-679' }) });
+    expect(viaKey.status).toBe(403);
+  });
+
+  it('lets the organization edit owner, status, notes and applicability, and add its own controls', async () => {
+    const [control] = (await acme.owner.request('GET', '/v1/controls?framework=soc2')).body.data as Control[];
+    const changed = await acme.owner.request('PATCH', `/v1/controls/${control!.id}`, { owner: 'sec@acme.test', status: 'implemented', notes: 'Reviewed in Q3', applicable: true });
+    expect(changed.status).toBe(200);
+    expect(changed.body).toMatchObject({ owner: 'sec@acme.test', status: 'implemented', notes: 'Reviewed in Q3' });
+    const own = await customControl(acme, 'ACME-1', []);
+    expect((await acme.owner.request('GET', '/v1/controls?framework=custom')).body.data.map((c: Control) => c.id)).toEqual([own.id]);
+    expect((await acme.owner.request('POST', `/v1/controls/${own.id}/collect`)).status).toBe(422);
+  });
+});
+
+describe('collecting evidence', () => {
+  it('API keys older than N days: passes, fails once a key is old, passes again when it is revoked', async () => {
+    const cc61 = ((await acme.owner.request('GET', '/v1/controls?framework=soc2&limit=200')).body.data as Control[]).find((c) => c.ref === 'CC6.1')!;
+    expect((await collect(acme, cc61.id)).passed).toBe(true);
+    await env.db.admin.withTenant(acme.orgId, (tx) => tx.execute(sql`update api_keys set created_at = now() - interval '200 days' where id = ${acme.keyId}`));
+    const failing = await collect(acme, cc61.id);
+    expect(failing.passed).toBe(false);
+    expect(JSON.parse(failing.snapshots[0]!.content).rows).toEqual([expect.objectContaining({ id: acme.keyId })]);
+    const summary = (await acme.owner.request('GET', '/v1/controls/summary')).body;
+    expect(summary.failing.map((f: { ref: string }) => f.ref)).toEqual(['CC6.1']);
+    expect(summary.counts.failing).toBe(1);
+    // The history keeps both verdicts, newest first.
+    const history = (await acme.owner.request('GET', `/v1/controls/${cc61.id}`)).body.snapshots as { passed: boolean }[];
+    expect(history.map((s) => s.passed)).toEqual([false, true]);
+    // A fresh key for the rest of the file, then the old one goes.
+    const fresh = (await acme.owner.request('POST', '/v1/api-keys', { name: 'fresh' })).body;
+    acme.headers = { ...acme.headers, authorization: `Bearer ${fresh.key}` };
+    expect((await acme.owner.request('DELETE', `/v1/api-keys/${acme.keyId}`)).status).toBe(200);
+    expect((await collect(acme, cc61.id)).passed).toBe(true);
+    expect((await acme.owner.request('GET', '/v1/controls/summary')).body.failing).toEqual([]);
+    // Each collection is a governed action recording the snapshot's hash.
+    const audit = (await acme.owner.request('GET', `/v1/audit-log?action=evidence.collect&target=${cc61.id}`)).body.data;
+    expect(audit).toHaveLength(3);
+  });
+
+  it('access review: a membership change in the period flips an access review that expects none', async () => {
+    const first = await customControl(acme, 'ACME-AR', [{ source: 'access_review', parameters: { periodDays: 30 } }]);
+    const baseline = JSON.parse((await collect(acme, first.id)).snapshots[0]!.content).result.changes as number;
+    await acme.owner.request('PATCH', `/v1/controls/${first.id}`, { evidence: [{ source: 'access_review', parameters: { periodDays: 30, maxChanges: baseline } }] });
+    expect((await collect(acme, first.id)).passed).toBe(true);
+    const member = new UserAgent(env.server);
+    const email = uniqueEmail('member');
+    await member.signUp(email);
+    const invitation = await acme.owner.request('POST', '/api/auth/organization/invite-member', { email, role: 'member', organizationId: acme.orgId });
+    expect((await member.request('POST', '/api/auth/organization/accept-invitation', { invitationId: invitation.body.id })).status).toBe(200);
+    const after = await collect(acme, first.id);
+    expect(after.passed).toBe(false);
+    expect(JSON.parse(after.snapshots[0]!.content).rows.map((r: { action: string }) => r.action)).toContain('member.add');
+  });
+
+  it('human oversight: fails without completed runs, passes once every approval is decided by the required role', async () => {
+    const projectId = (await acme.owner.request('POST', '/v1/projects', { name: 'Model releases' })).body.id;
+    const workflowId = (await acme.owner.request('POST', `/v1/projects/${projectId}/workflows`, {
+      name: 'Release',
+      steps: [{ name: 'Review', kind: 'review', requiredRole: 'member' }, { name: 'Approve', kind: 'approval', requiredRole: 'admin' }],
+    })).body.id;
+    await acme.owner.request('PATCH', `/v1/workflows/${workflowId}`, { status: 'active' });
+    const control = await customControl(acme, 'ACME-HO', [{ source: 'human_oversight', parameters: { workflowId } }]);
+    expect((await collect(acme, control.id)).passed).toBe(false);
+    const runId = (await acme.owner.request('POST', `/v1/workflows/${workflowId}/runs`)).body.id;
+    await acme.owner.request('POST', `/v1/workflows/${workflowId}/runs/${runId}/complete`, { rationale: 'looked' });
+    await acme.owner.request('POST', `/v1/workflows/${workflowId}/runs/${runId}/complete`, { rationale: 'approved' });
+    const passing = await collect(acme, control.id);
+    expect(passing.passed).toBe(true);
+    expect(JSON.parse(passing.snapshots[0]!.content).rows).toHaveLength(2);
+    // A decision recorded for a role below the step's requirement shows as a violation.
+    await env.db.admin.withTenant(acme.orgId, (tx) =>
+      tx.execute(sql`update decision_events set metadata = metadata || '{"role":"member"}' where workflow_run_id = ${runId} and workflow_step = 1`),
+    );
+    const violated = await collect(acme, control.id);
+    expect(violated.passed).toBe(false);
+    expect(JSON.parse(violated.snapshots[0]!.content).result.violations).toBe(1);
+  });
+
+  it('decision rationale: a decision without a rationale flips the project’s control', async () => {
+    const projectId = (await acme.owner.request('POST', '/v1/projects', { name: 'Pricing' })).body.id;
+    const control = await customControl(acme, 'ACME-DR', [{ source: 'decision_rationale', parameters: { projectId } }]);
+    await acme.owner.request('POST', '/v1/decision-events', { projectId, kind: 'decision', title: 'Raise prices', rationale: 'Costs went up' });
+    expect((await collect(acme, control.id)).passed).toBe(true);
+    await acme.owner.request('POST', '/v1/decision-events', { projectId, kind: 'decision', title: 'Drop the free tier' });
+    expect((await collect(acme, control.id)).passed).toBe(false);
+  });
+
+  it('audit chain, deletions and retention sources run and keep snapshots append-only, even for the owner role', async () => {
+    const control = await customControl(acme, 'ACME-LOG', [
+      { source: 'audit_chain', parameters: {} },
+      { source: 'data_deletions', parameters: { periodDays: 30, minimum: 1 } },
+      { source: 'log_retention', parameters: { minimumDays: 183 } },
+    ]);
+    const { snapshots } = await collect(acme, control.id);
+    expect(snapshots.map((s) => s.passed)).toEqual([true, true, true]);
+    expect(JSON.parse(snapshots[0]!.content).rows[0].note).toMatch(/^kommit\/audit\//);
+    for (const database of [env.db.app, env.db.admin]) {
+      const refused = await database.withTenant(acme.orgId, (tx) => tx.execute(sql`update evidence_snapshots set passed = not passed`)).then(() => null, (e: unknown) => e);
+      expect(refused).toBeInstanceOf(Error);
+    }
+  });
+
+  it('collects on each control’s schedule in the worker', async () => {
+    const gdpr = await adopt(globex, { framework: 'gdpr', version: '2016-679' });
+    const art30 = gdpr.find((c) => c.ref === 'Art. 30')!;
+    await runJobs(env.db);
+    const history = (await globex.owner.request('GET', `/v1/controls/${art30.id}`)).body;
+    expect(history.snapshots).toEqual([expect.objectContaining({ trigger: 'schedule', passed: true })]);
+    expect(Date.parse(history.nextCollectionAt.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00'))).toBeGreaterThan(Date.now() + 23 * 3600_000);
+    // Not due again: a second pass collects nothing.
+    await runJobs(env.db);
+    expect((await globex.owner.request('GET', `/v1/controls/${art30.id}`)).body.snapshots).toHaveLength(1);
+  });
+});
+
+describe('evidence packs', () => {
+  const period = () => ({ from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date().toISOString() });
+  let packFile: string;
+  let files: Record<string, Uint8Array>;
+
+  beforeAll(async () => {
+    // Both organizations share the framework and collect evidence.
+    await adopt(globex);
+    for (const tenant of [acme, globex]) {
+      const controls = (await tenant.owner.request('GET', '/v1/controls?framework=soc2&limit=200')).body.data as Control[];
+      for (const c of controls.filter((c) => c.evidence.length)) await collect(tenant, c.id);
+    }
+  });
+
+  it('holds only the organization’s data and verifies offline with npx kommit-audit verify-pack', async () => {
+    const response = await downloadPack(acme, { framework: 'soc2', ...period() });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/zip');
+    const zip = new Uint8Array(await response.arrayBuffer());
+    files = unzipSync(zip);
+    const manifest = JSON.parse(strFromU8(files['manifest.json']!));
+    expect(manifest.orgId).toBe(acme.orgId);
+    for (const entry of manifest.files) expect(sha256Hex(files[entry.path]!), entry.path).toBe(entry.sha256);
+    const paths = Object.keys(files);
+    expect(paths).toEqual(expect.arrayContaining(['README.md', 'controls.json', 'audit/audit-log.jsonl', 'audit/public-key.txt']));
+    expect(paths.filter((p) => p.startsWith('snapshots/')).length).toBeGreaterThan(3);
+    expect(paths.some((p) => p.startsWith('audit/checkpoints/'))).toBe(true);
+    const everything = Object.values(files).map((f) => strFromU8(f)).join('\n');
+    expect(everything).not.toContain(globex.orgId);
+    expect(everything).toContain(acme.orgId);
+    expect((await acme.owner.request('GET', '/v1/audit-log?action=evidence_pack.create')).body.data).toHaveLength(1);
+
+    packFile = path.join(dir, 'acme.zip');
+    await writeFile(packFile, zip);
+    const { stdout } = await promisify(execFile)('npx', ['kommit-audit', 'verify-pack', packFile], { cwd: path.resolve(import.meta.dirname, '../..') });
+    expect(stdout).toMatch(/^VERIFIED: \d+ files match the manifest; audit chain of \d+ rows verifies and matches \d+ signed checkpoint\(s\); \d+ snapshot\(s\) match the chain\n$/);
+  });
+
+  it('runs the exported chain on to the first checkpoint after the period, so a signature covers all of it', async () => {
+    const to = new Date().toISOString();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    for (let i = 0; i < 4; i++) await acme.owner.request('POST', '/v1/controls', { ref: `LATER-${i}`, title: 'after the period' });
+    const response = await downloadPack(acme, { framework: 'soc2', from: new Date(Date.parse(to) - 86_400_000).toISOString(), to });
+    expect(response.status).toBe(200);
+    const later = unzipSync(new Uint8Array(await response.arrayBuffer()));
+    const rows = strFromU8(later['audit/audit-log.jsonl']!).trim().split('\n').map((line) => JSON.parse(line) as { seq: number; occurred_at: string });
+    const checkpointSeqs = Object.keys(later).filter((p) => p.startsWith('audit/checkpoints/')).map((p) => Number(p.slice(18, -5)));
+    expect(Math.max(...checkpointSeqs)).toBe(rows.at(-1)!.seq);
+    expect(rows.at(-1)!.occurred_at > to).toBe(true);
+    expect(verifyPack(new Uint8Array(zipSync(later))).ok).toBe(true);
+  });
+
+  it('names the file that was tampered with, even when the manifest was rewritten to match', async () => {
+    const snapshot = Object.keys(files).find((p) => p.startsWith('snapshots/'))!;
+    const content = JSON.parse(strFromU8(files[snapshot]!));
+    const forged = strToU8(JSON.stringify({ ...content, passed: !content.passed }));
+    const tampered = { ...files, [snapshot]: forged };
+    const file = path.join(dir, 'tampered.zip');
+    await writeFile(file, zipSync(tampered));
+    const run = await promisify(execFile)('npx', ['kommit-audit', 'verify-pack', file], { cwd: path.resolve(import.meta.dirname, '../..') }).then(
+      () => null,
+      (e: { code: number; stdout: string }) => e,
+    );
+    expect(run).toMatchObject({ code: 1 });
+    expect(run!.stdout).toContain(`${snapshot}: SHA-256 does not match the manifest`);
+
+    const manifest = JSON.parse(strFromU8(files['manifest.json']!));
+    manifest.files = manifest.files.map((f: { path: string }) => (f.path === snapshot ? { ...f, sha256: sha256Hex(forged) } : f));
+    const rewritten = verifyPack(zipSync({ ...tampered, 'manifest.json': strToU8(JSON.stringify(manifest)) }));
+    expect(rewritten.ok).toBe(false);
+    expect(rewritten.problems).toEqual([`${snapshot}: content does not match the hash recorded in the audit chain`]);
+
+    const log = strFromU8(files['audit/audit-log.jsonl']!).replace('"action":"control_framework.adopt"', '"action":"control_framework.adopted"');
+    const brokenChain = verifyPack(zipSync({ ...files, 'audit/audit-log.jsonl': strToU8(log) }));
+    expect(brokenChain.problems[0]).toBe('audit/audit-log.jsonl: SHA-256 does not match the manifest (the file was changed)');
+    expect(brokenChain.problems[1]).toMatch(/^audit\/audit-log\.jsonl: first break at seq \d+ \(altered\)/);
+  });
+
+  it('refuses a future, inverted or unknown request, and a pack over the size limit, storing nothing', async () => {
+    const countPacks = async () => (await acme.owner.request('GET', '/v1/audit-log?action=evidence_pack.create')).body.data.length;
+    const before = await countPacks();
+    const now = Date.now();
+    const future = await downloadPack(acme, { framework: 'soc2', from: new Date(now).toISOString(), to: new Date(now + 86_400_000 * 3).toISOString() });
+    expect(future.status).toBe(400);
+    expect((await future.json()).errors[0].path).toBe('json.to');
+    const inverted = await downloadPack(acme, { framework: 'soc2', from: new Date(now - 1000).toISOString(), to: new Date(now - 86_400_000).toISOString() });
+    expect(inverted.status).toBe(400);
+    expect((await downloadPack(acme, { framework: 'soc2', from: 'yesterday', to: 3 })).status).toBe(400);
+    expect((await downloadPack(acme, { framework: 'gdpr', ...period() })).status).toBe(404);
+    const small = await startTestServer(env.db, { config: { evidencePackMaxBytes: 2000 } });
+    try {
+      const agent = new UserAgent(small);
+      agent.setCookieHeader(acme.owner.cookieHeader());
+      const tooBig = await fetch(`${small.url}/v1/evidence-packs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie: acme.owner.cookieHeader(), origin: new URL(small.url).origin },
+        body: JSON.stringify({ framework: 'soc2', ...period() }),
+      });
+      expect(tooBig.status).toBe(422);
+      expect((await tooBig.json()).detail).toMatch(/exceed 2000 bytes/);
+    } finally {
+      await small.close();
+    }
+    expect(await countPacks()).toBe(before);
+  });
+});
+
+describeTenantRouteSecurity({
+  fn: controlsApp,
+  fixtures: {
+    'GET /v1/controls/frameworks': {},
+    'POST /v1/controls/frameworks': { body: { framework: 'eu-ai-act', version: '2024-1689' }, apiKey: false },
+    'GET /v1/controls': {},
+    'POST /v1/controls': { body: { ref: 'X-1', title: 'x' }, apiKey: false },
+    'GET /v1/controls/summary': {},
+    'GET /v1/controls/{id}': {},
+    'PATCH /v1/controls/{id}': { body: { notes: 'x' }, apiKey: false },
+    'POST /v1/controls/{id}/collect': { apiKey: false },
+    'POST /v1/evidence-packs': {
+      // The framework must be adopted (a second adoption answers 409, which is fine here).
+      body: async (tenant: TestTenant) => {
+        await tenant.owner.request('POST', '/v1/controls/frameworks', SOC2);
+        return { framework: 'soc2', from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date().toISOString() };
+      },
+      apiKey: false,
+    },
+  },
+  async createResource(tenant) {
+    const adopted = await tenant.owner.request('POST', '/v1/controls/frameworks', SOC2);
+    return (adopted.body.controls as Control[]).find((c) => c.ref === 'CC6.1')!.id;
+  },
+});

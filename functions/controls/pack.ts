@@ -1,0 +1,121 @@
+import { strToU8, zipSync, type Zippable } from 'fflate';
+import { sql } from 'drizzle-orm';
+import { verifierKey, type CheckpointSigner } from '../../db/audit/checkpoint.ts';
+import { PACK_KIND, PACK_PATHS, sha256Hex, type PackManifest } from '../../db/audit/pack.ts';
+import { RECORD_COLUMNS, toRecord, type RecordRow } from '../../db/audit/read.ts';
+import type { Tx } from '../../db/tenant.ts';
+import { ApiError } from '../../middleware/errors.ts';
+
+export const DEFAULT_PACK_MAX_BYTES = 64 * 1024 * 1024;
+const PAGE = 5000;
+
+export interface PackInput {
+  orgId: string;
+  framework: { id: string; framework: string; version: string; title: string };
+  from: string;
+  to: string;
+  controls: unknown[];
+  signer: Pick<CheckpointSigner, 'keyName' | 'publicKey'>;
+  maxBytes: number;
+}
+
+const README = (m: Omit<PackManifest, 'files'>, title: string) => `# Kommit evidence pack
+
+Organization: ${m.orgId}
+Framework: ${title} (${m.framework.framework} ${m.framework.version})
+Period: ${m.period.from} to ${m.period.to}
+Made: ${m.createdAt}
+
+Kommit ships a control library and the evidence behind it; this pack is not a
+certification or an attestation.
+
+## What is inside
+
+- manifest.json: every other file with its SHA-256 and size.
+- controls.json: the framework's controls, their owner, status and state when the pack was made.
+- snapshots/<id>.json: each evidence snapshot collected in the period, exactly as stored
+  (canonical JSON: source, parameters, result, pass/fail and the rows it rests on).
+- audit/audit-log.jsonl: the organization's audit chain from its first row through the
+  period, up to the first signed checkpoint after it when there is one (the chain only
+  verifies from its first row; a checkpoint at its end means a signature covers it all).
+- audit/checkpoints/*.note: signed checkpoints (Ed25519, C2SP signed notes) inside that chain.
+- audit/public-key.txt: the verifier key the checkpoints are signed with. Compare it with
+  the key your Kommit deployment publishes at GET /v1/audit-log/public-key.
+
+## Verifying it offline
+
+    npx kommit-audit verify-pack <this-file.zip>
+
+This checks that every file matches the manifest, that the audit chain verifies row
+by row, that each checkpoint carries a valid signature by the key and matches the
+chain, and that every snapshot hashes to the content hash the chain recorded when it
+was collected. It names each file that fails. Rows of the audit log in the period
+are those whose occurred_at lies between the dates above.
+`;
+
+/** Builds the zip inside the caller's tenant transaction: row-level security keeps it to one organization. */
+export async function buildEvidencePack(tx: Tx, input: PackInput): Promise<{ zip: Uint8Array; manifest: PackManifest }> {
+  const files: Zippable = {};
+  let total = 0;
+  const add = (path: string, content: string) => {
+    const bytes = strToU8(content);
+    total += bytes.length;
+    if (total > input.maxBytes) {
+      throw new ApiError('unprocessable', `The pack would exceed ${input.maxBytes} bytes; ask for a shorter period.`, { extensions: { maxBytes: input.maxBytes } });
+    }
+    files[path] = bytes;
+  };
+
+  // The chain from its first row through the last row of the period, in pages.
+  const [last] = await tx.execute<{ seq: string | null }>(sql`select max(seq)::text as seq from audit_log where occurred_at <= ${input.to}::timestamptz`);
+  // Run on to the first signed checkpoint at or after the period's last row
+  // when there is one, so a signature covers the whole period, not only the
+  // part before the previous checkpoint.
+  const [covering] = await tx.execute<{ seq: string | null }>(sql`select min(seq)::text as seq from audit_checkpoints where seq >= ${Number(last?.seq ?? 0)}`);
+  const head = Number(covering?.seq ?? last?.seq ?? 0);
+  const lines: string[] = [];
+  const recorded = new Set<string>();
+  let logBytes = 0;
+  for (let after = 0; after < head; ) {
+    const rows = (await tx.execute<RecordRow>(sql`select ${RECORD_COLUMNS} from audit_log where seq > ${after} and seq <= ${head} order by seq limit ${PAGE}`)).map(toRecord);
+    if (rows.length === 0) break;
+    for (const record of rows) {
+      const line = JSON.stringify(record);
+      lines.push(line);
+      // Checked while reading, so an oversized period stops early instead of filling memory.
+      logBytes += Buffer.byteLength(line) + 1;
+      if (logBytes > input.maxBytes) throw new ApiError('unprocessable', `The pack would exceed ${input.maxBytes} bytes; ask for a shorter period.`, { extensions: { maxBytes: input.maxBytes } });
+      if (record.action === 'evidence.collect') for (const s of (record.data as { snapshots?: { id: string }[] }).snapshots ?? []) recorded.add(s.id);
+    }
+    after = rows.at(-1)!.seq;
+  }
+  add(PACK_PATHS.auditLog, lines.length ? `${lines.join('\n')}\n` : '');
+
+  const checkpoints = await tx.execute<{ seq: string; note: string }>(sql`select seq::text as seq, note from audit_checkpoints where seq <= ${head} order by seq`);
+  for (const c of checkpoints) add(PACK_PATHS.checkpoint(Number(c.seq)), c.note);
+  add(PACK_PATHS.publicKey, `${verifierKey(input.signer)}\n`);
+
+  // Snapshots of this framework's controls collected in the period whose collection the exported chain records.
+  const snapshots = await tx.execute<{ id: string; content: string }>(sql`
+    select s.id, s.content from evidence_snapshots s join controls c on c.org_id = s.org_id and c.id = s.control_id
+    where c.framework_id = ${input.framework.id} and s.collected_at >= ${input.from}::timestamptz and s.collected_at <= ${input.to}::timestamptz
+    order by s.collected_at, s.id`);
+  for (const s of snapshots) if (recorded.has(s.id)) add(PACK_PATHS.snapshot(s.id), s.content);
+  add(PACK_PATHS.controls, `${JSON.stringify(input.controls, null, 2)}\n`);
+
+  const header = {
+    kind: PACK_KIND,
+    orgId: input.orgId,
+    framework: { framework: input.framework.framework, version: input.framework.version },
+    period: { from: input.from, to: input.to },
+    createdAt: new Date().toISOString(),
+  } as const;
+  add(PACK_PATHS.readme, README(header, input.framework.title));
+  const manifest: PackManifest = {
+    ...header,
+    files: Object.entries(files).map(([path, bytes]) => ({ path, sha256: sha256Hex(bytes as Uint8Array), bytes: (bytes as Uint8Array).length })),
+  };
+  add(PACK_PATHS.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
+  // Fixed timestamps keep the archive's bytes a function of its content.
+  return { zip: zipSync(files, { level: 6, mtime: new Date('2000-01-01T00:00:00Z') }), manifest };
+}

@@ -106,7 +106,7 @@ describe('the request role kommit_app', () => {
     expect(owned).toEqual([]);
   });
 
-  it('cannot TRUNCATE, run DDL, or become the owner role', async () => {
+  it('cannot TRUNCATE, run DDL, become the owner role, or change an organization row', async () => {
     for (const statement of [
       'truncate projects',
       'drop table projects',
@@ -114,6 +114,7 @@ describe('the request role kommit_app', () => {
       'create table rogue (id int)',
       'set role beheerder',
       'set role kommit_resolver',
+      'update organizations set deletion_requested_at = null',
     ]) {
       const error = await db.app.sql.unsafe(statement).then(() => undefined, (e: unknown) => e);
       expect(postgresError(error).code, statement).toMatch(/^(42501|42P01)$/);

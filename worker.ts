@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import pino, { type Logger } from 'pino';
 import { createWorkerMetrics } from './db/jobs/metrics.ts';
+import { signerFromPem } from './db/audit/checkpoint.ts';
 import { BootCheckError } from './db/boot-checks.ts';
 import { roleNamesFromEnv } from './db/roles.ts';
 import { resolveDatabase } from './db/runtime.ts';
@@ -26,7 +27,17 @@ async function main() {
   if (!target.adminUrl) throw new Error('ADMIN_DATABASE_URL (role beheerder) must be set for the worker');
   let worker;
   try {
-    worker = await launchWorker({ adminUrl: target.adminUrl, ca: target.ca, roles: target.roles, logger, migrate: !config.production, concurrency: Number(process.env.WORKER_CONCURRENCY ?? 4) });
+    // The same key as the server's: checkpoints over rows the worker appends (webhook deliveries, scheduled evidence).
+    const auditKey = process.env.AUDIT_SIGNING_KEY ?? ('auditSigningKey' in target ? target.auditSigningKey : undefined);
+    if (!auditKey) logger.warn('AUDIT_SIGNING_KEY is not set: audit rows the worker appends get no signed checkpoints');
+    const auditSigner = auditKey
+      ? signerFromPem(auditKey, {
+          keyName: process.env.AUDIT_KEY_NAME ?? 'kommit-audit',
+          everyAppends: Number(process.env.AUDIT_CHECKPOINT_EVERY ?? 100),
+          everyMinutes: Number(process.env.AUDIT_CHECKPOINT_MINUTES ?? 10),
+        })
+      : undefined;
+    worker = await launchWorker({ adminUrl: target.adminUrl, ca: target.ca, roles: target.roles, logger, auditSigner, migrate: !config.production, concurrency: Number(process.env.WORKER_CONCURRENCY ?? 4) });
   } catch (error) {
     await target.stop();
     throw error;

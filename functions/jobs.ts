@@ -1,3 +1,4 @@
+import type { CheckpointSigner } from '../db/audit/checkpoint.ts';
 import type { Logger } from 'pino';
 import { assertConnection, checkWorkerConnection } from '../db/boot-checks.ts';
 import { connect } from '../db/connection.ts';
@@ -40,6 +41,8 @@ export async function launchWorker(options: {
   concurrency?: number;
   /** Apply pending migrations once the connection passed its check (development). */
   migrate?: boolean;
+  /** Signs checkpoints for the audit rows tasks append, as the server does for requests. */
+  auditSigner?: CheckpointSigner;
 }): Promise<KommitWorker> {
   const embedder = options.embedder ?? embedderFromEnv();
   // Checked before the queue library connects: it would migrate its schema first.

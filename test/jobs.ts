@@ -1,3 +1,4 @@
+import type { CheckpointSigner } from '../db/audit/checkpoint.ts';
 import pino from 'pino';
 import { runJobsOnce } from '../db/jobs/worker.ts';
 import type { Embedder } from '../db/search/embedder.ts';
@@ -10,7 +11,7 @@ import type { TestDatabase } from './database.ts';
  * (beheerder's connection), then fails if any job failed: tests see the
  * worker's effects deterministically instead of waiting for a poll.
  */
-export async function runJobs(db: TestDatabase, options: { embedder?: Embedder } = {}) {
+export async function runJobs(db: TestDatabase, options: { embedder?: Embedder; auditSigner?: CheckpointSigner } = {}) {
   // What the worker's timer queues every second (the relays) is queued here once.
   for (const task of PERIODIC_TASKS) await db.admin.sql`select graphile_worker.add_job(${task}, '{}'::json, job_key => ${task})`;
   await runJobsOnce({
@@ -18,6 +19,7 @@ export async function runJobs(db: TestDatabase, options: { embedder?: Embedder }
     ca: db.ca,
     tasks: taskRegistry,
     embedder: options.embedder ?? new LocalHashEmbedder(),
+    auditSigner: options.auditSigner,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
   });
   const failed = await db.admin.sql<{ task_identifier: string; last_error: string }[]>`

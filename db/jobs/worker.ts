@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Logger as WorkerLogger, run, runMigrations, runOnce, type Job, type Runner, type TaskList, type WorkerEvents } from 'graphile-worker';
 import type { Logger } from 'pino';
+import type { CheckpointSigner } from '../audit/checkpoint.ts';
 import type { Embedder } from '../search/embedder.ts';
 import { connect } from '../connection.ts';
 import { createDatabase, type Database } from '../tenant.ts';
@@ -12,6 +13,8 @@ export interface TaskContext {
   database: Database;
   embedder: Embedder;
   logger: Logger;
+  /** Signs audit checkpoints for the rows tasks append (when a key is configured). */
+  auditSigner?: CheckpointSigner;
   job: Job;
   /** Queues a follow-up job as beheerder (outside any tenant). */
   addJob(task: string, payload: Record<string, unknown>, options?: { jobKey?: string; runAt?: Date }): Promise<void>;
@@ -26,6 +29,7 @@ export interface WorkerOptions {
   tasks: KommitTaskList;
   embedder: Embedder;
   logger: Logger;
+  auditSigner?: CheckpointSigner;
   /** Jobs run at once (default 4). */
   concurrency?: number;
   /** Tasks queued every `everyMs`, each under its own job key (so they never pile up). */
@@ -128,7 +132,7 @@ export async function startWorker(options: WorkerOptions): Promise<KommitWorker>
     runner = await run({
       events,
       pgPool,
-      taskList: toTaskList(options.tasks, { database, embedder: options.embedder, logger: options.logger }),
+      taskList: toTaskList(options.tasks, { database, embedder: options.embedder, logger: options.logger, auditSigner: options.auditSigner }),
       concurrency: options.concurrency ?? 4,
       // Never read a crontab file: schedules are declared in code.
       parsedCronItems: [],
@@ -179,7 +183,7 @@ export async function runJobsOnce(options: WorkerOptions) {
   try {
     await runOnce({
       pgPool,
-      taskList: toTaskList(options.tasks, { database, embedder: options.embedder, logger: options.logger }),
+      taskList: toTaskList(options.tasks, { database, embedder: options.embedder, logger: options.logger, auditSigner: options.auditSigner }),
       noHandleSignals: true,
       logger: workerLogger(options.logger),
     });

@@ -13,7 +13,7 @@ export const controlTasks: KommitTaskList = {
    * SKIP LOCKED lets an on-demand collection of the same control go first;
    * collecting moves next_collection_at on, so a control is collected once per due time.
    */
-  'controls.relay': async (_payload, { database, logger }) => {
+  'controls.relay': async (_payload, { database, logger, auditSigner }) => {
     const orgs = await database.sql<{ org: string }[]>`select org from kommit_orgs_with_due_controls() as org`;
     for (const { org } of orgs) {
       for (let round = 0; round < 100; round++) {
@@ -31,7 +31,7 @@ export const controlTasks: KommitTaskList = {
             await tx.update(controls).set({ nextCollectionAt: null }).where(sql`${controls.id} = ${control.id}`);
             return true;
           }
-          await collectControl(tx, { orgId: org, actor: { type: 'system', id: 'controls.schedule' } }, control, 'schedule');
+          await collectControl(tx, { orgId: org, actor: { type: 'system', id: 'controls.schedule' }, signer: auditSigner }, control, 'schedule');
           return true;
         });
         if (!collected) break;

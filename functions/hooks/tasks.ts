@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { and, eq, sql } from 'drizzle-orm';
+import type { CheckpointSigner } from '../../db/audit/checkpoint.ts';
 import { emitAudit } from '../../db/audit/emit.ts';
 import type { KommitTaskList } from '../../db/jobs/worker.ts';
 import { decisionEvents, decisionKinds } from '../../db/schema/decisions.ts';
@@ -33,10 +34,10 @@ class Undeliverable extends Error {}
 type Endpoint = typeof webhookEndpoints.$inferSelect;
 type Delivery = typeof webhookDeliveries.$inferSelect;
 
-async function apply(tx: Tx, endpoint: Endpoint, delivery: Delivery): Promise<{ type: string; id: string }> {
+async function apply(tx: Tx, endpoint: Endpoint, delivery: Delivery, signer?: CheckpointSigner): Promise<{ type: string; id: string }> {
   const actor = { type: 'webhook' as const, id: endpoint.id };
   const audit = (action: string, targetType: string, targetId: string, data: Record<string, unknown>) =>
-    emitAudit(tx, { orgId: endpoint.orgId, actor }, { action, targetType, targetId, data: { ...data, deliveryId: delivery.id, messageId: delivery.messageId } });
+    emitAudit(tx, { orgId: endpoint.orgId, actor, signer }, { action, targetType, targetId, data: { ...data, deliveryId: delivery.id, messageId: delivery.messageId } });
   if (endpoint.target === 'raw_event') {
     await audit('webhook_delivery.store', 'webhook_delivery', delivery.id, { bytes: Buffer.byteLength(delivery.body) });
     return { type: 'raw_event', id: delivery.id };
@@ -110,7 +111,7 @@ export const hookTasks: KommitTaskList = {
    * with back-off, and the last attempt (or a delivery that can never work)
    * leaves it dead, visible in the deliveries list.
    */
-  'webhook.process': async (payload, { database, job }) => {
+  'webhook.process': async (payload, { database, job, auditSigner }) => {
     const { orgId, deliveryId } = processPayload.parse(payload);
     const failure = await database.withTenant(orgId, async (tx) => {
       const [found] = await tx
@@ -123,7 +124,7 @@ export const hookTasks: KommitTaskList = {
       if (!found || found.delivery.status === 'processed' || found.delivery.status === 'dead') return null;
       try {
         // A savepoint: a failed attempt leaves nothing behind but its record below.
-        const result = await tx.transaction((sp) => apply(sp, found.endpoint, found.delivery));
+        const result = await tx.transaction((sp) => apply(sp, found.endpoint, found.delivery, auditSigner));
         await tx
           .update(webhookDeliveries)
           .set({ status: 'processed', attempts: sql`${webhookDeliveries.attempts} + 1`, lastError: null, resultType: result.type, resultId: result.id, processedAt: sql`now()` })

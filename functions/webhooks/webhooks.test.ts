@@ -1,5 +1,7 @@
 import { request as httpRequest } from 'node:http';
+import { generateKeyPairSync } from 'node:crypto';
 import { sql } from 'drizzle-orm';
+import { signerFromPem } from '../../db/audit/checkpoint.ts';
 import { Webhook } from 'standardwebhooks';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { queuedJobs, runJobs } from '../../test/jobs.ts';
@@ -217,6 +219,18 @@ describe('receiving deliveries', () => {
     await runJobs(env.db);
     expect((await acme.owner.request('GET', `/v1/webhook-endpoints/${raw.id}/deliveries?status=received`)).body.data).toEqual([]);
     expect((await acme.owner.request('GET', `/v1/webhook-endpoints/${raw.id}/deliveries?limit=5`)).body.data.map((d: { status: string }) => d.status)).toEqual(Array(5).fill('processed'));
+  });
+
+  it('signs audit checkpoints over the rows the worker appends, when given the key', async () => {
+    const signer = signerFromPem(generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), { keyName: 'worker-test', everyAppends: 1, everyMinutes: 60 });
+    expect((await deliver(env.server.url, raw.id, raw.secret, '{"signed":true}')).status).toBe(202);
+    await runJobs(env.db, { auditSigner: signer });
+    const [latest] = await env.db.admin.withTenant(acme.orgId, (tx) =>
+      tx.execute<{ key_name: string; seq: number; head: number }>(sql`
+        select key_name, seq::int, (select seq::int from audit_chain_heads) as head from audit_checkpoints order by seq desc limit 1`),
+    );
+    expect(latest).toMatchObject({ key_name: 'worker-test' });
+    expect(latest!.seq).toBe(latest!.head);
   });
 
   it('accepts several space-separated signatures when one of them verifies', async () => {

@@ -21,13 +21,13 @@ export function checkAuthConnection(sql: Sql, roles: RoleNames): Promise<string[
  * lives in beheerder's schema), never a superuser nor BYPASSRLS, so tenant
  * data stays behind withTenant there too; and TLS.
  */
-export async function checkWorkerConnection(sql: Sql, roles: RoleNames): Promise<string[]> {
+export async function checkWorkerConnection(sql: Sql, roles: RoleNames, who = 'worker'): Promise<string[]> {
   const [me] = await sql<{ rolname: string; rolsuper: boolean; rolbypassrls: boolean; ssl: boolean | null }[]>`
     select r.rolname, r.rolsuper, r.rolbypassrls, (select s.ssl from pg_stat_ssl s where s.pid = pg_backend_pid()) as ssl
     from pg_roles r where r.rolname = current_user`;
   if (!me) return ['the connection role has no pg_roles row'];
   const problems: string[] = [];
-  if (me.rolname !== roles.admin) problems.push(`worker connected as role "${me.rolname}", expected "${roles.admin}"`);
+  if (me.rolname !== roles.admin) problems.push(`${who} connected as role "${me.rolname}", expected "${roles.admin}"`);
   if (me.rolsuper) problems.push(`role "${me.rolname}" is a superuser`);
   if (me.rolbypassrls) problems.push(`role "${me.rolname}" has BYPASSRLS`);
   if (!me.ssl) problems.push('the database connection is not TLS');

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { widgetConfigs } from './schema/helpdesk.ts';
 import type { Tx } from './tenant.ts';
 
@@ -31,6 +31,6 @@ export async function insertWidget(tx: Tx, orgId: string, fields: Partial<Pick<W
 }
 
 export async function updateWidget(tx: Tx, id: string, fields: Partial<WidgetRow>) {
-  const [row] = await tx.update(widgetConfigs).set(fields).where(eq(widgetConfigs.id, id)).returning();
+  const [row] = await tx.update(widgetConfigs).set({ ...fields, updatedAt: sql`now()` }).where(eq(widgetConfigs.id, id)).returning();
   return row!;
 }

@@ -181,7 +181,7 @@ describe('npm run deploy', () => {
     const fake = await preparedFake();
     const { code, output } = await run(['projects'], { DOKPLOY_URL: fake.url, DOKPLOY_API_KEY: fake.apiKey, ADMIN_DATABASE_URL: fresh.appUrl });
     expect(code).toBe(1);
-    expect(output).toContain('error: migrations failed, nothing was deployed: refusing to migrate: migrations connect as "beheerder", not "kommit_app"');
+    expect(output).toContain('error: migrations failed, nothing was deployed: refusing to migrate: migrations connected as role "kommit_app", expected "beheerder"');
     expect(fake.mutations()).toEqual([]);
   });
 

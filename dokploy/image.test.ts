@@ -145,7 +145,7 @@ describe('dokploy/Dockerfile', () => {
     expect(migrate.output()).toContain('migrations applied');
     const asApp = start(['node', 'dist/migrate.mjs'], { ADMIN_DATABASE_URL: db.appUrl });
     expect(await asApp.exited).toBe(1);
-    expect(asApp.output()).toContain('refusing to migrate: migrations connect as "beheerder", not "kommit_app"');
+    expect(asApp.output()).toContain('refusing to migrate: migrations connected as role "kommit_app", expected "beheerder"');
   });
 });
 

@@ -133,3 +133,22 @@ export function checkAgainstCheckpoint(result: VerifyResult, checkpoint: { seq: 
   }
   return null;
 }
+
+const HEX_HASH = /^[0-9a-f]{64}$/;
+
+/** A cheap shape check (every row passes through it, so no schema library here). */
+export function looksLikeRecord(value: unknown): value is ChainedRecord {
+  const r = value as Partial<ChainedRecord> | null;
+  return (
+    !!r &&
+    typeof r === 'object' &&
+    typeof r.org_id === 'string' &&
+    Number.isSafeInteger(r.seq) &&
+    typeof r.occurred_at === 'string' &&
+    typeof r.action === 'string' &&
+    typeof r.prev_hash === 'string' &&
+    HEX_HASH.test(r.prev_hash) &&
+    typeof r.hash === 'string' &&
+    HEX_HASH.test(r.hash)
+  );
+}

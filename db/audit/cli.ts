@@ -2,7 +2,7 @@ import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
-import { ChainVerifier, checkAgainstCheckpoint, type ChainedRecord } from './chain.ts';
+import { ChainVerifier, checkAgainstCheckpoint, looksLikeRecord, type ChainedRecord } from './chain.ts';
 import { verifyCheckpoint, type VerifiedCheckpoint } from './checkpoint.ts';
 import { verifyPack } from './pack.ts';
 
@@ -88,24 +88,6 @@ export async function verifyExportFile(
   };
 }
 
-const HEX_HASH = /^[0-9a-f]{64}$/;
-
-/** A cheap shape check (every row passes through it, so no schema library here). */
-function looksLikeRecord(value: unknown): value is ChainedRecord {
-  const r = value as Partial<ChainedRecord> | null;
-  return (
-    !!r &&
-    typeof r === 'object' &&
-    typeof r.org_id === 'string' &&
-    Number.isSafeInteger(r.seq) &&
-    typeof r.occurred_at === 'string' &&
-    typeof r.action === 'string' &&
-    typeof r.prev_hash === 'string' &&
-    HEX_HASH.test(r.prev_hash) &&
-    typeof r.hash === 'string' &&
-    HEX_HASH.test(r.hash)
-  );
-}
 
 function readArgument(value: string) {
   try {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { unzipSync } from 'fflate';
-import { ChainVerifier, checkAgainstCheckpoint, type ChainedRecord } from './chain.ts';
+import { ChainVerifier, checkAgainstCheckpoint, looksLikeRecord } from './chain.ts';
 import { verifyCheckpoint } from './checkpoint.ts';
 
 /**
@@ -93,11 +93,15 @@ export function verifyPack(zip: Uint8Array): PackVerdict {
   for (const line of log.split('\n')) {
     lineNumber++;
     if (!line.trim()) continue;
-    let record: ChainedRecord;
+    let record: unknown;
     try {
-      record = JSON.parse(line) as ChainedRecord;
+      record = JSON.parse(line);
     } catch {
       problems.push(`${PACK_PATHS.auditLog}: line ${lineNumber} is not JSON`);
+      break;
+    }
+    if (!looksLikeRecord(record)) {
+      problems.push(`${PACK_PATHS.auditLog}: line ${lineNumber} is not an audit record`);
       break;
     }
     if (record.org_id !== manifest.orgId) {
@@ -107,7 +111,7 @@ export function verifyPack(zip: Uint8Array): PackVerdict {
     hashes.set(record.seq, record.hash);
     // Each collection recorded the content hash of every snapshot it stored.
     if (record.action === 'evidence.collect') {
-      const snapshots = (record.data as { snapshots?: { id: string; contentHash: string }[] }).snapshots ?? [];
+      const snapshots = (record.data as { snapshots?: { id: string; contentHash: string }[] } | null)?.snapshots ?? [];
       for (const s of snapshots) collected.set(s.id, s.contentHash);
     }
     verifier.push(record);

@@ -16,8 +16,6 @@ export interface TaskContext {
   /** Signs audit checkpoints for the rows tasks append (when a key is configured). */
   auditSigner?: CheckpointSigner;
   job: Job;
-  /** Queues a follow-up job as beheerder (outside any tenant). */
-  addJob(task: string, payload: Record<string, unknown>, options?: { jobKey?: string; runAt?: Date }): Promise<void>;
 }
 
 export type KommitTask = (payload: unknown, context: TaskContext) => Promise<void>;
@@ -54,18 +52,12 @@ function workerLogger(logger: Logger) {
   });
 }
 
-function toTaskList(tasks: KommitTaskList, context: Omit<TaskContext, 'job' | 'addJob'>): TaskList {
+function toTaskList(tasks: KommitTaskList, context: Omit<TaskContext, 'job'>): TaskList {
   return Object.fromEntries(
     Object.entries(tasks).map(([name, task]) => [
       name,
       (payload, helpers) =>
-        task(payload, {
-          ...context,
-          job: helpers.job,
-          addJob: async (next, nextPayload, options) => {
-            await helpers.addJob(next, nextPayload, { jobKey: options?.jobKey, runAt: options?.runAt, maxAttempts: 10 });
-          },
-        }),
+        task(payload, { ...context, job: helpers.job }),
     ]),
   );
 }

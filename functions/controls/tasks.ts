@@ -3,8 +3,6 @@ import { collectControl, type Control } from '../../db/controls/collect.ts';
 import type { KommitTaskList } from '../../db/jobs/worker.ts';
 import { controls } from '../../db/schema/controls.ts';
 
-const BATCH = 50;
-
 export const controlTasks: KommitTaskList = {
   /**
    * The scheduled collection (queued every second by the worker, one at a

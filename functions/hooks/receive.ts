@@ -2,12 +2,12 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq } from 'drizzle-orm';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { RateLimiterRes } from 'rate-limiter-flexible';
 import { Webhook } from 'standardwebhooks';
 import { webhookDeliveries } from '../../db/schema/webhooks.ts';
 import type { AppEnv } from '../../middleware/env.ts';
 import { ApiError, problemResponse } from '../../middleware/errors.ts';
 import type { FunctionApp } from '../../middleware/function-app.ts';
+import { takeRequest } from '../../middleware/request-limits.ts';
 import { jsonResponse, problem } from '../../middleware/openapi.ts';
 
 /** Standard Webhooks' tolerance for webhook-timestamp, either way. */
@@ -78,16 +78,6 @@ function requiredHeaders(c: Context<AppEnv>) {
   return headers as Record<'webhook-id' | 'webhook-timestamp' | 'webhook-signature', string>;
 }
 
-async function takeRateLimit(c: Context<AppEnv>, endpointId: string) {
-  try {
-    await c.get('platform').webhookLimiter.consume(endpointId);
-  } catch (rejection) {
-    if (!(rejection instanceof RateLimiterRes)) throw rejection;
-    const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-    throw new ApiError('rate_limited', `Too many deliveries to this endpoint; try again in ${retryAfter} s.`, { headers: { 'retry-after': String(retryAfter) } });
-  }
-}
-
 interface EndpointSecrets {
   org_id: string;
   target: string;
@@ -122,7 +112,7 @@ export function registerReceive(app: FunctionApp) {
     const headers = requiredHeaders(c);
     if (!UUID.test(endpointId)) throw refused();
     // Counted per endpoint id whether or not it exists, so the limit reveals nothing either.
-    await takeRateLimit(c, endpointId);
+    await takeRequest(c.get('platform').webhookLimiter, endpointId, 'to this endpoint');
     let body: string;
     try {
       body = new TextDecoder('utf-8', { fatal: true }).decode(await c.req.arrayBuffer());

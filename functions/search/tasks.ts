@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { and, eq, ne } from 'drizzle-orm';
+import { ne } from 'drizzle-orm';
 import type { KommitTaskList } from '../../db/jobs/worker.ts';
 import { searchChunks, searchSourceTypes } from '../../db/schema/search.ts';
 import { prepareIndex, queueIndex, writeIndex } from '../../db/search/index.ts';
@@ -33,7 +33,7 @@ export const searchTasks: KommitTaskList = {
         const stale = await tx
           .selectDistinct({ type: searchChunks.sourceType, decisionEventId: searchChunks.decisionEventId, transcriptId: searchChunks.transcriptId, articleId: searchChunks.articleId })
           .from(searchChunks)
-          .where(and(ne(searchChunks.model, embedder.model), eq(searchChunks.orgId, org)));
+          .where(ne(searchChunks.model, embedder.model));
         for (const s of stale) await queueIndex(tx, { type: s.type, id: (s.decisionEventId ?? s.transcriptId ?? s.articleId)! });
         return stale.length;
       });

@@ -55,8 +55,11 @@ export const route = createRoute({
   },
 });
 
-/** A password given is checked (and counted like a sign-in attempt); without one the session must be fresh. */
-async function assertReauthenticated(c: Context<AppEnv>, password: string | undefined) {
+/**
+ * A password given is checked (and counted like a sign-in attempt); without one
+ * the session must be fresh. Returns the signed-in user's id.
+ */
+async function assertReauthenticated(c: Context<AppEnv>, password: string | undefined): Promise<string> {
   const platform = c.get('platform');
   const principal = c.get('principal');
   if (principal.kind !== 'session') throw new ApiError('forbidden', 'Deleting an organization needs a signed-in owner.');
@@ -66,7 +69,7 @@ async function assertReauthenticated(c: Context<AppEnv>, password: string | unde
       .verifyPassword({ body: { password }, headers: c.req.raw.headers })
       .then((result) => result.status === true, () => false);
     if (!verified) throw new ApiError('reauthentication_required', 'The password is not correct.');
-    return;
+    return principal.userId;
   }
   const [session] = await platform.authDatabase.db
     .select({ ageSeconds: sql<number>`extract(epoch from now() - ${sessions.createdAt})::int` })
@@ -75,6 +78,7 @@ async function assertReauthenticated(c: Context<AppEnv>, password: string | unde
   if (!session || session.ageSeconds > FRESH_SESSION_SECONDS) {
     throw new ApiError('reauthentication_required', `Give your password, or sign in again: this session is older than ${FRESH_SESSION_SECONDS / 60} minutes.`);
   }
+  return principal.userId;
 }
 
 export function registerDeleteOrganization(app: FunctionApp) {
@@ -87,9 +91,7 @@ export function registerDeleteOrganization(app: FunctionApp) {
     const [org] = await c.var.tx.select({ slug: organizations.slug }).from(organizations).where(eq(organizations.id, id));
     if (!org) throw new ApiError('not_found', 'No such organization.');
     if (input.confirm !== org.slug) throw new ApiError('unprocessable', 'Type the organization’s slug exactly to confirm.');
-    await assertReauthenticated(c, input.password);
-    const principal = c.get('principal');
-    const actor = principal.kind === 'session' ? principal.userId : '';
+    const actor = await assertReauthenticated(c, input.password);
     const [record] = await c.var.tx.execute<{ id: string }>(sql`select kommit_begin_org_deletion(${actor}) as id`);
     c.get('platform').logger.info({ orgId: id, deletionId: record!.id, actorId: actor }, 'organization deletion requested');
     return c.json({ id: record!.id, organizationId: id, status: 'deleting' as const }, 202);

@@ -1,5 +1,4 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { sql } from 'drizzle-orm';
 import { widgetConfigs } from '../../../db/schema/helpdesk.ts';
 import { insertWidget, newIdentitySecret, newWidgetKey, updateWidget, widgetForUpdate } from '../../../db/widget.ts';
 import { audit } from '../../../middleware/audit.ts';
@@ -63,7 +62,7 @@ export function registerConfigureWidget(app: FunctionApp) {
     const baseURL = c.get('platform').config.baseURL;
     const before = await widgetForUpdate(c.var.tx);
     const row = before
-      ? await updateWidget(c.var.tx, before.id, { ...changes, ...(rotateKey ? { publicKey: newWidgetKey() } : {}), updatedAt: sql`now()` as unknown as string })
+      ? await updateWidget(c.var.tx, before.id, { ...changes, ...(rotateKey ? { publicKey: newWidgetKey() } : {}) })
       : await insertWidget(c.var.tx, c.var.org.id, changes);
     await audit(c, {
       action: 'widget.update',
@@ -79,7 +78,7 @@ export function registerConfigureWidget(app: FunctionApp) {
     const { secretBox, config } = c.get('platform');
     const widget = (await widgetForUpdate(c.var.tx)) ?? (await insertWidget(c.var.tx, c.var.org.id));
     const secret = newIdentitySecret();
-    const row = await updateWidget(c.var.tx, widget.id, { sealedIdentitySecret: secretBox.seal(secret, widget.id), updatedAt: sql`now()` as unknown as string });
+    const row = await updateWidget(c.var.tx, widget.id, { sealedIdentitySecret: secretBox.seal(secret, widget.id) });
     // The audit row records that it changed, never the secret.
     await audit(c, { action: 'widget.identity_secret_rotate', targetType: 'widget', targetId: row.id });
     return c.json({ ...toWidget(row, config.baseURL), identitySecret: secret }, 200);

@@ -57,9 +57,10 @@ async function main() {
   });
   const authDatabase = createDatabase(target.authUrl, { ...pool, max: Number(process.env.AUTH_DB_POOL_MAX ?? 5), applicationName: 'kommit-auth' });
   let worker: ReturnType<typeof superviseWorkerProcess> | undefined;
+  let adminConsole: ReturnType<typeof superviseWorkerProcess> | undefined;
   let platformWidgetKey: string | undefined;
   const closeAll = async () => {
-    await worker?.stop();
+    await Promise.all([worker?.stop(), adminConsole?.stop()]);
     await Promise.all([database.close(), authDatabase.close()]);
     await target.stop();
   };
@@ -73,6 +74,12 @@ async function main() {
       const entry = fileURLToPath(new URL(`./worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
       worker = superviseWorkerProcess({ entry, env: process.env, logger });
       logger.info('background worker started in its own process');
+    }
+    // The admin console is never mounted here; on the embedded default it runs
+    // as its own process on the admin role, reachable from this machine only.
+    if (target.embedded && target.adminUrl && process.env.KOMMIT_ADMIN !== 'off') {
+      const entry = fileURLToPath(new URL(`./admin${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+      adminConsole = superviseWorkerProcess({ entry, env: { ADMIN_HOST: '127.0.0.1', ...process.env }, logger, name: 'admin console' });
     }
     // Kommit's own helpdesk, answered by the widget on the console pages.
     if (target.embedded && target.adminUrl && process.env.KOMMIT_PLATFORM_HELPDESK !== 'off') {

@@ -16,6 +16,8 @@ export interface DatabaseTarget {
   auditSigningKey?: string;
   /** Key sealing stored secrets (32 bytes, base64), when this target provides one (the embedded default does). */
   secretKey?: string;
+  /** The admin console's Better Auth secret, when this target provides one (the embedded default does). */
+  operatorAuthSecret?: string;
   /** Absent when only DATABASE_URL is configured: then nothing here migrates. */
   adminUrl?: string;
   /** CA for the embedded server; external servers use sslrootcert / PGSSLROOTCERT. */
@@ -34,6 +36,7 @@ interface Credentials {
   authSecret: string;
   auditSigningKey: string;
   secretKey: string;
+  operatorAuthSecret: string;
 }
 
 const DATABASE_NAME = 'kommit';
@@ -51,6 +54,7 @@ function loadCredentials(file: string): Credentials {
     auditSigningKey:
       stored.auditSigningKey ?? generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
     secretKey: stored.secretKey ?? randomBytes(32).toString('base64'),
+    operatorAuthSecret: stored.operatorAuthSecret ?? randomBytes(32).toString('base64url'),
   };
   if (JSON.stringify(stored) !== JSON.stringify(credentials)) {
     writeFileSync(file, JSON.stringify(credentials, null, 2), { mode: 0o600 });
@@ -109,7 +113,7 @@ export async function resolveDatabase(options: { log: (line: string) => void; mi
   if (postmasterRunning(dataDir)) {
     options.log(`using the embedded Postgres already running on port ${port}`);
     const ca = readFileSync(`${dataDir}-ca.pem`, 'utf8');
-    return { appUrl, authUrl, adminUrl, ca, roles, authSecret: credentials.authSecret, auditSigningKey: credentials.auditSigningKey, secretKey: credentials.secretKey, embedded: true, stop: async () => {} };
+    return { appUrl, authUrl, adminUrl, ca, roles, authSecret: credentials.authSecret, auditSigningKey: credentials.auditSigningKey, secretKey: credentials.secretKey, operatorAuthSecret: credentials.operatorAuthSecret, embedded: true, stop: async () => {} };
   }
 
   options.log(`starting embedded Postgres on port ${port} (data in ${path.relative(process.cwd(), dataDir) || dataDir})`);
@@ -133,6 +137,7 @@ export async function resolveDatabase(options: { log: (line: string) => void; mi
     authSecret: credentials.authSecret,
     auditSigningKey: credentials.auditSigningKey,
     secretKey: credentials.secretKey,
+    operatorAuthSecret: credentials.operatorAuthSecret,
     embedded: true,
     stop: () => cluster.stop(),
   };

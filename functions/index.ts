@@ -38,6 +38,10 @@ export const functionRegistry: Record<string, FunctionApp> = {
 
 export function selectFunctions(selection: string | undefined) {
   const names = selection ? selection.split(',').map((s) => s.trim()).filter(Boolean) : Object.keys(functionRegistry);
+  // The admin console is not in the registry at all; asking for it gets a reason rather than "unknown".
+  if (names.includes('admin')) {
+    throw new Error('the admin function is never mounted in a public process: it runs as its own service on the admin role (npm run admin)');
+  }
   const unknown = names.filter((name) => !(name in functionRegistry));
   if (unknown.length) {
     throw new Error(`unknown function(s) ${unknown.join(', ')}; valid: ${Object.keys(functionRegistry).join(', ')}`);

@@ -18,12 +18,12 @@ export class UserAgent {
       method,
       redirect: 'manual',
       headers: {
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(body === undefined ? {} : { 'content-type': body instanceof URLSearchParams ? 'application/x-www-form-urlencoded' : 'application/json' }),
         ...(method === 'GET' || method === 'HEAD' ? {} : { origin: new URL(this.server.url).origin }),
         ...(this.cookies.size ? { cookie: this.cookieHeader() } : {}),
         ...headers,
       },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : body instanceof URLSearchParams ? body.toString() : JSON.stringify(body),
     });
     for (const cookie of response.headers.getSetCookie()) {
       const [pair, ...attributes] = cookie.split(';');
@@ -40,6 +40,11 @@ export class UserAgent {
       json = undefined;
     }
     return { status: response.status, headers: response.headers, body: json, text };
+  }
+
+  /** Posts a form, as a browser does from a page of the same origin. */
+  form(path: string, fields: Record<string, string> = {}) {
+    return this.request('POST', path, new URLSearchParams(fields));
   }
 
   cookieHeader() {

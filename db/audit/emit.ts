@@ -5,7 +5,7 @@ import { GENESIS_HASH } from './chain.ts';
 import { signCheckpoint, type CheckpointSigner } from './checkpoint.ts';
 
 export interface AuditActor {
-  type: 'user' | 'api_key' | 'system' | 'webhook' | 'widget_visitor';
+  type: 'user' | 'api_key' | 'system' | 'webhook' | 'widget_visitor' | 'operator';
   id: string | null;
 }
 

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
  * service: a crash of the queue library takes down the worker, never the
  * process serving requests.
  */
-export function superviseWorkerProcess(options: { entry: string; env: NodeJS.ProcessEnv; logger: Logger }) {
+export function superviseWorkerProcess(options: { entry: string; env: NodeJS.ProcessEnv; logger: Logger; name?: string }) {
   let child: ChildProcess | undefined;
   let stopping = false;
   let pause = 1000;
@@ -19,7 +19,7 @@ export function superviseWorkerProcess(options: { entry: string; env: NodeJS.Pro
       if (stopping) return;
       // A worker that ran for a while gets a quick restart; one that keeps failing, a slower one.
       pause = Date.now() - startedAt > 60_000 ? 1000 : Math.min(pause * 2, 30_000);
-      options.logger.error({ code, signal, restartInMs: pause }, 'worker process exited; restarting it');
+      options.logger.error({ code, signal, restartInMs: pause }, `${options.name ?? 'worker'} process exited; restarting it`);
       setTimeout(() => !stopping && start(), pause);
     });
   };

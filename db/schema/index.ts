@@ -11,3 +11,4 @@ export * from './search.ts';
 export * from './platform.ts';
 export * from './webhooks.ts';
 export * from './controls.ts';
+export * from './admin.ts';

@@ -1,0 +1,357 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setOperator } from '../../db/admin/operators.ts';
+import { verifyPlatformChain } from '../../db/admin/platform-audit.ts';
+import { BootCheckError } from '../../db/boot-checks.ts';
+import { selectFunctions } from '../index.ts';
+import { startAdminServer, totp } from '../../test/admin.ts';
+import { createTenant, type TestTenant } from '../../test/tenants.ts';
+import { useTestServer } from '../../test/use-server.ts';
+import { uniqueEmail, UserAgent } from '../../test/user-agent.ts';
+
+const env = useTestServer();
+let admin: Awaited<ReturnType<typeof startAdminServer>>;
+let acme: TestTenant;
+let globex: TestTenant;
+
+beforeAll(async () => {
+  admin = await startAdminServer(env.db);
+  acme = await createTenant(env.db, env.server, 'Acme');
+  globex = await createTenant(env.db, env.server, 'Globex');
+});
+afterAll(async () => {
+  await admin?.close();
+});
+
+const PASSWORD = 'correct horse battery';
+
+/** A Kommit user (signed up in the public app), optionally made an operator by the grant verb. */
+async function user(operator: boolean) {
+  const email = uniqueEmail('operator');
+  const { id } = await new UserAgent(env.server).signUp(email);
+  if (operator) await setOperator(env.db.admin, email, true);
+  return { email, id, agent: new UserAgent(admin) };
+}
+
+const secretOf = (html: string) => /data-testid="totp-secret">([A-Z2-7]+)</.exec(html)?.[1];
+
+/** An operator through the first sign-in: password, then setting up TOTP. */
+async function operatorWithTotp() {
+  const op = await user(true);
+  const signIn = await op.agent.form('/admin/sign-in', { email: op.email, password: PASSWORD });
+  expect(signIn.headers.get('location')).toBe('/admin/two-factor/setup');
+  const setup = await op.agent.form('/admin/two-factor/setup', { password: PASSWORD });
+  expect(setup.status).toBe(200);
+  const secret = secretOf(setup.text)!;
+  expect(secret).toBeTruthy();
+  const confirm = await op.agent.form('/admin/two-factor/confirm', { code: totp(secret) });
+  expect(confirm.headers.get('location')).toMatch(/^\/admin\?notice=/);
+  return { ...op, secret };
+}
+
+async function platformRows() {
+  return env.db.admin.sql<{ seq: string; action: string; actor_type: string; actor_id: string | null; organization_id: string | null; target_id: string | null; reason: string | null }[]>`
+    select seq, action, actor_type, actor_id, organization_id, target_id, reason from platform_audit_log order by seq`;
+}
+
+async function orgAuditRows(tenant: TestTenant, action: string) {
+  const response = await fetch(`${env.server.url}/v1/audit-log?action=${action}`, { headers: tenant.headers });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { data: { actor_type: string; actor_id: string; data: Record<string, unknown> }[] }).data;
+}
+
+describe('the admin function runs apart from the public app', () => {
+  it('refuses to start on any connection but the admin role', async () => {
+    await expect(startAdminServer(env.db, env.db.appUrl)).rejects.toThrow(BootCheckError);
+    await expect(startAdminServer(env.db, env.db.appUrl)).rejects.toThrow(/admin console connected as role "kommit_app", expected "beheerder"/);
+    await expect(startAdminServer(env.db, env.db.authUrl)).rejects.toThrow(/"kommit_auth", expected "beheerder"/);
+  });
+
+  it('a public process refuses to mount it', () => {
+    expect(() => selectFunctions('admin')).toThrow(/never mounted in a public process/);
+    expect(() => selectFunctions('projects,admin')).toThrow(/never mounted in a public process/);
+  });
+
+  it('its tables and functions are out of reach of the request and auth roles', async () => {
+    for (const table of ['platform_operators', 'operator_sessions', 'two_factors', 'platform_audit_log']) {
+      for (const role of ['kommit_app', 'kommit_auth']) {
+        const [row] = await env.db.admin.sql<{ any: boolean }[]>`
+          select has_table_privilege(${role}, ${table}, 'select') or has_table_privilege(${role}, ${table}, 'insert')
+              or has_table_privilege(${role}, ${table}, 'update') or has_table_privilege(${role}, ${table}, 'delete') as any`;
+        expect(row!.any, `${role} on ${table}`).toBe(false);
+      }
+    }
+    for (const fn of ['kommit_admin_organizations()', 'kommit_admin_usage(uuid[])', 'kommit_admin_webhook_failures(integer)']) {
+      for (const role of ['kommit_app', 'kommit_auth']) {
+        const [row] = await env.db.admin.sql<{ ok: boolean }[]>`select has_function_privilege(${role}, ${fn}, 'execute') as ok`;
+        expect(row!.ok, `${role} executes ${fn}`).toBe(false);
+      }
+    }
+    await expect(env.db.app.sql`select * from kommit_admin_organizations()`).rejects.toThrow(/permission denied/);
+    await expect(env.db.app.sql`select * from platform_operators`).rejects.toThrow(/permission denied/);
+    await expect(env.db.identity.sql`insert into platform_operators (user_id, granted_by) values (gen_random_uuid(), 'me')`).rejects.toThrow(/permission denied/);
+  });
+
+  it('counts every tenant table: the resolver may read org_id of each', async () => {
+    const missing = await env.db.admin.sql<{ relname: string }[]>`
+      select c.relname from pg_class c
+      join pg_namespace n on n.oid = c.relnamespace and n.nspname = 'public'
+      join pg_attribute a on a.attrelid = c.oid and a.attname = 'org_id' and not a.attisdropped
+      where c.relkind in ('r', 'p') and not has_column_privilege('kommit_resolver', c.oid, a.attnum, 'select')`;
+    expect(missing.map((m) => m.relname)).toEqual([]);
+  });
+});
+
+describe('signing in takes a platform operator and a second factor', () => {
+  it('refuses a user who is not an operator, without a session', async () => {
+    const someone = await user(false);
+    const response = await someone.agent.form('/admin/sign-in', { email: someone.email, password: PASSWORD });
+    expect(response.headers.get('location')).toMatch(/^\/admin\/sign-in\?error=This\+account\+is\+not\+a\+platform\+operator/);
+    const sessions = await env.db.admin.sql`select 1 from operator_sessions where user_id = ${someone.id}`;
+    expect(sessions).toHaveLength(0);
+    expect((await someone.agent.request('GET', '/admin')).headers.get('location')).toBe('/admin/sign-in');
+  });
+
+  it('a wrong password gets nowhere', async () => {
+    const op = await user(true);
+    const response = await op.agent.form('/admin/sign-in', { email: op.email, password: 'not the password' });
+    expect(response.headers.get('location')).toMatch(/^\/admin\/sign-in\?error=/);
+  });
+
+  it('an operator without a second factor can only set one up', async () => {
+    const op = await user(true);
+    await op.agent.form('/admin/sign-in', { email: op.email, password: PASSWORD });
+    for (const path of ['/admin', '/admin/jobs', '/admin/audit', `/admin/organizations/${acme.orgId}`]) {
+      expect((await op.agent.request('GET', path)).headers.get('location'), path).toBe('/admin/two-factor/setup');
+    }
+    const read = await op.agent.form(`/admin/organizations/${acme.orgId}/read`, { kind: 'transcript', id: acme.orgId, reason: 'just looking around here' });
+    expect(read.headers.get('location')).toBe('/admin/two-factor/setup');
+    // A wrong code does not turn TOTP on.
+    const setup = await op.agent.form('/admin/two-factor/setup', { password: PASSWORD });
+    const wrong = await op.agent.form('/admin/two-factor/confirm', { code: totp(secretOf(setup.text)!, Date.now() - 3600_000) });
+    expect(wrong.headers.get('location')).toMatch(/^\/admin\/two-factor\/setup\?error=/);
+    expect((await op.agent.request('GET', '/admin')).headers.get('location')).toBe('/admin/two-factor/setup');
+  });
+
+  it('with TOTP set up, a password alone opens nothing; the code does', async () => {
+    const op = await operatorWithTotp();
+    expect((await op.agent.request('GET', '/admin')).status).toBe(200);
+
+    const again = new UserAgent(admin);
+    const signIn = await again.form('/admin/sign-in', { email: op.email, password: PASSWORD });
+    expect(signIn.headers.get('location')).toBe('/admin/two-factor');
+    expect((await again.request('GET', '/admin')).headers.get('location')).toBe('/admin/sign-in');
+    const wrong = await again.form('/admin/two-factor', { code: '000000' === totp(op.secret) ? '111111' : '000000' });
+    expect(wrong.headers.get('location')).toMatch(/^\/admin\/two-factor\?error=/);
+    const right = await again.form('/admin/two-factor', { code: totp(op.secret) });
+    expect(right.headers.get('location')).toBe('/admin');
+    expect((await again.request('GET', '/admin')).status).toBe(200);
+  });
+
+  it('a session from before TOTP was set up is refused once it is on', async () => {
+    const op = await user(true);
+    const early = new UserAgent(admin);
+    await early.form('/admin/sign-in', { email: op.email, password: PASSWORD });
+    // Set up on another device; the early session never saw a second factor.
+    await op.agent.form('/admin/sign-in', { email: op.email, password: PASSWORD });
+    const setup = await op.agent.form('/admin/two-factor/setup', { password: PASSWORD });
+    await op.agent.form('/admin/two-factor/confirm', { code: totp(secretOf(setup.text)!) });
+    expect((await op.agent.request('GET', '/admin')).status).toBe(200);
+    const refused = await early.request('GET', '/admin');
+    expect(refused.status).toBe(403);
+    expect(refused.text).toContain('not confirmed with a second factor');
+  });
+
+  it('a public session cookie is worth nothing here, and an operator session nothing there', async () => {
+    const op = await operatorWithTotp();
+    const publicAgent = new UserAgent(env.server);
+    await publicAgent.signIn(op.email);
+    const borrowed = new UserAgent(admin);
+    borrowed.setCookieHeader(publicAgent.cookieHeader());
+    expect((await borrowed.request('GET', '/admin')).headers.get('location')).toBe('/admin/sign-in');
+    const reverse = new UserAgent(env.server);
+    reverse.setCookieHeader(op.agent.cookieHeader());
+    expect((await reverse.request('GET', '/api/auth/get-session')).body).toBeNull();
+  });
+
+  it('revoking an operator locks them out on their next request', async () => {
+    const op = await operatorWithTotp();
+    await setOperator(env.db.admin, op.email, false);
+    const refused = await op.agent.request('GET', '/admin');
+    expect(refused.status).toBe(403);
+    expect(refused.text).toContain('not a platform operator');
+    const actions = (await platformRows()).filter((r) => r.target_id === op.id).map((r) => `${r.actor_type}:${r.action}`);
+    expect(actions).toEqual(['system:operator.grant', 'system:operator.revoke']);
+  });
+
+  it('forms must come from the admin console itself', async () => {
+    const op = await operatorWithTotp();
+    const response = await fetch(`${admin.url}/admin/organizations/${acme.orgId}/verify`, {
+      method: 'POST',
+      headers: { cookie: op.agent.cookieHeader(), origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+      redirect: 'manual',
+    });
+    expect(response.status).toBe(403);
+  });
+});
+
+describe('what operators see and do, and the record of it', () => {
+  let op: Awaited<ReturnType<typeof operatorWithTotp>>;
+  let eventId: string;
+  let transcriptId: string;
+  beforeAll(async () => {
+    op = await operatorWithTotp();
+    const project = await fetch(`${env.server.url}/v1/projects`, { method: 'POST', headers: acme.headers, body: JSON.stringify({ name: 'Pricing' }) });
+    const projectId = ((await project.json()) as { id: string }).id;
+    const event = await fetch(`${env.server.url}/v1/decision-events`, {
+      method: 'POST',
+      headers: acme.headers,
+      body: JSON.stringify({ projectId, kind: 'decision', title: 'Confidential price list', rationale: 'Margins are secret' }),
+    });
+    expect(event.status).toBe(201);
+    eventId = ((await event.json()) as { id: string }).id;
+    const transcript = await fetch(`${env.server.url}/v1/support-transcripts`, {
+      method: 'POST',
+      headers: acme.headers,
+      body: JSON.stringify({ channel: 'widget', messages: [{ role: 'visitor', content: 'My account number is 12345' }] }),
+    });
+    expect(transcript.status).toBe(201);
+    transcriptId = ((await transcript.json()) as { id: string }).id;
+  });
+
+  it('lists organizations with member counts and rows, metadata only', async () => {
+    const page = await op.agent.request('GET', '/admin');
+    expect(page.status).toBe(200);
+    const row = new RegExp(`data-org="${acme.orgId}">.*?data-testid="members">(\\d+)<.*?data-testid="rows">(\\d+)<`, 's').exec(page.text);
+    expect(row?.[1]).toBe('1');
+    expect(Number(row?.[2])).toBeGreaterThan(3);
+    expect(page.text).toContain(globex.orgId);
+    expect(page.text).not.toContain('Confidential price list');
+  });
+
+  it('shows one organization: rows per table, content by id only, recorded in both chains', async () => {
+    const page = await op.agent.request('GET', `/admin/organizations/${acme.orgId}`);
+    expect(page.status).toBe(200);
+    expect(page.text).toMatch(/data-table="decision_events"><td>decision_events<\/td><td class="num">1</);
+    expect(page.text).toMatch(/data-table="projects"><td>projects<\/td><td class="num">1</);
+    expect(page.text).toContain(eventId);
+    expect(page.text).not.toContain('Confidential price list');
+    expect(page.text).not.toContain('12345');
+    const views = await orgAuditRows(acme, 'operator.organization_view');
+    expect(views.at(-1)).toMatchObject({ actor_type: 'operator', actor_id: op.id });
+    expect((await orgAuditRows(globex, 'operator.organization_view'))).toHaveLength(0);
+    expect((await op.agent.request('GET', '/admin/organizations/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+    expect((await op.agent.request('GET', '/admin/organizations/not-a-uuid')).status).toBe(404);
+  });
+
+  it('reads content only with a reason, recorded with it in both chains', async () => {
+    const before = (await platformRows()).length;
+    const noReason = await op.agent.form(`/admin/organizations/${acme.orgId}/read`, { kind: 'decision_event', id: eventId, reason: 'because' });
+    expect(noReason.status).toBe(400);
+    expect(noReason.text).not.toContain('Confidential price list');
+    expect((await platformRows()).length).toBe(before);
+
+    const reason = 'Ticket 4711: customer asked us to check this decision';
+    const read = await op.agent.form(`/admin/organizations/${acme.orgId}/read`, { kind: 'decision_event', id: eventId, reason });
+    expect(read.status).toBe(200);
+    expect(read.text).toContain('Confidential price list');
+    const transcript = await op.agent.form(`/admin/organizations/${acme.orgId}/read`, { kind: 'transcript', id: transcriptId, reason });
+    expect(transcript.text).toContain('My account number is 12345');
+
+    const platform = (await platformRows()).filter((r) => r.action === 'operator.content_read');
+    expect(platform.map((r) => [r.organization_id, r.target_id, r.reason, r.actor_id])).toEqual([
+      [acme.orgId, eventId, reason, op.id],
+      [acme.orgId, transcriptId, reason, op.id],
+    ]);
+    const customerSees = await orgAuditRows(acme, 'operator.content_read');
+    expect(customerSees.map((r) => [r.actor_type, r.data.reason, r.data.operator])).toEqual([
+      ['operator', reason, op.email],
+      ['operator', reason, op.email],
+    ]);
+    // Another organization's content is not found through this one.
+    const across = await op.agent.form(`/admin/organizations/${globex.orgId}/read`, { kind: 'decision_event', id: eventId, reason });
+    expect(across.status).toBe(404);
+    expect(across.text).not.toContain('Confidential price list');
+  });
+
+  it('verifies an organization chain on demand and sees a broken one', async () => {
+    const ok = await op.agent.form(`/admin/organizations/${acme.orgId}/verify`);
+    expect(ok.text).toMatch(/data-testid="chain-status">Verified: \d+ rows/);
+    await env.db.admin.withTenant(globex.orgId, async (tx) => {
+      await tx.execute(sql`alter table audit_log disable trigger audit_log_append_only`);
+      await tx.execute(sql`update audit_log set action = 'forged' where seq = 1`);
+      await tx.execute(sql`alter table audit_log enable trigger audit_log_append_only`);
+    });
+    const broken = await op.agent.form(`/admin/organizations/${globex.orgId}/verify`);
+    expect(broken.text).toMatch(/data-testid="chain-status">Broken at seq 1: altered/);
+    expect((await orgAuditRows(acme, 'operator.audit_verify')).length).toBeGreaterThan(0);
+  });
+
+  it('shows the job queue and retries a dead job, in the job organization chain too', async () => {
+    await env.db.admin.sql`select graphile_worker.add_job('search.index', json_build_object('orgId', ${acme.orgId}::text), max_attempts => 3)`;
+    const [job] = await env.db.admin.sql<{ id: string }[]>`
+      update graphile_worker._private_jobs set attempts = 3, last_error = 'simulated failure'
+      where id = (select max(id) from graphile_worker._private_jobs) returning id::text`;
+    const dead = await op.agent.request('GET', '/admin/jobs?state=dead');
+    expect(dead.text).toContain(`data-job="${job!.id}" data-state="dead"`);
+    expect(dead.text).toContain('simulated failure');
+    expect((await op.agent.request('GET', '/admin/jobs?state=bogus')).status).toBe(404);
+
+    const retried = await op.agent.form(`/admin/jobs/${job!.id}/retry`);
+    expect(retried.headers.get('location')).toMatch(/notice=/);
+    const [after] = await env.db.admin.sql<{ attempts: number }[]>`select attempts from graphile_worker._private_jobs where id = ${job!.id}`;
+    expect(after!.attempts).toBe(0);
+    expect((await orgAuditRows(acme, 'operator.job_retry')).at(-1)).toMatchObject({ actor_id: op.id });
+    expect((await op.agent.form('/admin/jobs/999999999/retry')).headers.get('location')).toMatch(/error=/);
+    await env.db.admin.sql`delete from graphile_worker._private_jobs where id = ${job!.id}`;
+  });
+
+  it('lists webhook delivery failures across organizations without bodies, and retries one', async () => {
+    const project = await acme.owner.request('POST', '/v1/projects', { name: 'Hooks' });
+    const endpoint = await acme.owner.request('POST', '/v1/webhook-endpoints', { name: 'CRM', projectId: project.body.id, target: 'raw_event' });
+    expect(endpoint.status).toBe(201);
+    const [delivery] = await env.db.admin.withTenant(acme.orgId, (tx) =>
+      tx.execute<{ id: string }>(sql`
+        insert into webhook_deliveries (org_id, endpoint_id, message_id, sent_at, body, status, attempts, last_error)
+        values (${acme.orgId}, ${endpoint.body.id}, 'msg_1', now(), '{"card":"4111 1111"}', 'dead', 8, 'relation went away')
+        returning id`),
+    );
+    const page = await op.agent.request('GET', '/admin/webhooks');
+    expect(page.text).toContain(`data-delivery="${delivery!.id}" data-status="dead"`);
+    expect(page.text).toContain('relation went away');
+    expect(page.text).not.toContain('4111');
+    const retried = await op.agent.form(`/admin/webhooks/${acme.orgId}/${delivery!.id}/retry`);
+    expect(retried.headers.get('location')).toMatch(/notice=/);
+    const [row] = await env.db.admin.withTenant(acme.orgId, (tx) => tx.execute<{ status: string; attempts: number }>(sql`select status, attempts from webhook_deliveries where id = ${delivery!.id}`));
+    expect(row).toMatchObject({ status: 'received', attempts: 0 });
+    expect((await orgAuditRows(acme, 'operator.webhook_retry'))).toHaveLength(1);
+    // Through the wrong organization, nothing happens.
+    expect((await op.agent.form(`/admin/webhooks/${globex.orgId}/${delivery!.id}/retry`)).headers.get('location')).toMatch(/error=/);
+  });
+
+  it('shows the platform deletion records', async () => {
+    const gone = '5d1c0b9e-0000-4000-8000-0000000000aa';
+    await env.db.admin.sql`insert into organization_deletions (deleted_organization_id, requested_by, completed_at, rows_deleted) values (${gone}, ${op.id}, now(), 1234)`;
+    const page = await op.agent.request('GET', '/admin/deletions');
+    expect(page.text).toMatch(new RegExp(`data-org="${gone}">.*1234`, 's'));
+  });
+
+  it('records every page in the platform chain, which verifies and shows tampering', async () => {
+    const views = (await platformRows()).filter((r) => r.action === 'operator.view' && r.actor_id === op.id).map((r) => r.target_id);
+    expect(views).toEqual(expect.arrayContaining(['organizations', 'jobs (dead)', 'webhook failures', 'deletions']));
+    const audit = await op.agent.request('GET', '/admin/audit?verify=platform');
+    expect(audit.text).toMatch(/data-testid="platform-chain-status">Verified: \d+ rows/);
+    expect(await env.db.admin.db.transaction((tx) => verifyPlatformChain(tx))).toMatchObject({ ok: true, firstBreak: null });
+
+    await expect(env.db.admin.sql`update platform_audit_log set reason = 'nothing' where seq = 1`).rejects.toThrow(/append-only/);
+    await expect(env.db.admin.sql`delete from platform_audit_log where seq = 1`).rejects.toThrow(/append-only/);
+    await expect(env.db.admin.sql`truncate platform_audit_log`).rejects.toThrow(/append-only/);
+    await env.db.admin.sql.begin(async (tx) => {
+      await tx`alter table platform_audit_log disable trigger platform_audit_log_append_only`;
+      await tx`update platform_audit_log set reason = 'routine check' where seq = 2`;
+      await tx`alter table platform_audit_log enable trigger platform_audit_log_append_only`;
+    });
+    const broken = await op.agent.request('GET', '/admin/audit?verify=platform');
+    expect(broken.text).toMatch(/data-testid="platform-chain-status">Broken at seq 2/);
+  });
+});

@@ -1,0 +1,142 @@
+import { AdminLayout } from '../layout.tsx';
+import { authHeaders, back, formFields, forwardCookies, messageOf, session, type AdminContext } from '../support.ts';
+
+export function signInPage(c: AdminContext) {
+  return c.html(
+    <AdminLayout title="Operator sign-in" notice={c.req.query('notice')} error={c.req.query('error')}>
+      <section>
+        <p class="muted">For platform operators only. Your account is your Kommit account; operator rights are granted with <code>npm run admin:grant</code>.</p>
+        <form method="post" action="/admin/sign-in">
+          <label>Email <input name="email" type="email" autocomplete="username" required /></label>
+          <label>Password <input name="password" type="password" autocomplete="current-password" required /></label>
+          <button type="submit">Continue</button>
+        </form>
+      </section>
+    </AdminLayout>,
+  );
+}
+
+export async function signIn(c: AdminContext) {
+  const field = await formFields(c);
+  try {
+    const { headers, response } = await c.get('admin').auth.api.signInEmail({
+      body: { email: field.email ?? '', password: field.password ?? '' },
+      headers: authHeaders(c),
+      returnHeaders: true,
+    });
+    forwardCookies(c, headers);
+    // With TOTP set up, Better Auth holds the session back until the code is checked.
+    const pending = (response as { twoFactorRedirect?: boolean }).twoFactorRedirect === true;
+    return back(c, pending ? '/admin/two-factor' : '/admin/two-factor/setup');
+  } catch (error) {
+    return back(c, '/admin/sign-in', { error: messageOf(error) });
+  }
+}
+
+export function twoFactorPage(c: AdminContext) {
+  return c.html(
+    <AdminLayout title="Authenticator code" error={c.req.query('error')}>
+      <section>
+        <form method="post" action="/admin/two-factor">
+          <label>Code from your authenticator app <input name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" required /></label>
+          <button type="submit">Sign in</button>
+        </form>
+        <form method="post" action="/admin/two-factor/backup">
+          <label>Or a backup code <input name="code" autocomplete="off" /></label>
+          <button type="submit">Use backup code</button>
+        </form>
+      </section>
+    </AdminLayout>,
+  );
+}
+
+export async function verifyCode(c: AdminContext) {
+  const field = await formFields(c);
+  try {
+    const { headers } = await c.get('admin').auth.api.verifyTOTP({ body: { code: field.code ?? '' }, headers: authHeaders(c), returnHeaders: true });
+    forwardCookies(c, headers);
+    return back(c, '/admin');
+  } catch (error) {
+    return back(c, '/admin/two-factor', { error: messageOf(error) });
+  }
+}
+
+export async function verifyBackupCode(c: AdminContext) {
+  const field = await formFields(c);
+  try {
+    const { headers } = await c.get('admin').auth.api.verifyBackupCode({ body: { code: field.code ?? '' }, headers: authHeaders(c), returnHeaders: true });
+    forwardCookies(c, headers);
+    return back(c, '/admin');
+  } catch (error) {
+    return back(c, '/admin/two-factor', { error: messageOf(error) });
+  }
+}
+
+/** First sign-in of an operator: nothing but setting up TOTP is open until it is confirmed. */
+export async function setupPage(c: AdminContext) {
+  const current = await session(c);
+  if (!current) return back(c, '/admin/sign-in');
+  if (current.user.twoFactorEnabled) return back(c, '/admin');
+  return c.html(
+    <AdminLayout title="Set up two-factor sign-in" error={c.req.query('error')}>
+      <section>
+        <p>The admin console needs a second factor: a code from an authenticator app (TOTP). Confirm your password to create one.</p>
+        <form method="post" action="/admin/two-factor/setup">
+          <label>Password <input name="password" type="password" autocomplete="current-password" required /></label>
+          <button type="submit">Create authenticator secret</button>
+        </form>
+      </section>
+    </AdminLayout>,
+  );
+}
+
+export async function startSetup(c: AdminContext) {
+  const field = await formFields(c);
+  const current = await session(c);
+  if (!current) return back(c, '/admin/sign-in');
+  try {
+    const enabled = await c.get('admin').auth.api.enableTwoFactor({ body: { password: field.password ?? '', method: 'totp' }, headers: authHeaders(c) });
+    if (enabled.method !== 'totp') throw new Error('expected a TOTP secret');
+    const { totpURI, backupCodes } = enabled;
+    const secret = new URL(totpURI).searchParams.get('secret') ?? '';
+    return c.html(
+      <AdminLayout title="Set up two-factor sign-in">
+        <section>
+          <p>Add this key to your authenticator app, then enter the code it shows.</p>
+          <p>Key: <code data-testid="totp-secret">{secret}</code></p>
+          <p class="muted">Or the full URI: <code data-testid="totp-uri">{totpURI}</code></p>
+          <p>Backup codes (each works once; keep them somewhere safe):</p>
+          <pre data-testid="backup-codes">{backupCodes.join('\n')}</pre>
+          <form method="post" action="/admin/two-factor/confirm">
+            <label>Code <input name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" required /></label>
+            <button type="submit">Confirm</button>
+          </form>
+        </section>
+      </AdminLayout>,
+    );
+  } catch (error) {
+    return back(c, '/admin/two-factor/setup', { error: messageOf(error) });
+  }
+}
+
+export async function confirmSetup(c: AdminContext) {
+  const field = await formFields(c);
+  try {
+    // Confirming turns TOTP on and replaces this session with one made by the check.
+    const { headers } = await c.get('admin').auth.api.verifyTOTP({ body: { code: field.code ?? '' }, headers: authHeaders(c), returnHeaders: true });
+    forwardCookies(c, headers);
+    return back(c, '/admin', { notice: 'Two-factor sign-in is on.' });
+  } catch (error) {
+    return back(c, '/admin/two-factor/setup', { error: `${messageOf(error)} Start again to get a new key.` });
+  }
+}
+
+export async function signOut(c: AdminContext) {
+  try {
+    const { headers } = await c.get('admin').auth.api.signOut({ headers: authHeaders(c), returnHeaders: true });
+    forwardCookies(c, headers);
+  } catch {
+    // Signed out already.
+  }
+  return back(c, '/admin/sign-in', { notice: 'Signed out.' });
+}

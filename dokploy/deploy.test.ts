@@ -98,7 +98,7 @@ describe('npm run deploy', () => {
     // One application per service, the worker deployed first.
     const deploys = fake.mutations().filter((c) => c.procedure === 'application.deploy');
     const nameOf = (applicationId: unknown) => fake.state.applications.find((a) => a.applicationId === applicationId)!.name;
-    expect(deploys.map((c) => nameOf(c.input.applicationId))).toEqual(['kommit-worker', ...services.filter((s) => s.kind === 'function').map((s) => `kommit-${s.name}`)]);
+    expect(deploys.map((c) => nameOf(c.input.applicationId))).toEqual(['kommit-worker', ...services.filter((s) => s.kind !== 'worker').map((s) => `kommit-${s.name}`)]);
     for (const service of services) expect(output).toContain(`[${service.name}] done (`);
     expect(output).toMatch(/\[projects\] {3}│ ✅ Docker build completed\./);
 
@@ -120,10 +120,15 @@ describe('npm run deploy', () => {
     expect(projects.env).not.toContain('value-of-');
     expect(fake.state.applications.find((a) => a.name === 'kommit-worker')!.settings).toMatchObject({ command: 'node --enable-source-maps dist/worker.mjs' });
 
-    // Only the worker is given beheerder's URL.
+    // Only the worker and the admin console are given beheerder's URL; the console is on a host of its own.
     for (const application of fake.state.applications) {
-      expect(String(application.settings.env).includes('ADMIN_DATABASE_URL'), application.name).toBe(application.name === 'kommit-worker');
+      expect(String(application.settings.env).includes('ADMIN_DATABASE_URL'), application.name).toBe(['kommit-worker', 'kommit-admin'].includes(application.name));
     }
+    const adminApp = fake.state.applications.find((a) => a.name === 'kommit-admin')!;
+    expect(adminApp.settings).toMatchObject({ command: 'node --enable-source-maps dist/admin.mjs' });
+    expect(fake.state.domains.filter((d) => d.applicationId === adminApp.applicationId)).toEqual([
+      expect.objectContaining({ host: 'admin.api.kommit.test', path: '/admin', https: true }),
+    ]);
 
     // Routing: one HTTPS path-prefix domain per route, and the workflows pattern router in Traefik's file.
     const projectsApp = fake.state.applications.find((a) => a.name === 'kommit-projects')!;

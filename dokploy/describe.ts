@@ -10,6 +10,8 @@ import { CONTAINER_PORT, type Route, type Service } from './functions.ts';
 export interface Target {
   /** Public host of the API, e.g. api.kommit.eu; every function is a path on it. */
   host: string;
+  /** Host of the admin console (default admin.<host>): never a path on the public one. */
+  adminHost?: string;
   /** Git repository Dokploy builds from, and its branch. */
   gitUrl: string;
   gitBranch: string;
@@ -101,7 +103,7 @@ export function describeApplication(service: Service, target: Target, defined?: 
       createEnvFile: false,
     },
     domains: service.routes.filter((r): r is Extract<Route, { prefix: string }> => 'prefix' in r).map((r) => ({
-      host: target.host,
+      host: service.kind === 'admin' ? (target.adminHost ?? `admin.${target.host}`) : target.host,
       path: r.prefix,
       port: CONTAINER_PORT,
       https: true,

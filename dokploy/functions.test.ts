@@ -15,12 +15,14 @@ const everything = new Set(services.flatMap((s) => s.env.map((v) => v.name)));
 
 describe('the deploy manifest', () => {
   it('has one function entry per folder under functions/, named after it, and one per registered module', () => {
-    expect(functions.map((s) => s.name).sort()).toEqual([...functionFolders].sort());
+    // functions/admin is the admin console: a service of its own kind, never a public function.
+    expect(functions.map((s) => s.name).sort()).toEqual(functionFolders.filter((f) => f !== 'admin').sort());
+    expect(services.filter((s) => s.kind === 'admin').map((s) => s.name)).toEqual(['admin']);
     expect(functions.map((s) => s.name).sort()).toEqual(Object.keys(functionRegistry).sort());
   });
 
   it('gives beheerder (ADMIN_DATABASE_URL) to the worker only, and no public function a way to it', () => {
-    expect(services.filter((s) => s.role === 'beheerder').map((s) => s.name)).toEqual(['worker']);
+    expect(services.filter((s) => s.role === 'beheerder').map((s) => s.name)).toEqual(['worker', 'admin']);
     for (const service of services) {
       const env = environmentLines(service, everything);
       const compose = render().get(`dokploy/out/${service.name}.json`)!;
@@ -37,6 +39,13 @@ describe('the deploy manifest', () => {
     }
     const api = parseYaml(render().get('dokploy/out/docker-compose.yml')!).services.api;
     expect(api.environment.join('\n')).not.toContain('ADMIN_DATABASE_URL');
+  });
+
+  it('puts the admin console on a host of its own, where no public function is', () => {
+    const admin = describeApplication(services.find((s) => s.kind === 'admin')!, PLACEHOLDER_TARGET);
+    const publicHosts = new Set(functions.flatMap((s) => describeApplication(s, PLACEHOLDER_TARGET).domains.map((d) => d.host)));
+    expect(admin.domains.map((d) => d.host)).toEqual([`admin.${PLACEHOLDER_TARGET.host}`]);
+    expect(publicHosts.has(admin.domains[0]!.host)).toBe(false);
   });
 
   it('redeploys a function when its own folder or the shared code changes', () => {
@@ -74,7 +83,8 @@ describe('the deploy manifest', () => {
     expect(files.get('wrangler.toml')).toMatch(/^compatibility_flags = \["nodejs_compat"\]$/m);
     for (const service of services) expect(JSON.parse(files.get(`dokploy/out/${service.name}.json`)!).service).toBe(service.name);
     const compose = parseYaml(files.get('dokploy/out/docker-compose.yml')!);
-    expect(Object.keys(compose.services)).toEqual(['migrate', 'api', 'worker']);
+    expect(Object.keys(compose.services)).toEqual(['migrate', 'api', 'worker', 'admin']);
+    expect(compose.services.admin.labels.join('\n')).toContain('Host(`${KOMMIT_ADMIN_HOST');
     expect(compose.services.api.depends_on).toEqual({ migrate: { condition: 'service_completed_successfully' } });
     expect(compose.services.worker.depends_on).toEqual({ migrate: { condition: 'service_completed_successfully' } });
   });

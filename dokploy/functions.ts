@@ -8,7 +8,9 @@ import { z } from 'zod';
  * Invariants (checked by dokploy/functions.test.ts):
  * - every folder under functions/ has an entry of kind "function", named after it;
  * - a function connects as kommit_app and is never given ADMIN_DATABASE_URL;
- *   only the worker (and later the admin console) connects as beheerder;
+ *   only the worker and the admin console connect as beheerder;
+ * - the admin console (functions/admin, kind "admin") is its own service on
+ *   its own host, never a path of the public API;
  * - each function's routes reach it, and only it, through Traefik's path rules.
  */
 
@@ -38,7 +40,7 @@ const Route = z.union([
 
 const Service = z.object({
   name: z.string().regex(/^[a-z][a-z0-9-]*$/),
-  kind: z.enum(['function', 'worker']),
+  kind: z.enum(['function', 'worker', 'admin']),
   description: z.string(),
   /** The database role it connects as; the URL it is given follows from it. */
   role: z.enum(['kommit_app', 'beheerder']),
@@ -79,6 +81,7 @@ export const Manifest = z.array(Service).superRefine((services, ctx) => {
       ctx.addIssue({ code: 'custom', message: `${service.name} connects as beheerder and needs no request-role URL` });
     }
     if (service.kind === 'worker' && service.routes.length) ctx.addIssue({ code: 'custom', message: `${service.name} serves no public routes` });
+    if (service.kind === 'admin' && service.role !== 'beheerder') ctx.addIssue({ code: 'custom', message: `${service.name} runs on the admin role only` });
   }
 });
 
@@ -188,6 +191,28 @@ export const services: Service[] = Manifest.parse([
     resources: { memoryLimitMb: 384, memoryReservationMb: 192, cpuLimit: 1, cpuReservation: 0.25 },
     // The tasks it runs live in these function folders (functions/jobs.ts lists them).
     watchPaths: ['worker.ts', 'functions/jobs.ts', 'functions/controls/**', 'functions/hooks/**', 'functions/organizations/**', 'functions/search/**', ...SHARED_PATHS],
+  },
+  {
+    name: 'admin',
+    kind: 'admin',
+    description: 'The admin console for platform operators (beheerder role, TOTP sign-in), on its own host',
+    role: 'beheerder',
+    routes: [{ prefix: '/admin' }],
+    command: ['node', '--enable-source-maps', 'dist/admin.mjs'],
+    env: [
+      fixed('NODE_ENV', 'production'),
+      fixed('ADMIN_PORT', String(CONTAINER_PORT)),
+      shared('ADMIN_DATABASE_URL'),
+      shared('ADMIN_AUTH_SECRET'),
+      shared('ADMIN_BASE_URL'),
+      shared('TRUSTED_PROXIES'),
+      shared('PGSSLROOTCERT', true),
+      shared('LOG_LEVEL', true),
+    ],
+    replicas: 1,
+    health: FUNCTION_DEFAULTS.health,
+    resources: FUNCTION_DEFAULTS.resources,
+    watchPaths: ['admin.ts', 'functions/admin/**', ...SHARED_PATHS],
   },
 ]);
 

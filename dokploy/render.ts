@@ -70,6 +70,7 @@ function applicationFile(service: Service, target: Target) {
 function composeFile() {
   const functions = services.filter((s) => s.kind === 'function');
   const worker = services.find((s) => s.kind === 'worker')!;
+  const admin = services.find((s) => s.kind === 'admin')!;
   const image = 'kommit:${KOMMIT_IMAGE_TAG:-latest}';
   const environment = (list: Service['env']) => {
     const seen = new Set<string>();
@@ -131,10 +132,27 @@ function composeFile() {
         restart: 'unless-stopped',
         networks: ['dokploy-network'],
       },
+      admin: {
+        image,
+        build: build(),
+        depends_on: migrated(),
+        command: admin.command,
+        environment: environment(admin.env),
+        healthcheck: healthcheck(admin),
+        restart: 'unless-stopped',
+        labels: [
+          'traefik.enable=true',
+          'traefik.http.routers.kommit-admin.rule=Host(`${KOMMIT_ADMIN_HOST:?set KOMMIT_ADMIN_HOST}`)',
+          'traefik.http.routers.kommit-admin.entrypoints=websecure',
+          'traefik.http.routers.kommit-admin.tls.certresolver=letsencrypt',
+          `traefik.http.services.kommit-admin.loadbalancer.server.port=${CONTAINER_PORT}`,
+        ],
+        networks: ['dokploy-network'],
+      },
     },
     networks: { 'dokploy-network': { external: true } },
   };
-  return `# ${GENERATED}\n# Single node: ${functions.map(appName).join(', ')} in the "api" container, the worker beside it,\n# migrations first. The database is not in here: see README, "Deploying".\n${stringify(document, { lineWidth: 0 })}`;
+  return `# ${GENERATED}\n# Single node: ${functions.map(appName).join(', ')} in the "api" container, the worker and the admin console beside it,\n# migrations first. The database is not in here: see README, "Deploying".\n${stringify(document, { lineWidth: 0 })}`;
 }
 
 /** Each function as a worker for workerd, under the manifest's names. */

@@ -24,8 +24,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const cli = (script: string, args: string[]) =>
-  run(process.execPath, ['--import', 'tsx', script, ...args], { cwd: path.resolve(import.meta.dirname, '..'), env });
+const cli = (script: string, args: string[], extra: NodeJS.ProcessEnv = {}) =>
+  run(process.execPath, ['--import', 'tsx', script, ...args], { cwd: path.resolve(import.meta.dirname, '..'), env: { ...env, ...extra } });
 
 describe('operator CLIs', () => {
   it('create an organization and an API key that is stored only as its hash', async () => {
@@ -50,5 +50,41 @@ describe('operator CLIs', () => {
       code: 1,
       stderr: expect.stringMatching(/error: no organization/),
     });
+  });
+});
+
+describe('npm run admin:grant', () => {
+  const operators = async (email: string) =>
+    (await db.admin.sql`select 1 from platform_operators o join users u on u.id = o.user_id where u.email = ${email}`).length;
+
+  it('makes an existing user a platform operator, and takes it back, only on the admin role', async () => {
+    const email = `op-${Math.random().toString(36).slice(2, 8)}@example.test`;
+    await db.identity.sql`insert into users (name, email) values ('Op', ${email})`;
+    const granted = await cli('db/cli/admin-grant.ts', [email]);
+    expect(granted.stderr).toMatch(/is now a platform operator/);
+    expect(await operators(email)).toBe(1);
+    expect((await cli('db/cli/admin-grant.ts', [email])).stderr).toMatch(/already was a platform operator/);
+
+    // With the request role's URL as the admin URL, nothing is granted.
+    await expect(cli('db/cli/admin-grant.ts', [email, '--revoke'], { ADMIN_DATABASE_URL: db.appUrl })).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/admin:grant connected as role "kommit_app", expected "beheerder"/),
+    });
+    expect(await operators(email)).toBe(1);
+
+    expect((await cli('db/cli/admin-grant.ts', [email, '--revoke'])).stderr).toMatch(/is no longer a platform operator/);
+    expect(await operators(email)).toBe(0);
+    const recorded = await db.admin.sql<{ action: string; actor_type: string }[]>`
+      select action, actor_type from platform_audit_log where data->>'email' = ${email} order by seq`;
+    expect(recorded).toEqual([
+      { action: 'operator.grant', actor_type: 'system' },
+      { action: 'operator.revoke', actor_type: 'system' },
+    ]);
+  });
+
+  it('says what is wrong: no such user, no email, no admin URL', async () => {
+    await expect(cli('db/cli/admin-grant.ts', ['nobody@example.test'])).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/no user with email nobody@example.test/) });
+    await expect(cli('db/cli/admin-grant.ts', [])).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/^usage: npm run admin:grant/) });
+    await expect(cli('db/cli/admin-grant.ts', ['x@example.test'], { ADMIN_DATABASE_URL: '' })).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/ADMIN_DATABASE_URL is not set/) });
   });
 });

@@ -145,4 +145,36 @@ describe('server.ts', () => {
     expect(await server.exited).toBe(1);
     expect(server.output().stderr).toBe('kommit: failed to start: unknown function(s) nope; valid: identity, organizations, projects, api-keys, decision-events, support-transcripts, workflows, search, webhooks, hooks, helpdesk, widget, widget-api, audit, controls, console\n');
   });
+
+  it('refuses to mount the admin console in a public process', async () => {
+    const server = startServer({ DATABASE_URL: db.appUrl, FUNCTIONS: 'projects,admin' });
+    expect(await server.exited).toBe(1);
+    expect(server.output().stderr).toBe(
+      'kommit: failed to start: the admin function is never mounted in a public process: it runs as its own service on the admin role (npm run admin)\n',
+    );
+  });
 });
+
+describe('admin.ts', () => {
+  it('serves the admin console on the admin role, and stops cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    const admin = spawnEntry('admin.ts', { PGSSLROOTCERT: caFile, ADMIN_DATABASE_URL: db.adminUrl, ADMIN_PORT: String(port), ADMIN_HOST: '127.0.0.1' });
+    for (let i = 0; i < 200 && !admin.output().stdout.includes('admin console on'); i++) {
+      if (admin.child.exitCode !== null) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(admin.output().stdout, admin.output().stderr).toContain(`admin console on http://localhost:${port}/admin`);
+    expect(await (await fetch(`http://127.0.0.1:${port}/health`)).json()).toEqual({ status: 'ok', functions: ['admin'] });
+    const page = await fetch(`http://127.0.0.1:${port}/admin`, { redirect: 'manual' });
+    expect(page.headers.get('location')).toBe('/admin/sign-in');
+    admin.child.kill('SIGTERM');
+    expect(await admin.exited).toBe(0);
+  });
+
+  it('refuses to start, in one line, on the request role', async () => {
+    const admin = spawnEntry('admin.ts', { PGSSLROOTCERT: caFile, ADMIN_DATABASE_URL: db.appUrl, ADMIN_PORT: String(await freePort()) });
+    expect(await admin.exited).toBe(1);
+    expect(admin.output().stderr).toMatch(/^kommit-admin: refusing to start: the admin console connected as role "kommit_app", expected "beheerder"\n$/);
+  });
+});
+

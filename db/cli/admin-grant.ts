@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
 import { setOperator } from '../admin/operators.ts';
-import { assertConnection, checkWorkerConnection } from '../boot-checks.ts';
 import { runAsAdmin } from './run.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { revoke: { type: 'boolean', default: false } } });
@@ -10,10 +9,9 @@ if (!email || positionals.length > 1) {
   process.exit(2);
 }
 
-await runAsAdmin(async (admin, target) => {
-  // Operator rights are the admin role's to give: refuse any other connection up front.
-  await assertConnection(checkWorkerConnection(admin.sql, target.roles, 'admin:grant'));
+// Operator rights are the admin role's to give: runAsAdmin refuses any other connection up front.
+await runAsAdmin(async (admin) => {
   const { changed } = await setOperator(admin, email, !values.revoke);
   const verb = values.revoke ? (changed ? 'is no longer' : 'was not') : changed ? 'is now' : 'already was';
   process.stderr.write(`${email} ${verb} a platform operator${!values.revoke && changed ? '; they sign in at /admin and set up an authenticator app' : ''}\n`);
-});
+}, 'admin:grant');

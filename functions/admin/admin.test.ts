@@ -44,9 +44,10 @@ async function operatorWithTotp() {
   expect(setup.status).toBe(200);
   const secret = secretOf(setup.text)!;
   expect(secret).toBeTruthy();
+  const backupCodes = /data-testid="backup-codes">([^<]+)</.exec(setup.text)![1]!.split('\n');
   const confirm = await op.agent.form('/admin/two-factor/confirm', { code: totp(secret) });
   expect(confirm.headers.get('location')).toMatch(/^\/admin\?notice=/);
-  return { ...op, secret };
+  return { ...op, secret, backupCodes };
 }
 
 async function platformRows() {
@@ -146,6 +147,19 @@ describe('signing in takes a platform operator and a second factor', () => {
     const right = await again.form('/admin/two-factor', { code: totp(op.secret) });
     expect(right.headers.get('location')).toBe('/admin');
     expect((await again.request('GET', '/admin')).status).toBe(200);
+  });
+
+  it('a backup code stands in for the authenticator once', async () => {
+    const op = await operatorWithTotp();
+    const [code] = op.backupCodes;
+    const first = new UserAgent(admin);
+    await first.form('/admin/sign-in', { email: op.email, password: PASSWORD });
+    expect((await first.form('/admin/two-factor/backup', { code: code! })).headers.get('location')).toBe('/admin');
+    expect((await first.request('GET', '/admin')).status).toBe(200);
+    const second = new UserAgent(admin);
+    await second.form('/admin/sign-in', { email: op.email, password: PASSWORD });
+    expect((await second.form('/admin/two-factor/backup', { code: code! })).headers.get('location')).toMatch(/^\/admin\/two-factor\?error=/);
+    expect((await second.request('GET', '/admin')).headers.get('location')).toBe('/admin/sign-in');
   });
 
   it('a session from before TOTP was set up is refused once it is on', async () => {

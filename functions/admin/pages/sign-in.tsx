@@ -50,27 +50,24 @@ export function twoFactorPage(c: AdminContext) {
   );
 }
 
-export async function verifyCode(c: AdminContext) {
-  const field = await formFields(c);
-  try {
-    const { headers } = await c.get('admin').auth.api.verifyTOTP({ body: { code: field.code ?? '' }, headers: authHeaders(c), returnHeaders: true });
-    forwardCookies(c, headers);
-    return back(c, '/admin');
-  } catch (error) {
-    return back(c, '/admin/two-factor', { error: messageOf(error) });
-  }
+/** The second step of signing in: a code from the authenticator app, or a backup code. */
+function verifySecondFactor(kind: 'totp' | 'backup') {
+  return async function verifySecondFactor(c: AdminContext) {
+    const field = await formFields(c);
+    const { auth } = c.get('admin');
+    const request = { body: { code: field.code ?? '' }, headers: authHeaders(c), returnHeaders: true as const };
+    try {
+      const { headers } = kind === 'totp' ? await auth.api.verifyTOTP(request) : await auth.api.verifyBackupCode(request);
+      forwardCookies(c, headers);
+      return back(c, '/admin');
+    } catch (error) {
+      return back(c, '/admin/two-factor', { error: messageOf(error) });
+    }
+  };
 }
 
-export async function verifyBackupCode(c: AdminContext) {
-  const field = await formFields(c);
-  try {
-    const { headers } = await c.get('admin').auth.api.verifyBackupCode({ body: { code: field.code ?? '' }, headers: authHeaders(c), returnHeaders: true });
-    forwardCookies(c, headers);
-    return back(c, '/admin');
-  } catch (error) {
-    return back(c, '/admin/two-factor', { error: messageOf(error) });
-  }
-}
+export const verifyCode = verifySecondFactor('totp');
+export const verifyBackupCode = verifySecondFactor('backup');
 
 /** First sign-in of an operator: nothing but setting up TOTP is open until it is confirmed. */
 export async function setupPage(c: AdminContext) {

@@ -9,6 +9,7 @@ import { createDatabase } from './db/tenant.ts';
 import { createAdminApp } from './functions/admin/index.tsx';
 import { CLIENT_ADDRESS_HEADER, compileRanges } from './middleware/addresses.ts';
 import { HTTP_SERVER_OPTIONS, httpConfigFromEnv } from './middleware/config.ts';
+import { createSignInLimiter } from './middleware/sign-in-limit.ts';
 
 /**
  * Admin console entry (`npm run admin`): its own process and service, on the
@@ -38,7 +39,7 @@ async function main() {
       production: config.production,
       clientIpHeader: CLIENT_ADDRESS_HEADER,
     });
-    app = await createAdminApp({ database, auth, config, logger, trustedProxyRanges: compileRanges(config.trustedProxies) }, target.roles);
+    app = await createAdminApp({ database, auth, config, logger, trustedProxyRanges: compileRanges(config.trustedProxies), signInLimiter: createSignInLimiter(config.signInLimits) }, target.roles);
   } catch (error) {
     await database.close();
     await target.stop();

@@ -62,7 +62,8 @@ export function createOperatorAuth(options: OperatorAuthOptions) {
         },
       },
     },
-    rateLimit: { enabled: true, storage: 'memory', window: 60, max: 30 },
+    // Its HTTP routes are not mounted; the console calls auth.api and limits attempts itself.
+    rateLimit: { enabled: false },
     // Accounts are managed in the public console; here one only signs in.
     disabledPaths: ['/update-user', '/delete-user', '/change-email', '/change-password', '/two-factor/disable', '/two-factor/send-otp', '/two-factor/verify-otp'],
     advanced: {

@@ -9,6 +9,7 @@ import { createAdminApp } from '../functions/admin/index.tsx';
 import { CLIENT_ADDRESS_HEADER } from '../middleware/addresses.ts';
 import { DEFAULT_SIGN_IN_LIMITS, DEFAULT_WEBHOOK_LIMITS, DEFAULT_WIDGET_LIMITS, HTTP_SERVER_OPTIONS, type HttpConfig } from '../middleware/config.ts';
 import { NO_REQUEST_LIMITS } from '../middleware/request-limits.ts';
+import { createSignInLimiter } from '../middleware/sign-in-limit.ts';
 import type { TestDatabase } from './database.ts';
 
 /** The admin console on its own HTTP server on loopback, as `npm run admin` serves it, on the given connection URL. */
@@ -35,7 +36,7 @@ export async function startAdminServer(db: TestDatabase, connectionUrl = db.admi
   };
   try {
     const auth = createOperatorAuth({ db: database.db, baseURL: url, secret: 'admin-test-secret-long-enough-for-better-auth', production: false, clientIpHeader: CLIENT_ADDRESS_HEADER });
-    const app = await createAdminApp({ database, auth, config, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), trustedProxyRanges: [] }, DEFAULT_ROLES);
+    const app = await createAdminApp({ database, auth, config, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), trustedProxyRanges: [], signInLimiter: createSignInLimiter(config.signInLimits) }, DEFAULT_ROLES);
     fetcher = (request, env) => app.fetch(request, env as Parameters<typeof app.fetch>[1]);
   } catch (error) {
     await close();

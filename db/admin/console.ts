@@ -30,9 +30,23 @@ export function auditPlatformAction(admin: Database, request: OperatorRequest, e
   return admin.db.transaction((tx) => auditOperator(tx, { ...request, ...entry }));
 }
 
-/** Runs fn inside orgId's tenant context and records the action in both chains, in the same transaction. */
+/** The organization an operator named does not exist (any more). */
+export class NoSuchOrganization extends Error {
+  constructor() {
+    super('No such organization.');
+  }
+}
+
+/**
+ * Runs fn inside orgId's tenant context and records the action in both chains,
+ * in the same transaction. The organization row is share-locked first, so it
+ * cannot be deleted between the action and its audit rows.
+ */
 function inOrganization<T>(admin: Database, orgId: string, request: OperatorRequest, fn: (tx: Tx) => Promise<{ result: T; audit: Omit<OperatorAction, 'operator' | 'requestId' | 'ip' | 'orgId'> | null }>) {
+  if (!isUuid(orgId)) return Promise.reject(new NoSuchOrganization());
   return admin.withTenant(orgId, async (tx) => {
+    const [org] = await tx.execute(sql`select 1 from organizations where id = ${orgId} for share`);
+    if (!org) throw new NoSuchOrganization();
     const { result, audit } = await fn(tx);
     if (audit) await auditOperator(tx, { ...request, ...audit, orgId });
     return result;

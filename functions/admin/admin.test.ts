@@ -147,6 +147,17 @@ describe('signing in takes a platform operator and a second factor', () => {
     const right = await again.form('/admin/two-factor', { code: totp(op.secret) });
     expect(right.headers.get('location')).toBe('/admin');
     expect((await again.request('GET', '/admin')).status).toBe(200);
+    await again.form('/admin/sign-out');
+    const signIns = (await platformRows()).filter((r) => r.actor_id === op.id && r.action.startsWith('operator.sign_'));
+    expect(signIns.map((r) => r.action)).toEqual(['operator.sign_in', 'operator.sign_in', 'operator.sign_out']);
+  });
+
+  it('limits password guessing per account', async () => {
+    const op = await user(true);
+    for (let i = 0; i < 10; i++) await op.agent.form('/admin/sign-in', { email: op.email, password: `wrong ${i}` });
+    const limited = await op.agent.form('/admin/sign-in', { email: op.email, password: PASSWORD });
+    expect(decodeURIComponent(limited.headers.get('location')!.replaceAll('+', ' '))).toMatch(/Too many sign-in attempts for this account/);
+    expect(await env.db.admin.sql`select 1 from operator_sessions where user_id = ${op.id}`).toHaveLength(0);
   });
 
   it('a backup code stands in for the authenticator once', async () => {
@@ -256,6 +267,10 @@ describe('what operators see and do, and the record of it', () => {
     expect((await orgAuditRows(globex, 'operator.organization_view'))).toHaveLength(0);
     expect((await op.agent.request('GET', '/admin/organizations/00000000-0000-4000-8000-000000000000')).status).toBe(404);
     expect((await op.agent.request('GET', '/admin/organizations/not-a-uuid')).status).toBe(404);
+    const nobody = '00000000-0000-4000-8000-000000000000';
+    expect((await op.agent.form(`/admin/organizations/${nobody}/verify`)).status).toBe(404);
+    expect((await op.agent.form(`/admin/organizations/${nobody}/read`, { kind: 'transcript', id: nobody, reason: 'looking for nothing at all' })).status).toBe(404);
+    expect((await op.agent.form(`/admin/webhooks/${nobody}/${nobody}/retry`)).status).toBe(404);
   });
 
   it('reads content only with a reason, recorded with it in both chains', async () => {

@@ -5,6 +5,7 @@ import type { Operator } from '../../db/admin/console.ts';
 import type { Database } from '../../db/tenant.ts';
 import type { AddressRange } from '../../middleware/addresses.ts';
 import type { HttpConfig } from '../../middleware/config.ts';
+import type { SignInLimiter } from '../../middleware/sign-in-limit.ts';
 
 /** What the admin process shares across requests. */
 export interface AdminPlatform {
@@ -14,6 +15,8 @@ export interface AdminPlatform {
   config: HttpConfig;
   logger: Logger;
   trustedProxyRanges: AddressRange[];
+  /** Password and code attempts per address and account (Better Auth's own limiter covers only its HTTP routes, which are not mounted here). */
+  signInLimiter: SignInLimiter;
 }
 
 export interface AdminEnv {

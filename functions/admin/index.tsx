@@ -2,6 +2,7 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
+import { NoSuchOrganization } from '../../db/admin/console.ts';
 import { assertConnection, checkWorkerConnection } from '../../db/boot-checks.ts';
 import type { RoleNames } from '../../db/roles.ts';
 import type { AppEnv } from '../../middleware/env.ts';
@@ -91,6 +92,7 @@ export async function createAdminApp(admin: AdminPlatform, roles: RoleNames) {
   );
   // Errors are pages with a reason or a reference, never a stack trace.
   app.onError((error, c) => {
+    if (error instanceof NoSuchOrganization) error = new Refused(error.message, 404);
     if (error instanceof Refused) {
       return c.html(
         <AdminLayout title={error.status === 404 ? 'Not found' : 'Not allowed'} error={error.message}>

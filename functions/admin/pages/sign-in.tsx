@@ -1,5 +1,15 @@
+import { auditPlatformAction } from '../../../db/admin/console.ts';
+import { ApiError } from '../../../middleware/errors.ts';
 import { AdminLayout } from '../layout.tsx';
-import { authHeaders, back, formFields, forwardCookies, messageOf, session, type AdminContext } from '../support.ts';
+import { addressOf, authHeaders, back, formFields, forwardCookies, messageOf, session, type AdminContext } from '../support.ts';
+
+/** A limiter's refusal says when to try again; anything else, Better Auth's message. */
+const reasonOf = (error: unknown) => (error instanceof ApiError ? error.message : messageOf(error));
+
+/** A session was just made by a second-factor check: that is a sign-in, in the platform chain. */
+function signedIn(c: AdminContext, user: { id: string; email: string }, method: string) {
+  return auditPlatformAction(c.get('admin').database, { operator: { userId: user.id, email: user.email }, requestId: c.get('requestId'), ip: addressOf(c) }, { action: 'operator.sign_in', data: { method } });
+}
 
 export function signInPage(c: AdminContext) {
   return c.html(
@@ -19,6 +29,7 @@ export function signInPage(c: AdminContext) {
 export async function signIn(c: AdminContext) {
   const field = await formFields(c);
   try {
+    await c.get('admin').signInLimiter.attempt({ address: addressOf(c) ?? undefined, email: field.email });
     const { headers, response } = await c.get('admin').auth.api.signInEmail({
       body: { email: field.email ?? '', password: field.password ?? '' },
       headers: authHeaders(c),
@@ -29,7 +40,7 @@ export async function signIn(c: AdminContext) {
     const pending = (response as { twoFactorRedirect?: boolean }).twoFactorRedirect === true;
     return back(c, pending ? '/admin/two-factor' : '/admin/two-factor/setup');
   } catch (error) {
-    return back(c, '/admin/sign-in', { error: messageOf(error) });
+    return back(c, '/admin/sign-in', { error: reasonOf(error) });
   }
 }
 
@@ -57,11 +68,13 @@ function verifySecondFactor(kind: 'totp' | 'backup') {
     const { auth } = c.get('admin');
     const request = { body: { code: field.code ?? '' }, headers: authHeaders(c), returnHeaders: true as const };
     try {
-      const { headers } = kind === 'totp' ? await auth.api.verifyTOTP(request) : await auth.api.verifyBackupCode(request);
+      await c.get('admin').signInLimiter.attempt({ address: addressOf(c) ?? undefined });
+      const { headers, response } = kind === 'totp' ? await auth.api.verifyTOTP(request) : await auth.api.verifyBackupCode(request);
+      await signedIn(c, response.user, kind === 'totp' ? 'totp' : 'backup code');
       forwardCookies(c, headers);
       return back(c, '/admin');
     } catch (error) {
-      return back(c, '/admin/two-factor', { error: messageOf(error) });
+      return back(c, '/admin/two-factor', { error: reasonOf(error) });
     }
   };
 }
@@ -119,18 +132,24 @@ export async function startSetup(c: AdminContext) {
 export async function confirmSetup(c: AdminContext) {
   const field = await formFields(c);
   try {
+    await c.get('admin').signInLimiter.attempt({ address: addressOf(c) ?? undefined });
     // Confirming turns TOTP on and replaces this session with one made by the check.
-    const { headers } = await c.get('admin').auth.api.verifyTOTP({ body: { code: field.code ?? '' }, headers: authHeaders(c), returnHeaders: true });
+    const { headers, response } = await c.get('admin').auth.api.verifyTOTP({ body: { code: field.code ?? '' }, headers: authHeaders(c), returnHeaders: true });
+    await signedIn(c, response.user, 'totp set up');
     forwardCookies(c, headers);
     return back(c, '/admin', { notice: 'Two-factor sign-in is on.' });
   } catch (error) {
-    return back(c, '/admin/two-factor/setup', { error: `${messageOf(error)} Start again to get a new key.` });
+    return back(c, '/admin/two-factor/setup', { error: `${reasonOf(error)} Start again to get a new key.` });
   }
 }
 
 export async function signOut(c: AdminContext) {
   try {
+    const current = await session(c);
     const { headers } = await c.get('admin').auth.api.signOut({ headers: authHeaders(c), returnHeaders: true });
+    if (current?.session.secondFactorAt) {
+      await auditPlatformAction(c.get('admin').database, { operator: { userId: current.user.id, email: current.user.email }, requestId: c.get('requestId'), ip: addressOf(c) }, { action: 'operator.sign_out' });
+    }
     forwardCookies(c, headers);
   } catch {
     // Signed out already.

@@ -25,13 +25,15 @@ export interface WidgetLimits {
   perKeyPerMinute: number;
   /** Questions one visitor may ask per minute. */
   perVisitorPerMinute: number;
+  /** Conversations one client address may start per minute, across all widgets (anonymous visitors are free to mint). */
+  startsPerAddressPerMinute: number;
   /** Longest question, in characters. */
   maxQuestionChars: number;
   /** How long a visitor token stays valid. */
   tokenTtlSeconds: number;
 }
 
-export const DEFAULT_WIDGET_LIMITS: WidgetLimits = { perKeyPerMinute: 600, perVisitorPerMinute: 20, maxQuestionChars: 1000, tokenTtlSeconds: 3600 };
+export const DEFAULT_WIDGET_LIMITS: WidgetLimits = { perKeyPerMinute: 600, perVisitorPerMinute: 20, startsPerAddressPerMinute: 30, maxQuestionChars: 1000, tokenTtlSeconds: 3600 };
 
 export interface WebhookLimits {
   /** Largest delivery body, enforced while reading. */
@@ -81,6 +83,7 @@ export function httpConfigFromEnv(env: NodeJS.ProcessEnv = process.env): HttpCon
     widget: {
       perKeyPerMinute: Number(env.WIDGET_RATE_PER_KEY_PER_MINUTE ?? DEFAULT_WIDGET_LIMITS.perKeyPerMinute),
       perVisitorPerMinute: Number(env.WIDGET_RATE_PER_VISITOR_PER_MINUTE ?? DEFAULT_WIDGET_LIMITS.perVisitorPerMinute),
+      startsPerAddressPerMinute: Number(env.WIDGET_STARTS_PER_ADDRESS_PER_MINUTE ?? DEFAULT_WIDGET_LIMITS.startsPerAddressPerMinute),
       maxQuestionChars: Number(env.WIDGET_MAX_QUESTION_CHARS ?? DEFAULT_WIDGET_LIMITS.maxQuestionChars),
       tokenTtlSeconds: Number(env.WIDGET_TOKEN_TTL_SECONDS ?? DEFAULT_WIDGET_LIMITS.tokenTtlSeconds),
     },

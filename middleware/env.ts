@@ -34,7 +34,7 @@ export interface Platform {
   /** Per-endpoint delivery budget of inbound webhooks. */
   webhookLimiter: RateLimiterMemory;
   /** Budgets of the chat widget's public API: per widget key and per visitor. */
-  widgetLimiters: { perKey: RateLimiterMemory; perVisitor: RateLimiterMemory };
+  widgetLimiters: { perKey: RateLimiterMemory; perVisitor: RateLimiterMemory; startsPerAddress: RateLimiterMemory };
   /** HMAC key of widget visitor tokens (derived from the secret-sealing key). */
   widgetTokenKey: Buffer;
   /** Composes the widget's answers from retrieved passages (extractive unless ANSWER_URL is set). */

@@ -322,7 +322,7 @@ describe('bad input and abuse', () => {
   });
 
   it('rate-limits per visitor and per widget key with 429 and Retry-After', async () => {
-    const server = await startTestServer(env.db, { config: { widget: { perKeyPerMinute: 8, perVisitorPerMinute: 3, maxQuestionChars: 1000, tokenTtlSeconds: 600 } } });
+    const server = await startTestServer(env.db, { config: { widget: { perKeyPerMinute: 8, perVisitorPerMinute: 3, startsPerAddressPerMinute: 100, maxQuestionChars: 1000, tokenTtlSeconds: 600 } } });
     try {
       const conversation = await started(server, acmeKey, ACME_ORIGIN);
       const statuses: number[] = [];
@@ -338,6 +338,24 @@ describe('bad input and abuse', () => {
       expect(others.at(-1)).toBe(429);
       // Another organization's widget has its own budget.
       expect((await start(server, globexKey, GLOBEX_ORIGIN)).status).toBe(201);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('limits conversations started from one address, across widgets', async () => {
+    const server = await startTestServer(env.db, { config: { widget: { perKeyPerMinute: 100, perVisitorPerMinute: 100, startsPerAddressPerMinute: 3, maxQuestionChars: 1000, tokenTtlSeconds: 600 } } });
+    try {
+      const before = await widgetRows(acme);
+      const statuses = [];
+      for (let i = 0; i < 3; i++) statuses.push((await start(server, i % 2 ? globexKey : acmeKey, i % 2 ? GLOBEX_ORIGIN : ACME_ORIGIN)).status);
+      expect(statuses).toEqual([201, 201, 201]);
+      const limited = await start(server, acmeKey, ACME_ORIGIN);
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get('content-type')).toBe('application/problem+json');
+      expect(limited.headers.get('access-control-allow-origin')).toBe(ACME_ORIGIN);
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect((await widgetRows(acme)).transcripts).toBe(before.transcripts + 2);
     } finally {
       await server.close();
     }

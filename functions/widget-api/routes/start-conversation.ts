@@ -45,7 +45,7 @@ export const route = createRoute({
     400: problem('Invalid body.'),
     403: problem("The page's origin is not allowed, or the visitor's identity did not verify."),
     404: problem('Unknown or disabled widget key.'),
-    429: problem('Too many requests for this widget key; see Retry-After.'),
+    429: problem('Too many requests for this widget key, or conversations from this address; see Retry-After.'),
   },
 });
 
@@ -56,6 +56,8 @@ export function registerStartConversation(app: FunctionApp) {
     const platform = c.get('platform');
     // Counted per key whether or not it exists, so the limit reveals nothing either.
     await take(c, platform.widgetLimiters.perKey, input.key, 'requests for this widget');
+    // Anonymous visitors cost nothing to mint: one address may not start conversations (and transcripts) at speed.
+    await take(c, platform.widgetLimiters.startsPerAddress, requestAddress(c) ?? 'unknown', 'conversations started from this address');
     const result = await platform.database.withWidgetKey(input.key, async (tx, orgId) => {
       if (!orgId) throw unknownWidget();
       // Under row-level security now: only this organization's widget is visible.

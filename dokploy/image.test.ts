@@ -139,6 +139,28 @@ describe('dokploy/Dockerfile', () => {
     }
   });
 
+  it('runs the admin console from the same image, on beheerder only, with the same health check', async () => {
+    const port = String(await freePort());
+    const admin = start(['node', '--enable-source-maps', 'dist/admin.mjs'], {
+      ADMIN_DATABASE_URL: db.adminUrl,
+      ADMIN_PORT: port,
+      ADMIN_AUTH_SECRET: 'an-admin-secret-that-is-long-enough',
+      ADMIN_BASE_URL: 'https://admin.kommit.test',
+    });
+    try {
+      expect(await admin.waitFor('admin console on'), admin.output()).toBe(true);
+      expect(healthCheck({ PORT: port })).toBe(0);
+      // Production: plain HTTP is refused here too (Traefik terminates TLS).
+      expect((await fetch(`http://127.0.0.1:${port}/admin`, { redirect: 'manual' })).status).toBe(308);
+    } finally {
+      admin.child.kill('SIGTERM');
+      expect(await admin.exited, admin.output()).toBe(0);
+    }
+    const asApp = start(['node', 'dist/admin.mjs'], { ADMIN_DATABASE_URL: db.appUrl, ADMIN_PORT: String(await freePort()), ADMIN_AUTH_SECRET: 'x'.repeat(32) });
+    expect(await asApp.exited).toBe(1);
+    expect(asApp.output()).toContain('refusing to start: the admin console connected as role "kommit_app", expected "beheerder"');
+  });
+
   it('runs the release migration step as beheerder only', async () => {
     const migrate = start(['node', 'dist/migrate.mjs'], { ADMIN_DATABASE_URL: db.adminUrl });
     expect(await migrate.exited, migrate.output()).toBe(0);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { serve } from '@hono/node-server';
 import pino from 'pino';
 import { createOperatorAuth } from './auth/operators.ts';
+import { signerFromEnv } from './db/audit/checkpoint.ts';
 import { BootCheckError } from './db/boot-checks.ts';
 import { roleNamesFromEnv } from './db/roles.ts';
 import { resolveDatabase } from './db/runtime.ts';
@@ -23,12 +24,17 @@ async function main() {
   const config = { ...httpConfigFromEnv(), baseURL: process.env.ADMIN_BASE_URL ?? `http://localhost:${port}` };
   // Like the worker: a deployed admin console gets the admin URL and nothing else.
   const target = process.env.ADMIN_DATABASE_URL
-    ? { adminUrl: process.env.ADMIN_DATABASE_URL, ca: undefined, roles: roleNamesFromEnv(), operatorAuthSecret: undefined, stop: async () => {} }
+    ? { adminUrl: process.env.ADMIN_DATABASE_URL, ca: undefined, roles: roleNamesFromEnv(), operatorAuthSecret: undefined, auditSigningKey: undefined, stop: async () => {} }
     : await resolveDatabase({ log: (line) => logger.info(line), migrate: !config.production });
   if (!target.adminUrl) throw new Error('ADMIN_DATABASE_URL (role beheerder) must be set for the admin console');
   const secret = process.env.ADMIN_AUTH_SECRET ?? target.operatorAuthSecret;
   if (!secret && config.production) throw new Error('ADMIN_AUTH_SECRET must be set in production');
   if (!secret) logger.warn('ADMIN_AUTH_SECRET is not set: operator sessions will not survive a restart');
+  // The server's audit key: it signs checkpoints of the platform chain and of the organizations' chains operators append to.
+  const auditKey = process.env.AUDIT_SIGNING_KEY ?? target.auditSigningKey;
+  if (!auditKey && config.production) throw new Error('AUDIT_SIGNING_KEY must be set in production');
+  const auditSigner = auditKey ? signerFromEnv(auditKey) : undefined;
+  if (!auditSigner) logger.warn('AUDIT_SIGNING_KEY is not set: the platform audit chain gets no signed checkpoints');
   const database = createDatabase(target.adminUrl, { ca: target.ca, max: Number(process.env.ADMIN_DB_POOL_MAX ?? 4), statementTimeoutSeconds: 60, applicationName: 'kommit-admin' });
   let app;
   try {
@@ -39,7 +45,7 @@ async function main() {
       production: config.production,
       clientIpHeader: CLIENT_ADDRESS_HEADER,
     });
-    app = await createAdminApp({ database, auth, config, logger, trustedProxyRanges: compileRanges(config.trustedProxies), signInLimiter: createSignInLimiter(config.signInLimits) }, target.roles);
+    app = await createAdminApp({ database, auth, config, logger, trustedProxyRanges: compileRanges(config.trustedProxies), signInLimiter: createSignInLimiter(config.signInLimits), auditSigner }, target.roles);
   } catch (error) {
     await database.close();
     await target.stop();

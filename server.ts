@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import pino from 'pino';
-import { signerFromPem } from './db/audit/checkpoint.ts';
+import { signerFromEnv } from './db/audit/checkpoint.ts';
 import { assertConnection, BootCheckError, checkAppConnection, checkAuthConnection } from './db/boot-checks.ts';
 import { resolveDatabase } from './db/runtime.ts';
 import { createDatabase } from './db/tenant.ts';
@@ -38,14 +38,7 @@ async function main() {
   const secretKey = process.env.WEBHOOK_SECRET_KEY ?? target.secretKey;
   if (!secretKey && config.production) throw new Error('WEBHOOK_SECRET_KEY (32 bytes, base64) must be set in production');
   if (!secretKey) logger.warn('WEBHOOK_SECRET_KEY is not set: webhook secrets sealed now cannot be opened after a restart');
-  const auditSigner = signerFromPem(
-    auditKey ?? generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
-    {
-      keyName: process.env.AUDIT_KEY_NAME ?? 'kommit-audit',
-      everyAppends: Number(process.env.AUDIT_CHECKPOINT_EVERY ?? 100),
-      everyMinutes: Number(process.env.AUDIT_CHECKPOINT_MINUTES ?? 10),
-    },
-  );
+  const auditSigner = signerFromEnv(auditKey ?? generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
 
   const embedder = embedderFromEnv();
   const pool = { ca: target.ca, statementTimeoutSeconds: 30 };

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import pino, { type Logger } from 'pino';
 import { createWorkerMetrics } from './db/jobs/metrics.ts';
-import { signerFromPem } from './db/audit/checkpoint.ts';
+import { signerFromEnv } from './db/audit/checkpoint.ts';
 import { BootCheckError } from './db/boot-checks.ts';
 import { roleNamesFromEnv } from './db/roles.ts';
 import { resolveDatabase } from './db/runtime.ts';
@@ -30,13 +30,7 @@ async function main() {
     // The same key as the server's: checkpoints over rows the worker appends (webhook deliveries, scheduled evidence).
     const auditKey = process.env.AUDIT_SIGNING_KEY ?? ('auditSigningKey' in target ? target.auditSigningKey : undefined);
     if (!auditKey) logger.warn('AUDIT_SIGNING_KEY is not set: audit rows the worker appends get no signed checkpoints');
-    const auditSigner = auditKey
-      ? signerFromPem(auditKey, {
-          keyName: process.env.AUDIT_KEY_NAME ?? 'kommit-audit',
-          everyAppends: Number(process.env.AUDIT_CHECKPOINT_EVERY ?? 100),
-          everyMinutes: Number(process.env.AUDIT_CHECKPOINT_MINUTES ?? 10),
-        })
-      : undefined;
+    const auditSigner = auditKey ? signerFromEnv(auditKey) : undefined;
     worker = await launchWorker({ adminUrl: target.adminUrl, ca: target.ca, roles: target.roles, logger, auditSigner, migrate: !config.production, concurrency: Number(process.env.WORKER_CONCURRENCY ?? 4) });
   } catch (error) {
     await target.stop();

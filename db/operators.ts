@@ -1,17 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { generateApiKey } from '../auth/api-keys.ts';
-import { emitAudit, type AuditContext } from './audit/emit.ts';
+import { auditOperator } from './admin/platform-audit.ts';
 import { apiKeys } from './schema/api-keys.ts';
 import { organizations } from './schema/organizations.ts';
 import type { Database } from './tenant.ts';
 
 /**
  * Operator verbs, run on the admin role. The admin role is subject to forced RLS
- * as well, so each verb works inside the tenant context it touches, and each
- * writes its audit row there, as the system actor.
+ * as well, so each verb works inside the tenant context it touches. Each is
+ * recorded in that organization's chain (as the system actor operator-cli) and
+ * in the platform chain, like everything an operator does.
  */
-const operator = (orgId: string): AuditContext => ({ orgId, actor: { type: 'system', id: 'operator-cli' } });
+const OPERATOR_CLI = { userId: null, email: 'operator-cli' };
 
 export function slugify(name: string) {
   return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'org';
@@ -24,7 +25,7 @@ export async function createOrganization(admin: Database, input: { name: string;
   const slug = input.slug ?? slugify(input.name);
   await admin.withTenant(id, async (tx) => {
     await tx.insert(organizations).values({ id, name: input.name, slug });
-    await emitAudit(tx, operator(id), { action: 'organization.create', targetType: 'organization', targetId: id, data: { name: input.name, slug } });
+    await auditOperator(tx, { operator: OPERATOR_CLI, orgId: id, action: 'organization.create', targetType: 'organization', targetId: id, data: { name: input.name, slug } });
   });
   return id;
 }
@@ -36,7 +37,7 @@ export async function createApiKey(admin: Database, orgId: string, name = 'cli')
     const [org] = await tx.select({ id: organizations.id }).from(organizations);
     if (!org) throw new Error(`no organization ${orgId}`);
     const [row] = await tx.insert(apiKeys).values({ orgId, name, prefix: key.prefix, keyHash: key.hash }).returning({ id: apiKeys.id });
-    await emitAudit(tx, operator(orgId), { action: 'api_key.create', targetType: 'api_key', targetId: row!.id, data: { name, prefix: key.prefix } });
+    await auditOperator(tx, { operator: OPERATOR_CLI, orgId, action: 'api_key.create', targetType: 'api_key', targetId: row!.id, data: { name, prefix: key.prefix } });
     return row!.id;
   });
   return { id, key: key.key };
@@ -45,6 +46,6 @@ export async function createApiKey(admin: Database, orgId: string, name = 'cli')
 export async function revokeApiKey(admin: Database, orgId: string, keyId: string) {
   await admin.withTenant(orgId, async (tx) => {
     await tx.update(apiKeys).set({ revokedAt: new Date().toISOString() }).where(eq(apiKeys.id, keyId));
-    await emitAudit(tx, operator(orgId), { action: 'api_key.revoke', targetType: 'api_key', targetId: keyId });
+    await auditOperator(tx, { operator: OPERATOR_CLI, orgId, action: 'api_key.revoke', targetType: 'api_key', targetId: keyId });
   });
 }

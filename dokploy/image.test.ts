@@ -141,11 +141,13 @@ describe('dokploy/Dockerfile', () => {
 
   it('runs the admin console from the same image, on beheerder only, with the same health check', async () => {
     const port = String(await freePort());
+    const auditKey = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     const admin = start(['node', '--enable-source-maps', 'dist/admin.mjs'], {
       ADMIN_DATABASE_URL: db.adminUrl,
       ADMIN_PORT: port,
       ADMIN_AUTH_SECRET: 'an-admin-secret-that-is-long-enough',
       ADMIN_BASE_URL: 'https://admin.kommit.test',
+      AUDIT_SIGNING_KEY: auditKey,
     });
     try {
       expect(await admin.waitFor('admin console on'), admin.output()).toBe(true);
@@ -156,7 +158,7 @@ describe('dokploy/Dockerfile', () => {
       admin.child.kill('SIGTERM');
       expect(await admin.exited, admin.output()).toBe(0);
     }
-    const asApp = start(['node', 'dist/admin.mjs'], { ADMIN_DATABASE_URL: db.appUrl, ADMIN_PORT: String(await freePort()), ADMIN_AUTH_SECRET: 'x'.repeat(32) });
+    const asApp = start(['node', 'dist/admin.mjs'], { ADMIN_DATABASE_URL: db.appUrl, ADMIN_PORT: String(await freePort()), ADMIN_AUTH_SECRET: 'x'.repeat(32), AUDIT_SIGNING_KEY: auditKey });
     expect(await asApp.exited).toBe(1);
     expect(asApp.output()).toContain('refusing to start: the admin console connected as role "kommit_app", expected "beheerder"');
   });

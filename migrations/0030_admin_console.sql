@@ -11,6 +11,14 @@ CREATE TABLE "operator_sessions" (
 	CONSTRAINT "operator_sessions_token_unique" UNIQUE("token")
 );
 --> statement-breakpoint
+CREATE TABLE "platform_audit_checkpoints" (
+	"seq" bigint PRIMARY KEY NOT NULL,
+	"head_hash" "bytea" NOT NULL,
+	"signed_at" timestamp (6) with time zone NOT NULL,
+	"key_name" text NOT NULL,
+	"note" text NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "platform_audit_log" (
 	"seq" bigint PRIMARY KEY NOT NULL,
 	"occurred_at" timestamp (6) with time zone NOT NULL,
@@ -34,6 +42,8 @@ CREATE TABLE "platform_operators" (
 	"role" text DEFAULT 'admin' NOT NULL,
 	"granted_at" timestamp (6) with time zone DEFAULT now() NOT NULL,
 	"granted_by" text NOT NULL,
+	"setup_token_hash" "bytea",
+	"setup_token_expires_at" timestamp (6) with time zone,
 	CONSTRAINT "platform_operators_role_check" CHECK ("platform_operators"."role" in ('admin'))
 );
 --> statement-breakpoint
@@ -53,12 +63,15 @@ ALTER TABLE "platform_operators" ADD CONSTRAINT "platform_operators_user_id_user
 ALTER TABLE "two_factors" ADD CONSTRAINT "two_factors_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "operator_sessions_user_idx" ON "operator_sessions" USING btree ("user_id");--> statement-breakpoint
 CREATE INDEX "platform_audit_log_organization_idx" ON "platform_audit_log" USING btree ("organization_id","seq");--> statement-breakpoint
-CREATE INDEX "two_factors_user_idx" ON "two_factors" USING btree ("user_id");--> statement-breakpoint
+CREATE INDEX "two_factors_user_idx" ON "two_factors" USING btree ("user_id");
+--> statement-breakpoint
 -- The admin console's tables (DESIGN.md section 7) belong to beheerder alone:
 -- neither the request role nor Better Auth's public role may touch them.
-REVOKE ALL ON platform_operators, operator_sessions, two_factors, platform_audit_log FROM PUBLIC;
+REVOKE ALL ON platform_operators, operator_sessions, two_factors, platform_audit_log, platform_audit_checkpoints FROM PUBLIC;
 --> statement-breakpoint
--- The platform chain only grows: no UPDATE, DELETE or TRUNCATE, for its owner neither.
+-- The platform chain and its checkpoints only grow: UPDATE, DELETE and TRUNCATE
+-- are refused (its owner could switch the triggers off: the signed checkpoints
+-- and the rows anchored in organizations' chains are what show that).
 CREATE FUNCTION kommit_platform_audit_append_only()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -76,6 +89,12 @@ CREATE TRIGGER platform_audit_log_append_only BEFORE UPDATE OR DELETE ON platfor
 CREATE TRIGGER platform_audit_log_no_truncate BEFORE TRUNCATE ON platform_audit_log
   FOR EACH STATEMENT EXECUTE FUNCTION kommit_platform_audit_append_only();
 --> statement-breakpoint
+CREATE TRIGGER platform_audit_checkpoints_append_only BEFORE UPDATE OR DELETE ON platform_audit_checkpoints
+  FOR EACH ROW EXECUTE FUNCTION kommit_platform_audit_append_only();
+--> statement-breakpoint
+CREATE TRIGGER platform_audit_checkpoints_no_truncate BEFORE TRUNCATE ON platform_audit_checkpoints
+  FOR EACH STATEMENT EXECUTE FUNCTION kommit_platform_audit_append_only();
+--> statement-breakpoint
 -- Operators see metadata across organizations; row-level security (forced for
 -- beheerder too) keeps every tenant row out of reach without a tenant context.
 -- These functions, owned by the BYPASSRLS resolver role and executable only
@@ -85,7 +104,7 @@ RETURNS TABLE (id uuid, name text, slug text, created_at timestamptz, deletion_r
 LANGUAGE sql
 STABLE
 SECURITY DEFINER
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT o.id, o.name, o.slug, o.created_at, o.deletion_requested_at,
          (SELECT count(*) FROM public.members m WHERE m.org_id = o.id),
@@ -103,7 +122,7 @@ RETURNS TABLE (org_id uuid, table_name text, row_count bigint, bytes bigint)
 LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   t record;
@@ -115,6 +134,9 @@ BEGIN
     JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
     JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'org_id' AND NOT a.attisdropped
     WHERE c.relkind IN ('r', 'p')
+      -- A tenant table whose org_id was not granted is left out rather than
+      -- failing every page (functions/admin/admin.test.ts requires the grant).
+      AND has_column_privilege(c.oid, a.attnum, 'SELECT')
     ORDER BY c.relname
   LOOP
     -- The planner's estimate for big tables (kept by autovacuum); small or
@@ -133,13 +155,13 @@ END
 $$;
 --> statement-breakpoint
 -- Webhook deliveries that failed, across organizations: status, attempts and
--- Postgres' error, never the body.
+-- the recorded failure reason, never the body.
 CREATE FUNCTION kommit_admin_webhook_failures(max_rows integer)
 RETURNS TABLE (org_id uuid, id uuid, endpoint_id uuid, status text, attempts integer, last_error text, received_at timestamptz)
 LANGUAGE sql
 STABLE
 SECURITY DEFINER
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT d.org_id, d.id, d.endpoint_id, d.status, d.attempts, d.last_error, d.received_at
   FROM public.webhook_deliveries d
@@ -167,7 +189,7 @@ GRANT SELECT (seq) ON audit_chain_heads TO kommit_resolver;
 GRANT SELECT (org_id, id, endpoint_id, status, attempts, last_error, received_at) ON webhook_deliveries TO kommit_resolver;
 --> statement-breakpoint
 -- The resolver may read org_id (and nothing else) of every tenant table there
--- is now; a migration adding a tenant table grants the same (test/catalog.test.ts checks).
+-- is now; a migration adding a tenant table grants the same (functions/admin/admin.test.ts checks).
 DO $$
 DECLARE
   t record;

@@ -1,4 +1,5 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, generateKeyPairSync } from 'node:crypto';
+import { signerFromPem } from '../db/audit/checkpoint.ts';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import pino from 'pino';
@@ -13,6 +14,13 @@ import { createSignInLimiter } from '../middleware/sign-in-limit.ts';
 import type { TestDatabase } from './database.ts';
 
 /** The admin console on its own HTTP server on loopback, as `npm run admin` serves it, on the given connection URL. */
+/** The audit key test admin consoles sign with (checkpoints every 5 appends, so tests see several). */
+export const ADMIN_TEST_SIGNER = signerFromPem(generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), {
+  keyName: 'kommit-admin-test',
+  everyAppends: 5,
+  everyMinutes: 60,
+});
+
 export async function startAdminServer(db: TestDatabase, connectionUrl = db.adminUrl) {
   const database = createDatabase(connectionUrl, { ca: db.ca, max: 3 });
   let fetcher: (request: Request, env: unknown) => Response | Promise<Response> = () => new Response('starting', { status: 503 });
@@ -25,7 +33,8 @@ export async function startAdminServer(db: TestDatabase, connectionUrl = db.admi
     trustedProxies: [],
     maxBodyBytes: 64 * 1024,
     baseURL: url,
-    signInLimits: DEFAULT_SIGN_IN_LIMITS,
+    // Every test signs in from 127.0.0.1: the per-address budget would run out; the per-account one is tested.
+    signInLimits: { ...DEFAULT_SIGN_IN_LIMITS, perAddress: 100_000 },
     webhooks: DEFAULT_WEBHOOK_LIMITS,
     requestLimits: NO_REQUEST_LIMITS,
     widget: DEFAULT_WIDGET_LIMITS,
@@ -36,7 +45,7 @@ export async function startAdminServer(db: TestDatabase, connectionUrl = db.admi
   };
   try {
     const auth = createOperatorAuth({ db: database.db, baseURL: url, secret: 'admin-test-secret-long-enough-for-better-auth', production: false, clientIpHeader: CLIENT_ADDRESS_HEADER });
-    const app = await createAdminApp({ database, auth, config, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), trustedProxyRanges: [], signInLimiter: createSignInLimiter(config.signInLimits) }, DEFAULT_ROLES);
+    const app = await createAdminApp({ database, auth, config, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), trustedProxyRanges: [], signInLimiter: createSignInLimiter(config.signInLimits), auditSigner: ADMIN_TEST_SIGNER }, DEFAULT_ROLES);
     fetcher = (request, env) => app.fetch(request, env as Parameters<typeof app.fetch>[1]);
   } catch (error) {
     await close();

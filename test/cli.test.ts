@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -62,8 +63,16 @@ describe('npm run admin:grant', () => {
     await db.identity.sql`insert into users (name, email) values ('Op', ${email})`;
     const granted = await cli('db/cli/admin-grant.ts', [email]);
     expect(granted.stderr).toMatch(/is now a platform operator/);
+    expect(granted.stderr).toMatch(/One-time set-up code/);
+    const code = granted.stdout.trim();
+    expect(code).toMatch(/^[\w-]{32}$/);
     expect(await operators(email)).toBe(1);
-    expect((await cli('db/cli/admin-grant.ts', [email])).stderr).toMatch(/already was a platform operator/);
+    const again = await cli('db/cli/admin-grant.ts', [email]);
+    expect(again.stderr).toMatch(/already was a platform operator/);
+    // A new code replaces the first; only its hash is stored.
+    expect(again.stdout.trim()).not.toBe(code);
+    const [stored] = await db.admin.sql<{ hash: Buffer }[]>`select setup_token_hash as hash from platform_operators o join users u on u.id = o.user_id where u.email = ${email}`;
+    expect(stored!.hash.equals(createHash('sha256').update(again.stdout.trim()).digest())).toBe(true);
 
     // With the request role's URL as the admin URL, nothing is granted.
     await expect(cli('db/cli/admin-grant.ts', [email, '--revoke'], { ADMIN_DATABASE_URL: db.appUrl })).rejects.toMatchObject({
@@ -74,12 +83,10 @@ describe('npm run admin:grant', () => {
 
     expect((await cli('db/cli/admin-grant.ts', [email, '--revoke'])).stderr).toMatch(/is no longer a platform operator/);
     expect(await operators(email)).toBe(0);
-    const recorded = await db.admin.sql<{ action: string; actor_type: string }[]>`
-      select action, actor_type from platform_audit_log where data->>'email' = ${email} order by seq`;
-    expect(recorded).toEqual([
-      { action: 'operator.grant', actor_type: 'system' },
-      { action: 'operator.revoke', actor_type: 'system' },
-    ]);
+    const recorded = await db.admin.sql<{ action: string; actor_type: string; actor_id: string }[]>`
+      select action, actor_type, actor_id from platform_audit_log where data->>'email' = ${email} order by seq`;
+    expect(recorded.map((r) => r.action)).toEqual(['operator.grant', 'operator.setup_token', 'operator.revoke']);
+    for (const row of recorded) expect(row).toMatchObject({ actor_type: 'system', actor_id: expect.stringMatching(/^admin:grant by \S+@\S+$/) });
   });
 
   it('says what is wrong: no such user, no email, no admin URL', async () => {

@@ -17,6 +17,7 @@ export interface OperatorRequest {
   operator: Operator;
   requestId?: string | null;
   ip?: string | null;
+  signer?: OperatorAction['signer'];
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -37,15 +38,11 @@ export class NoSuchOrganization extends Error {
   }
 }
 
-/**
- * Runs fn inside orgId's tenant context and records the action in both chains,
- * in the same transaction. The organization row is share-locked first, so it
- * cannot be deleted between the action and its audit rows.
- */
+/** Runs fn inside orgId's tenant context and records the action in both chains, in the same transaction. */
 function inOrganization<T>(admin: Database, orgId: string, request: OperatorRequest, fn: (tx: Tx) => Promise<{ result: T; audit: Omit<OperatorAction, 'operator' | 'requestId' | 'ip' | 'orgId'> | null }>) {
   if (!isUuid(orgId)) return Promise.reject(new NoSuchOrganization());
   return admin.withTenant(orgId, async (tx) => {
-    const [org] = await tx.execute(sql`select 1 from organizations where id = ${orgId} for share`);
+    const [org] = await tx.execute(sql`select 1 from organizations where id = ${orgId}`);
     if (!org) throw new NoSuchOrganization();
     const { result, audit } = await fn(tx);
     if (audit) await auditOperator(tx, { ...request, ...audit, orgId });
@@ -180,17 +177,19 @@ export interface QueuedJob {
 /**
  * The job queue as graphile-worker keeps it: pending (waiting to run),
  * running (locked by a worker), failed (will be retried), dead (out of
- * attempts). Payloads are not shown; the organization is the one
- * kommit_enqueue stamped on the job.
+ * attempts). A lock older than graphile-worker's four hours belongs to a
+ * worker that died: the job is failed, free to be taken (and retried) again.
+ * Payloads are not shown; the organization is the one kommit_enqueue stamped.
  */
+const LIVE_LOCK = `(locked_at is not null and locked_at > now() - interval '4 hours')`;
 export async function listJobs(admin: Database, state?: JobState) {
   const rows = await admin.sql<{ id: string; task: string; org_id: string | null; state: JobState; attempts: number; max_attempts: number; run_at: string; last_error: string | null }[]>`
     select * from (
       select j.id::text as id, t.identifier as task, j.payload->>'orgId' as org_id, j.attempts, j.max_attempts, j.run_at,
              left(j.last_error, 500) as last_error,
-             case when j.locked_at is not null then 'running'
+             case when ${admin.sql.unsafe(LIVE_LOCK)} then 'running'
                   when j.attempts >= j.max_attempts then 'dead'
-                  when j.attempts > 0 then 'failed'
+                  when j.attempts > 0 or j.locked_at is not null then 'failed'
                   else 'pending' end as state
       from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
     ) jobs
@@ -198,9 +197,9 @@ export async function listJobs(admin: Database, state?: JobState) {
     order by run_at desc, id desc limit 200`;
   const [counts] = await admin.sql<Record<JobState, number>[]>`
     select count(*) filter (where locked_at is null and attempts = 0)::int as pending,
-           count(*) filter (where locked_at is not null)::int as running,
-           count(*) filter (where locked_at is null and attempts > 0 and attempts < max_attempts)::int as failed,
-           count(*) filter (where locked_at is null and attempts >= max_attempts)::int as dead
+           count(*) filter (where ${admin.sql.unsafe(LIVE_LOCK)})::int as running,
+           count(*) filter (where not ${admin.sql.unsafe(LIVE_LOCK)} and attempts < max_attempts and (attempts > 0 or locked_at is not null))::int as failed,
+           count(*) filter (where not ${admin.sql.unsafe(LIVE_LOCK)} and attempts >= max_attempts)::int as dead
     from graphile_worker._private_jobs`;
   const jobs: QueuedJob[] = rows.map((r) => ({
     id: r.id,
@@ -221,10 +220,13 @@ export async function listJobs(admin: Database, state?: JobState) {
  * job is gone or running.
  */
 export async function retryJob(admin: Database, jobId: string, request: OperatorRequest) {
-  if (!/^\d{1,19}$/.test(jobId)) return false;
+  // Job ids are bigints; anything longer than 18 digits could overflow the cast.
+  if (!/^[1-9]\d{0,17}$/.test(jobId)) return false;
   const [job] = await admin.sql<{ task: string; org_id: string | null }[]>`
     select t.identifier as task, j.payload->>'orgId' as org_id
-    from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id where j.id = ${jobId}`;
+    from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
+    where j.id = ${jobId} and not ${admin.sql.unsafe(LIVE_LOCK)} and (j.attempts > 0 or j.locked_at is not null)`;
+  // Only failed or dead jobs are retried: a pending one is not brought forward.
   if (!job) return false;
   const retry = async (tx: Tx) => {
     const rescheduled = await tx.execute(sql`select id from graphile_worker.reschedule_jobs(array[${jobId}]::bigint[], run_at => now(), attempts => 0)`);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { sql } from 'drizzle-orm';
 import { GENESIS_HASH } from '../audit/chain.ts';
+import { signCheckpoint, verifierKey, verifyCheckpoint, type CheckpointSigner } from '../audit/checkpoint.ts';
 import { emitAudit, stripSecrets } from '../audit/emit.ts';
 import type { Tx } from '../tenant.ts';
 
@@ -18,7 +19,12 @@ export interface OperatorAction {
   requestId?: string | null;
   ip?: string | null;
   data?: Record<string, unknown>;
+  /** Signs a checkpoint of the platform chain when one is due (and of the organization's, likewise). */
+  signer?: CheckpointSigner;
 }
+
+/** The origin line of the platform chain's signed checkpoints: kommit/audit/platform. */
+export const PLATFORM_CHAIN = 'platform';
 
 /** A platform chain row as stored and as hashed: hashes in hex, time in UTC with microseconds. */
 export interface PlatformRecord {
@@ -50,10 +56,10 @@ const RECORD_COLUMNS = sql.raw(`
 type StoredRecord = Omit<PlatformRecord, 'seq'> & { seq: string | number; hash: string };
 
 /**
- * Appends one row to the platform chain inside the caller's transaction. The
- * chain's last row is locked (an advisory lock serialises appends that find
- * the chain empty), so two operators never fork it; unique(prev_hash) and the
- * seq primary key back that up.
+ * Appends one row to the platform chain inside the caller's transaction.
+ * Appends queue on a transaction-scoped advisory lock (held to commit), so two
+ * operators never fork the chain; the seq primary key and unique(prev_hash)
+ * back that up. Signs a checkpoint when one is due.
  */
 async function appendPlatformRecord(tx: Tx, entry: OperatorAction) {
   await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended('kommit-platform-audit', 0))`);
@@ -82,7 +88,19 @@ async function appendPlatformRecord(tx: Tx, entry: OperatorAction) {
     values (${record.seq}, ${record.occurred_at}::timestamptz, ${record.actor_type}, ${record.actor_id}, ${record.action}, ${record.organization_id},
             ${record.target_type}, ${record.target_id}, ${record.reason}, ${record.request_id}, ${record.ip}, ${JSON.stringify(record.data)}::jsonb,
             ${Buffer.from(record.prev_hash, 'hex')}, ${hash})`);
-  return record.seq;
+  if (entry.signer) await checkpointIfDue(tx, entry.signer, record.seq, hash, record.occurred_at);
+  return { seq: record.seq, hash: hash.toString('hex') };
+}
+
+async function checkpointIfDue(tx: Tx, signer: CheckpointSigner, seq: number, hash: Buffer, time: string) {
+  const [last] = await tx.execute<{ seq: string; age_minutes: number }>(sql`
+    select seq::int8 as seq, extract(epoch from (now() - signed_at)) / 60 as age_minutes from platform_audit_checkpoints order by seq desc limit 1`);
+  const due = !last || seq - Number(last.seq) >= signer.everyAppends || last.age_minutes >= signer.everyMinutes;
+  if (!due) return;
+  const note = signCheckpoint(signer, { orgId: PLATFORM_CHAIN, seq, headHash: hash, time });
+  await tx.execute(sql`
+    insert into platform_audit_checkpoints (seq, head_hash, signed_at, key_name, note)
+    values (${seq}, ${hash}, ${time}::timestamptz, ${signer.keyName}, ${note})`);
 }
 
 /**
@@ -92,20 +110,29 @@ async function appendPlatformRecord(tx: Tx, entry: OperatorAction) {
  * both rows commit with the action or neither does.
  */
 export async function auditOperator(tx: Tx, entry: OperatorAction) {
-  const platformSeq = await appendPlatformRecord(tx, entry);
+  const platform = await appendPlatformRecord(tx, entry);
   if (entry.orgId) {
+    // The platform row's seq and hash go into the organization's chain too:
+    // the customer's own checkpoints then anchor the platform chain as well.
     await emitAudit(
       tx,
-      { orgId: entry.orgId, actor: { type: 'operator', id: entry.operator.userId }, requestId: entry.requestId, ip: entry.ip },
+      {
+        orgId: entry.orgId,
+        // A signed-in operator, or an operator CLI (which names itself).
+        actor: entry.operator.userId ? { type: 'operator', id: entry.operator.userId } : { type: 'system', id: entry.operator.email ?? null },
+        requestId: entry.requestId,
+        ip: entry.ip,
+        signer: entry.signer,
+      },
       {
         action: entry.action,
         targetType: entry.targetType,
         targetId: entry.targetId,
-        data: { ...entry.data, ...(entry.reason ? { reason: entry.reason } : {}), operator: entry.operator.email, platformSeq },
+        data: { ...entry.data, ...(entry.reason ? { reason: entry.reason } : {}), operator: entry.operator.email, platformSeq: platform.seq, platformHash: platform.hash },
       },
     );
   }
-  return platformSeq;
+  return platform.seq;
 }
 
 export interface PlatformChainReport {
@@ -113,10 +140,29 @@ export interface PlatformChainReport {
   rowsChecked: number;
   head: { seq: number; hash: string } | null;
   firstBreak: { seq: number; detail: string } | null;
+  /** The latest stored checkpoint the chain was held against, if any. */
+  checkpoint: { seq: number; hash: string } | null;
 }
 
-/** Recomputes the platform chain page by page (constant memory) and reports the first broken link. */
-export async function verifyPlatformChain(tx: Tx, pageSize = 2000): Promise<PlatformChainReport> {
+/**
+ * Recomputes the platform chain page by page (constant memory) and holds its
+ * end against the latest signed checkpoint, which is what shows a cut-off
+ * tail. With a verifier key, the checkpoint's signature is checked too.
+ */
+export async function verifyPlatformChain(tx: Tx, options: { verifier?: CheckpointSigner; pageSize?: number } = {}): Promise<PlatformChainReport> {
+  const pageSize = options.pageSize ?? 2000;
+  const [stored] = await tx.execute<{ seq: string; hash: string; note: string }>(sql`
+    select seq::int8 as seq, encode(head_hash, 'hex') as hash, note from platform_audit_checkpoints order by seq desc limit 1`);
+  const checkpoint = stored ? { seq: Number(stored.seq), hash: stored.hash } : null;
+  const broken = (seq: number, detail: string, rowsChecked: number, head: PlatformChainReport['head']): PlatformChainReport => ({ ok: false, rowsChecked, head, firstBreak: { seq, detail }, checkpoint });
+  if (stored && options.verifier) {
+    try {
+      const signed = verifyCheckpoint(stored.note, verifierKey(options.verifier));
+      if (signed.orgId !== PLATFORM_CHAIN || signed.seq !== checkpoint!.seq || signed.hash !== checkpoint!.hash) return broken(checkpoint!.seq, 'the stored checkpoint does not say what its note signs', 0, null);
+    } catch (error) {
+      return broken(checkpoint!.seq, `the checkpoint at seq ${checkpoint!.seq} does not verify: ${(error as Error).message}`, 0, null);
+    }
+  }
   let prev: { seq: number; hash: string } | null = null;
   let checked = 0;
   for (;;) {
@@ -128,20 +174,31 @@ export async function verifyPlatformChain(tx: Tx, pageSize = 2000): Promise<Plat
       const expectedSeq: number = (prev?.seq ?? 0) + 1;
       const expectedPrev: string = prev?.hash ?? GENESIS_HASH.toString('hex');
       checked++;
-      if (record.seq !== expectedSeq) {
-        return { ok: false, rowsChecked: checked, head: prev, firstBreak: { seq: expectedSeq, detail: `seq ${expectedSeq} is missing` } };
-      }
+      if (record.seq !== expectedSeq) return broken(expectedSeq, `seq ${expectedSeq} is missing`, checked, prev);
       if (record.prev_hash !== expectedPrev || platformRecordHash(record).toString('hex') !== hash) {
-        return { ok: false, rowsChecked: checked, head: prev, firstBreak: { seq: record.seq, detail: `the row at seq ${record.seq} does not match its hash or its link` } };
+        return broken(record.seq, `the row at seq ${record.seq} does not match its hash or its link`, checked, prev);
+      }
+      if (checkpoint && record.seq === checkpoint.seq && hash !== checkpoint.hash) {
+        return broken(record.seq, `the chain up to seq ${record.seq} differs from the signed checkpoint`, checked, prev);
       }
       prev = { seq: record.seq, hash };
     }
-    if (rows.length < pageSize) return { ok: true, rowsChecked: checked, head: prev, firstBreak: null };
+    if (rows.length < pageSize) break;
   }
+  if (checkpoint && (prev?.seq ?? 0) < checkpoint.seq) {
+    return broken((prev?.seq ?? 0) + 1, `rows ${(prev?.seq ?? 0) + 1} to ${checkpoint.seq} are missing: a signed checkpoint covers seq ${checkpoint.seq}`, checked, prev);
+  }
+  return { ok: true, rowsChecked: checked, head: prev, firstBreak: null, checkpoint };
 }
 
 /** The newest platform chain rows, newest first. */
 export async function recentPlatformRecords(tx: Tx, limit = 100) {
   const rows = await tx.execute<StoredRecord>(sql`select ${RECORD_COLUMNS} from platform_audit_log order by seq desc limit ${limit}`);
   return rows.map((row) => ({ ...row, seq: Number(row.seq) }));
+}
+
+/** The newest signed checkpoint note of the platform chain, if any. */
+export async function latestPlatformCheckpoint(tx: Tx) {
+  const [row] = await tx.execute<{ note: string }>(sql`select note from platform_audit_checkpoints order by seq desc limit 1`);
+  return row?.note ?? null;
 }

@@ -86,3 +86,12 @@ export function signerFromPem(pem: string, options: { keyName: string; everyAppe
   if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error('AUDIT_SIGNING_KEY must be an Ed25519 private key (PEM)');
   return { ...options, privateKey, publicKey: createPublicKey(privateKey) };
 }
+
+/** The signer a process configures from its env: the key (AUDIT_SIGNING_KEY, or what the embedded default generated) and the AUDIT_* cadence. */
+export function signerFromEnv(pem: string, env: NodeJS.ProcessEnv = process.env): CheckpointSigner {
+  return signerFromPem(pem, {
+    keyName: env.AUDIT_KEY_NAME ?? 'kommit-audit',
+    everyAppends: Number(env.AUDIT_CHECKPOINT_EVERY ?? 100),
+    everyMinutes: Number(env.AUDIT_CHECKPOINT_MINUTES ?? 10),
+  });
+}

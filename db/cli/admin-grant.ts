@@ -1,5 +1,7 @@
+import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { setOperator } from '../admin/operators.ts';
+import { signerFromEnv } from '../audit/checkpoint.ts';
+import { setOperator } from '../admin/grants.ts';
 import { runAsAdmin } from './run.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { revoke: { type: 'boolean', default: false } } });
@@ -10,8 +12,17 @@ if (!email || positionals.length > 1) {
 }
 
 // Operator rights are the admin role's to give: runAsAdmin refuses any other connection up front.
-await runAsAdmin(async (admin) => {
-  const { changed } = await setOperator(admin, email, !values.revoke);
+await runAsAdmin(async (admin, target) => {
+  const key = process.env.AUDIT_SIGNING_KEY ?? target.auditSigningKey;
+  const signer = key ? signerFromEnv(key) : undefined;
+  // Who ran it, as far as this machine knows: the platform chain records it.
+  const grantedBy = `admin:grant by ${userInfo().username}@${hostname()}`;
+  const { changed, setupToken } = await setOperator(admin, email, !values.revoke, { grantedBy, signer });
   const verb = values.revoke ? (changed ? 'is no longer' : 'was not') : changed ? 'is now' : 'already was';
-  process.stderr.write(`${email} ${verb} a platform operator${!values.revoke && changed ? '; they sign in at /admin and set up an authenticator app' : ''}\n`);
+  process.stderr.write(`${email} ${verb} a platform operator\n`);
+  if (setupToken) {
+    process.stderr.write('One-time set-up code for their authenticator (valid 24 hours; hand it over apart from the password):\n');
+    process.stdout.write(`${setupToken}\n`);
+    process.stderr.write('They sign in at /admin, enter it, and set up TOTP. Running this again issues a new code.\n');
+  }
 }, 'admin:grant');

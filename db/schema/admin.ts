@@ -11,7 +11,12 @@ import { users } from './auth.ts';
 const at = (name: string) => timestamp(name, { withTimezone: true, precision: 6 });
 const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
 
-/** A user who may operate the platform; granted only by `npm run admin:grant` with the admin database URL. */
+/**
+ * A user who may operate the platform; granted only by `npm run admin:grant`
+ * with the admin database URL. Until the operator has set up TOTP, setting it
+ * up takes the one-time token the grant printed (stored here as its SHA-256),
+ * so a password alone never decides whose authenticator guards the account.
+ */
 export const platformOperators = pgTable('platform_operators', {
   userId: uuid('user_id')
     .primaryKey()
@@ -19,6 +24,8 @@ export const platformOperators = pgTable('platform_operators', {
   role: text('role').notNull().default('admin'),
   grantedAt: at('granted_at').notNull().defaultNow(),
   grantedBy: text('granted_by').notNull(),
+  setupTokenHash: bytea('setup_token_hash'),
+  setupTokenExpiresAt: at('setup_token_expires_at'),
 }, (t) => [check('platform_operators_role_check', sql`${t.role} in ('admin')`)]);
 
 /**
@@ -93,3 +100,16 @@ export const platformAuditLog = pgTable(
     index('platform_audit_log_organization_idx').on(t.organizationId, t.seq),
   ],
 );
+
+/**
+ * Signed checkpoints of the platform chain (the organizations' note format,
+ * origin kommit/audit/platform): a cut-off tail or a rewritten chain shows
+ * against any of them, here or wherever an operator kept one.
+ */
+export const platformAuditCheckpoints = pgTable('platform_audit_checkpoints', {
+  seq: bigint('seq', { mode: 'number' }).primaryKey(),
+  headHash: bytea('head_hash').notNull(),
+  signedAt: at('signed_at').notNull(),
+  keyName: text('key_name').notNull(),
+  note: text('note').notNull(),
+});

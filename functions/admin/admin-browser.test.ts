@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setOperator } from '../../db/admin/operators.ts';
+import { setOperator } from '../../db/admin/grants.ts';
 import { startAdminServer, totp } from '../../test/admin.ts';
 import { launchBrowser } from '../../test/browser.ts';
 import { createTenant, type TestTenant } from '../../test/tenants.ts';
@@ -38,13 +38,14 @@ describe('the admin console in a browser', () => {
   it('an operator sets up TOTP, signs in with it, and works through the pages', async () => {
     const email = uniqueEmail('operator');
     await new UserAgent(env.server).signUp(email);
-    await setOperator(env.db.admin, email, true);
+    const { setupToken } = await setOperator(env.db.admin, email, true, { grantedBy: 'admin:grant by test' });
     const page = await (await browser.newContext()).newPage();
 
     // First sign-in: only setting up the second factor is open.
     await signIn(page, email);
     await expect.poll(() => page.url()).toContain('/admin/two-factor/setup');
     await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByLabel('Set-up code').fill(setupToken!);
     await page.getByRole('button', { name: 'Create authenticator secret' }).click();
     const secret = (await page.getByTestId('totp-secret').textContent())!;
     await page.getByLabel('Code').fill(totp(secret));

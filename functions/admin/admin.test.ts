@@ -1,10 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setOperator } from '../../db/admin/operators.ts';
+import { setOperator } from '../../db/admin/grants.ts';
 import { verifyPlatformChain } from '../../db/admin/platform-audit.ts';
 import { BootCheckError } from '../../db/boot-checks.ts';
 import { selectFunctions } from '../index.ts';
-import { startAdminServer, totp } from '../../test/admin.ts';
+import { ADMIN_TEST_SIGNER, startAdminServer, totp } from '../../test/admin.ts';
 import { createTenant, type TestTenant } from '../../test/tenants.ts';
 import { useTestServer } from '../../test/use-server.ts';
 import { uniqueEmail, UserAgent } from '../../test/user-agent.ts';
@@ -25,12 +25,14 @@ afterAll(async () => {
 
 const PASSWORD = 'correct horse battery';
 
-/** A Kommit user (signed up in the public app), optionally made an operator by the grant verb. */
+const grant = (email: string, on = true) => setOperator(env.db.admin, email, on, { grantedBy: 'admin:grant by test', signer: ADMIN_TEST_SIGNER });
+
+/** A Kommit user (signed up in the public app), optionally made an operator by the grant verb (with its set-up code). */
 async function user(operator: boolean) {
   const email = uniqueEmail('operator');
   const { id } = await new UserAgent(env.server).signUp(email);
-  if (operator) await setOperator(env.db.admin, email, true);
-  return { email, id, agent: new UserAgent(admin) };
+  const setupCode = operator ? (await grant(email)).setupToken! : '';
+  return { email, id, setupCode, agent: new UserAgent(admin) };
 }
 
 const secretOf = (html: string) => /data-testid="totp-secret">([A-Z2-7]+)</.exec(html)?.[1];
@@ -40,7 +42,7 @@ async function operatorWithTotp() {
   const op = await user(true);
   const signIn = await op.agent.form('/admin/sign-in', { email: op.email, password: PASSWORD });
   expect(signIn.headers.get('location')).toBe('/admin/two-factor/setup');
-  const setup = await op.agent.form('/admin/two-factor/setup', { password: PASSWORD });
+  const setup = await op.agent.form('/admin/two-factor/setup', { password: PASSWORD, setupCode: op.setupCode });
   expect(setup.status).toBe(200);
   const secret = secretOf(setup.text)!;
   expect(secret).toBeTruthy();
@@ -127,8 +129,14 @@ describe('signing in takes a platform operator and a second factor', () => {
     }
     const read = await op.agent.form(`/admin/organizations/${acme.orgId}/read`, { kind: 'transcript', id: acme.orgId, reason: 'just looking around here' });
     expect(read.headers.get('location')).toBe('/admin/two-factor/setup');
-    // A wrong code does not turn TOTP on.
-    const setup = await op.agent.form('/admin/two-factor/setup', { password: PASSWORD });
+    // Without the set-up code from the grant, or with a wrong one, no authenticator is bound.
+    for (const setupCode of ['', 'not-the-code']) {
+      const refused = await op.agent.form('/admin/two-factor/setup', { password: PASSWORD, setupCode });
+      expect(refused.headers.get('location')).toMatch(/^\/admin\/two-factor\/setup\?error=That\+set-up\+code\+is\+wrong/);
+    }
+    expect(await env.db.admin.sql`select 1 from two_factors where user_id = ${op.id}`).toHaveLength(0);
+    // A wrong TOTP code does not turn TOTP on.
+    const setup = await op.agent.form('/admin/two-factor/setup', { password: PASSWORD, setupCode: op.setupCode });
     const wrong = await op.agent.form('/admin/two-factor/confirm', { code: totp(secretOf(setup.text)!, Date.now() - 3600_000) });
     expect(wrong.headers.get('location')).toMatch(/^\/admin\/two-factor\/setup\?error=/);
     expect((await op.agent.request('GET', '/admin')).headers.get('location')).toBe('/admin/two-factor/setup');
@@ -179,12 +187,34 @@ describe('signing in takes a platform operator and a second factor', () => {
     await early.form('/admin/sign-in', { email: op.email, password: PASSWORD });
     // Set up on another device; the early session never saw a second factor.
     await op.agent.form('/admin/sign-in', { email: op.email, password: PASSWORD });
-    const setup = await op.agent.form('/admin/two-factor/setup', { password: PASSWORD });
+    const setup = await op.agent.form('/admin/two-factor/setup', { password: PASSWORD, setupCode: op.setupCode });
     await op.agent.form('/admin/two-factor/confirm', { code: totp(secretOf(setup.text)!) });
     expect((await op.agent.request('GET', '/admin')).status).toBe(200);
     const refused = await early.request('GET', '/admin');
     expect(refused.status).toBe(403);
     expect(refused.text).toContain('not confirmed with a second factor');
+    // Nor can it turn itself into a signed-in one by checking codes: that is no sign-in.
+    const before = (await platformRows()).length;
+    const code = await early.form('/admin/two-factor', { code: '123456' });
+    expect(code.headers.get('location')).toBe('/admin');
+    expect((await early.request('GET', '/admin')).status).toBe(403);
+    expect((await platformRows()).length).toBe(before);
+  });
+
+  it('a set-up code is good for one enrolment, and the grant can issue a new one', async () => {
+    const op = await operatorWithTotp();
+    expect(await env.db.admin.sql`select 1 from platform_operators where user_id = ${op.id} and setup_token_hash is null`).toHaveLength(1);
+    // TOTP is on: granting again issues no code.
+    expect((await grant(op.email)).setupToken).toBeNull();
+    const fresh = await user(true);
+    const again = await grant(fresh.email);
+    expect(again.setupToken).not.toBe(fresh.setupCode);
+    await fresh.agent.form('/admin/sign-in', { email: fresh.email, password: PASSWORD });
+    const stale = await fresh.agent.form('/admin/two-factor/setup', { password: PASSWORD, setupCode: fresh.setupCode });
+    expect(stale.headers.get('location')).toMatch(/error=That\+set-up\+code/);
+    await env.db.admin.sql`update platform_operators set setup_token_expires_at = now() - interval '1 second' where user_id = ${fresh.id}`;
+    const expired = await fresh.agent.form('/admin/two-factor/setup', { password: PASSWORD, setupCode: again.setupToken! });
+    expect(expired.headers.get('location')).toMatch(/error=That\+set-up\+code/);
   });
 
   it('a public session cookie is worth nothing here, and an operator session nothing there', async () => {
@@ -194,6 +224,11 @@ describe('signing in takes a platform operator and a second factor', () => {
     const borrowed = new UserAgent(admin);
     borrowed.setCookieHeader(publicAgent.cookieHeader());
     expect((await borrowed.request('GET', '/admin')).headers.get('location')).toBe('/admin/sign-in');
+    // Under the admin console's cookie name, the public token is still nothing here.
+    const renamed = new UserAgent(admin);
+    renamed.setCookieHeader(publicAgent.cookieHeader().replace(/^[^=]*session_token=/, 'kommit-admin.session_token='));
+    expect(renamed.cookieHeader()).toMatch(/^kommit-admin\.session_token=/);
+    expect((await renamed.request('GET', '/admin')).headers.get('location')).toBe('/admin/sign-in');
     const reverse = new UserAgent(env.server);
     reverse.setCookieHeader(op.agent.cookieHeader());
     expect((await reverse.request('GET', '/api/auth/get-session')).body).toBeNull();
@@ -201,12 +236,12 @@ describe('signing in takes a platform operator and a second factor', () => {
 
   it('revoking an operator locks them out on their next request', async () => {
     const op = await operatorWithTotp();
-    await setOperator(env.db.admin, op.email, false);
+    await grant(op.email, false);
     const refused = await op.agent.request('GET', '/admin');
     expect(refused.status).toBe(403);
     expect(refused.text).toContain('not a platform operator');
-    const actions = (await platformRows()).filter((r) => r.target_id === op.id).map((r) => `${r.actor_type}:${r.action}`);
-    expect(actions).toEqual(['system:operator.grant', 'system:operator.revoke']);
+    const actions = (await platformRows()).filter((r) => r.target_id === op.id).map((r) => `${r.actor_type}:${r.actor_id}:${r.action}`);
+    expect(actions).toEqual(['system:admin:grant by test:operator.grant', 'system:admin:grant by test:operator.revoke']);
   });
 
   it('forms must come from the admin console itself', async () => {
@@ -217,6 +252,12 @@ describe('signing in takes a platform operator and a second factor', () => {
       redirect: 'manual',
     });
     expect(response.status).toBe(403);
+    const noOrigin = await fetch(`${admin.url}/admin/organizations/${acme.orgId}/verify`, {
+      method: 'POST',
+      headers: { cookie: op.agent.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
+      redirect: 'manual',
+    });
+    expect(noOrigin.status).toBe(403);
   });
 });
 
@@ -332,7 +373,43 @@ describe('what operators see and do, and the record of it', () => {
     expect(after!.attempts).toBe(0);
     expect((await orgAuditRows(acme, 'operator.job_retry')).at(-1)).toMatchObject({ actor_id: op.id });
     expect((await op.agent.form('/admin/jobs/999999999/retry')).headers.get('location')).toMatch(/error=/);
+    expect((await op.agent.form('/admin/jobs/99999999999999999999999/retry')).headers.get('location')).toMatch(/error=/);
     await env.db.admin.sql`delete from graphile_worker._private_jobs where id = ${job!.id}`;
+  });
+
+  it('tells pending, running, failed and dead jobs apart, and retries only failed and dead ones', async () => {
+    const add = async (key: string, set: string) => {
+      await env.db.admin.sql`select graphile_worker.add_job('search.index', json_build_object('orgId', ${acme.orgId}::text), job_key => ${key}, max_attempts => 3)`;
+      const [job] = await env.db.admin.sql<{ id: string }[]>`select id::text from graphile_worker._private_jobs where key = ${key}`;
+      if (set) await env.db.admin.sql.unsafe(`update graphile_worker._private_jobs set ${set} where id = ${job!.id}`);
+      return job!.id;
+    };
+    const jobs = {
+      pending: await add('state-pending', ''),
+      running: await add('state-running', "locked_at = now(), locked_by = 'worker-alive'"),
+      failed: await add('state-failed', "attempts = 1, last_error = 'once'"),
+      dead: await add('state-dead', "attempts = 3, last_error = 'thrice'"),
+      // Locked five hours ago by a worker that is gone: free to run again.
+      stale: await add('state-stale', "locked_at = now() - interval '5 hours', locked_by = 'worker-gone', attempts = 1"),
+    };
+    const page = (await op.agent.request('GET', '/admin/jobs')).text;
+    const stateOf = (id: string) => new RegExp(`data-job="${id}" data-state="(\\w+)"`).exec(page)?.[1];
+    expect(Object.fromEntries(Object.entries(jobs).map(([name, id]) => [name, stateOf(id)]))).toEqual({
+      pending: 'pending',
+      running: 'running',
+      failed: 'failed',
+      dead: 'dead',
+      stale: 'failed',
+    });
+    for (const id of [jobs.pending, jobs.running]) {
+      expect((await op.agent.form(`/admin/jobs/${id}/retry`)).headers.get('location'), id).toMatch(/error=/);
+    }
+    for (const id of [jobs.failed, jobs.stale]) {
+      expect((await op.agent.form(`/admin/jobs/${id}/retry`)).headers.get('location'), id).toMatch(/notice=/);
+    }
+    const [stale] = await env.db.admin.sql<{ attempts: number; locked_at: string | null }[]>`select attempts, locked_at from graphile_worker._private_jobs where id = ${jobs.stale}`;
+    expect(stale).toMatchObject({ attempts: 0 });
+    await env.db.admin.sql`delete from graphile_worker._private_jobs where key like 'state-%'`;
   });
 
   it('lists webhook delivery failures across organizations without bodies, and retries one', async () => {
@@ -365,12 +442,24 @@ describe('what operators see and do, and the record of it', () => {
     expect(page.text).toMatch(new RegExp(`data-org="${gone}">.*1234`, 's'));
   });
 
+  it('anchors operator rows in the organization chain, and signs checkpoints of the platform chain', async () => {
+    const [anchor] = await env.db.admin.withTenant(acme.orgId, (tx) =>
+      tx.execute<{ seq: string; hash: string }>(sql`select data->>'platformSeq' as seq, data->>'platformHash' as hash from audit_log where actor_type = 'operator' order by seq desc limit 1`),
+    );
+    const [platformRow] = await env.db.admin.sql<{ hash: string }[]>`select encode(hash, 'hex') as hash from platform_audit_log where seq = ${anchor!.seq}`;
+    expect(anchor!.hash).toBe(platformRow!.hash);
+    const checkpoints = await env.db.admin.sql<{ seq: string; note: string }[]>`select seq, note from platform_audit_checkpoints order by seq`;
+    expect(checkpoints.length).toBeGreaterThan(1);
+    expect(checkpoints[0]!.note).toMatch(/^kommit\/audit\/platform\n/);
+    expect(checkpoints[0]!.note).toContain('— kommit-admin-test ');
+  });
+
   it('records every page in the platform chain, which verifies and shows tampering', async () => {
     const views = (await platformRows()).filter((r) => r.action === 'operator.view' && r.actor_id === op.id).map((r) => r.target_id);
     expect(views).toEqual(expect.arrayContaining(['organizations', 'jobs (dead)', 'webhook failures', 'deletions']));
     const audit = await op.agent.request('GET', '/admin/audit?verify=platform');
     expect(audit.text).toMatch(/data-testid="platform-chain-status">Verified: \d+ rows/);
-    expect(await env.db.admin.db.transaction((tx) => verifyPlatformChain(tx))).toMatchObject({ ok: true, firstBreak: null });
+    expect(await env.db.admin.db.transaction((tx) => verifyPlatformChain(tx, { verifier: ADMIN_TEST_SIGNER }))).toMatchObject({ ok: true, firstBreak: null });
 
     await expect(env.db.admin.sql`update platform_audit_log set reason = 'nothing' where seq = 1`).rejects.toThrow(/append-only/);
     await expect(env.db.admin.sql`delete from platform_audit_log where seq = 1`).rejects.toThrow(/append-only/);
@@ -382,5 +471,28 @@ describe('what operators see and do, and the record of it', () => {
     });
     const broken = await op.agent.request('GET', '/admin/audit?verify=platform');
     expect(broken.text).toMatch(/data-testid="platform-chain-status">Broken at seq 2/);
+  });
+
+  it('detects a cut-off tail of the platform chain against its signed checkpoint, and a forged checkpoint', async () => {
+    const [{ last }] = (await env.db.admin.sql<{ last: string }[]>`select max(seq)::int8 as last from platform_audit_checkpoints`) as unknown as [{ last: string }];
+    // Repair the row altered above, then cut the chain right after the checkpoint's predecessor.
+    await env.db.admin.sql.begin(async (tx) => {
+      await tx`alter table platform_audit_log disable trigger platform_audit_log_append_only`;
+      await tx`update platform_audit_log set reason = null where seq = 2`;
+      await tx`delete from platform_audit_log where seq >= ${Number(last) - 1}`;
+      await tx`alter table platform_audit_log enable trigger platform_audit_log_append_only`;
+    });
+    const report = await env.db.admin.db.transaction((tx) => verifyPlatformChain(tx, { verifier: ADMIN_TEST_SIGNER }));
+    expect(report.ok).toBe(false);
+    expect(report.firstBreak).toMatchObject({ seq: Number(last) - 1 });
+    expect(report.firstBreak!.detail).toMatch(/missing: a signed checkpoint covers seq/);
+
+    await env.db.admin.sql.begin(async (tx) => {
+      await tx`alter table platform_audit_checkpoints disable trigger platform_audit_checkpoints_append_only`;
+      await tx`update platform_audit_checkpoints set note = replace(note, 'kommit/audit/platform', 'kommit/audit/elsewhere') where seq = ${last}`;
+      await tx`alter table platform_audit_checkpoints enable trigger platform_audit_checkpoints_append_only`;
+    });
+    const forged = await env.db.admin.db.transaction((tx) => verifyPlatformChain(tx, { verifier: ADMIN_TEST_SIGNER }));
+    expect(forged.firstBreak!.detail).toMatch(/does not verify/);
   });
 });

@@ -1,6 +1,7 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { Logger } from 'pino';
 import type { OperatorAuth } from '../../auth/operators.ts';
+import type { CheckpointSigner } from '../../db/audit/checkpoint.ts';
 import type { Operator } from '../../db/admin/console.ts';
 import type { Database } from '../../db/tenant.ts';
 import type { AddressRange } from '../../middleware/addresses.ts';
@@ -17,6 +18,8 @@ export interface AdminPlatform {
   trustedProxyRanges: AddressRange[];
   /** Password and code attempts per address and account (Better Auth's own limiter covers only its HTTP routes, which are not mounted here). */
   signInLimiter: SignInLimiter;
+  /** Signs checkpoints of the platform chain (and of organizations' chains it appends to); the server's audit key. */
+  auditSigner?: CheckpointSigner;
 }
 
 export interface AdminEnv {

@@ -24,8 +24,9 @@ export function authHeaders(c: AdminContext) {
   return headers;
 }
 
-export function operatorRequest(c: AdminContext): OperatorRequest {
-  return { operator: c.get('operator'), requestId: c.get('requestId'), ip: addressOf(c) };
+/** Who acts in this request, for the audit chains: the guarded operator, or the one named (signing in and out). */
+export function operatorRequest(c: AdminContext, operator: OperatorRequest['operator'] = c.get('operator')): OperatorRequest {
+  return { operator, requestId: c.get('requestId'), ip: addressOf(c), signer: c.get('admin').auditSigner };
 }
 
 export function back(c: AdminContext, path: string, message: { notice?: string; error?: string } = {}) {

@@ -10,7 +10,8 @@ import {
   webhookFailures,
   type JobState,
 } from '../../../db/admin/console.ts';
-import { recentPlatformRecords, verifyPlatformChain } from '../../../db/admin/platform-audit.ts';
+import { latestPlatformCheckpoint, recentPlatformRecords, verifyPlatformChain } from '../../../db/admin/platform-audit.ts';
+import { verifierKey } from '../../../db/audit/checkpoint.ts';
 import { AdminLayout } from '../layout.tsx';
 import { back, operatorRequest, Refused, type AdminContext } from '../support.ts';
 
@@ -19,12 +20,13 @@ const viewed = (c: AdminContext, page: string) =>
 
 /** Every organization's chain length, a verify button each, and the platform chain itself. */
 export async function auditPage(c: AdminContext) {
-  const { database } = c.get('admin');
+  const { database, auditSigner } = c.get('admin');
   const orgs = await listOrganizations(database);
   const verifyPlatform = c.req.query('verify') === 'platform';
   const platform = await database.db.transaction(async (tx) => ({
-    report: verifyPlatform ? await verifyPlatformChain(tx) : null,
+    report: verifyPlatform ? await verifyPlatformChain(tx, { verifier: auditSigner }) : null,
     recent: await recentPlatformRecords(tx, 50),
+    checkpoint: await latestPlatformCheckpoint(tx),
   }));
   await viewed(c, verifyPlatform ? 'audit (platform chain verified)' : 'audit');
   const report = platform.report;
@@ -56,6 +58,13 @@ export async function auditPage(c: AdminContext) {
         ) : (
           <p><a href="/admin/audit?verify=platform">Verify the platform chain</a></p>
         )}
+        {platform.checkpoint && (
+          <>
+            <p>Latest signed checkpoint (keep a copy: a cut-off or rewritten chain shows against it):</p>
+            <pre data-testid="platform-checkpoint">{platform.checkpoint}</pre>
+          </>
+        )}
+        {auditSigner && <p class="muted">Verifier key: <code>{verifierKey(auditSigner)}</code></p>}
         <table data-testid="platform-chain">
           <thead><tr><th class="num">Seq</th><th>Time</th><th>Operator</th><th>Action</th><th>Organization</th><th>Target</th><th>Reason</th></tr></thead>
           <tbody>

@@ -1,14 +1,15 @@
 import { auditPlatformAction } from '../../../db/admin/console.ts';
+import { consumeSetupToken, setupTokenValid } from '../../../db/admin/grants.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import { AdminLayout } from '../layout.tsx';
-import { addressOf, authHeaders, back, formFields, forwardCookies, messageOf, session, type AdminContext } from '../support.ts';
+import { addressOf, authHeaders, back, formFields, forwardCookies, messageOf, operatorRequest, session, type AdminContext } from '../support.ts';
 
 /** A limiter's refusal says when to try again; anything else, Better Auth's message. */
 const reasonOf = (error: unknown) => (error instanceof ApiError ? error.message : messageOf(error));
 
 /** A session was just made by a second-factor check: that is a sign-in, in the platform chain. */
 function signedIn(c: AdminContext, user: { id: string; email: string }, method: string) {
-  return auditPlatformAction(c.get('admin').database, { operator: { userId: user.id, email: user.email }, requestId: c.get('requestId'), ip: addressOf(c) }, { action: 'operator.sign_in', data: { method } });
+  return auditPlatformAction(c.get('admin').database, operatorRequest(c, { userId: user.id, email: user.email }), { action: 'operator.sign_in', data: { method } });
 }
 
 export function signInPage(c: AdminContext) {
@@ -66,6 +67,10 @@ function verifySecondFactor(kind: 'totp' | 'backup') {
   return async function verifySecondFactor(c: AdminContext) {
     const field = await formFields(c);
     const { auth } = c.get('admin');
+    // Only the second step of a sign-in: with a session already, Better Auth
+    // would check the code against it (no new session, no lockout), which is
+    // not signing in. Setting TOTP up has its own page.
+    if (await session(c)) return back(c, '/admin');
     const request = { body: { code: field.code ?? '' }, headers: authHeaders(c), returnHeaders: true as const };
     try {
       await c.get('admin').signInLimiter.attempt({ address: addressOf(c) ?? undefined });
@@ -82,7 +87,11 @@ function verifySecondFactor(kind: 'totp' | 'backup') {
 export const verifyCode = verifySecondFactor('totp');
 export const verifyBackupCode = verifySecondFactor('backup');
 
-/** First sign-in of an operator: nothing but setting up TOTP is open until it is confirmed. */
+/**
+ * First sign-in of an operator: nothing but setting up TOTP is open, and that
+ * takes the one-time code `npm run admin:grant` printed, so a password alone
+ * (phished, or reset through the public app) cannot bind an authenticator.
+ */
 export async function setupPage(c: AdminContext) {
   const current = await session(c);
   if (!current) return back(c, '/admin/sign-in');
@@ -90,9 +99,10 @@ export async function setupPage(c: AdminContext) {
   return c.html(
     <AdminLayout title="Set up two-factor sign-in" error={c.req.query('error')}>
       <section>
-        <p>The admin console needs a second factor: a code from an authenticator app (TOTP). Confirm your password to create one.</p>
+        <p>The admin console needs a second factor: a code from an authenticator app (TOTP). Confirm your password and enter the one-time set-up code you were given with your operator rights.</p>
         <form method="post" action="/admin/two-factor/setup">
           <label>Password <input name="password" type="password" autocomplete="current-password" required /></label>
+          <label>Set-up code <input name="setupCode" autocomplete="off" required /></label>
           <button type="submit">Create authenticator secret</button>
         </form>
       </section>
@@ -100,11 +110,22 @@ export async function setupPage(c: AdminContext) {
   );
 }
 
+/** A session of an operator who has no TOTP yet, with attempts counted per address and account; null otherwise. */
+async function enrolling(c: AdminContext) {
+  const current = await session(c);
+  if (!current || current.user.twoFactorEnabled) return null;
+  await c.get('admin').signInLimiter.attempt({ address: addressOf(c) ?? undefined, email: current.user.email });
+  return current;
+}
+
 export async function startSetup(c: AdminContext) {
   const field = await formFields(c);
-  const current = await session(c);
-  if (!current) return back(c, '/admin/sign-in');
   try {
+    const current = await enrolling(c);
+    if (!current) return back(c, '/admin/sign-in');
+    if (!(await setupTokenValid(c.get('admin').database, current.user.id, field.setupCode ?? ''))) {
+      return back(c, '/admin/two-factor/setup', { error: 'That set-up code is wrong or expired. Ask for a new one (npm run admin:grant).' });
+    }
     const enabled = await c.get('admin').auth.api.enableTwoFactor({ body: { password: field.password ?? '', method: 'totp' }, headers: authHeaders(c) });
     if (enabled.method !== 'totp') throw new Error('expected a TOTP secret');
     const { totpURI, backupCodes } = enabled;
@@ -125,16 +146,18 @@ export async function startSetup(c: AdminContext) {
       </AdminLayout>,
     );
   } catch (error) {
-    return back(c, '/admin/two-factor/setup', { error: messageOf(error) });
+    return back(c, '/admin/two-factor/setup', { error: reasonOf(error) });
   }
 }
 
 export async function confirmSetup(c: AdminContext) {
   const field = await formFields(c);
   try {
-    await c.get('admin').signInLimiter.attempt({ address: addressOf(c) ?? undefined });
+    const current = await enrolling(c);
+    if (!current) return back(c, '/admin/sign-in');
     // Confirming turns TOTP on and replaces this session with one made by the check.
     const { headers, response } = await c.get('admin').auth.api.verifyTOTP({ body: { code: field.code ?? '' }, headers: authHeaders(c), returnHeaders: true });
+    await consumeSetupToken(c.get('admin').database, current.user.id);
     await signedIn(c, response.user, 'totp set up');
     forwardCookies(c, headers);
     return back(c, '/admin', { notice: 'Two-factor sign-in is on.' });
@@ -148,7 +171,7 @@ export async function signOut(c: AdminContext) {
     const current = await session(c);
     const { headers } = await c.get('admin').auth.api.signOut({ headers: authHeaders(c), returnHeaders: true });
     if (current?.session.secondFactorAt) {
-      await auditPlatformAction(c.get('admin').database, { operator: { userId: current.user.id, email: current.user.email }, requestId: c.get('requestId'), ip: addressOf(c) }, { action: 'operator.sign_out' });
+      await auditPlatformAction(c.get('admin').database, operatorRequest(c, { userId: current.user.id, email: current.user.email }), { action: 'operator.sign_out' });
     }
     forwardCookies(c, headers);
   } catch {

@@ -2,7 +2,7 @@ import { betterAuth } from 'better-auth';
 import { drizzleAdapter } from 'better-auth/adapters/drizzle';
 import { APIError, createAuthMiddleware } from 'better-auth/api';
 import { organization } from 'better-auth/plugins';
-import { and, count, eq, inArray } from 'drizzle-orm';
+import { and, count, eq, inArray, sql } from 'drizzle-orm';
 import { accounts, invitations, members, sessions, users, verifications } from '../db/schema/auth.ts';
 import { organizations } from '../db/schema/organizations.ts';
 import type { Db } from '../db/tenant.ts';
@@ -95,6 +95,11 @@ export function createAuth(options: AuthOptions) {
         enabled: true,
         // Better Auth would leave an organization without an owner; refuse instead.
         beforeDelete: async (user) => {
+          // Operator rights end by a recorded revoke, never as a side effect.
+          const [operator] = await db.execute<{ yes: boolean }>(sql`select kommit_is_platform_operator(${user.id}) as yes`);
+          if (operator?.yes) {
+            throw new APIError('BAD_REQUEST', { message: 'This account holds platform operator rights: they are revoked first (npm run admin:grant -- <email> --revoke).' });
+          }
           const sole = await soleOwnerships(db, user.id);
           if (sole.length) {
             throw new APIError('BAD_REQUEST', {

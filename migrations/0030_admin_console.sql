@@ -59,7 +59,7 @@ CREATE TABLE "two_factors" (
 --> statement-breakpoint
 ALTER TABLE "users" ADD COLUMN "two_factor_enabled" boolean DEFAULT false NOT NULL;--> statement-breakpoint
 ALTER TABLE "operator_sessions" ADD CONSTRAINT "operator_sessions_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
-ALTER TABLE "platform_operators" ADD CONSTRAINT "platform_operators_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "platform_operators" ADD CONSTRAINT "platform_operators_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "two_factors" ADD CONSTRAINT "two_factors_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "operator_sessions_user_idx" ON "operator_sessions" USING btree ("user_id");--> statement-breakpoint
 CREATE INDEX "platform_audit_log_organization_idx" ON "platform_audit_log" USING btree ("organization_id","seq");--> statement-breakpoint
@@ -204,3 +204,28 @@ BEGIN
   END LOOP;
 END
 $$;
+--> statement-breakpoint
+-- Better Auth (its own role) may ask one thing about operators: whether a user
+-- it is about to delete is one, so it can refuse with a reason rather than
+-- fail on the foreign key.
+CREATE FUNCTION kommit_is_platform_operator(candidate uuid)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT EXISTS (SELECT 1 FROM public.platform_operators o WHERE o.user_id = candidate)
+$$;
+--> statement-breakpoint
+GRANT CREATE ON SCHEMA public TO kommit_resolver;
+--> statement-breakpoint
+ALTER FUNCTION kommit_is_platform_operator(uuid) OWNER TO kommit_resolver;
+--> statement-breakpoint
+REVOKE CREATE ON SCHEMA public FROM kommit_resolver;
+--> statement-breakpoint
+REVOKE ALL ON FUNCTION kommit_is_platform_operator(uuid) FROM PUBLIC;
+--> statement-breakpoint
+GRANT EXECUTE ON FUNCTION kommit_is_platform_operator(uuid) TO kommit_identity;
+--> statement-breakpoint
+GRANT SELECT (user_id) ON platform_operators TO kommit_resolver;

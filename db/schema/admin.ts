@@ -18,9 +18,11 @@ const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
  * so a password alone never decides whose authenticator guards the account.
  */
 export const platformOperators = pgTable('platform_operators', {
+  // Restrict, not cascade: a user's deletion must not revoke operator rights
+  // unrecorded; the grant is revoked (in the platform chain) first.
   userId: uuid('user_id')
     .primaryKey()
-    .references(() => users.id, { onDelete: 'cascade' }),
+    .references(() => users.id, { onDelete: 'restrict' }),
   role: text('role').notNull().default('admin'),
   grantedAt: at('granted_at').notNull().defaultNow(),
   grantedBy: text('granted_by').notNull(),

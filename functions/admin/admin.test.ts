@@ -234,6 +234,18 @@ describe('signing in takes a platform operator and a second factor', () => {
     expect((await reverse.request('GET', '/api/auth/get-session')).body).toBeNull();
   });
 
+  it('an operator account cannot be deleted in the public app until the rights are revoked', async () => {
+    const op = await user(true);
+    const publicAgent = new UserAgent(env.server);
+    await publicAgent.signIn(op.email);
+    const refused = await publicAgent.request('POST', '/api/auth/delete-user', { password: PASSWORD });
+    expect(refused.status).toBe(400);
+    expect(refused.body.detail).toMatch(/platform operator rights: they are revoked first/);
+    await grant(op.email, false);
+    expect((await publicAgent.request('POST', '/api/auth/delete-user', { password: PASSWORD })).status).toBe(200);
+    expect((await platformRows()).filter((r) => r.target_id === op.id).map((r) => r.action)).toEqual(['operator.grant', 'operator.revoke']);
+  });
+
   it('revoking an operator locks them out on their next request', async () => {
     const op = await operatorWithTotp();
     await grant(op.email, false);

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { decisionKinds, decisionStatuses, type decisionEvents } from '../../db/schema/decisions.ts';
+import { decisionKinds, decisionStatuses } from '../../db/schema/decisions.ts';
 
 export const decisionEventSchema = z
   .object({
@@ -21,18 +21,4 @@ export const decisionEventIdParams = z.object({
   id: z.uuid().openapi({ param: { name: 'id', in: 'path' }, example: '0b6f2a57-6f0a-4c43-9c1e-0e1b6f5b3f2d' }),
 });
 
-export function toDecisionEvent(row: typeof decisionEvents.$inferSelect) {
-  return {
-    id: row.id,
-    projectId: row.projectId,
-    kind: row.kind,
-    title: row.title,
-    rationale: row.rationale,
-    outcome: row.outcome,
-    actor: { type: row.actorType, id: row.actorId },
-    metadata: row.metadata as Record<string, unknown>,
-    status: row.status,
-    supersedes: row.supersedes,
-    createdAt: row.createdAt,
-  };
-}
+export { toDecisionEvent } from '../../db/decisions.ts';

@@ -3,10 +3,10 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { CheckpointSigner } from '../../db/audit/checkpoint.ts';
 import { emitAudit } from '../../db/audit/emit.ts';
 import type { KommitTaskList } from '../../db/jobs/worker.ts';
-import { decisionEvents, decisionKinds } from '../../db/schema/decisions.ts';
+import { DecisionEventRefused, insertDecisionEvent } from '../../db/decisions.ts';
+import { decisionKinds } from '../../db/schema/decisions.ts';
 import { webhookDeliveries, webhookEndpoints } from '../../db/schema/webhooks.ts';
 import { workflowRuns, workflows } from '../../db/schema/workflows.ts';
-import { queueIndex } from '../../db/search/index.ts';
 import type { Tx } from '../../db/tenant.ts';
 
 const processPayload = z.object({ orgId: z.uuid(), deliveryId: z.uuid() });
@@ -46,23 +46,21 @@ async function apply(tx: Tx, endpoint: Endpoint, delivery: Delivery, signer?: Ch
   if (endpoint.target === 'decision_event') {
     const parsed = decisionDelivery.safeParse(body);
     if (!parsed.success) throw new Undeliverable(`not a decision event: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
-    const [event] = await tx
-      .insert(decisionEvents)
-      .values({
+    let recorded;
+    try {
+      recorded = await insertDecisionEvent(tx, {
         orgId: endpoint.orgId,
         projectId: endpoint.projectId,
-        kind: parsed.data.kind,
-        title: parsed.data.title,
-        rationale: parsed.data.rationale ?? null,
-        outcome: parsed.data.outcome ?? null,
-        actorType: actor.type,
-        actorId: actor.id,
+        ...parsed.data,
+        actor,
         metadata: { ...parsed.data.metadata, webhook: { endpointId: endpoint.id, messageId: delivery.messageId } },
-      })
-      .returning();
-    await queueIndex(tx, { type: 'decision_event', id: event!.id });
-    await audit('decision_event.create', 'decision_event', event!.id, { after: { id: event!.id, title: event!.title, kind: event!.kind, projectId: event!.projectId } });
-    return { type: 'decision_event', id: event!.id };
+      });
+    } catch (error) {
+      if (error instanceof DecisionEventRefused) throw new Undeliverable(`not a decision event: ${error.message}`);
+      throw error;
+    }
+    await audit(recorded.audit.action, recorded.audit.targetType!, recorded.audit.targetId!, recorded.audit.data!);
+    return { type: 'decision_event', id: recorded.event.id };
   }
   const [workflow] = await tx.select().from(workflows).where(eq(workflows.id, endpoint.workflowId!));
   if (!workflow || workflow.status !== 'active') throw new Undeliverable(`the workflow is ${workflow?.status ?? 'gone'}; only active workflows run`);

@@ -273,6 +273,15 @@ describe('receiving deliveries', () => {
     expect(dead).toMatchObject({ status: 'dead', attempts: 1, result: null });
     expect(dead.lastError).toContain('title');
   });
+
+  it('holds webhook decision events to the same metadata limit as the API', async () => {
+    const body = JSON.stringify({ title: 'Huge', metadata: { blob: 'x'.repeat(20_000) } });
+    expect((await deliver(env.server.url, deals.id, deals.secret, body)).status).toBe(202);
+    await runJobs(env.db);
+    const dead = (await acme.owner.request('GET', `/v1/webhook-endpoints/${deals.id}/deliveries?status=dead`)).body.data.find((d: { lastError: string }) => d.lastError.includes('metadata'));
+    expect(dead).toMatchObject({ status: 'dead', attempts: 1, result: null });
+    expect(dead.lastError).toMatch(/metadata is limited to 16384 bytes/);
+  });
 });
 
 describe('delivery limits', () => {

@@ -1,8 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { eq, sql } from 'drizzle-orm';
-import { decisionEvents } from '../../db/schema/decisions.ts';
-import { queueIndex } from '../../db/search/index.ts';
+import { insertDecisionEvent } from '../../db/decisions.ts';
 import { workflowRuns } from '../../db/schema/workflows.ts';
 import { audit, auditContext } from '../../middleware/audit.ts';
 import type { AppEnv, MemberRole } from '../../middleware/env.ts';
@@ -51,28 +50,25 @@ async function decide(c: Context<AppEnv>, verdict: 'complete' | 'reject', params
     .where(eq(workflowRuns.id, run.id))
     .returning();
   const { actor } = auditContext(c);
-  const [event] = await tx
-    .insert(decisionEvents)
-    .values({
-      orgId: c.var.org.id,
-      projectId: workflow.projectId,
-      kind: 'decision',
-      title: `${step.name}: ${verdict === 'complete' ? 'completed' : 'rejected'}`,
-      rationale: input.rationale ?? null,
-      outcome: input.outcome ?? null,
-      actorType: actor.type,
-      actorId: actor.id,
-      metadata: { workflowId: workflow.id, version: run.version, step: step.name, kind: step.kind, requiredRole: step.requiredRole, role: c.var.member?.role ?? null },
-      workflowRunId: run.id,
-      workflowStep: run.currentStep,
-    })
-    .returning({ id: decisionEvents.id });
-  await queueIndex(tx, { type: 'decision_event', id: event!.id });
+  // The step's decision is a decision event like any other, with its own audit row.
+  const { event, audit: recorded } = await insertDecisionEvent(tx, {
+    orgId: c.var.org.id,
+    projectId: workflow.projectId,
+    kind: 'decision',
+    title: `${step.name}: ${verdict === 'complete' ? 'completed' : 'rejected'}`,
+    rationale: input.rationale ?? null,
+    outcome: input.outcome ?? null,
+    actor,
+    metadata: { workflowId: workflow.id, version: run.version, step: step.name, kind: step.kind, requiredRole: step.requiredRole, role: c.var.member?.role ?? null },
+    workflowRunId: run.id,
+    workflowStep: run.currentStep,
+  });
+  await audit(c, recorded);
   await audit(c, {
     action: verdict === 'complete' ? 'workflow_run.complete_step' : 'workflow_run.reject_step',
     targetType: 'workflow_run',
     targetId: run.id,
-    data: { step: run.currentStep, name: step.name, decisionEventId: event!.id, status },
+    data: { step: run.currentStep, name: step.name, decisionEventId: event.id, status },
   });
   return c.json(toRun(updated!, steps), 200);
 }

@@ -2,14 +2,12 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
 import { decisionEvents, decisionKinds } from '../../../db/schema/decisions.ts';
 import { projects } from '../../../db/schema/projects.ts';
-import { queueIndex } from '../../../db/search/index.ts';
+import { insertDecisionEvent, MAX_DECISION_METADATA_BYTES } from '../../../db/decisions.ts';
 import { audit, auditContext } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonBody, jsonResponse, notFoundError } from '../../../middleware/openapi.ts';
-import { decisionEventSchema, toDecisionEvent } from '../schemas.ts';
-
-const MAX_METADATA_BYTES = 16 * 1024;
+import { decisionEventSchema } from '../schemas.ts';
 
 export const createDecisionEventBody = z
   .object({
@@ -44,8 +42,8 @@ export function registerCreateDecisionEvent(app: FunctionApp) {
   app.openapi(route, async (c) => {
     const input = c.req.valid('json');
     const tx = c.var.tx;
-    if (input.metadata && Buffer.byteLength(JSON.stringify(input.metadata)) > MAX_METADATA_BYTES) {
-      throw new ApiError('unprocessable', `metadata is limited to ${MAX_METADATA_BYTES} bytes of JSON.`);
+    if (input.metadata && Buffer.byteLength(JSON.stringify(input.metadata)) > MAX_DECISION_METADATA_BYTES) {
+      throw new ApiError('unprocessable', `metadata is limited to ${MAX_DECISION_METADATA_BYTES} bytes of JSON.`);
     }
     // Row-level security makes another organization's project look missing.
     const [project] = await tx.select({ id: projects.id }).from(projects).where(eq(projects.id, input.projectId));
@@ -56,27 +54,8 @@ export function registerCreateDecisionEvent(app: FunctionApp) {
       if (earlier.status !== 'active') throw new ApiError('conflict', `The event to supersede is ${earlier.status}, not active.`);
     }
     const { actor } = auditContext(c);
-    const [row] = await tx
-      .insert(decisionEvents)
-      .values({
-        orgId: c.var.org.id,
-        projectId: input.projectId,
-        kind: input.kind,
-        title: input.title,
-        rationale: input.rationale ?? null,
-        outcome: input.outcome ?? null,
-        actorType: actor.type,
-        actorId: actor.id,
-        metadata: input.metadata ?? {},
-        supersedes: input.supersedes ?? null,
-      })
-      .returning();
-    if (input.supersedes) {
-      await tx.update(decisionEvents).set({ status: 'superseded' }).where(eq(decisionEvents.id, input.supersedes));
-    }
-    const event = toDecisionEvent(row!);
-    await queueIndex(tx, { type: 'decision_event', id: event.id });
-    await audit(c, { action: 'decision_event.create', targetType: 'decision_event', targetId: event.id, data: { after: event } });
+    const { event, audit: entry } = await insertDecisionEvent(tx, { ...input, orgId: c.var.org.id, actor });
+    await audit(c, entry);
     return c.json(event, 201);
   });
 }

@@ -1,0 +1,77 @@
+import { eq } from 'drizzle-orm';
+import type { AuditActor, AuditEntry } from './audit/emit.ts';
+import { decisionEvents } from './schema/decisions.ts';
+import { queueIndex } from './search/index.ts';
+import type { Tx } from './tenant.ts';
+
+export const MAX_DECISION_METADATA_BYTES = 16 * 1024;
+
+/** Input a decision event can never be stored with, whoever sends it. */
+export class DecisionEventRefused extends Error {}
+
+export interface NewDecisionEvent {
+  orgId: string;
+  projectId: string;
+  kind: (typeof decisionEvents.$inferInsert)['kind'];
+  title: string;
+  rationale?: string | null;
+  outcome?: string | null;
+  metadata?: Record<string, unknown>;
+  /** An earlier active event of the organization, checked and locked by the caller. */
+  supersedes?: string | null;
+  /** The workflow run and step this decision completed or rejected. */
+  workflowRunId?: string | null;
+  workflowStep?: number | null;
+  actor: AuditActor;
+}
+
+/** A decision event as the API shows it and as its audit rows record it. */
+export function toDecisionEvent(row: typeof decisionEvents.$inferSelect) {
+  return {
+    id: row.id,
+    projectId: row.projectId,
+    kind: row.kind,
+    title: row.title,
+    rationale: row.rationale,
+    outcome: row.outcome,
+    actor: { type: row.actorType, id: row.actorId },
+    metadata: row.metadata as Record<string, unknown>,
+    status: row.status,
+    supersedes: row.supersedes,
+    createdAt: row.createdAt,
+  };
+}
+
+/**
+ * Records a decision event, however it arrives (the API, a webhook delivery,
+ * a workflow step): the row, the superseded one marked, its search indexing
+ * queued, and the audit entry every path records for it (the caller emits it
+ * with its own context). The caller has checked the project and the event it
+ * supersedes under row-level security.
+ */
+export async function insertDecisionEvent(tx: Tx, input: NewDecisionEvent): Promise<{ event: ReturnType<typeof toDecisionEvent>; audit: AuditEntry }> {
+  if (input.metadata && Buffer.byteLength(JSON.stringify(input.metadata)) > MAX_DECISION_METADATA_BYTES) {
+    throw new DecisionEventRefused(`metadata is limited to ${MAX_DECISION_METADATA_BYTES} bytes of JSON.`);
+  }
+  const [row] = await tx
+    .insert(decisionEvents)
+    .values({
+      orgId: input.orgId,
+      projectId: input.projectId,
+      kind: input.kind,
+      title: input.title,
+      rationale: input.rationale ?? null,
+      outcome: input.outcome ?? null,
+      actorType: input.actor.type,
+      actorId: input.actor.id,
+      metadata: input.metadata ?? {},
+      supersedes: input.supersedes ?? null,
+      workflowRunId: input.workflowRunId ?? null,
+      workflowStep: input.workflowStep ?? null,
+    })
+    .returning();
+  if (input.supersedes) await tx.update(decisionEvents).set({ status: 'superseded' }).where(eq(decisionEvents.id, input.supersedes));
+  const event = toDecisionEvent(row!);
+  await queueIndex(tx, { type: 'decision_event', id: event.id });
+  return { event, audit: { action: 'decision_event.create', targetType: 'decision_event', targetId: event.id, data: { after: event } } };
+}

@@ -1,7 +1,9 @@
 import { sql as dsql } from 'drizzle-orm';
-import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import { drizzle, PostgresJsSession, PostgresJsTransaction, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import type postgres from 'postgres';
 import { createAdmission } from './admission.ts';
 import { connect, type ConnectOptions, type Sql } from './connection.ts';
+import { preparingStatements } from './prepared.ts';
 import * as schema from './schema/index.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -51,38 +53,60 @@ export interface DatabaseOptions extends ConnectOptions {
 
 export function createDatabase(databaseUrl: string, options: DatabaseOptions = {}): Database {
   const sql = connect(databaseUrl, options);
-  const db = drizzle(sql, { schema });
+  const db = drizzle(preparingStatements(sql), { schema });
   const admission = createAdmission(options.max ?? 10, options.queueTimeoutMs ?? 2000);
-  const transaction = <T>(fn: (tx: Tx) => Promise<T>) => admission.run(() => db.transaction(fn));
+  // What drizzle's own transaction() builds a transaction from (its dialect, schema and session options).
+  const base = db._.session as unknown as { dialect: PostgresJsSession<Sql, never, never>['dialect']; schema: never; options: never };
+
+  /**
+   * A transaction whose first statement enters the tenant. BEGIN and that
+   * statement go out together (postgres.js patched: begin({ pipeline: true })),
+   * so entering costs one round trip, not two; the statement is ours and only
+   * reads and sets the transaction-local context, so even if BEGIN had failed it
+   * would have changed nothing, and postgres.js refuses every later statement.
+   * fn only runs once both have answered.
+   */
+  function enterTenant<Row extends postgres.Row, T>(enter: (client: postgres.TransactionSql) => postgres.PendingQuery<Row[]>, fn: (tx: Tx, rows: Row[]) => Promise<T>) {
+    return admission.run(() =>
+      (sql.begin as unknown as PipelinedBegin)({ pipeline: true }, async (client) => {
+        const rows = await enter(client);
+        // As drizzle's PostgresJsSession.transaction does, on the client postgres.js gave this transaction.
+        // (Its typings say Sql where the code takes a transaction's client.)
+        const session = new PostgresJsSession(preparingStatements(client) as unknown as Sql, base.dialect, base.schema, base.options);
+        return fn(new PostgresJsTransaction(base.dialect, session as never, base.schema) as unknown as Tx, rows);
+      }),
+    );
+  }
+
   return {
     sql,
     db,
     withTenant: (orgId, fn) => {
       // A malformed id would make every policy's ::uuid cast raise mid-request.
       if (!UUID.test(orgId)) return Promise.reject(new Error('withTenant needs an organization uuid'));
-      return transaction(async (tx) => {
-        await tx.execute(dsql`select set_config('app.current_org_id', ${orgId}, true)`);
-        return fn(tx);
-      });
+      return enterTenant((t) => t`select set_config('app.current_org_id', ${orgId}, true)`, (tx) => fn(tx));
     },
     withTenantMember: (orgId, userId, fn) => {
       if (!UUID.test(orgId) || !UUID.test(userId)) return Promise.reject(new Error('withTenantMember needs uuids'));
-      return transaction(async (tx) => {
-        const [row] = await tx.execute<{ role: string | null }>(dsql`select kommit_enter_tenant(${orgId}, ${userId}) as role`);
-        return fn(tx, row?.role ?? null);
-      });
+      return enterTenant(
+        (t) => t<{ role: string | null }[]>`select kommit_enter_tenant(${orgId}, ${userId}) as role`,
+        (tx, [row]) => fn(tx, row?.role ?? null),
+      );
     },
     withTenantKey: (keyHash, fn) =>
-      transaction(async (tx) => {
-        const [row] = await tx.execute<{ org_id: string; key_id: string }>(dsql`select org_id, key_id from kommit_enter_tenant_with_key(${keyHash})`);
-        return fn(tx, row ? { orgId: row.org_id, keyId: row.key_id } : null);
-      }),
+      enterTenant(
+        (t) => t<{ org_id: string; key_id: string }[]>`select org_id, key_id from kommit_enter_tenant_with_key(${keyHash})`,
+        (tx, [row]) => fn(tx, row ? { orgId: row.org_id, keyId: row.key_id } : null),
+      ),
     stats: admission.stats,
     withWidgetKey: (publicKey, fn) =>
-      transaction(async (tx) => {
-        const [row] = await tx.execute<{ org_id: string | null }>(dsql`select kommit_enter_widget(${publicKey}) as org_id`);
-        return fn(tx, row?.org_id ?? null);
-      }),
+      enterTenant(
+        (t) => t<{ org_id: string | null }[]>`select kommit_enter_widget(${publicKey}) as org_id`,
+        (tx, [row]) => fn(tx, row?.org_id ?? null),
+      ),
     close: () => sql.end({ timeout: 5 }),
   };
 }
+
+/** postgres.js begin with the Kommit patch's pipeline option (patches/postgres+3.4.9.patch). */
+type PipelinedBegin = <T>(options: { pipeline: true }, fn: (client: postgres.TransactionSql) => Promise<T>) => Promise<T>;

@@ -104,7 +104,7 @@ export async function bulkChain(db: TestDatabase, org: string, count: number, on
   );
 }
 
-export async function benchAudit(options: { seconds: number; readOnly?: boolean }) {
+export async function benchAudit(options: { seconds: number; readOnly?: boolean; writesOnly?: boolean }) {
   const log = (line: string) => process.stderr.write(`bench audit: ${line}\n`);
   const cluster = await startTestCluster();
   const db = await cloneDatabase(cluster);
@@ -134,6 +134,8 @@ export async function benchAudit(options: { seconds: number; readOnly?: boolean 
       lines.push(`| one organization | ${rawOneRate.toFixed(0)} | ${httpOneRate.perSecond.toFixed(0)} (p99 ${httpOneRate.p99} ms) | ${(httpOneRate.perSecond / rawOneRate).toFixed(2)}x | >= 0.6x |`);
       lines.push(`| 100 organizations | ${rawManyRate.toFixed(0)} | ${httpManyRate.perSecond.toFixed(0)} (p99 ${httpManyRate.p99} ms) | ${(httpManyRate.perSecond / rawManyRate).toFixed(2)}x | >= 0.6x |`);
     }
+    // --writes-only: the governed writes and nothing else.
+    if (options.writesOnly) return void console.log(`\n${lines.join('\n')}\n`);
 
     const verifyRows = 200_000;
     const [verifyOrg] = await makeOrgs(1, 'verify');

@@ -1,4 +1,4 @@
-import { sql as dsql } from 'drizzle-orm';
+import type { SQL } from 'drizzle-orm';
 import { drizzle, PostgresJsSession, PostgresJsTransaction, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import type postgres from 'postgres';
 import { createAdmission } from './admission.ts';
@@ -10,6 +10,52 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export type Db = PostgresJsDatabase<typeof schema>;
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/** What a withTenant* transaction keeps for sendAhead and afterCommit. */
+interface Pipeline {
+  client: postgres.TransactionSql;
+  dialect: PostgresJsSession<Sql, never, never>['dialect'];
+  sent: Promise<unknown>[];
+  committed: (() => Promise<void>)[];
+}
+const pipelines = new WeakMap<Tx, Pipeline>();
+
+/**
+ * Sends a statement of tx now, without waiting for its answer (which comes with
+ * the answer to COMMIT): for a statement whose result the caller does not need
+ * before the transaction ends, such as the audit append (db/audit/emit.ts).
+ *
+ * - Order: the statement is handed to the transaction's connection before this
+ *   returns, so it runs before any statement the caller makes afterwards, and
+ *   before COMMIT.
+ * - Failing closed: if it fails, Postgres aborts the transaction, so every later
+ *   statement fails and COMMIT becomes a rollback; withTenant* then rejects with
+ *   its error instead of resolving.
+ *
+ * Returns undefined for a transaction not made by withTenant* (a savepoint, for
+ * one): the caller then runs the statement the ordinary way.
+ */
+export function sendAhead<Row extends Record<string, unknown>>(tx: Tx, query: SQL): Promise<Row[]> | undefined {
+  const pipeline = pipelines.get(tx);
+  if (!pipeline) return undefined;
+  const { sql: text, params } = pipeline.dialect.sqlToQuery(query);
+  const sent = pipeline.client.unsafe<Row[]>(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }).execute();
+  // Seen by withTenant* after COMMIT; until then its failure is nobody's unhandled rejection.
+  sent.catch(() => {});
+  pipeline.sent.push(sent);
+  return sent;
+}
+
+/**
+ * Runs fn once tx has committed (and only then), before withTenant* resolves,
+ * outside the transaction and without holding its connection. Returns false
+ * for a transaction not made by withTenant*.
+ */
+export function afterCommit(tx: Tx, fn: () => Promise<void>): boolean {
+  const pipeline = pipelines.get(tx);
+  pipeline?.committed.push(fn);
+  return !!pipeline;
+}
 
 export interface Database {
   sql: Sql;
@@ -66,16 +112,26 @@ export function createDatabase(databaseUrl: string, options: DatabaseOptions = {
    * would have changed nothing, and postgres.js refuses every later statement.
    * fn only runs once both have answered.
    */
-  function enterTenant<Row extends postgres.Row, T>(enter: (client: postgres.TransactionSql) => postgres.PendingQuery<Row[]>, fn: (tx: Tx, rows: Row[]) => Promise<T>) {
-    return admission.run(() =>
+  async function enterTenant<Row extends postgres.Row, T>(enter: (client: postgres.TransactionSql) => postgres.PendingQuery<Row[]>, fn: (tx: Tx, rows: Row[]) => Promise<T>) {
+    let pipeline: Pipeline | undefined;
+    const result = await admission.run(() =>
       (sql.begin as unknown as PipelinedBegin)({ pipeline: true }, async (client) => {
         const rows = await enter(client);
         // As drizzle's PostgresJsSession.transaction does, on the client postgres.js gave this transaction.
         // (Its typings say Sql where the code takes a transaction's client.)
         const session = new PostgresJsSession(preparingStatements(client) as unknown as Sql, base.dialect, base.schema, base.options);
-        return fn(new PostgresJsTransaction(base.dialect, session as never, base.schema) as unknown as Tx, rows);
+        const tx = new PostgresJsTransaction(base.dialect, session as never, base.schema) as unknown as Tx;
+        pipeline = { client, dialect: base.dialect, sent: [], committed: [] };
+        pipelines.set(tx, pipeline);
+        return fn(tx, rows);
       }),
     );
+    if (pipeline) {
+      // COMMIT has answered. Had a statement sent ahead failed, it was a rollback: fail.
+      await Promise.all(pipeline.sent);
+      for (const committed of pipeline.committed) await committed();
+    }
+    return result;
   }
 
   return {

@@ -120,7 +120,7 @@ export function createDatabase(databaseUrl: string, options: DatabaseOptions = {
         // As drizzle's PostgresJsSession.transaction does, on the client postgres.js gave this transaction.
         // (Its typings say Sql where the code takes a transaction's client.)
         const session = new PostgresJsSession(preparingStatements(client) as unknown as Sql, base.dialect, base.schema, base.options);
-        const tx = new PostgresJsTransaction(base.dialect, session as never, base.schema) as unknown as Tx;
+        const tx = new TenantTransaction(base.dialect, session as never, undefined) as unknown as Tx;
         pipeline = { client, dialect: base.dialect, sent: [], committed: [] };
         pipelines.set(tx, pipeline);
         return fn(tx, rows);
@@ -163,6 +163,20 @@ export function createDatabase(databaseUrl: string, options: DatabaseOptions = {
     close: () => sql.end({ timeout: 5 }),
   };
 }
+
+/**
+ * Drizzle's transaction without its relational query builders: given the
+ * schema, drizzle makes one per table (27 of them) for every transaction, for
+ * `tx.query.<table>.findMany()`, which nothing here uses. Asking for one says so.
+ */
+class TenantTransaction extends PostgresJsTransaction<never, never> {}
+Object.defineProperty(TenantTransaction.prototype, 'query', {
+  get() {
+    throw new Error('tx.query (drizzle relational queries) is not available in tenant transactions; use tx.select()');
+  },
+  // drizzle's constructor assigns an empty one; there is nothing to keep.
+  set() {},
+});
 
 /** postgres.js begin with the Kommit patch's pipeline option (patches/postgres+3.4.9.patch). */
 type PipelinedBegin = <T>(options: { pipeline: true }, fn: (client: postgres.TransactionSql) => Promise<T>) => Promise<T>;

@@ -17,6 +17,8 @@ interface Pipeline {
   dialect: PostgresJsSession<Sql, never, never>['dialect'];
   sent: Promise<unknown>[];
   committed: (() => Promise<void>)[];
+  /** Set once the transaction's callback has returned: nothing may be sent on its client after that. */
+  ended: boolean;
 }
 const pipelines = new WeakMap<Tx, Pipeline>();
 
@@ -38,6 +40,8 @@ const pipelines = new WeakMap<Tx, Pipeline>();
 export function sendAhead<Row extends Record<string, unknown>>(tx: Tx, query: SQL): Promise<Row[]> | undefined {
   const pipeline = pipelines.get(tx);
   if (!pipeline) return undefined;
+  // postgres.js would run it on the connection after it went back to the pool.
+  if (pipeline.ended) throw new Error('sendAhead on a transaction that has ended');
   const { sql: text, params } = pipeline.dialect.sqlToQuery(query);
   const sent = pipeline.client.unsafe<Row[]>(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }).execute();
   // Seen by withTenant* after COMMIT; until then its failure is nobody's unhandled rejection.
@@ -121,9 +125,13 @@ export function createDatabase(databaseUrl: string, options: DatabaseOptions = {
         // (Its typings say Sql where the code takes a transaction's client.)
         const session = new PostgresJsSession(preparingStatements(client) as unknown as Sql, base.dialect, base.schema, base.options);
         const tx = new TenantTransaction(base.dialect, session as never, undefined) as unknown as Tx;
-        pipeline = { client, dialect: base.dialect, sent: [], committed: [] };
-        pipelines.set(tx, pipeline);
-        return fn(tx, rows);
+        const current: Pipeline = (pipeline = { client, dialect: base.dialect, sent: [], committed: [], ended: false });
+        pipelines.set(tx, current);
+        try {
+          return await fn(tx, rows);
+        } finally {
+          current.ended = true;
+        }
       }),
     );
     if (pipeline) {

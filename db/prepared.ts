@@ -2,6 +2,8 @@ import type postgres from 'postgres';
 
 type Client = postgres.Sql | postgres.TransactionSql;
 
+const MAX_PREPARED_PARAMETERS = 64;
+
 /**
  * The postgres.js client drizzle is given. Drizzle runs every query through
  * `unsafe(text, params, { prepare: false })`; postgres.js then has to learn the
@@ -13,7 +15,9 @@ type Client = postgres.Sql | postgres.TransactionSql;
  *
  * Only statements with parameters are prepared: they are the ones that pay the
  * extra round trip, and their text is a query's shape (values are bound), so
- * the per-connection statement cache stays as small as the set of shapes.
+ * the per-connection statement cache stays as small as the set of shapes. Past
+ * MAX_PREPARED_PARAMETERS the shape is usually one of many (a multi-row insert,
+ * a long IN list) and would only fill that cache: those go unnamed, as before.
  * Transactions and savepoints hand drizzle a fresh client, so those are
  * wrapped the same way.
  */
@@ -22,7 +26,7 @@ export function preparingStatements<T extends Client>(client: T): T {
     get(target, property, receiver) {
       if (property === 'unsafe') {
         return (text: string, params?: postgres.ParameterOrJSON<never>[], options?: postgres.UnsafeQueryOptions) =>
-          target.unsafe(text, params, params?.length ? { ...options, prepare: true } : options);
+          target.unsafe(text, params, params?.length && params.length <= MAX_PREPARED_PARAMETERS ? { ...options, prepare: true } : options);
       }
       if (property === 'begin') {
         return (...args: unknown[]) => {

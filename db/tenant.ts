@@ -19,6 +19,8 @@ interface Pipeline {
   committed: (() => Promise<void>)[];
   /** Set once the transaction's callback has returned: nothing may be sent on its client after that. */
   ended: boolean;
+  /** The first statement sent ahead that failed. */
+  failure?: unknown;
 }
 const pipelines = new WeakMap<Tx, Pipeline>();
 
@@ -45,9 +47,18 @@ export function sendAhead<Row extends Record<string, unknown>>(tx: Tx, query: SQ
   const { sql: text, params } = pipeline.dialect.sqlToQuery(query);
   const sent = pipeline.client.unsafe<Row[]>(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }).execute();
   // Seen by withTenant* after COMMIT; until then its failure is nobody's unhandled rejection.
-  sent.catch(() => {});
+  sent.catch((error: unknown) => void (pipeline.failure ??= error));
   pipeline.sent.push(sent);
   return sent;
+}
+
+/**
+ * The error of a statement sent ahead in tx that failed, if one did. Every
+ * statement after it then fails only with "current transaction is aborted"
+ * (25P02); this is the cause to answer for.
+ */
+export function failedAhead(tx: Tx): unknown {
+  return pipelines.get(tx)?.failure;
 }
 
 /**

@@ -43,13 +43,13 @@ probe.openapi(
   createRoute({
     method: 'post',
     path: '/v1/rollback-probe/audited/{ending}',
-    request: { params: z.object({ ending: z.enum(Object.keys(auditedEndings) as [keyof typeof auditedEndings]) }), body: { content: { 'application/json': { schema: z.object({ name: z.string() }) } } } },
+    request: { params: z.object({ ending: z.enum(Object.keys(auditedEndings) as [keyof typeof auditedEndings]) }), body: { content: { 'application/json': { schema: z.object({ name: z.string(), note: z.string().optional() }) } } } },
     responses: { 201: { description: 'written' } },
   }),
   async (c) => {
     const { ending } = c.req.valid('param');
     const [row] = await c.var.tx.insert(projects).values({ orgId: c.var.org.id, name: c.req.valid('json').name }).returning();
-    await audit(c, { action: 'project.create', targetType: 'project', targetId: row!.id });
+    await audit(c, { action: 'project.create', targetType: 'project', targetId: row!.id, data: { note: c.req.valid('json').note } });
     if (ending === 'throws') throw new Error('boom after auditing');
     // A statement after audit() runs after the append, and sees its row.
     const [seen] = ending === 'reads-back' ? await c.var.tx.select({ n: sql<number>`count(*)::int` }).from(auditLog).where(eq(auditLog.targetId, row!.id)) : [];
@@ -80,8 +80,8 @@ async function auditRowsFor(projectName: string, orgId = tenant.orgId) {
   );
 }
 
-function post(path: string, name: string, headers = tenant.headers) {
-  return fetch(`${server.url}/v1/rollback-probe/${path}`, { method: 'POST', headers, body: JSON.stringify({ name }) });
+function post(path: string, name: string, headers = tenant.headers, extra: Record<string, string> = {}) {
+  return fetch(`${server.url}/v1/rollback-probe/${path}`, { method: 'POST', headers, body: JSON.stringify({ name, ...extra }) });
 }
 
 describe('the tenant transaction', () => {
@@ -128,6 +128,15 @@ describe('the tenant transaction', () => {
       const response = await post('audited/throws', 'audited then lost');
       expect(response.status).toBe(500);
       expect(await stored('audited then lost')).toEqual([]);
+    });
+
+    it('answers for the append when audited data cannot be stored (a NUL), whether or not a statement followed it', async () => {
+      for (const ending of ['ok', 'reads-back']) {
+        const response = await post(`audited/${ending}`, `nul note ${ending}`, tenant.headers, { note: 'a\u0000b' });
+        expect(response.status, ending).toBe(400);
+        expect(response.headers.get('content-type')).toBe('application/problem+json');
+        expect(await stored(`nul note ${ending}`)).toEqual([]);
+      }
     });
 
     it('fails closed when the append itself fails: the request fails and the change is not kept', async () => {

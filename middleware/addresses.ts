@@ -9,6 +9,23 @@ function parse(address: string) {
   return ipaddr.process(address);
 }
 
+/**
+ * parse() for addresses looked at on every request (the peer, X-Forwarded-For
+ * hops), or null when not an address; remembered, since a few peers send most
+ * requests and each request asks several times. Bounded: forgotten all at once
+ * when full.
+ */
+const known = new Map<string, ipaddr.IPv4 | ipaddr.IPv6 | null>();
+function parsed(address: string) {
+  let result = known.get(address);
+  if (result === undefined) {
+    result = ipaddr.isValid(address) ? parse(address) : null;
+    if (known.size >= 4096) known.clear();
+    known.set(address, result);
+  }
+  return result;
+}
+
 export function compileRanges(cidrs: string[]): AddressRange[] {
   return cidrs.map((cidr) => {
     try {
@@ -22,13 +39,12 @@ export function compileRanges(cidrs: string[]): AddressRange[] {
 }
 
 export function inRanges(address: string | undefined, ranges: AddressRange[]) {
-  if (!address || !ipaddr.isValid(address)) return false;
-  const parsed = parse(address);
-  return ranges.some(([range, bits]) => parsed.kind() === range.kind() && parsed.match(range, bits));
+  const ip = ranges.length && address ? parsed(address) : null;
+  return !!ip && ranges.some(([range, bits]) => ip.kind() === range.kind() && ip.match(range, bits));
 }
 
 export function isLoopback(address: string | undefined) {
-  return !!address && ipaddr.isValid(address) && parse(address).range() === 'loopback';
+  return !!address && parsed(address)?.range() === 'loopback';
 }
 
 /** The TCP peer and whether the connection itself is TLS, as the Node server saw it. */
@@ -47,7 +63,7 @@ export function clientAddress(c: Context<AppEnv>, trusted: AddressRange[]) {
   if (!inRanges(peer, trusted)) return peer;
   const hops = (c.req.header('x-forwarded-for') ?? '').split(',').map((hop) => hop.trim()).filter(Boolean);
   for (let i = hops.length - 1; i >= 0; i--) {
-    if (!inRanges(hops[i], trusted)) return ipaddr.isValid(hops[i]!) ? parse(hops[i]!).toString() : peer;
+    if (!inRanges(hops[i], trusted)) return parsed(hops[i]!)?.toString() ?? peer;
   }
   return peer;
 }

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
-import { emitAudit, type AuditContext, type AuditEntry } from '../db/audit/emit.ts';
+import { emitAudit, emitAuditAhead, writeCheckpoint, type AuditContext, type AuditEntry } from '../db/audit/emit.ts';
+import { afterCommit } from '../db/tenant.ts';
 import { requestAddress } from './addresses.ts';
 import type { AppEnv } from './env.ts';
 
@@ -16,8 +17,43 @@ export function auditContext(c: Context<AppEnv>, orgId = c.var.org.id): AuditCon
   };
 }
 
-/** Writes the governed action's audit row in the request's tenant transaction. */
+/** Organizations with a checkpoint being written by this process (one at a time is enough). */
+const checkpointing = new Set<string>();
+
+/**
+ * Writes the governed action's audit row in the request's tenant transaction.
+ * The append is sent at once but not waited for: it is answered together with
+ * COMMIT, and if it fails the transaction rolls back and the request fails
+ * (emitAuditAhead). Statements the handler makes after this still come after
+ * the row. A checkpoint that falls due is signed once the row has committed,
+ * in a short transaction of its own, before the response leaves.
+ */
 export async function audit(c: Context<AppEnv>, entry: AuditEntry) {
+  const ctx = auditContext(c);
+  const appended = emitAuditAhead(c.var.tx, ctx, entry);
+  if (!appended) return void (await auditNow(c, entry));
+  const { database, metrics, logger } = c.get('platform');
+  afterCommit(c.var.tx, async () => {
+    const row = await appended;
+    metrics.auditAppends.inc();
+    if (!row.checkpointDue || checkpointing.has(ctx.orgId)) return;
+    checkpointing.add(ctx.orgId);
+    try {
+      await database.withTenant(ctx.orgId, (tx) => writeCheckpoint(tx, ctx, row));
+    } catch (error) {
+      // The row is committed either way; the next append finds the checkpoint still due.
+      logger.warn({ err: error, orgId: ctx.orgId, seq: row.seq }, 'audit checkpoint not written');
+    } finally {
+      checkpointing.delete(ctx.orgId);
+    }
+  });
+}
+
+/**
+ * audit() for a handler that needs the appended row (seq, hash) before it goes
+ * on, or a checkpoint due at this row inside its own transaction.
+ */
+export async function auditNow(c: Context<AppEnv>, entry: AuditEntry) {
   const appended = await emitAudit(c.var.tx, auditContext(c), entry);
   c.get('platform').metrics.auditAppends.inc();
   return appended;

@@ -126,7 +126,8 @@ function databaseUnreachable(error: unknown): boolean {
   return false;
 }
 
-function sqlStateOf(error: unknown): string | undefined {
+/** The SQLSTATE of a Postgres error, also when wrapped (drizzle puts it in `cause`). */
+export function sqlStateOf(error: unknown): string | undefined {
   for (let current = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; current && depth < 5; current = current.cause as typeof current, depth++) {
     if (typeof current.code === 'string' && /^[0-9A-Z]{5}$/.test(current.code)) return current.code;
   }

@@ -1,4 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
@@ -13,6 +14,24 @@ import { requestLog } from './request-log.ts';
 import { tlsOnly } from './tls-only.ts';
 
 const HEALTH_TIMEOUT_MS = 2000;
+
+/**
+ * Hono's bodyLimit, asked only about a body sent without a length. It starts by
+ * reading c.req.raw.body, which turns @hono/node-server's light request into a
+ * full Request whose body is then read through web streams, costly on every
+ * write. A declared Content-Length decides by itself (Node makes the body match
+ * it), and a request with neither it nor Transfer-Encoding has no body.
+ */
+function limitBodies(maxSize: number): MiddlewareHandler<AppEnv> {
+  const onError = (c: Context<AppEnv>) => problemResponse(c, new ApiError('payload_too_large', `Bodies are limited to ${maxSize} bytes.`));
+  const streamed = bodyLimit({ maxSize, onError });
+  return async function limitBodies(c, next) {
+    if (c.req.header('transfer-encoding') !== undefined) return streamed(c, next);
+    const length = c.req.header('content-length');
+    if (length === undefined) return next();
+    return Number.parseInt(length, 10) > maxSize ? onError(c) : next();
+  };
+}
 
 /**
  * The one app a process serves: the edge of the chain, /health, the OpenAPI
@@ -48,12 +67,7 @@ export function createPlatformApp(platform: Platform, functions: FunctionApp[]) 
   // Health checks and the metrics scrape come from inside the cluster network, over plain HTTP.
   app.use(tlsOnly({ production: config.production, trustedProxies: config.trustedProxies, exempt: ['/health', '/metrics'] }));
   app.use(limitByAddress(['/health', '/metrics']));
-  app.use(
-    bodyLimit({
-      maxSize: config.maxBodyBytes,
-      onError: (c) => problemResponse(c, new ApiError('payload_too_large', `Bodies are limited to ${config.maxBodyBytes} bytes.`)),
-    }),
-  );
+  app.use(limitBodies(config.maxBodyBytes));
 
   // Container health checks call this directly over plain HTTP: it says whether
   // this process can serve, and nothing about any tenant.

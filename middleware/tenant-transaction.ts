@@ -1,10 +1,10 @@
 import { and, eq } from 'drizzle-orm';
 import type { MiddlewareHandler } from 'hono';
 import { sessions } from '../db/schema/auth.ts';
-import type { Tx } from '../db/tenant.ts';
+import { failedAhead, type Tx } from '../db/tenant.ts';
 import type { AppEnv, MemberRole } from './env.ts';
 import { INVALID_API_KEY } from './authenticate.ts';
-import { ApiError } from './errors.ts';
+import { ApiError, onError, sqlStateOf } from './errors.ts';
 
 class RollBack extends Error {}
 class NotAMember extends Error {}
@@ -28,7 +28,14 @@ export function tenantTransaction(): MiddlewareHandler<AppEnv> {
     async function run(tx: Tx) {
       c.set('tx', tx);
       await next();
-      if (c.error || c.res.status >= 500) throw new RollBack();
+      if (c.error || c.res.status >= 500) {
+        // After an audit append sent ahead had failed, the handler's next
+        // statement could only fail with "transaction aborted": answer for the
+        // append's error instead (a NUL in the audited data is the client's, a 400).
+        const cause = failedAhead(tx);
+        if (cause instanceof Error && sqlStateOf(c.error) === '25P02') c.res = onError(cause, c);
+        throw new RollBack();
+      }
     }
     const apiKeyHash = c.get('apiKeyHash');
     const principal = c.get('principal');

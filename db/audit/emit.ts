@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { Tx } from '../tenant.ts';
+import { sendAhead, type Tx } from '../tenant.ts';
 import canonicalize from 'canonicalize';
 import { GENESIS_HASH } from './chain.ts';
 import { signCheckpoint, type CheckpointSigner } from './checkpoint.ts';
@@ -69,17 +69,18 @@ function canonicalParts(ctx: AuditContext, entry: AuditEntry, data: unknown) {
 }
 
 /**
- * Appends one row to the organization's chain inside the caller's transaction,
- * so the change and its audit row commit together or not at all. The chain head
- * row is locked FOR UPDATE: appends of one organization queue, others don't.
- * The lock is taken by this one statement, which should be the caller's last
- * before COMMIT: the head stays locked only as long as that takes.
+ * The append: locks the organization's chain head, moves it and writes the row,
+ * all in one statement. Without a head it appends nothing and returns no row;
+ * with `failWithoutHead` it fails instead (the row would be all nulls, which
+ * the table refuses), for callers that cannot look at the result before COMMIT.
  */
-export async function emitAudit(tx: Tx, ctx: AuditContext, entry: AuditEntry) {
+function appendStatement(ctx: AuditContext, entry: AuditEntry, options: { failWithoutHead: boolean }) {
   const data = stripSecrets(entry.data ?? {});
   const parts = canonicalParts(ctx, entry, data);
-  const append = () =>
-    tx.execute<Appended>(sql`
+  const source = options.failWithoutHead
+    ? sql`(values (1)) as one (x) left join (select next.* from next join moved using (org_id)) as next on true`
+    : sql`next join moved using (org_id)`;
+  return sql`
       with head as (
         select org_id, seq + 1 as seq, head_hash as prev_hash, last_checkpoint_seq, ${NOW_UTC} as occurred_at,
                extract(epoch from (clock_timestamp() - last_checkpoint_at)) / 60 as checkpoint_age_minutes
@@ -98,11 +99,22 @@ export async function emitAudit(tx: Tx, ctx: AuditContext, entry: AuditEntry) {
         select next.org_id, next.seq, next.occurred_at::timestamptz, ${ctx.actor.type}, ${ctx.actor.id}, ${entry.action},
                ${entry.targetType ?? null}, ${entry.targetId ?? null}, ${ctx.requestId ?? null}, ${ctx.ip ?? null}, ${JSON.stringify(data)}::jsonb,
                next.prev_hash, next.hash
-        from next join moved using (org_id)
+        from ${source}
         returning seq
       )
       select next.seq, next.hash, next.occurred_at, next.last_checkpoint_seq, next.checkpoint_age_minutes
-      from next join appended using (seq)`);
+      from next join appended using (seq)`;
+}
+
+/**
+ * Appends one row to the organization's chain inside the caller's transaction,
+ * so the change and its audit row commit together or not at all. The chain head
+ * row is locked FOR UPDATE: appends of one organization queue, others don't.
+ * The lock is taken by this one statement, which should be the caller's last
+ * before COMMIT: the head stays locked only as long as that takes.
+ */
+export async function emitAudit(tx: Tx, ctx: AuditContext, entry: AuditEntry) {
+  const append = () => tx.execute<Appended>(appendStatement(ctx, entry, { failWithoutHead: false }));
   let [appended] = await append();
   if (!appended) {
     // First append of this organization: create its head (a racing first append waits on the key).
@@ -111,25 +123,67 @@ export async function emitAudit(tx: Tx, ctx: AuditContext, entry: AuditEntry) {
   }
   // The head is locked, so this cannot happen short of a bug; fail closed if it does.
   if (!appended) throw new Error(`audit append for ${ctx.orgId} found no chain head`);
-  const seq = Number(appended.seq);
-  const hash = Buffer.from(appended.hash);
+  const result = appendedResult(appended);
+  if (checkpointDue(ctx.signer, appended)) await writeCheckpoint(tx, ctx, result);
+  return result;
+}
 
+/**
+ * emitAudit for a caller that needs nothing back before COMMIT (an HTTP
+ * handler, through middleware/audit.ts): the append is sent at once and its
+ * answer comes with COMMIT's (db/tenant.ts sendAhead), so the chain head is
+ * locked only while Postgres runs the append and the commit, never across a
+ * round trip to this process. Statements the caller makes afterwards still run
+ * after it. The organization's head must exist (it does from the organization's
+ * creation on); without one the append fails and the transaction with it.
+ *
+ * Returns the appended row once committed; undefined for a transaction that
+ * cannot send ahead, in which case the caller uses emitAudit.
+ */
+export function emitAuditAhead(tx: Tx, ctx: AuditContext, entry: AuditEntry) {
+  const appended = sendAhead<Appended>(tx, appendStatement(ctx, entry, { failWithoutHead: true }))?.then(([row]) => {
+    if (!row) throw new Error(`audit append for ${ctx.orgId} found no chain head`);
+    return { ...appendedResult(row), checkpointDue: checkpointDue(ctx.signer, row) };
+  });
+  // A failed append fails the transaction (withTenant* rejects with it); the
+  // caller may never look at this promise then.
+  appended?.catch(() => {});
+  return appended;
+}
+
+function appendedResult(appended: Appended) {
+  return { seq: Number(appended.seq), hash: Buffer.from(appended.hash), occurredAt: appended.occurred_at };
+}
+
+function checkpointDue(signer: CheckpointSigner | undefined, appended: Appended) {
+  return (
+    !!signer &&
+    (Number(appended.seq) - Number(appended.last_checkpoint_seq) >= signer.everyAppends ||
+      (appended.checkpoint_age_minutes ?? Number.POSITIVE_INFINITY) >= signer.everyMinutes)
+  );
+}
+
+/**
+ * Signs the head at `appended` and stores the checkpoint. Run in the append's
+ * own transaction by emitAudit, or in a transaction of its own right after the
+ * append committed (emitAuditAhead's callers): either way it signs a row that
+ * is, or will be, committed, and a checkpoint written later than another one
+ * never moves the head's record of the last checkpoint back.
+ */
+export async function writeCheckpoint(tx: Tx, ctx: AuditContext, appended: { seq: number; hash: Buffer; occurredAt: string }) {
   const signer = ctx.signer;
-  const due =
-    signer &&
-    (seq - Number(appended.last_checkpoint_seq) >= signer.everyAppends ||
-      (appended.checkpoint_age_minutes ?? Number.POSITIVE_INFINITY) >= signer.everyMinutes);
-  if (due) {
-    const note = signCheckpoint(signer, { orgId: ctx.orgId, seq, headHash: hash, time: appended.occurred_at });
-    await tx.execute(sql`
+  if (!signer) return;
+  const { seq, hash, occurredAt } = appended;
+  const note = signCheckpoint(signer, { orgId: ctx.orgId, seq, headHash: hash, time: occurredAt });
+  await tx.execute(sql`
       with head as (
-        update audit_chain_heads set last_checkpoint_seq = ${seq}, last_checkpoint_at = ${appended.occurred_at}::timestamptz
+        update audit_chain_heads
+        set last_checkpoint_seq = greatest(last_checkpoint_seq, ${seq}),
+            last_checkpoint_at = greatest(last_checkpoint_at, ${occurredAt}::timestamptz)
         where org_id = ${ctx.orgId}
         returning org_id
       )
       insert into audit_checkpoints (org_id, seq, head_hash, signed_at, key_name, note)
-      select org_id, ${seq}, ${hash}, ${appended.occurred_at}::timestamptz, ${signer.keyName}, ${note}
+      select org_id, ${seq}, ${hash}, ${occurredAt}::timestamptz, ${signer.keyName}, ${note}
       from head`);
-  }
-  return { seq, hash };
 }

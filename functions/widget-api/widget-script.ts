@@ -137,8 +137,18 @@ export const WIDGET_SCRIPT = String.raw`(function () {
       });
   }
 
+  // One start at a time: a question asked while the panel's own start is still
+  // on its way waits for it instead of starting a second conversation.
+  var starting = null;
   function ready() {
-    return tokenValid() ? Promise.resolve() : start();
+    if (tokenValid()) return Promise.resolve();
+    if (!starting) {
+      starting = start().then(
+        function () { starting = null; },
+        function (error) { starting = null; throw error; }
+      );
+    }
+    return starting;
   }
 
   function refuse() {

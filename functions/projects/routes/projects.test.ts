@@ -122,4 +122,19 @@ describe('projects', () => {
     expect(response.status).toBe(413);
     expect(response.type).toBe('application/problem+json');
   });
+
+  it('refuses a body over the size limit sent without a length (chunked), and takes a small one', async () => {
+    const chunked = (text: string) =>
+      fetch(`${env.server.url}/v1/projects`, {
+        method: 'POST',
+        headers: acme.headers,
+        body: new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode(text)), c.close()) }),
+        duplex: 'half',
+      } as RequestInit);
+    const big = await chunked(JSON.stringify({ name: 'big', description: 'x'.repeat(100 * 1024) }));
+    expect(big.status).toBe(413);
+    const small = await chunked(JSON.stringify({ name: 'sent in chunks' }));
+    expect(small.status).toBe(201);
+    expect(((await small.json()) as Project).name).toBe('sent in chunks');
+  });
 });

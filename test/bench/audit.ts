@@ -104,7 +104,7 @@ export async function bulkChain(db: TestDatabase, org: string, count: number, on
   );
 }
 
-export async function benchAudit(options: { seconds: number }) {
+export async function benchAudit(options: { seconds: number; readOnly?: boolean }) {
   const log = (line: string) => process.stderr.write(`bench audit: ${line}\n`);
   const cluster = await startTestCluster();
   const db = await cloneDatabase(cluster);
@@ -119,18 +119,21 @@ export async function benchAudit(options: { seconds: number }) {
       Promise.all(orgs.map(async (org) => ({ authorization: `Bearer ${(await createApiKey(db.admin, org, 'bench')).key}`, 'content-type': 'application/json' })));
     const body = JSON.stringify({ name: 'benchmark project' });
 
-    log(`raw baseline, one organization, ${options.seconds}s`);
-    const rawOneRate = await rawAppends(db, rawOne, options.seconds);
-    log(`HTTP governed writes (POST /v1/projects + audit row), one organization, ${options.seconds}s`);
-    const httpOneRate = await httpLoad({ url: `${server.url}/v1/projects`, method: 'POST', body, headers: await keyHeaders(httpOne), connections: CONNECTIONS, seconds: options.seconds });
-    log(`raw baseline, 100 organizations, ${options.seconds}s`);
-    const rawManyRate = await rawAppends(db, rawMany, options.seconds);
-    log(`HTTP governed writes, 100 organizations, ${options.seconds}s`);
-    const httpManyRate = await httpLoad({ url: `${server.url}/v1/projects`, method: 'POST', body, headers: await keyHeaders(httpMany), connections: CONNECTIONS, seconds: options.seconds });
+    // --read-only: skip the governed writes, measure verification and export only.
+    if (!options.readOnly) {
+      log(`raw baseline, one organization, ${options.seconds}s`);
+      const rawOneRate = await rawAppends(db, rawOne, options.seconds);
+      log(`HTTP governed writes (POST /v1/projects + audit row), one organization, ${options.seconds}s`);
+      const httpOneRate = await httpLoad({ url: `${server.url}/v1/projects`, method: 'POST', body, headers: await keyHeaders(httpOne), connections: CONNECTIONS, seconds: options.seconds });
+      log(`raw baseline, 100 organizations, ${options.seconds}s`);
+      const rawManyRate = await rawAppends(db, rawMany, options.seconds);
+      log(`HTTP governed writes, 100 organizations, ${options.seconds}s`);
+      const httpManyRate = await httpLoad({ url: `${server.url}/v1/projects`, method: 'POST', body, headers: await keyHeaders(httpMany), connections: CONNECTIONS, seconds: options.seconds });
 
-    lines.push('## Governed writes (32 connections)', '', '| case | raw SQL tx/s | HTTP writes/s | ratio | goal |', '| --- | --- | --- | --- | --- |');
-    lines.push(`| one organization | ${rawOneRate.toFixed(0)} | ${httpOneRate.perSecond.toFixed(0)} (p99 ${httpOneRate.p99} ms) | ${(httpOneRate.perSecond / rawOneRate).toFixed(2)}x | >= 0.6x |`);
-    lines.push(`| 100 organizations | ${rawManyRate.toFixed(0)} | ${httpManyRate.perSecond.toFixed(0)} (p99 ${httpManyRate.p99} ms) | ${(httpManyRate.perSecond / rawManyRate).toFixed(2)}x | >= 0.6x |`);
+      lines.push('## Governed writes (32 connections)', '', '| case | raw SQL tx/s | HTTP writes/s | ratio | goal |', '| --- | --- | --- | --- | --- |');
+      lines.push(`| one organization | ${rawOneRate.toFixed(0)} | ${httpOneRate.perSecond.toFixed(0)} (p99 ${httpOneRate.p99} ms) | ${(httpOneRate.perSecond / rawOneRate).toFixed(2)}x | >= 0.6x |`);
+      lines.push(`| 100 organizations | ${rawManyRate.toFixed(0)} | ${httpManyRate.perSecond.toFixed(0)} (p99 ${httpManyRate.p99} ms) | ${(httpManyRate.perSecond / rawManyRate).toFixed(2)}x | >= 0.6x |`);
+    }
 
     const verifyRows = 200_000;
     const [verifyOrg] = await makeOrgs(1, 'verify');

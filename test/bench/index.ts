@@ -14,7 +14,7 @@ import { benchWidget } from './widget.ts';
  * throwaway Postgres, measures a baseline and the subject in the same run, and
  * prints ratios; none of this runs in the test suite.
  */
-const benchmarks: Record<string, (options: { seconds: number }) => Promise<void>> = {
+const benchmarks: Record<string, (options: { seconds: number; readOnly?: boolean }) => Promise<void>> = {
   auth: benchAuth,
   audit: benchAudit,
   api: benchApi,
@@ -25,7 +25,7 @@ const benchmarks: Record<string, (options: { seconds: number }) => Promise<void>
   widget: benchWidget,
 };
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { seconds: { type: 'string', default: '10' } } });
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { seconds: { type: 'string', default: '10' }, 'read-only': { type: 'boolean', default: false } } });
 const names = positionals.length ? positionals : Object.keys(benchmarks);
 const unknown = names.filter((name) => !benchmarks[name]);
 if (unknown.length) {
@@ -34,4 +34,4 @@ if (unknown.length) {
 }
 // Benchmarks run the production build, as deployed.
 execFileSync('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
-for (const name of names) await benchmarks[name]!({ seconds: Number(values.seconds) });
+for (const name of names) await benchmarks[name]!({ seconds: Number(values.seconds), readOnly: values['read-only'] });

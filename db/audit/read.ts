@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Tx } from '../tenant.ts';
-import { ChainVerifier, checkAgainstCheckpoint, type ChainedRecord, type VerifyResult } from './chain.ts';
+import { canonicalRecordParts, ChainVerifier, checkAgainstCheckpoint, type ChainedRecord, type ChainLink, type VerifyResult } from './chain.ts';
 
 /** The stored row in its exported form: exactly what the hash covers, plus the hash. */
 export const RECORD_COLUMNS = sql.raw(`
@@ -16,17 +16,29 @@ export function toRecord(row: RecordRow): ChainedRecord {
 }
 
 /**
- * Reads the organization's rows in seq order in pages (keyset on the primary
- * key), so memory stays constant however long the chain is. The next page is
- * already being fetched while the caller works on the current one, so the
- * database and the hashing overlap.
+ * A stored row's chain link: canonicalRecordParts without the intermediate
+ * record object (the row's seq arrives as a string).
  */
-export async function* streamRecords(tx: Tx, filter: SQL = sql`true`, pageSize = 5000): AsyncGenerator<ChainedRecord[]> {
-  const fetchPage = async (after: number) =>
-    (await tx.execute<RecordRow>(sql`select ${RECORD_COLUMNS} from audit_log where seq > ${after} and ${filter} order by seq limit ${pageSize}`)).map(toRecord);
-  let page = await fetchPage(0);
+export function linkOfRow(r: RecordRow): ChainLink {
+  const seq = Number(r.seq);
+  return { seq, prev_hash: r.prev_hash, hash: r.hash, canonical: canonicalRecordParts(r, seq) };
+}
+
+/**
+ * Reads the organization's rows for verification in seq order in pages (keyset
+ * on the primary key), so memory stays constant however long the chain is.
+ * The next page is already being fetched while the caller works on the current
+ * one, so the database and the hashing overlap. Rows are turned into links
+ * (linkOfRow) one at a time by the caller, so a canonical string lives only until
+ * its row is checked instead of for a whole page, and dies young.
+ */
+export async function* streamRecordRows(tx: Tx, filter: SQL = sql`true`, pageSize = 5000): AsyncGenerator<RecordRow[]> {
+  // async: drizzle's query object runs again on every then(); a promise runs once.
+  const fetchPage = async (after: number): Promise<RecordRow[]> =>
+    await tx.execute<RecordRow>(sql`select ${RECORD_COLUMNS} from audit_log where seq > ${after} and ${filter} order by seq limit ${pageSize}`);
+  let page: RecordRow[] = await fetchPage(0);
   while (page.length > 0) {
-    const next = page.length < pageSize ? Promise.resolve([]) : fetchPage(page.at(-1)!.seq);
+    const next: Promise<RecordRow[]> = page.length < pageSize ? Promise.resolve([]) : fetchPage(Number(page.at(-1)!.seq));
     // Keep an unobserved rejection from surfacing if the caller stops early.
     next.catch(() => {});
     yield page;
@@ -54,10 +66,11 @@ export async function readChain(tx: Tx, orgId: string, pageSize = 5000): Promise
   // Only up to the head read above: pages are separate statements, and appends
   // committing meanwhile must not look like rows beyond the head.
   const upTo = head ? sql`seq <= ${Number(head.seq)}` : sql`true`;
-  for await (const page of streamRecords(tx, upTo, pageSize)) {
-    for (const record of page) {
-      if (checkpoint && record.seq === checkpoint.seq) hashAtCheckpoint = record.hash;
-      verifier.push(record);
+  for await (const page of streamRecordRows(tx, upTo, pageSize)) {
+    for (const row of page) {
+      const link = linkOfRow(row);
+      if (checkpoint && link.seq === checkpoint.seq) hashAtCheckpoint = link.hash;
+      verifier.pushLink(link);
     }
     if (verifier.failed) break;
   }

@@ -32,7 +32,7 @@ export function linkOfRow(r: RecordRow): ChainLink {
  * keeps it as session.client): drizzle only returns whole result arrays, and
  * verification wants rows one at a time as they arrive.
  */
-function postgresTransaction(tx: Tx): TransactionSql {
+export function postgresTransaction(tx: Tx): TransactionSql {
   const client = (tx as unknown as { session?: { client?: TransactionSql } }).session?.client;
   if (typeof client?.unsafe !== 'function') throw new Error('readChain needs a drizzle-orm/postgres-js transaction');
   return client;

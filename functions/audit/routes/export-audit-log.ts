@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
-import { RECORD_COLUMNS, type RecordRow } from '../../../db/audit/read.ts';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import { postgresTransaction, RECORD_COLUMNS, type RecordRow } from '../../../db/audit/read.ts';
 import { auditChainHeads } from '../../../db/schema/audit.ts';
 import { audit } from '../../../middleware/audit.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
@@ -10,6 +11,7 @@ import { auditFilterSchema, filterSql } from '../schemas.ts';
 /** Rows per page (one short transaction each) and characters per chunk written: both small enough to die young. */
 const PAGE = 1000;
 const CHUNK = 64 * 1024;
+const dialect = new PgDialect();
 const CSV_COLUMNS = ['org_id', 'seq', 'occurred_at', 'actor_type', 'actor_id', 'action', 'target_type', 'target_id', 'request_id', 'ip', 'data', 'prev_hash', 'hash'] as const;
 
 export const exportQuery = auditFilterSchema.extend({ format: z.enum(['jsonl', 'csv']).default('jsonl') });
@@ -81,22 +83,28 @@ export function registerExportAuditLog(app: FunctionApp) {
           controller.enqueue(Buffer.from(`${CSV_COLUMNS.join(',')}\n`));
           return;
         }
-        const rows = await database.withTenant(orgId, (tx) =>
-          tx.execute<RecordRow>(
-            sql`select ${RECORD_COLUMNS} from audit_log where seq > ${after} and seq <= ${upTo} and ${where} order by seq limit ${PAGE}`,
-          ),
+        // Rows are written out as postgres.js parses them (forEach keeps no
+        // result array), so none outlives its own line.
+        const page = dialect.sqlToQuery(
+          sql`select ${RECORD_COLUMNS} from audit_log where seq > ${after} and seq <= ${upTo} and ${where} order by seq limit ${PAGE}`,
         );
-        if (rows.length === 0) return controller.close();
-        after = Number(rows.at(-1)!.seq);
+        let rows = 0;
         let text = '';
-        for (const row of rows) {
-          text += line(row);
-          if (text.length >= CHUNK) {
-            controller.enqueue(Buffer.from(text));
-            text = '';
-          }
-        }
+        await database.withTenant(orgId, (tx) =>
+          postgresTransaction(tx)
+            .unsafe<RecordRow[]>(page.sql, page.params as never[])
+            .forEach((row) => {
+              rows++;
+              after = Number(row.seq);
+              text += line(row);
+              if (text.length >= CHUNK) {
+                controller.enqueue(Buffer.from(text));
+                text = '';
+              }
+            }),
+        );
         if (text) controller.enqueue(Buffer.from(text));
+        if (rows === 0) controller.close();
       },
     });
     const filename = `kommit-audit-${orgId}.${format}`;

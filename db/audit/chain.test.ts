@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalRecord, canonicalRecordReference, ChainVerifier, recordHash, type AuditRecord, type ChainedRecord } from './chain.ts';
+import { canonicalJson, canonicalRecord, canonicalRecordReference, ChainVerifier, linkHash, recordHash, type AuditRecord, type ChainedRecord } from './chain.ts';
 
 const base: AuditRecord = {
   org_id: '0b6f2a57-6f0a-4c43-9c1e-0e1b6f5b3f2d',
@@ -28,6 +31,106 @@ describe('canonicalRecord', () => {
       const record = { ...base, ...sample };
       expect(canonicalRecord(record)).toBe(canonicalRecordReference(record));
     }
+  });
+});
+
+/** Whatever a function returns, or that it threw: two serializers must agree on both. */
+const outcome = (fn: () => string | undefined) => {
+  try {
+    return { ok: fn() };
+  } catch {
+    return { threw: true };
+  }
+};
+
+// Strings of every kind: the characters JSON escapes, any code point (astral
+// ones as surrogate pairs), and lone surrogates, which RFC 8785 refuses.
+const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((unit) => String.fromCharCode(unit));
+const anyString = fc.oneof(
+  fc.string({ unit: fc.constantFrom('"', '\\', '/', '\b', '\f', '\n', '\r', '\t', '\u0000', '\u001f', '\u007f', '\u2028', '\u2029', 'a', 'é', '€', '😀') }),
+  fc.string({ unit: 'grapheme' }),
+  fc.string({ unit: 'binary' }),
+  fc.string({ unit: fc.oneof({ weight: 20, arbitrary: fc.constantFrom('a', '😀', '"') }, { weight: 1, arbitrary: loneSurrogate }) }),
+);
+// Numbers of every kind JSON can carry, with the edges of RFC 8785's number format.
+const anyNumber = fc.oneof(
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.integer(),
+  fc.constantFrom(0, -0, 1e21, 1e-7, 123e-20, 5e-324, Number.MAX_VALUE, Number.MAX_SAFE_INTEGER, 2 ** 53 + 2, 0.1 + 0.2),
+);
+const jsonTree = fc.letrec((tie) => ({
+  value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, fc.constant(null), fc.boolean(), anyNumber, anyString, tie('array'), tie('object')),
+  array: fc.array(tie('value'), { maxLength: 6 }),
+  object: fc.dictionary(anyString, tie('value'), { maxKeys: 6 }),
+})).value;
+
+describe('canonicalJson', () => {
+  it('writes what the canonicalize library writes for any JSON value, and refuses what it refuses', () => {
+    fc.assert(
+      fc.property(jsonTree, (value) => {
+        expect(outcome(() => canonicalJson(value))).toEqual(outcome(() => canonicalize(value)));
+        // The same after a round trip through JSON text, as rows arrive from jsonb and export files.
+        const text = outcome(() => JSON.stringify(value));
+        if ('ok' in text && text.ok !== undefined) {
+          const parsed: unknown = JSON.parse(text.ok);
+          expect(outcome(() => canonicalJson(parsed))).toEqual(outcome(() => canonicalize(parsed)));
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('leaves values JSON cannot carry to the library', () => {
+    const odd = [undefined, [1, undefined], { a: undefined, b: 1 }, new Date(0), { when: new Date(0) }, Object.create(null), NaN, Infinity, { toJSON: () => 'x' }];
+    for (const value of odd) expect(outcome(() => canonicalJson(value))).toEqual(outcome(() => canonicalize(value)));
+  });
+});
+
+describe('canonicalRecord and linkHash', () => {
+  const nullable = fc.option(anyString, { nil: null });
+  const record = fc.record({
+    org_id: anyString,
+    seq: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+    occurred_at: anyString,
+    actor_type: anyString,
+    actor_id: nullable,
+    action: anyString,
+    target_type: nullable,
+    target_id: nullable,
+    request_id: nullable,
+    ip: nullable,
+    data: jsonTree,
+    prev_hash: fc.oneof(fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex')), anyString),
+  });
+
+  it('match the general canonicalization and a plain SHA-256 of prev_hash and the canonical JSON', () => {
+    fc.assert(
+      fc.property(record, (r: AuditRecord) => {
+        const reference = outcome(() => canonicalRecordReference(r));
+        const fast = outcome(() => canonicalRecord(r));
+        // The fixed fields are written with JSON.stringify, which escapes a lone
+        // surrogate the library refuses; the data payload refuses it alike.
+        if ('threw' in reference && !('threw' in fast)) {
+          const { data: _data, ...fixed } = r;
+          expect(outcome(() => canonicalize(fixed))).toEqual({ threw: true });
+          return;
+        }
+        expect(fast).toEqual(reference);
+        if ('ok' in fast) {
+          const expected = createHash('sha256').update(Buffer.from(r.prev_hash, 'hex')).update(fast.ok!).digest('hex');
+          expect(linkHash(r.prev_hash, fast.ok!)).toBe(expected);
+          expect(recordHash(r).toString('hex')).toBe(expected);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('hashes payloads larger than the reused buffer', () => {
+    const r = { ...base, data: { big: 'é'.repeat(200_000), list: Array.from({ length: 5000 }, (_, i) => i) } };
+    const expected = createHash('sha256').update(Buffer.from(r.prev_hash, 'hex')).update(canonicalRecordReference(r)).digest('hex');
+    expect(recordHash(r).toString('hex')).toBe(expected);
+    expect(recordHash(base).toString('hex')).toBe(createHash('sha256').update(Buffer.alloc(32)).update(canonicalRecordReference(base)).digest('hex'));
   });
 });
 

@@ -81,7 +81,7 @@ describe('emitAudit', () => {
         while (appending) await pool.withTenant(org, (tx) => emitAudit(tx, { orgId: org, actor }, { action: 'moving' }));
       })();
       for (let i = 0; i < 10; i++) {
-        const report = await db.app.withTenant(org, (tx) => readChain(tx, org, 7));
+        const report = await db.app.withTenant(org, (tx) => readChain(tx, org));
         expect(report.ok, JSON.stringify(report.firstBreak)).toBe(true);
       }
       appending = false;

@@ -1,13 +1,16 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
+import type { TransactionSql } from 'postgres';
 import type { Tx } from '../tenant.ts';
-import { ChainVerifier, checkAgainstCheckpoint, type ChainedRecord, type VerifyResult } from './chain.ts';
+import { canonicalRecordParts, ChainVerifier, checkAgainstCheckpoint, type ChainedRecord, type ChainLink, type VerifyResult } from './chain.ts';
 
-/** The stored row in its exported form: exactly what the hash covers, plus the hash. */
-export const RECORD_COLUMNS = sql.raw(`
+const RECORD_COLUMNS_TEXT = `
   org_id::text as org_id, seq::int8 as seq,
   to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as occurred_at,
   actor_type, actor_id, action, target_type, target_id, request_id, ip, data,
-  encode(prev_hash, 'hex') as prev_hash, encode(hash, 'hex') as hash`);
+  encode(prev_hash, 'hex') as prev_hash, encode(hash, 'hex') as hash`;
+
+/** The stored row in its exported form: exactly what the hash covers, plus the hash. */
+export const RECORD_COLUMNS = sql.raw(RECORD_COLUMNS_TEXT);
 
 export type RecordRow = Omit<ChainedRecord, 'seq'> & { seq: string | number };
 
@@ -16,22 +19,23 @@ export function toRecord(row: RecordRow): ChainedRecord {
 }
 
 /**
- * Reads the organization's rows in seq order in pages (keyset on the primary
- * key), so memory stays constant however long the chain is. The next page is
- * already being fetched while the caller works on the current one, so the
- * database and the hashing overlap.
+ * A stored row's chain link: canonicalRecordParts without the intermediate
+ * record object (the row's seq arrives as a string).
  */
-export async function* streamRecords(tx: Tx, filter: SQL = sql`true`, pageSize = 5000): AsyncGenerator<ChainedRecord[]> {
-  const fetchPage = async (after: number) =>
-    (await tx.execute<RecordRow>(sql`select ${RECORD_COLUMNS} from audit_log where seq > ${after} and ${filter} order by seq limit ${pageSize}`)).map(toRecord);
-  let page = await fetchPage(0);
-  while (page.length > 0) {
-    const next = page.length < pageSize ? Promise.resolve([]) : fetchPage(page.at(-1)!.seq);
-    // Keep an unobserved rejection from surfacing if the caller stops early.
-    next.catch(() => {});
-    yield page;
-    page = await next;
-  }
+export function linkOfRow(r: RecordRow): ChainLink {
+  const seq = Number(r.seq);
+  return { seq, prev_hash: r.prev_hash, hash: r.hash, canonical: canonicalRecordParts(r, seq) };
+}
+
+/**
+ * The postgres.js transaction under a drizzle-orm/postgres-js one (drizzle
+ * keeps it as session.client): drizzle only returns whole result arrays, and
+ * verification wants rows one at a time as they arrive.
+ */
+export function postgresTransaction(tx: Tx): TransactionSql {
+  const client = (tx as unknown as { session?: { client?: TransactionSql } }).session?.client;
+  if (typeof client?.unsafe !== 'function') throw new Error('readChain needs a drizzle-orm/postgres-js transaction');
+  return client;
 }
 
 export interface ChainReport extends VerifyResult {
@@ -43,7 +47,7 @@ export interface ChainReport extends VerifyResult {
  * compares its end with the chain head row and the latest signed checkpoint,
  * which is what reveals a cut-off tail.
  */
-export async function readChain(tx: Tx, orgId: string, pageSize = 5000): Promise<ChainReport> {
+export async function readChain(tx: Tx, orgId: string): Promise<ChainReport> {
   const [latest] = await tx.execute<{ seq: string; hash: string }>(sql`
     select seq::int8 as seq, encode(head_hash, 'hex') as hash from audit_checkpoints order by seq desc limit 1`);
   const [head] = await tx.execute<{ seq: string; hash: string }>(sql`
@@ -51,16 +55,24 @@ export async function readChain(tx: Tx, orgId: string, pageSize = 5000): Promise
   const checkpoint = latest ? { seq: Number(latest.seq), hash: latest.hash } : null;
   const verifier = new ChainVerifier();
   let hashAtCheckpoint: string | null = null;
-  // Only up to the head read above: pages are separate statements, and appends
-  // committing meanwhile must not look like rows beyond the head.
-  const upTo = head ? sql`seq <= ${Number(head.seq)}` : sql`true`;
-  for await (const page of streamRecords(tx, upTo, pageSize)) {
-    for (const record of page) {
-      if (checkpoint && record.seq === checkpoint.seq) hashAtCheckpoint = record.hash;
-      verifier.push(record);
-    }
-    if (verifier.failed) break;
-  }
+  // One statement, read row by row as Postgres sends it (forEach keeps no
+  // result array): memory stays constant however long the chain is, each row
+  // is garbage as soon as it is checked (rows held for a whole page were
+  // promoted and made most of the verification's cost in garbage collection),
+  // and Postgres produces rows while this process hashes, throttled by TCP
+  // alone. Up to the head read above, so appends committing meanwhile (not
+  // visible to this statement anyway) cannot look like rows beyond the head.
+  // After a break the remaining rows are drained unread: cancelling would
+  // abort the caller's transaction.
+  const upTo = head ? Number(head.seq) : Number.MAX_SAFE_INTEGER;
+  await postgresTransaction(tx)
+    .unsafe<RecordRow[]>(`select ${RECORD_COLUMNS_TEXT} from audit_log where seq <= $1 order by seq`, [upTo])
+    .forEach((row) => {
+      if (verifier.failed) return;
+      const link = linkOfRow(row);
+      if (checkpoint && link.seq === checkpoint.seq) hashAtCheckpoint = link.hash;
+      verifier.pushLink(link);
+    });
   const result = verifier.finish();
   if (result.ok) {
     // The head row and the checkpoint both remember how long the chain was.

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { getAbsoluteFSPath } from 'swagger-ui-dist';
+// The package's main file loads the whole Swagger UI bundle (~1.7 MB) into every server; only its folder is needed.
+import getAbsoluteFSPath from 'swagger-ui-dist/absolute-path.js';
 import type { Hono } from 'hono';
 import type { AppEnv } from './env.ts';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { sql } from 'drizzle-orm';
-import { GENESIS_HASH } from '../audit/chain.ts';
+import { ChainVerifier, checkAgainstCheckpoint, GENESIS_HASH, type VerifyResult } from '../audit/chain.ts';
 import { signCheckpoint, verifierKey, verifyCheckpoint, type CheckpointSigner } from '../audit/checkpoint.ts';
 import { emitAudit, stripSecrets } from '../audit/emit.ts';
 import type { Tx } from '../tenant.ts';
@@ -135,60 +135,48 @@ export async function auditOperator(tx: Tx, entry: OperatorAction) {
   return platform.seq;
 }
 
-export interface PlatformChainReport {
-  ok: boolean;
-  rowsChecked: number;
-  head: { seq: number; hash: string } | null;
-  firstBreak: { seq: number; detail: string } | null;
+export interface PlatformChainReport extends VerifyResult {
   /** The latest stored checkpoint the chain was held against, if any. */
   checkpoint: { seq: number; hash: string } | null;
 }
 
 /**
- * Recomputes the platform chain page by page (constant memory) and holds its
- * end against the latest signed checkpoint, which is what shows a cut-off
- * tail. With a verifier key, the checkpoint's signature is checked too.
+ * Recomputes the platform chain row by row, with the organizations' verifier
+ * (so a break is classified the same way: altered, missing, reordered,
+ * inserted), and holds its end against the latest signed checkpoint, which is
+ * what shows a cut-off tail. With a verifier key, the checkpoint's signature is
+ * checked first.
  */
 export async function verifyPlatformChain(tx: Tx, options: { verifier?: CheckpointSigner; pageSize?: number } = {}): Promise<PlatformChainReport> {
   const pageSize = options.pageSize ?? 2000;
   const [stored] = await tx.execute<{ seq: string; hash: string; note: string }>(sql`
     select seq::int8 as seq, encode(head_hash, 'hex') as hash, note from platform_audit_checkpoints order by seq desc limit 1`);
   const checkpoint = stored ? { seq: Number(stored.seq), hash: stored.hash } : null;
-  const broken = (seq: number, detail: string, rowsChecked: number, head: PlatformChainReport['head']): PlatformChainReport => ({ ok: false, rowsChecked, head, firstBreak: { seq, detail }, checkpoint });
+  const refused = (detail: string): PlatformChainReport => ({ ok: false, rowsChecked: 0, head: null, firstBreak: { kind: 'altered', seq: checkpoint!.seq, detail }, checkpoint });
   if (stored && options.verifier) {
     try {
       const signed = verifyCheckpoint(stored.note, verifierKey(options.verifier));
-      if (signed.orgId !== PLATFORM_CHAIN || signed.seq !== checkpoint!.seq || signed.hash !== checkpoint!.hash) return broken(checkpoint!.seq, 'the stored checkpoint does not say what its note signs', 0, null);
+      if (signed.orgId !== PLATFORM_CHAIN || signed.seq !== checkpoint!.seq || signed.hash !== checkpoint!.hash) return refused('the stored checkpoint does not say what its note signs');
     } catch (error) {
-      return broken(checkpoint!.seq, `the checkpoint at seq ${checkpoint!.seq} does not verify: ${(error as Error).message}`, 0, null);
+      return refused(`the checkpoint at seq ${checkpoint!.seq} does not verify: ${(error as Error).message}`);
     }
   }
-  let prev: { seq: number; hash: string } | null = null;
-  let checked = 0;
-  for (;;) {
-    const after: number = prev?.seq ?? 0;
+  const verifier = new ChainVerifier();
+  let hashAtCheckpoint: string | null = null;
+  for (let after = 0; !verifier.failed; ) {
     const rows: StoredRecord[] = await tx.execute<StoredRecord>(sql`
       select ${RECORD_COLUMNS} from platform_audit_log where seq > ${after} order by seq limit ${pageSize}`);
     for (const { hash, ...stored } of rows) {
       const record: PlatformRecord = { ...stored, seq: Number(stored.seq) };
-      const expectedSeq: number = (prev?.seq ?? 0) + 1;
-      const expectedPrev: string = prev?.hash ?? GENESIS_HASH.toString('hex');
-      checked++;
-      if (record.seq !== expectedSeq) return broken(expectedSeq, `seq ${expectedSeq} is missing`, checked, prev);
-      if (record.prev_hash !== expectedPrev || platformRecordHash(record).toString('hex') !== hash) {
-        return broken(record.seq, `the row at seq ${record.seq} does not match its hash or its link`, checked, prev);
-      }
-      if (checkpoint && record.seq === checkpoint.seq && hash !== checkpoint.hash) {
-        return broken(record.seq, `the chain up to seq ${record.seq} differs from the signed checkpoint`, checked, prev);
-      }
-      prev = { seq: record.seq, hash };
+      if (checkpoint && record.seq === checkpoint.seq) hashAtCheckpoint = hash;
+      verifier.pushLink({ seq: record.seq, prev_hash: record.prev_hash, hash, canonical: canonicalize(record)! });
+      after = record.seq;
     }
     if (rows.length < pageSize) break;
   }
-  if (checkpoint && (prev?.seq ?? 0) < checkpoint.seq) {
-    return broken((prev?.seq ?? 0) + 1, `rows ${(prev?.seq ?? 0) + 1} to ${checkpoint.seq} are missing: a signed checkpoint covers seq ${checkpoint.seq}`, checked, prev);
-  }
-  return { ok: true, rowsChecked: checked, head: prev, firstBreak: null, checkpoint };
+  const result = verifier.finish();
+  const cut = result.ok && checkpoint ? checkAgainstCheckpoint(result, checkpoint, hashAtCheckpoint) : null;
+  return { ...result, ok: result.ok && !cut, firstBreak: result.firstBreak ?? cut, checkpoint };
 }
 
 /** The newest platform chain rows, newest first. */

@@ -171,7 +171,8 @@ export interface ChainLink {
   seq: number;
   prev_hash: string;
   hash: string;
-  canonical: CanonicalParts;
+  /** The canonical JSON the hash covers: in parts (an organization's row) or whole (the platform chain's). */
+  canonical: CanonicalParts | string;
 }
 
 export function linkOf(record: ChainedRecord): ChainLink {

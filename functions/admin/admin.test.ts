@@ -482,7 +482,7 @@ describe('what operators see and do, and the record of it', () => {
       await tx`alter table platform_audit_log enable trigger platform_audit_log_append_only`;
     });
     const broken = await op.agent.request('GET', '/admin/audit?verify=platform');
-    expect(broken.text).toMatch(/data-testid="platform-chain-status">Broken at seq 2/);
+    expect(broken.text).toMatch(/data-testid="platform-chain-status">Broken at seq 2: altered/);
   });
 
   it('detects a cut-off tail of the platform chain against its signed checkpoint, and a forged checkpoint', async () => {
@@ -496,7 +496,7 @@ describe('what operators see and do, and the record of it', () => {
     });
     const report = await env.db.admin.db.transaction((tx) => verifyPlatformChain(tx, { verifier: ADMIN_TEST_SIGNER }));
     expect(report.ok).toBe(false);
-    expect(report.firstBreak).toMatchObject({ seq: Number(last) - 1 });
+    expect(report.firstBreak).toMatchObject({ kind: 'missing', seq: Number(last) - 1 });
     expect(report.firstBreak!.detail).toMatch(/missing: a signed checkpoint covers seq/);
 
     await env.db.admin.sql.begin(async (tx) => {
@@ -506,5 +506,16 @@ describe('what operators see and do, and the record of it', () => {
     });
     const forged = await env.db.admin.db.transaction((tx) => verifyPlatformChain(tx, { verifier: ADMIN_TEST_SIGNER }));
     expect(forged.firstBreak!.detail).toMatch(/does not verify/);
+  });
+
+  it('classifies a platform row deleted from the middle as missing', async () => {
+    await op.agent.request('GET', '/admin/deletions');
+    await env.db.admin.sql.begin(async (tx) => {
+      await tx`alter table platform_audit_log disable trigger platform_audit_log_append_only`;
+      await tx`delete from platform_audit_log where seq = 3`;
+      await tx`alter table platform_audit_log enable trigger platform_audit_log_append_only`;
+    });
+    const report = await env.db.admin.db.transaction((tx) => verifyPlatformChain(tx));
+    expect(report.firstBreak).toMatchObject({ kind: 'missing', seq: 3 });
   });
 });

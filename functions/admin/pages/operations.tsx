@@ -53,7 +53,7 @@ export async function auditPage(c: AdminContext) {
         <h2>Platform chain (operator actions)</h2>
         {report ? (
           <p class={report.ok ? 'notice' : 'error'} data-testid="platform-chain-status">
-            {report.ok ? `Verified: ${report.rowsChecked} rows, head at seq ${report.head?.seq ?? 0}.` : `Broken at seq ${report.firstBreak?.seq}: ${report.firstBreak?.detail}.`}
+            {report.ok ? `Verified: ${report.rowsChecked} rows, head at seq ${report.head?.seq ?? 0}.` : `Broken at seq ${report.firstBreak?.seq}: ${report.firstBreak?.kind} (${report.firstBreak?.detail}).`}
           </p>
         ) : (
           <p><a href="/admin/audit?verify=platform">Verify the platform chain</a></p>

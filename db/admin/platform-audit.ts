@@ -185,6 +185,21 @@ export async function recentPlatformRecords(tx: Tx, limit = 100) {
   return rows.map((row) => ({ ...row, seq: Number(row.seq) }));
 }
 
+/**
+ * Each organization's latest on-demand verification, as the platform chain
+ * recorded it (operator.audit_verify): when, and what it found.
+ */
+export async function lastVerifications(tx: Tx) {
+  const rows = await tx.execute<{ organization_id: string; occurred_at: string; ok: boolean; rows_checked: number; break_seq: number | null; break_kind: string | null }>(sql`
+    select distinct on (organization_id) organization_id::text as organization_id,
+           to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as occurred_at,
+           (data->>'ok')::boolean as ok, (data->>'rowsChecked')::int as rows_checked,
+           (data->'firstBreak'->>'seq')::int as break_seq, data->'firstBreak'->>'kind' as break_kind
+    from platform_audit_log where action = 'operator.audit_verify' and organization_id is not null
+    order by organization_id, seq desc`);
+  return new Map(rows.map((r) => [r.organization_id, r]));
+}
+
 /** The newest signed checkpoint note of the platform chain, if any. */
 export async function latestPlatformCheckpoint(tx: Tx) {
   const [row] = await tx.execute<{ note: string }>(sql`select note from platform_audit_checkpoints order by seq desc limit 1`);

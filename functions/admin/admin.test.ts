@@ -366,6 +366,11 @@ describe('what operators see and do, and the record of it', () => {
     });
     const broken = await op.agent.form(`/admin/organizations/${globex.orgId}/verify`);
     expect(broken.text).toMatch(/data-testid="chain-status">Broken at seq 1: altered/);
+    // The Audit chains page shows each organization's last verification.
+    const page = (await op.agent.request('GET', '/admin/audit')).text;
+    const stateOf = (orgId: string) => new RegExp(`data-org="${orgId}">.*?data-testid="chain-state">([^<]*)<`, 's').exec(page)?.[1];
+    expect(stateOf(acme.orgId)).toMatch(/^verified \(\d+ rows\) at /);
+    expect(stateOf(globex.orgId)).toMatch(/^broken at seq 1: altered/);
     expect((await orgAuditRows(acme, 'operator.audit_verify')).length).toBeGreaterThan(0);
   });
 

@@ -10,7 +10,7 @@ import {
   webhookFailures,
   type JobState,
 } from '../../../db/admin/console.ts';
-import { latestPlatformCheckpoint, recentPlatformRecords, verifyPlatformChain } from '../../../db/admin/platform-audit.ts';
+import { lastVerifications, latestPlatformCheckpoint, recentPlatformRecords, verifyPlatformChain } from '../../../db/admin/platform-audit.ts';
 import { verifierKey } from '../../../db/audit/checkpoint.ts';
 import { AdminLayout } from '../layout.tsx';
 import { back, operatorRequest, Refused, type AdminContext } from '../support.ts';
@@ -18,7 +18,12 @@ import { back, operatorRequest, Refused, type AdminContext } from '../support.ts
 const viewed = (c: AdminContext, page: string) =>
   auditPlatformAction(c.get('admin').database, operatorRequest(c), { action: 'operator.view', targetType: 'page', targetId: page });
 
-/** Every organization's chain length, a verify button each, and the platform chain itself. */
+function chainState(last: ReturnType<Awaited<ReturnType<typeof lastVerifications>>['get']>) {
+  if (!last) return 'never';
+  return last.ok ? `verified (${last.rows_checked} rows) at ${last.occurred_at}` : `broken at seq ${last.break_seq}: ${last.break_kind} (found ${last.occurred_at})`;
+}
+
+/** Every organization's chain length and last verification, a verify button each, and the platform chain itself. */
 export async function auditPage(c: AdminContext) {
   const { database, auditSigner } = c.get('admin');
   const orgs = await listOrganizations(database);
@@ -27,6 +32,7 @@ export async function auditPage(c: AdminContext) {
     report: verifyPlatform ? await verifyPlatformChain(tx, { verifier: auditSigner }) : null,
     recent: await recentPlatformRecords(tx, 50),
     checkpoint: await latestPlatformCheckpoint(tx),
+    verifications: await lastVerifications(tx),
   }));
   await viewed(c, verifyPlatform ? 'audit (platform chain verified)' : 'audit');
   const report = platform.report;
@@ -35,12 +41,13 @@ export async function auditPage(c: AdminContext) {
       <section>
         <h2>Organizations</h2>
         <table data-testid="chains">
-          <thead><tr><th>Organization</th><th class="num">Rows</th><th /></tr></thead>
+          <thead><tr><th>Organization</th><th class="num">Rows</th><th>Last verified</th><th /></tr></thead>
           <tbody>
             {orgs.map((o) => (
               <tr data-org={o.id}>
                 <td><a href={`/admin/organizations/${o.id}`}>{o.name}</a></td>
                 <td class="num">{o.auditSeq}</td>
+                <td data-testid="chain-state">{chainState(platform.verifications.get(o.id))}</td>
                 <td>
                   <form method="post" action={`/admin/organizations/${o.id}/verify`}><button type="submit">Verify</button></form>
                 </td>

@@ -8,6 +8,9 @@ import * as schema from './schema/index.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Whether value is a uuid in its text form (any letter case). */
+export const isUuid = (value: string) => UUID.test(value);
+
 export type Db = PostgresJsDatabase<typeof schema>;
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
@@ -158,11 +161,11 @@ export function createDatabase(databaseUrl: string, options: DatabaseOptions = {
     db,
     withTenant: (orgId, fn) => {
       // A malformed id would make every policy's ::uuid cast raise mid-request.
-      if (!UUID.test(orgId)) return Promise.reject(new Error('withTenant needs an organization uuid'));
+      if (!isUuid(orgId)) return Promise.reject(new Error('withTenant needs an organization uuid'));
       return enterTenant((t) => t`select set_config('app.current_org_id', ${orgId}, true)`, (tx) => fn(tx));
     },
     withTenantMember: (orgId, userId, fn) => {
-      if (!UUID.test(orgId) || !UUID.test(userId)) return Promise.reject(new Error('withTenantMember needs uuids'));
+      if (!isUuid(orgId) || !isUuid(userId)) return Promise.reject(new Error('withTenantMember needs uuids'));
       return enterTenant(
         (t) => t<{ role: string | null }[]>`select kommit_enter_tenant(${orgId}, ${userId}) as role`,
         (tx, [row]) => fn(tx, row?.role ?? null),

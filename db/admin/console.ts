@@ -3,7 +3,7 @@ import { readChain } from '../audit/read.ts';
 import { decisionEvents } from '../schema/decisions.ts';
 import { organizationDeletions } from '../schema/platform.ts';
 import { supportMessages, supportTranscripts } from '../schema/transcripts.ts';
-import type { Database, Tx } from '../tenant.ts';
+import { isUuid, type Database, type Tx } from '../tenant.ts';
 import { auditOperator, type OperatorAction } from './platform-audit.ts';
 
 /**
@@ -20,8 +20,7 @@ export interface OperatorRequest {
   signer?: OperatorAction['signer'];
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (value: string) => UUID.test(value);
+export { isUuid };
 
 /** A Postgres array literal: drizzle would expand a JS array into a row list. */
 const uuidArray = (ids: string[]) => `{${ids.filter(isUuid).join(',')}}`;

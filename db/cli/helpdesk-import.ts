@@ -4,11 +4,11 @@ import { SingleBar } from 'cli-progress';
 import { sql } from 'drizzle-orm';
 import { importHelpdeskFolder, markdownFiles } from '../helpdesk-import.ts';
 import { runAsAdmin } from './run.ts';
+import { isUuid } from '../tenant.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { org: { type: 'string' } } });
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const dir = positionals[0];
-if (!values.org || !UUID.test(values.org) || !dir || positionals.length !== 1) {
+if (!values.org || !isUuid(values.org) || !dir || positionals.length !== 1) {
   process.stderr.write('usage: npm run helpdesk:import -- --org <organization uuid> <folder of .md files>\n');
   process.exit(2);
 }

@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
 import { createApiKey } from '../operators.ts';
 import { runAsAdmin } from './run.ts';
+import { isUuid } from '../tenant.ts';
 
 const { values } = parseArgs({ options: { org: { type: 'string' }, name: { type: 'string' } } });
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-if (!values.org || !UUID.test(values.org)) {
+if (!values.org || !isUuid(values.org)) {
   process.stderr.write('usage: npm run keys:create -- --org <organization uuid> [--name "ci"]\n');
   process.exit(2);
 }

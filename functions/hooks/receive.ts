@@ -9,10 +9,10 @@ import { ApiError, problemResponse } from '../../middleware/errors.ts';
 import type { FunctionApp } from '../../middleware/function-app.ts';
 import { takeRequest } from '../../middleware/request-limits.ts';
 import { jsonResponse, problem } from '../../middleware/openapi.ts';
+import { isUuid } from '../../db/tenant.ts';
 
 /** Standard Webhooks' tolerance for webhook-timestamp, either way. */
 const TOLERANCE_SECONDS = 5 * 60;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Targets whose deliveries must be JSON; raw events may be any UTF-8 text. */
 const JSON_TARGETS = new Set(['decision_event', 'workflow_run']);
 // Verifies nothing real: run when the endpoint is unknown so that case costs about what a bad signature does.
@@ -110,7 +110,7 @@ export function registerReceive(app: FunctionApp) {
     // Lower-case: the sealed secrets are bound to the id as stored.
     const endpointId = c.req.param('endpointId').toLowerCase();
     const headers = requiredHeaders(c);
-    if (!UUID.test(endpointId)) throw refused();
+    if (!isUuid(endpointId)) throw refused();
     // Counted per endpoint id whether or not it exists, so the limit reveals nothing either.
     await takeRequest(c.get('platform').webhookLimiter, endpointId, 'to this endpoint');
     let body: string;

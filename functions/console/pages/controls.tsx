@@ -9,8 +9,8 @@ import type { AppEnv } from '../../../middleware/env.ts';
 import { requireRole } from '../../../middleware/roles.ts';
 import { Layout } from '../layout.tsx';
 import { back } from '../support.ts';
+import { isUuid } from '../../../db/tenant.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ORDER = { failing: 0, no_evidence: 1, passing: 2, not_applicable: 3 } as const;
 
 /**
@@ -21,7 +21,7 @@ export async function controlsPage(c: Context<AppEnv>) {
   const [org] = await c.var.tx.select({ name: organizations.name }).from(organizations);
   const states = (await controlStates(c.var.tx)).sort((a, b) => ORDER[a.state] - ORDER[b.state] || a.ref.localeCompare(b.ref));
   const selected = c.req.query('control');
-  const control = selected && UUID.test(selected) ? states.find((s) => s.id === selected) : undefined;
+  const control = selected && isUuid(selected) ? states.find((s) => s.id === selected) : undefined;
   const history = control
     ? await c.var.tx.select().from(evidenceSnapshots).where(eq(evidenceSnapshots.controlId, control.id)).orderBy(desc(evidenceSnapshots.collectedAt)).limit(50)
     : [];
@@ -85,7 +85,7 @@ export async function controlsPage(c: Context<AppEnv>) {
 export async function collectFromConsole(c: Context<AppEnv>) {
   requireRole(c, ['owner', 'admin']);
   const id = c.req.param('id') ?? '';
-  const [control] = UUID.test(id) ? await c.var.tx.select().from(controls).where(eq(controls.id, id)).for('update') : [];
+  const [control] = isUuid(id) ? await c.var.tx.select().from(controls).where(eq(controls.id, id)).for('update') : [];
   if (!control) return back(c, '/console/controls', { error: 'No such control in this organization.' });
   if (control.evidence.length === 0) return back(c, `/console/controls?control=${id}`, { error: `${control.ref} is not mapped to an evidence source yet.` });
   const snapshots = await collectControl(c.var.tx, auditContext(c), control, 'on_demand');

@@ -9,8 +9,8 @@ import type { AppEnv } from '../../../middleware/env.ts';
 import { requireRole } from '../../../middleware/roles.ts';
 import { Layout } from '../layout.tsx';
 import { back } from '../support.ts';
+import { isUuid } from '../../../db/tenant.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const endpointSummary = (row: typeof webhookEndpoints.$inferSelect) => ({ id: row.id, name: row.name, projectId: row.projectId, target: row.target, enabled: row.enabled });
 
 /**
@@ -25,7 +25,7 @@ async function renderWebhooks(c: Context<AppEnv>, reveal?: { name: string; secre
   const projectName = new Map(projectRows.map((p) => [p.id, p.name]));
   const selected = c.req.query('endpoint');
   const deliveries =
-    selected && UUID.test(selected)
+    selected && isUuid(selected)
       ? await c.var.tx
           .select()
           .from(webhookDeliveries)
@@ -122,7 +122,7 @@ export async function createWebhookEndpoint(c: Context<AppEnv>) {
   const projectId = String(form.projectId ?? '');
   const target = form.target === 'raw_event' ? 'raw_event' : 'decision_event';
   if (!name || name.length > 200) return back(c, '/console/webhooks', { error: 'An endpoint name has 1 to 200 characters.' });
-  const [project] = UUID.test(projectId) ? await c.var.tx.select({ id: projects.id }).from(projects).where(eq(projects.id, projectId)) : [];
+  const [project] = isUuid(projectId) ? await c.var.tx.select({ id: projects.id }).from(projects).where(eq(projects.id, projectId)) : [];
   if (!project) return back(c, '/console/webhooks', { error: 'Pick one of this organization’s projects (create one first).' });
   const { row, secret } = await insertWebhookEndpoint(c.var.tx, c.get('platform').secretBox, c.var.org.id, { name, projectId, target });
   await audit(c, { action: 'webhook_endpoint.create', targetType: 'webhook_endpoint', targetId: row.id, data: { after: endpointSummary(row) } });
@@ -132,7 +132,7 @@ export async function createWebhookEndpoint(c: Context<AppEnv>) {
 export async function rotateWebhookEndpointSecret(c: Context<AppEnv>) {
   requireRole(c, ['owner', 'admin']);
   const id = c.req.param('id') ?? '';
-  const rotated = UUID.test(id) ? await rotateWebhookSecret(c.var.tx, c.get('platform').secretBox, id, 60) : null;
+  const rotated = isUuid(id) ? await rotateWebhookSecret(c.var.tx, c.get('platform').secretBox, id, 60) : null;
   if (!rotated) return back(c, '/console/webhooks', { error: 'No such endpoint in this organization.' });
   await audit(c, { action: 'webhook_endpoint.rotate_secret', targetType: 'webhook_endpoint', targetId: id, data: { overlapMinutes: 60, previousSecretExpiresAt: rotated.row.previousSecretExpiresAt } });
   return renderWebhooks(c, { name: rotated.row.name, secret: rotated.secret });

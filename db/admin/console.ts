@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import { asc, desc, eq, sql } from 'drizzle-orm';
 import { readChain } from '../audit/read.ts';
 import { decisionEvents } from '../schema/decisions.ts';
 import { organizationDeletions } from '../schema/platform.ts';
@@ -19,8 +19,6 @@ export interface OperatorRequest {
   ip?: string | null;
   signer?: OperatorAction['signer'];
 }
-
-export { isUuid };
 
 /** A Postgres array literal: drizzle would expand a JS array into a row list. */
 const uuidArray = (ids: string[]) => `{${ids.filter(isUuid).join(',')}}`;
@@ -65,24 +63,31 @@ export interface OrganizationSummary {
   bytes: number;
 }
 
+/** Every organization's names and counts (newest first, at most 500): what the pages list without usage. */
+export async function organizationRows(admin: Database) {
+  const orgs = await admin.sql<OrganizationRow[]>`select * from kommit_admin_organizations() limit 500`;
+  return orgs.map((o) => ({
+    id: o.id,
+    name: o.name,
+    slug: o.slug,
+    createdAt: o.created_at,
+    deletionRequestedAt: o.deletion_requested_at,
+    members: Number(o.members),
+    auditSeq: Number(o.audit_seq),
+  }));
+}
+
+/** organizationRows with each organization's rows and estimated bytes over all tenant tables. */
 export async function listOrganizations(admin: Database): Promise<OrganizationSummary[]> {
-  const orgs = await admin.sql<OrganizationRow[]>`
-    select * from kommit_admin_organizations() limit 500`;
-  const usage = await organizationUsage(admin, orgs.map((o) => o.id));
-  return orgs.map((o) => {
-    const tables = usage.filter((u) => u.orgId === o.id);
-    return {
-      id: o.id,
-      name: o.name,
-      slug: o.slug,
-      createdAt: o.created_at,
-      deletionRequestedAt: o.deletion_requested_at,
-      members: Number(o.members),
-      auditSeq: Number(o.audit_seq),
-      rows: tables.reduce((sum, t) => sum + t.rows, 0),
-      bytes: tables.reduce((sum, t) => sum + t.bytes, 0),
-    };
-  });
+  const orgs = await organizationRows(admin);
+  const totals = new Map<string, { rows: number; bytes: number }>();
+  for (const u of await organizationUsage(admin, orgs.map((o) => o.id))) {
+    const total = totals.get(u.orgId) ?? { rows: 0, bytes: 0 };
+    total.rows += u.rows;
+    total.bytes += u.bytes;
+    totals.set(u.orgId, total);
+  }
+  return orgs.map((o) => ({ ...o, ...(totals.get(o.id) ?? { rows: 0, bytes: 0 }) }));
 }
 
 /** Rows and estimated bytes per tenant table, for the given organizations (tables where they have rows). */
@@ -95,11 +100,16 @@ export async function organizationUsage(admin: Database, orgIds: string[]) {
 
 /** One organization's metadata page: usage per table, and what content exists (ids and kinds, no text). */
 export async function organizationDetail(admin: Database, orgId: string, request: OperatorRequest) {
-  const [org] = await admin.sql<OrganizationRow[]>`select * from kommit_admin_organizations() where id = ${orgId}`;
-  if (!org) return null;
-  const usage = await organizationUsage(admin, [orgId]);
-  const content = await inOrganization(admin, orgId, request, async (tx) => ({
+  // Everything but usage is read inside the organization's own tenant context.
+  const detail = await inOrganization(admin, orgId, request, async (tx) => ({
     result: {
+      org: (
+        await tx.execute<{ id: string; name: string; slug: string; deletion_requested_at: string | null; members: number; audit_seq: number }>(sql`
+          select o.id, o.name, o.slug, o.deletion_requested_at::text as deletion_requested_at,
+                 (select count(*)::int from members) as members,
+                 coalesce((select seq::int8 from audit_chain_heads), 0)::int8 as audit_seq
+          from organizations o`)
+      )[0]!,
       decisionEvents: await tx
         .select({ id: decisionEvents.id, kind: decisionEvents.kind, status: decisionEvents.status, createdAt: decisionEvents.createdAt })
         .from(decisionEvents)
@@ -113,7 +123,12 @@ export async function organizationDetail(admin: Database, orgId: string, request
     },
     audit: { action: 'operator.organization_view', targetType: 'organization', targetId: orgId },
   }));
-  return { org: { id: org.id, name: org.name, slug: org.slug, members: Number(org.members), auditSeq: Number(org.audit_seq), deletionRequestedAt: org.deletion_requested_at }, usage, ...content };
+  const { org, ...content } = detail;
+  return {
+    org: { id: org.id, name: org.name, slug: org.slug, members: Number(org.members), auditSeq: Number(org.audit_seq), deletionRequestedAt: org.deletion_requested_at },
+    usage: await organizationUsage(admin, [orgId]),
+    ...content,
+  };
 }
 
 /** Verifies one organization's chain on an operator's demand. */
@@ -152,7 +167,7 @@ async function readDecisionEvent(tx: Tx, id: string) {
 async function readTranscript(tx: Tx, id: string) {
   const [transcript] = await tx.select().from(supportTranscripts).where(eq(supportTranscripts.id, id));
   if (!transcript) return null;
-  const messages = await tx.select().from(supportMessages).where(and(eq(supportMessages.transcriptId, id))).orderBy(asc(supportMessages.position));
+  const messages = await tx.select().from(supportMessages).where(eq(supportMessages.transcriptId, id)).orderBy(asc(supportMessages.position));
   return { kind: 'transcript' as const, transcript, messages };
 }
 

@@ -2,14 +2,14 @@ import { z } from 'zod';
 import {
   auditPlatformAction,
   deletionRecords,
-  isUuid,
   listJobs,
-  listOrganizations,
+  organizationRows,
   retryJob,
   retryWebhookDelivery,
   webhookFailures,
   type JobState,
 } from '../../../db/admin/console.ts';
+import { isUuid } from '../../../db/tenant.ts';
 import { lastVerifications, latestPlatformCheckpoint, recentPlatformRecords, verifyPlatformChain } from '../../../db/admin/platform-audit.ts';
 import { verifierKey } from '../../../db/audit/checkpoint.ts';
 import { AdminLayout } from '../layout.tsx';
@@ -26,7 +26,7 @@ function chainState(last: ReturnType<Awaited<ReturnType<typeof lastVerifications
 /** Every organization's chain length and last verification, a verify button each, and the platform chain itself. */
 export async function auditPage(c: AdminContext) {
   const { database, auditSigner } = c.get('admin');
-  const orgs = await listOrganizations(database);
+  const orgs = await organizationRows(database);
   const verifyPlatform = c.req.query('verify') === 'platform';
   const platform = await database.db.transaction(async (tx) => ({
     report: verifyPlatform ? await verifyPlatformChain(tx, { verifier: auditSigner }) : null,

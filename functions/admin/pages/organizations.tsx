@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { auditPlatformAction, isUuid, listOrganizations, organizationDetail, readTenantContent, verifyOrganizationChain } from '../../../db/admin/console.ts';
+import { auditPlatformAction, listOrganizations, organizationDetail, readTenantContent, verifyOrganizationChain } from '../../../db/admin/console.ts';
+import { isUuid } from '../../../db/tenant.ts';
 import { AdminLayout, bytes } from '../layout.tsx';
 import { formFields, operatorRequest, Refused, type AdminContext } from '../support.ts';
 
@@ -41,7 +42,6 @@ export async function organizationsPage(c: AdminContext) {
 export async function organizationPage(c: AdminContext) {
   const orgId = orgIdParam(c);
   const detail = await organizationDetail(c.get('admin').database, orgId, operatorRequest(c));
-  if (!detail) throw new Refused('No such organization.', 404);
   const { org, usage } = detail;
   return c.html(
     <AdminLayout title={org.name} operator={c.get('operator')} error={c.req.query('error')}>

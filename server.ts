@@ -12,7 +12,6 @@ import { superviseWorkerProcess } from './db/jobs/process.ts';
 import { embedderFromEnv } from './db/search/remote-embedder.ts';
 import { ensurePlatformHelpdesk } from './db/platform-helpdesk.ts';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { HTTP_SERVER_OPTIONS, httpConfigFromEnv } from './middleware/config.ts';
 import { createPlatform } from './middleware/platform.ts';
 import { createPlatformApp } from './middleware/platform-app.ts';
@@ -122,7 +121,7 @@ async function loadPlatformHelpdesk(adminUrl: string, ca: string | undefined, co
   try {
     // Beside server.ts when run from source; from the working directory when bundled into dist/.
     const beside = fileURLToPath(new URL('./helpdesk', import.meta.url));
-    const dir = existsSync(beside) ? beside : resolve('helpdesk');
+    const dir = existsSync(beside) ? beside : path.resolve('helpdesk');
     const { publicKey, imported } = await ensurePlatformHelpdesk(admin, { dir, consoleOrigin });
     logger.info({ ...imported }, 'platform helpdesk imported; the console carries its widget');
     return publicKey;

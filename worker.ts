@@ -59,7 +59,7 @@ function serveMetrics(worker: KommitWorker, logger: Logger) {
   const port = Number(process.env.METRICS_PORT ?? 0);
   const token = process.env.METRICS_TOKEN?.trim();
   if (!port || !token) return undefined;
-  const registry = createWorkerMetrics(worker.database);
+  const registry = createWorkerMetrics(() => worker.database);
   const expected = Buffer.from(`Bearer ${token}`);
   const server = createServer((request, response) => {
     const given = Buffer.from(request.headers.authorization ?? '');

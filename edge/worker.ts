@@ -1,4 +1,4 @@
-import { signerFromPem } from '../db/audit/checkpoint.ts';
+import { signerFromEnv } from '../db/audit/checkpoint.ts';
 import { assertConnection, BootCheckError, checkAppConnection, checkAuthConnection } from '../db/boot-checks.ts';
 import { roleNamesFromEnv } from '../db/roles.ts';
 import { embedderFromEnv } from '../db/search/remote-embedder.ts';
@@ -88,13 +88,7 @@ export function createEdgeWorker(fn: FunctionApp) {
           logger,
           authSecret: vars.BETTER_AUTH_SECRET!,
           secretKey: vars.WEBHOOK_SECRET_KEY!,
-          auditSigner: vars.AUDIT_SIGNING_KEY
-            ? signerFromPem(vars.AUDIT_SIGNING_KEY, {
-                keyName: vars.AUDIT_KEY_NAME ?? 'kommit-audit',
-                everyAppends: Number(vars.AUDIT_CHECKPOINT_EVERY ?? 100),
-                everyMinutes: Number(vars.AUDIT_CHECKPOINT_MINUTES ?? 10),
-              })
-            : undefined,
+          auditSigner: vars.AUDIT_SIGNING_KEY ? signerFromEnv(vars.AUDIT_SIGNING_KEY, vars) : undefined,
           functions: [fn.functionName],
           embedder: embedderFromEnv(vars),
           ready: () => true,

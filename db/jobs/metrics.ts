@@ -2,7 +2,8 @@ import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Database } from '../tenant.ts';
 
 /** The worker's metrics: the queue's depth by task and state, plus Node's defaults. */
-export function createWorkerMetrics(database: Database) {
+/** `database` is asked for on every scrape: the runner (and its pool) may have been restarted since. */
+export function createWorkerMetrics(database: () => Database) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kommit_worker_' });
   new Gauge({
@@ -12,7 +13,7 @@ export function createWorkerMetrics(database: Database) {
     registers: [registry],
     async collect() {
       this.reset();
-      const rows = await database.sql<{ task: string; waiting: number; running: number; failed: number }[]>`
+      const rows = await database().sql<{ task: string; waiting: number; running: number; failed: number }[]>`
         select task_identifier as task,
                count(*) filter (where locked_at is null and attempts < max_attempts)::int as waiting,
                count(*) filter (where locked_at is not null)::int as running,

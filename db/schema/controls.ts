@@ -61,7 +61,8 @@ export const controls = pgTable(
     unique('controls_framework_ref_unique').on(t.orgId, t.frameworkId, t.ref),
     index('controls_framework_idx').on(t.orgId, t.frameworkId),
     index('controls_org_created_idx').on(t.orgId, t.createdAt.desc(), t.id.desc()),
-    index('controls_due_idx').on(t.orgId, t.nextCollectionAt).where(sql`${t.nextCollectionAt} is not null`),
+    // The relay asks every second which controls are due across all organizations: led by the due time.
+    index('controls_due_idx').on(t.nextCollectionAt).where(sql`${t.nextCollectionAt} is not null`),
     check('controls_status_check', sql`${t.status} in ('not_started', 'in_progress', 'implemented', 'not_applicable')`),
     check('controls_schedule_check', sql`${t.scheduleMinutes} is null or ${t.scheduleMinutes} between 5 and 525600`),
   ],

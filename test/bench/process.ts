@@ -16,7 +16,9 @@ export async function startServerProcess(db: TestDatabase, env: Record<string, s
   const port = await freePort();
   const caFile = path.join(tmpdir(), `kommit-bench-ca-${port}.pem`);
   writeFileSync(caFile, db.ca);
-  const child = spawn(process.execPath, [...NODE_FLAGS, 'dist/server.mjs'], {
+  // BENCH_SERVER_FLAGS: extra Node flags for the server only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
+  const extraFlags = process.env.BENCH_SERVER_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...extraFlags, 'dist/server.mjs'], {
     cwd: root,
     env: {
       PATH: process.env.PATH,

@@ -1,10 +1,10 @@
 import { sql } from 'drizzle-orm';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/database.ts';
 import { postgresError } from '../../test/expect.ts';
 import { createOrganization } from '../operators.ts';
-import { auditCheckpoints, auditLog } from '../schema/audit.ts';
+import { auditChainHeads, auditCheckpoints, auditLog } from '../schema/audit.ts';
 import { createDatabase } from '../tenant.ts';
 import { readChain } from './read.ts';
 import { signerFromPem, verifierKey, verifyCheckpoint } from './checkpoint.ts';
@@ -43,6 +43,31 @@ describe('emitAudit', () => {
         throw new Error('the change failed');
       }),
     ).rejects.toThrow('the change failed');
+    expect((await db.app.withTenant(org, (tx) => tx.select().from(auditLog))).map((r) => r.action)).toEqual(['organization.create']);
+  });
+
+  it("opens an organization's chain with the organization, whoever inserts it, and leaves the inserter's tenant context alone", async () => {
+    const other = await createOrganization(db.admin, { name: 'Context holder' });
+    const org = randomUUID();
+    // As Better Auth inserts one: its own role, no audit row written yet.
+    const context = await db.identity.withTenant(other, async (tx) => {
+      await tx.execute(sql`insert into organizations (id, name, slug) values (${org}, 'Fresh', ${`fresh-${org}`})`);
+      return tx.execute<{ current: string }>(sql`select current_setting('app.current_org_id') as current`);
+    });
+    expect(context).toEqual([{ current: other }]);
+    const [head] = await db.app.withTenant(org, (tx) => tx.select().from(auditChainHeads));
+    expect(head).toMatchObject({ orgId: org, seq: 0 });
+    expect(head!.headHash.equals(Buffer.alloc(32))).toBe(true);
+    // So the first append chains from the genesis hash, sent ahead or not.
+    const first = await db.app.withTenant(org, (tx) => emitAudit(tx, { orgId: org, actor }, { action: 'first.thing' }));
+    expect(first.seq).toBe(1);
+    expect(await db.app.withTenant(org, (tx) => readChain(tx, org))).toMatchObject({ ok: true, rowsChecked: 1 });
+  });
+
+  it('fails closed when the chain head is missing instead of starting a new chain', async () => {
+    const org = await createOrganization(db.admin, { name: 'Headless' });
+    await db.admin.withTenant(org, (tx) => tx.delete(auditChainHeads));
+    await expect(db.app.withTenant(org, (tx) => emitAudit(tx, { orgId: org, actor }, { action: 'lost' }))).rejects.toThrow('found no chain head');
     expect((await db.app.withTenant(org, (tx) => tx.select().from(auditLog))).map((r) => r.action)).toEqual(['organization.create']);
   });
 

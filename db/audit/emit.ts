@@ -1,7 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { sendAhead, type Tx } from '../tenant.ts';
 import canonicalize from 'canonicalize';
-import { GENESIS_HASH } from './chain.ts';
 import { signCheckpoint, type CheckpointSigner } from './checkpoint.ts';
 
 export interface AuditActor {
@@ -114,14 +113,9 @@ function appendStatement(ctx: AuditContext, entry: AuditEntry, options: { failWi
  * before COMMIT: the head stays locked only as long as that takes.
  */
 export async function emitAudit(tx: Tx, ctx: AuditContext, entry: AuditEntry) {
-  const append = () => tx.execute<Appended>(appendStatement(ctx, entry, { failWithoutHead: false }));
-  let [appended] = await append();
-  if (!appended) {
-    // First append of this organization: create its head (a racing first append waits on the key).
-    await tx.execute(sql`insert into audit_chain_heads (org_id, seq, head_hash) values (${ctx.orgId}, 0, ${GENESIS_HASH}) on conflict (org_id) do nothing`);
-    [appended] = await append();
-  }
-  // The head is locked, so this cannot happen short of a bug; fail closed if it does.
+  const [appended] = await tx.execute<Appended>(appendStatement(ctx, entry, { failWithoutHead: false }));
+  // Every organization has its head from its creation on (a trigger on
+  // organizations, migration 0032); one gone missing is a fault: fail closed.
   if (!appended) throw new Error(`audit append for ${ctx.orgId} found no chain head`);
   const result = appendedResult(appended);
   if (checkpointDue(ctx.signer, appended)) await writeCheckpoint(tx, ctx, result);
@@ -134,8 +128,8 @@ export async function emitAudit(tx: Tx, ctx: AuditContext, entry: AuditEntry) {
  * answer comes with COMMIT's (db/tenant.ts sendAhead), so the chain head is
  * locked only while Postgres runs the append and the commit, never across a
  * round trip to this process. Statements the caller makes afterwards still run
- * after it. The organization's head must exist (it does from the organization's
- * creation on); without one the append fails and the transaction with it.
+ * after it. Without the organization's head (made with the organization by a
+ * trigger) the append fails and the transaction with it.
  *
  * Returns the appended row once committed; undefined for a transaction that
  * cannot send ahead, in which case the caller uses emitAudit.

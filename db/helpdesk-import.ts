@@ -1,14 +1,23 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { emitAudit, type AuditActor } from './audit/emit.ts';
+import { emitAudit, type AuditActor, type AuditEntry } from './audit/emit.ts';
 import { parseMarkdownArticle, toArticle, upsertArticleBySlug } from './helpdesk.ts';
-import type { Database } from './tenant.ts';
+import type { Database, Tx } from './tenant.ts';
 
 export interface ImportResult {
   created: number;
   updated: number;
   unchanged: number;
 }
+
+/** Records one imported article's change in the organization's transaction. */
+export type RecordArticleChange = (tx: Tx, orgId: string, entry: AuditEntry) => Promise<unknown>;
+
+/** Records in the organization's chain only, as this actor (a system import). */
+export const recordAs =
+  (actor: AuditActor): RecordArticleChange =>
+  (tx, orgId, entry) =>
+    emitAudit(tx, { orgId, actor }, entry);
 
 /** The Markdown files of a folder (not its subfolders), in name order. */
 export async function markdownFiles(dir: string) {
@@ -27,16 +36,15 @@ export async function importHelpdeskFolder(
   db: Database,
   orgId: string,
   dir: string,
-  options: { actor?: AuditActor; onFile?: (name: string, outcome: keyof ImportResult) => void } = {},
+  options: { record: RecordArticleChange; onFile?: (name: string, outcome: keyof ImportResult) => void },
 ): Promise<ImportResult> {
-  const actor = options.actor ?? { type: 'system', id: 'helpdesk-import' };
   const result: ImportResult = { created: 0, updated: 0, unchanged: 0 };
   for (const name of await markdownFiles(dir)) {
     const article = parseMarkdownArticle(name, await readFile(join(dir, name), 'utf8'));
     const outcome = await db.withTenant(orgId, async (tx) => {
       const done = await upsertArticleBySlug(tx, orgId, { ...article, published: true });
       if (done.outcome !== 'unchanged') {
-        await emitAudit(tx, { orgId, actor }, {
+        await options.record(tx, orgId, {
           action: done.outcome === 'created' ? 'helpdesk_article.create' : 'helpdesk_article.update',
           targetType: 'helpdesk_article',
           targetId: done.row.id,

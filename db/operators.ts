@@ -12,7 +12,7 @@ import type { Database } from './tenant.ts';
  * recorded in that organization's chain (as the system actor operator-cli) and
  * in the platform chain, like everything an operator does.
  */
-const OPERATOR_CLI = { userId: null, email: 'operator-cli' };
+export const OPERATOR_CLI = { userId: null, email: 'operator-cli' };
 
 export function slugify(name: string) {
   return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'org';

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { emitAudit } from './audit/emit.ts';
-import { importHelpdeskFolder, type ImportResult } from './helpdesk-import.ts';
+import { importHelpdeskFolder, recordAs, type ImportResult } from './helpdesk-import.ts';
 import { organizations } from './schema/organizations.ts';
 import type { Database } from './tenant.ts';
 import { insertWidget, updateWidget, widgetForUpdate } from './widget.ts';
@@ -26,7 +26,7 @@ export async function ensurePlatformHelpdesk(admin: Database, options: { dir: st
     await tx.insert(organizations).values({ id: PLATFORM_ORG_ID, name: 'Kommit helpdesk', slug: `kommit-helpdesk-${PLATFORM_ORG_ID.slice(-4)}` });
     await emitAudit(tx, { orgId: PLATFORM_ORG_ID, actor }, { action: 'organization.create', targetType: 'organization', targetId: PLATFORM_ORG_ID, data: { name: 'Kommit helpdesk' } });
   });
-  const imported = await importHelpdeskFolder(admin, PLATFORM_ORG_ID, options.dir, { actor });
+  const imported = await importHelpdeskFolder(admin, PLATFORM_ORG_ID, options.dir, { record: recordAs(actor) });
   const publicKey = await admin.withTenant(PLATFORM_ORG_ID, async (tx) => {
     // One platform widget at a time: concurrent starts queue here.
     await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended('kommit-platform-widget', 0))`);

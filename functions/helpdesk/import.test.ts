@@ -54,12 +54,21 @@ describe('npm run helpdesk:import', () => {
     await runJobs(db);
     const [chunks] = await db.admin.withTenant(orgId, (tx) => tx.execute<{ n: number }>(sql`select count(*)::int as n from search_chunks where source_type = 'helpdesk_article'`));
     expect(chunks!.n).toBe(2);
-    const audit = await db.admin.withTenant(orgId, (tx) => tx.execute<{ action: string; actor_id: string }>(sql`select action, actor_id from audit_log where action like 'helpdesk_article.%' order by seq`));
-    expect([...audit]).toEqual([
-      { action: 'helpdesk_article.create', actor_id: 'helpdesk-import' },
-      { action: 'helpdesk_article.create', actor_id: 'helpdesk-import' },
-      { action: 'helpdesk_article.update', actor_id: 'helpdesk-import' },
+    // An operator's change: in the organization's chain, each row pointing at its record in the platform chain.
+    const audit = await db.admin.withTenant(orgId, (tx) =>
+      tx.execute<{ action: string; actor_id: string; platform_seq: string }>(
+        sql`select action, actor_id, data->>'platformSeq' as platform_seq from audit_log where action like 'helpdesk_article.%' order by seq`,
+      ),
+    );
+    expect(audit.map(({ action, actor_id }) => ({ action, actor_id }))).toEqual([
+      { action: 'helpdesk_article.create', actor_id: 'operator-cli' },
+      { action: 'helpdesk_article.create', actor_id: 'operator-cli' },
+      { action: 'helpdesk_article.update', actor_id: 'operator-cli' },
     ]);
+    const platform = await db.admin.sql<{ seq: string; action: string; target_id: string }[]>`
+      select seq::text, action, target_id from platform_audit_log where organization_id = ${orgId} and action like 'helpdesk_article.%' order by seq`;
+    expect(platform.map((r) => r.action)).toEqual(['helpdesk_article.create', 'helpdesk_article.create', 'helpdesk_article.update']);
+    expect(platform.map((r) => r.seq)).toEqual(audit.map((r) => r.platform_seq));
   });
 
   it('fails with a usage line (exit 2) on bad arguments, and exit 1 for an unknown organization or folder', async () => {

@@ -4,36 +4,44 @@ import type { Tx } from '../tenant.ts';
 
 export type ControlState = 'passing' | 'failing' | 'no_evidence' | 'not_applicable';
 
-/** Each control's state from the latest snapshot of each source it is mapped to now. */
+/**
+ * Each control's state from the latest snapshot of each source it is mapped to
+ * now. Postgres finds those latest snapshots, one index probe per mapping
+ * (evidence_snapshots_control_idx, newest first), so the cost follows the
+ * number of controls and mappings, not the length of the snapshot history;
+ * jsonb equality matches parameters whatever their key order.
+ */
 export async function controlStates(tx: Tx) {
   const rows = await tx
     .select({ control: controls, framework: controlFrameworks.framework })
     .from(controls)
     .leftJoin(controlFrameworks, and(eq(controlFrameworks.orgId, controls.orgId), eq(controlFrameworks.id, controls.frameworkId)))
     .orderBy(controls.ref);
-  const latest = await tx.execute<{ control_id: string; source: string; parameters: unknown; passed: boolean; collected_at: string }>(sql`
-    select distinct on (control_id, source, parameters) control_id, source, parameters, passed, collected_at::text as collected_at
-    from evidence_snapshots order by control_id, source, parameters, collected_at desc`);
+  const latest = await tx.execute<{ control_id: string; passed: (boolean | null)[]; last_collected_at: string | null }>(sql`
+    select c.id as control_id,
+           -- jsonb, not boolean[]: a boolean array's NULLs would come back as false.
+           (select coalesce(jsonb_agg(newest.passed order by mapping.position), '[]')
+            from jsonb_array_elements(c.evidence) with ordinality as mapping(value, position)
+            left join lateral (
+              select s.passed from evidence_snapshots s
+              where s.control_id = c.id and s.source = mapping.value->>'source' and s.parameters = mapping.value->'parameters'
+              order by s.collected_at desc limit 1
+            ) newest on true) as passed,
+           (select max(s.collected_at)::text from evidence_snapshots s where s.control_id = c.id) as last_collected_at
+    from controls c`);
+  const byControl = new Map(latest.map((row) => [row.control_id, row]));
   return rows.map(({ control, framework }) => {
-    const mine = latest.filter((s) => s.control_id === control.id);
-    // Only snapshots of the mappings the control has now count.
-    const current = control.evidence.map((m) => mine.find((s) => s.source === m.source && JSON.stringify(sortKeys(s.parameters)) === JSON.stringify(sortKeys(m.parameters))));
-    const failingSources = control.evidence.filter((_, i) => current[i] && !current[i]!.passed).map((m) => m.source);
-    const collected = current.filter((s) => s !== undefined);
+    const found = byControl.get(control.id);
+    // Per mapping, in order: null when it has no snapshot yet.
+    const passed = found?.passed ?? control.evidence.map(() => null);
+    const failingSources = control.evidence.filter((_, i) => passed[i] === false).map((m) => m.source);
     const state = !control.applicable || control.status === 'not_applicable'
       ? ('not_applicable' as ControlState)
       : failingSources.length
         ? ('failing' as const)
-        : collected.length === 0 || collected.length < control.evidence.length
+        : control.evidence.length === 0 || passed.some((p) => p === null)
           ? ('no_evidence' as const)
           : ('passing' as const);
-    const lastCollectedAt = mine.map((s) => s.collected_at).sort().at(-1) ?? null;
-    return { id: control.id, ref: control.ref, title: control.title, framework, status: control.status, state, lastCollectedAt, failingSources };
+    return { id: control.id, ref: control.ref, title: control.title, framework, status: control.status, state, lastCollectedAt: found?.last_collected_at ?? null, failingSources };
   });
 }
-
-function sortKeys(value: unknown): unknown {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
-  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)));
-}
-

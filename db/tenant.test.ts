@@ -2,7 +2,8 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../test/database.ts';
 import { expectRlsViolation } from '../test/expect.ts';
-import { createOrganization } from './operators.ts';
+import { hashApiKey } from '../auth/api-keys.ts';
+import { createApiKey, createOrganization } from './operators.ts';
 import { projects } from './schema/projects.ts';
 import { createDatabase } from './tenant.ts';
 
@@ -100,6 +101,50 @@ describe('concurrent tenants on a small pool', () => {
       }
     } finally {
       await pool.close();
+    }
+  });
+});
+
+describe('withTenantKey', () => {
+  it("records a key's use at most once a minute, and never waits for another request holding the key's row", async () => {
+    const { id, key } = await createApiKey(db.admin, orgA, 'long runner');
+    const hash = hashApiKey(key);
+    const lastUsed = async () => {
+      const [row] = await db.admin.withTenant(orgA, (tx) => tx.execute<{ last_used_at: string | null }>(sql`select last_used_at::text from api_keys where id = ${id}`));
+      return row!.last_used_at;
+    };
+    expect(await lastUsed()).toBeNull();
+    // A long request (an export, say) touches the key and keeps its transaction open...
+    let finish!: () => void;
+    const held = new Promise<void>((resolve) => (finish = resolve));
+    let entered!: () => void;
+    const touched = new Promise<void>((resolve) => (entered = resolve));
+    const long = db.app.withTenantKey(hash, async (_tx, found) => {
+      expect(found).toEqual({ orgId: orgA, keyId: id });
+      entered();
+      await held;
+    });
+    await touched;
+    // ...while a short one with the same key still sees the use as unrecorded.
+    // It must not queue behind the long one's row lock.
+    const short = db.app.withTenantKey(hash, async (_tx, found) => found);
+    const outcome = await Promise.race([short, new Promise((resolve) => setTimeout(resolve, 2000, 'waited'))]);
+    finish();
+    await long;
+    expect(outcome).toEqual({ orgId: orgA, keyId: id });
+    const first = await lastUsed();
+    expect(first).not.toBeNull();
+    // Within the minute nothing is written again.
+    await db.app.withTenantKey(hash, async () => undefined);
+    expect(await lastUsed()).toBe(first);
+  });
+
+  it('resolves nothing for an unknown or revoked key, and sets no tenant context then', async () => {
+    const { id, key } = await createApiKey(db.admin, orgA, 'to revoke');
+    await db.admin.withTenant(orgA, (tx) => tx.execute(sql`update api_keys set revoked_at = now() where id = ${id}`));
+    for (const hash of [hashApiKey(key), hashApiKey('km_unknown')]) {
+      const seen = await db.app.withTenantKey(hash, async (tx, found) => ({ found, projects: await tx.select().from(projects) }));
+      expect(seen).toEqual({ found: null, projects: [] });
     }
   });
 });

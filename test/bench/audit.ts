@@ -120,9 +120,12 @@ export async function benchAudit(options: { seconds: number; readOnly?: boolean;
       log(`HTTP governed writes, 100 organizations, ${options.seconds}s`);
       const httpManyRate = await httpLoad({ url: `${server.url}/v1/projects`, method: 'POST', body, headers: await keyHeaders(httpMany), connections: CONNECTIONS, seconds: options.seconds });
 
-      lines.push('## Governed writes (32 connections)', '', '| case | raw SQL tx/s | HTTP writes/s | ratio | goal |', '| --- | --- | --- | --- | --- |');
-      lines.push(`| one organization | ${rawOneRate.toFixed(0)} | ${httpOneRate.perSecond.toFixed(0)} (p99 ${httpOneRate.p99} ms) | ${(httpOneRate.perSecond / rawOneRate).toFixed(2)}x | >= 0.6x |`);
-      lines.push(`| 100 organizations | ${rawManyRate.toFixed(0)} | ${httpManyRate.perSecond.toFixed(0)} (p99 ${httpManyRate.p99} ms) | ${(httpManyRate.perSecond / rawManyRate).toFixed(2)}x | >= 0.6x |`);
+      // Anything but 201 would be a write that did not happen: shown, never counted.
+      const others = (load: { statuses: Record<string, number> }) =>
+        Object.entries(load.statuses).filter(([status]) => status !== '201').map(([status, n]) => `${n}× ${status}`).join(', ') || 'none';
+      lines.push('## Governed writes (32 connections)', '', '| case | raw SQL tx/s | HTTP writes/s | ratio | goal | answers other than 201 |', '| --- | --- | --- | --- | --- | --- |');
+      lines.push(`| one organization | ${rawOneRate.toFixed(0)} | ${httpOneRate.perSecond.toFixed(0)} (p99 ${httpOneRate.p99} ms) | ${(httpOneRate.perSecond / rawOneRate).toFixed(2)}x | >= 0.6x | ${others(httpOneRate)} |`);
+      lines.push(`| 100 organizations | ${rawManyRate.toFixed(0)} | ${httpManyRate.perSecond.toFixed(0)} (p99 ${httpManyRate.p99} ms) | ${(httpManyRate.perSecond / rawManyRate).toFixed(2)}x | >= 0.6x | ${others(httpManyRate)} |`);
     }
     // --writes-only: the governed writes and nothing else.
     if (options.writesOnly) return void console.log(`\n${lines.join('\n')}\n`);

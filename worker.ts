@@ -52,6 +52,14 @@ async function main() {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // The liveness connection is gone (launchWorker does not restart that): other
+  // workers may already be running this one's jobs again, and only ending the
+  // process stops its own copies at once. The supervisor starts a fresh one.
+  void worker.ended.then((error) => {
+    if (stopping || !error) return;
+    logger.fatal({ err: error }, 'exiting: this worker can no longer prove it is alive');
+    process.exit(1);
+  });
 }
 
 /** With METRICS_PORT and METRICS_TOKEN set, the queue's depth for Prometheus (bearer token required). */

@@ -46,6 +46,7 @@ beforeAll(async () => {
       ...functionNames.map((name) => worker(name)),
       worker('projects-production', 'projects', { NODE_ENV: 'production' }),
       worker('projects-owner', 'projects', { DATABASE_URL: url(db.adminUrl) }),
+      worker('projects-limited', 'projects', { RATE_LIMIT_PER_ADDRESS: '3', CLIENT_ADDRESS_HEADER: 'x-client-address' }),
     ],
   });
   await mf.ready;
@@ -143,6 +144,9 @@ describe('functions in workerd against Postgres', () => {
     const list = await call('projects', '/v1/projects', { headers });
     expect(list.status).toBe(200);
     expect(list.body.data.map((p: { name: string }) => p.name)).toEqual(['Loan approvals']);
+    // Requests served at once by the isolate's one platform each use their own connections.
+    const together = await Promise.all(Array.from({ length: 4 }, () => call('projects', '/v1/projects', { headers })));
+    expect(together.map((r) => [r.status, r.body.data?.length])).toEqual(Array(4).fill([200, 1]));
     // Another organization's key sees none of it; a made-up key is refused.
     expect((await call('projects', '/v1/projects', { headers: { authorization: `Bearer ${globexKey}` } })).body.data).toEqual([]);
     expect((await call('projects', `/v1/projects/${created.body.id}`, { headers: { authorization: `Bearer ${globexKey}` } })).status).toBe(404);
@@ -150,6 +154,17 @@ describe('functions in workerd against Postgres', () => {
     // The write went through the audited tenant transaction.
     const [audit] = await db.admin.withTenant(acme, (tx) => tx.execute<{ action: string }>(sql`select action from audit_log order by seq desc limit 1`));
     expect(audit!.action).toBe('project.create');
+  });
+
+  it('keeps its rate limits across requests: the per-address budget runs out and answers 429', async () => {
+    const from = (address: string) => call('projects-limited', '/v1/projects', { headers: { 'x-client-address': address } });
+    for (let i = 0; i < 3; i++) expect((await from('203.0.113.7')).status).toBe(401);
+    const limited = await from('203.0.113.7');
+    expect(limited.status).toBe(429);
+    expect(limited.type).toBe('application/problem+json');
+    expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+    // The budget is that address's, not the worker's.
+    expect((await from('203.0.113.8')).status).toBe(401);
   });
 
   it("refuses to serve, as the Node server refuses to start, when its connection is the owner's", async () => {

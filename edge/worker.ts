@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import { signerFromEnv } from '../db/audit/checkpoint.ts';
 import { assertConnection, BootCheckError, checkAppConnection, checkAuthConnection } from '../db/boot-checks.ts';
 import { roleNamesFromEnv } from '../db/roles.ts';
@@ -9,6 +10,7 @@ import type { FunctionApp } from '../middleware/function-app.ts';
 import { createPlatform } from '../middleware/platform.ts';
 import { createPlatformApp } from '../middleware/platform-app.ts';
 import { edgeLogger } from './logger.ts';
+import { requestDatabase, withRequestDatabases } from './request-databases.ts';
 
 /** What a worker is given as bindings (vars and secrets), all strings: the same names as the Node server's environment. */
 export interface EdgeBindings {
@@ -39,14 +41,19 @@ const REQUIRED = ['DATABASE_URL', 'AUTH_DATABASE_URL', 'BETTER_AUTH_SECRET', 'WE
  * One function module as a workerd fetch handler, behind the same platform app
  * (edge chain, /health, tenant chain, errors) as the Node server.
  *
- * workerd does not let a socket opened for one request serve another, so each
- * request gets its own database clients (closed after the response, through
- * waitUntil) and therefore its own platform. The boot checks of the Node
- * server (role, TLS, forced RLS) run once per isolate, before its first
- * request is served; an isolate that fails them answers 503 to everything.
+ * The platform is built once per isolate, on its first request: its in-memory
+ * rate limits (sign-in attempts, requests per address, webhook deliveries)
+ * then hold across the requests the isolate serves, as they do in a Node
+ * process. Database clients cannot be shared that way (workerd does not let a
+ * socket opened for one request serve another), so each request gets its own,
+ * closed after the response through waitUntil, and the platform reaches them
+ * through request-databases.ts. The boot checks of the Node server (role, TLS,
+ * forced RLS) run once per isolate, before its first request is served; an
+ * isolate that fails them answers 503 to everything.
  */
 export function createEdgeWorker(fn: FunctionApp) {
   let bootCheck: Promise<string | null> | undefined;
+  let app: ReturnType<typeof createPlatformApp> | undefined;
   return {
     async fetch(request: Request, env: EdgeBindings, ctx: ExecutionContextLike): Promise<Response> {
       const vars = stringBindings(env);
@@ -56,18 +63,19 @@ export function createEdgeWorker(fn: FunctionApp) {
         logger.error({ missing }, 'required bindings are not set');
         return unavailable(`This worker is missing configuration: ${missing.join(', ')}.`);
       }
-      const config = httpConfigFromEnv({ ...vars, KOMMIT_BASE_URL: vars.KOMMIT_BASE_URL ?? new URL(request.url).origin });
       const pool = { max: 2, statementTimeoutSeconds: 30 };
-      const database = createDatabase(vars.DATABASE_URL!, { ...pool, applicationName: `kommit-${fn.functionName}` });
-      const authDatabase = createDatabase(vars.AUTH_DATABASE_URL!, { ...pool, applicationName: `kommit-${fn.functionName}-auth` });
-      const closeAll = () => Promise.all([database.close(), authDatabase.close()]).catch(() => {});
+      const databases = {
+        database: createDatabase(vars.DATABASE_URL!, { ...pool, applicationName: `kommit-${fn.functionName}` }),
+        authDatabase: createDatabase(vars.AUTH_DATABASE_URL!, { ...pool, applicationName: `kommit-${fn.functionName}-auth` }),
+      };
+      const closeAll = () => Promise.all([databases.database.close(), databases.authDatabase.close()]).catch(() => {});
       try {
         const roles = roleNamesFromEnv(vars);
         // A refusal is kept for the isolate's life; a failure to reach the
         // database is not, so the next request checks again.
         bootCheck ??= Promise.all([
-          assertConnection(checkAppConnection(database.sql, roles)),
-          assertConnection(checkAuthConnection(authDatabase.sql, roles)),
+          assertConnection(checkAppConnection(databases.database.sql, roles)),
+          assertConnection(checkAuthConnection(databases.authDatabase.sql, roles)),
         ]).then(
           () => null,
           (error: Error) => {
@@ -81,20 +89,11 @@ export function createEdgeWorker(fn: FunctionApp) {
           ctx.waitUntil(closeAll());
           return unavailable('This worker cannot serve: its database connections failed the start-up checks (see the log).');
         }
-        const platform = createPlatform({
-          database,
-          authDatabase,
-          config,
-          logger,
-          authSecret: vars.BETTER_AUTH_SECRET!,
-          secretKey: vars.WEBHOOK_SECRET_KEY!,
-          auditSigner: vars.AUDIT_SIGNING_KEY ? signerFromEnv(vars.AUDIT_SIGNING_KEY, vars) : undefined,
-          functions: [fn.functionName],
-          embedder: embedderFromEnv(vars),
-          ready: () => true,
-        });
-        const app = createPlatformApp(platform, [fn]);
-        const response = await app.fetch(request, { ...env, incoming: { socket: socketFacts(request, vars) } });
+        // Bindings come with every request but are the isolate's, the same each
+        // time: the first request's build the platform for all that follow.
+        app ??= createPlatformApp(createIsolatePlatform(fn, vars, request, logger), [fn]);
+        const serving = app;
+        const response = await withRequestDatabases(databases, () => serving.fetch(request, { ...env, incoming: { socket: socketFacts(request, vars) } }));
         ctx.waitUntil(closeAll());
         return response;
       } catch (error) {
@@ -103,6 +102,23 @@ export function createEdgeWorker(fn: FunctionApp) {
       }
     },
   };
+}
+
+/** The platform an isolate keeps, on stand-ins for the databases of whichever request it is serving. */
+function createIsolatePlatform(fn: FunctionApp, vars: Record<string, string>, request: Request, logger: Logger) {
+  return createPlatform({
+    database: requestDatabase('database'),
+    authDatabase: requestDatabase('authDatabase'),
+    // Without KOMMIT_BASE_URL, the origin the first request came to.
+    config: httpConfigFromEnv({ ...vars, KOMMIT_BASE_URL: vars.KOMMIT_BASE_URL ?? new URL(request.url).origin }),
+    logger,
+    authSecret: vars.BETTER_AUTH_SECRET!,
+    secretKey: vars.WEBHOOK_SECRET_KEY!,
+    auditSigner: vars.AUDIT_SIGNING_KEY ? signerFromEnv(vars.AUDIT_SIGNING_KEY, vars) : undefined,
+    functions: [fn.functionName],
+    embedder: embedderFromEnv(vars),
+    ready: () => true,
+  });
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { assertConnection, checkWorkerConnection } from '../db/boot-checks.ts';
 import { connect } from '../db/connection.ts';
 import { migrateDatabase } from '../db/migrate.ts';
+import { LivenessLost } from '../db/jobs/liveness.ts';
 import { startWorker, type KommitTaskList, type KommitWorker } from '../db/jobs/worker.ts';
 import type { RoleNames } from '../db/roles.ts';
 import type { Embedder } from '../db/search/embedder.ts';
@@ -30,7 +31,10 @@ export const taskRegistry: KommitTaskList = {
  * Starts the worker as beheerder after checking its connection, queues the
  * start-up sweep that re-embeds chunks made by another embedding model, and
  * supervises it: when the queue runner dies (the database went away), it is
- * started again with growing pauses, in this same process.
+ * started again with growing pauses, in this same process. A lost liveness
+ * connection is not restarted here: `ended` settles with it, and the process
+ * must end (only that stops the jobs in hand, which other workers may
+ * already be running again).
  */
 export async function launchWorker(options: {
   adminUrl: string;
@@ -58,14 +62,15 @@ export async function launchWorker(options: {
   await current.addJob('search.reembed', {}, { jobKey: 'search.reembed' });
 
   let stopping = false;
-  const supervise = async (): Promise<void> => {
+  const supervise = async (): Promise<unknown> => {
     const error = await current.ended;
-    if (stopping) return;
+    if (stopping) return undefined;
+    if (error instanceof LivenessLost) return error;
     options.logger.error({ err: error }, 'job queue runner stopped; restarting it');
     await current.stop();
     for (let pause = 1000; !stopping; pause = Math.min(pause * 2, 30_000)) {
       await new Promise((resolve) => setTimeout(resolve, pause));
-      if (stopping) return;
+      if (stopping) return undefined;
       try {
         current = await start();
         options.logger.info('job queue runner restarted');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { goneWorkers } from '../db/jobs/liveness.ts';
 import { freePort } from './ports.ts';
 import { spawnEntry } from './processes.ts';
 import { createTenant, type TestTenant } from './tenants.ts';
@@ -32,6 +33,60 @@ async function until(condition: () => Promise<boolean>, what: string) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/**
+ * Holds a project's row FOR UPDATE in a transaction of the test's own until
+ * released. What a worker does next to that project waits behind it (a
+ * decision event's foreign-key check, the project's own delete), so a worker
+ * is killed at a known point in the middle of its jobs, not wherever a poll
+ * happens to catch it.
+ */
+async function lockProject(orgId: string, projectId: string) {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let locked!: (pid: number) => void;
+  const holderPid = new Promise<number>((resolve) => (locked = resolve));
+  const transaction = env.db.admin.withTenant(orgId, async (tx) => {
+    // It waits on the test, not on a client gone idle.
+    await tx.execute(sql`set local idle_in_transaction_session_timeout = 0`);
+    const [row] = await tx.execute<{ pid: number }>(sql`select pg_backend_pid() as pid from projects where id = ${projectId} for update`);
+    locked(row!.pid);
+    await released;
+  });
+  const pid = await Promise.race([holderPid, transaction.then(() => Promise.reject(new Error('the lock was let go early')))]);
+  return {
+    /** Whether a session of this database is waiting for the lock. */
+    waitedOn: async () =>
+      (await env.db.admin.sql<{ waiting: boolean }[]>`
+        select exists (select 1 from pg_stat_activity where datname = current_database() and ${pid}::int = any(pg_blocking_pids(pid))) as waiting`)[0]!.waiting,
+    release: async () => {
+      release();
+      await transaction;
+    },
+  };
+}
+
+/**
+ * Starts a worker, lets it run into the project's row held by the test, and
+ * kills it with SIGKILL there: with jobs in hand, inside their transactions.
+ * Returns once Postgres has ended the dead worker's sessions, which frees its
+ * liveness lock: only then is a new worker's start-up sweep sure to see it as
+ * gone (otherwise the next sweep comes a minute later).
+ */
+async function killWorkerWaitingOn(orgId: string, projectId: string) {
+  const project = await lockProject(orgId, projectId);
+  const worker = startWorker(env.db.adminUrl);
+  try {
+    await until(async () => (await project.waitedOn()) || worker.child.exitCode !== null, 'the worker to wait on the project');
+    worker.child.kill('SIGKILL');
+    expect(await worker.exited).toBeNull();
+  } finally {
+    await project.release();
+  }
+  const lockers = await env.db.admin.sql<{ id: string }[]>`select distinct locked_by as id from graphile_worker.jobs where locked_by is not null`;
+  expect(lockers).toHaveLength(1);
+  await until(async () => (await goneWorkers(env.db.admin, [lockers[0]!.id])).length === 1, 'the killed worker to be gone');
 }
 
 describe('worker.ts', () => {
@@ -67,7 +122,7 @@ describe('worker.ts', () => {
     const projectId = (await doomed.owner.request('POST', '/v1/projects', { name: 'bulk' })).body.id;
     await env.db.admin.withTenant(doomed.orgId, (tx) =>
       tx.execute(sql`insert into decision_events (org_id, project_id, kind, title, actor_type)
-                     select ${doomed.orgId}, ${projectId}, 'progress', 'bulk ' || i, 'system' from generate_series(1, 150000) as i`),
+                     select ${doomed.orgId}, ${projectId}, 'progress', 'bulk ' || i, 'system' from generate_series(1, 20000) as i`),
     );
     const [org] = await env.db.admin.withTenant(doomed.orgId, (tx) => tx.execute<{ slug: string }>(sql`select slug from organizations`));
     expect((await doomed.owner.request('DELETE', `/v1/organizations/${doomed.orgId}`, { confirm: org!.slug })).status).toBe(202);
@@ -75,13 +130,12 @@ describe('worker.ts', () => {
       (await env.db.admin.sql<{ rows_deleted: number | null; completed_at: string | null }[]>`
         select rows_deleted::int, completed_at from organization_deletions where deleted_organization_id = ${doomed.orgId}`)[0]!;
 
-    const first = startWorker(env.db.adminUrl);
-    await until(async () => ((await progress()).rows_deleted ?? 0) > 0 || first.child.exitCode !== null, 'the delete to start');
-    first.child.kill('SIGKILL');
-    await first.exited;
+    // Tables are emptied referencing ones first: the decision events go in
+    // batches, then the delete waits on the project's row.
+    await killWorkerWaitingOn(doomed.orgId, projectId);
     const halfway = await progress();
     expect(halfway.completed_at).toBeNull();
-    expect(halfway.rows_deleted).toBeLessThan(150_000);
+    expect(halfway.rows_deleted).toBeGreaterThanOrEqual(20_000);
 
     // A new worker frees the dead one's job at start and finishes it.
     const second = startWorker(env.db.adminUrl);
@@ -124,11 +178,9 @@ describe('worker.ts', () => {
       );
       return row!;
     };
-    const first = startWorker(env.db.adminUrl);
-    await until(async () => (await processed()).done > 0 || first.child.exitCode !== null, 'processing to start');
-    first.child.kill('SIGKILL');
-    await first.exited;
-    expect((await processed()).done).toBeLessThan(total);
+    // Each delivery's decision event waits on the project's row (its foreign-key check).
+    await killWorkerWaitingOn(tenant.orgId, projectId);
+    expect((await processed()).done).toBe(0);
 
     const second = startWorker(env.db.adminUrl);
     try {
@@ -136,9 +188,28 @@ describe('worker.ts', () => {
       const after = await processed();
       expect(after.events).toBe(total);
       expect(after.distinct_titles).toBe(total);
+      expect(second.output().stdout).toContain('freed the jobs of workers that are gone');
     } finally {
       second.child.kill('SIGTERM');
       await second.exited;
+    }
+  });
+
+  it('exits when its liveness connection is lost, rather than finish jobs other workers may already be running again', async () => {
+    const worker = startWorker(env.db.adminUrl);
+    try {
+      await until(async () => worker.output().stdout.includes('worker running') || worker.child.exitCode !== null, 'the worker to start');
+      const terminated = await env.db.admin.sql`
+        select pg_terminate_backend(pid) from pg_stat_activity
+        where datname = current_database() and application_name = 'kommit-worker-liveness'`;
+      expect(terminated).toHaveLength(1);
+      expect(await Promise.race([worker.exited, new Promise((resolve) => setTimeout(resolve, 15_000, 'still running'))])).toBe(1);
+      expect(worker.output().stdout).toContain('this worker can no longer prove it is alive');
+    } finally {
+      if (worker.child.exitCode === null) {
+        worker.child.kill('SIGKILL');
+        await worker.exited;
+      }
     }
   });
 

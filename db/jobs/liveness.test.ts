@@ -3,13 +3,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../connection.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/database.ts';
 import { LocalHashEmbedder } from '../search/embedder.ts';
-import { releaseJobsOfDeadWorkers, startWorker } from './worker.ts';
+import { releaseJobsOfDeadWorkers } from './liveness.ts';
+import { startWorker } from './worker.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
 });
 afterAll(() => db.close());
+
+const silent = pino({ level: 'silent' });
+const workerOptions = () => ({ adminUrl: db.adminUrl, ca: db.ca, embedder: new LocalHashEmbedder(), logger: silent, concurrency: 1 });
 
 const lockedBy = async () =>
   (await db.admin.sql<{ locked_by: string | null }[]>`select locked_by from graphile_worker.jobs order by id`).map((j) => j.locked_by);
@@ -47,5 +51,55 @@ describe('jobs locked by a worker that is gone', () => {
     // Its process ended (the connection closed): now its jobs are freed too.
     expect(await releaseJobsOfDeadWorkers(db.admin, pino({ level: 'silent' }))).toEqual(['worker-alive']);
     expect(await lockedBy()).toEqual([null, null]);
+  });
+});
+
+describe('a worker that has just started', () => {
+  it('holds its liveness lock before it takes a job, so a sweep at that moment frees nothing', async () => {
+    // The task sweeps as soon as it runs: the earliest moment its job is taken.
+    let freed: string[] | undefined;
+    let ran!: () => void;
+    const running = new Promise<void>((resolve) => (ran = resolve));
+    await db.admin.sql`select graphile_worker.add_job('test.sweep', '{}'::json, job_key => 'sweep')`;
+    const worker = await startWorker({
+      ...workerOptions(),
+      tasks: {
+        'test.sweep': async () => {
+          freed ??= await releaseJobsOfDeadWorkers(db.admin, silent);
+          ran();
+        },
+      },
+    });
+    try {
+      await running;
+      expect(freed).toEqual([]);
+    } finally {
+      await worker.stop();
+      await db.admin.sql`delete from graphile_worker._private_jobs`;
+    }
+  });
+});
+
+describe('a worker whose liveness connection is lost', () => {
+  it('says so through ended and takes no further job', async () => {
+    const ran: string[] = [];
+    const worker = await startWorker({ ...workerOptions(), tasks: { 'test.record': async (payload) => void ran.push(String((payload as { n: string }).n)) } });
+    try {
+      const terminated = await db.admin.sql`
+        select pg_terminate_backend(pid) from pg_stat_activity
+        where datname = current_database() and application_name = 'kommit-worker-liveness'`;
+      expect(terminated).toHaveLength(1);
+      const ended = await Promise.race([worker.ended, new Promise((resolve) => setTimeout(resolve, 10_000, 'still running'))]);
+      expect(ended).toBeInstanceOf(Error);
+      expect((ended as Error).message).toMatch(/liveness/);
+      await db.admin.sql`select graphile_worker.add_job('test.record', '{"n": "after"}'::json)`;
+      // Longer than the worker's poll interval (2 s): a worker still taking jobs would have taken it by now.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect(await lockedBy()).toEqual([null]);
+    } finally {
+      await worker.stop();
+      await db.admin.sql`delete from graphile_worker._private_jobs`;
+    }
+    expect(ran).toEqual([]);
   });
 });

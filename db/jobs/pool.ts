@@ -2,19 +2,25 @@ import pg from 'pg';
 import { connectionOptions } from '../connection.ts';
 
 /**
- * A node-postgres pool for the job queue library, with the same TLS decisions
- * (sslmode, sslrootcert, certificate and host name checks) as our own
- * postgres.js connections.
+ * node-postgres settings for the job queue's connections, with the same TLS
+ * decisions (sslmode, sslrootcert, certificate and host name checks) as our
+ * own postgres.js connections.
  */
-export function createJobPool(databaseUrl: string, options: { ca?: string; max?: number; applicationName?: string; onError?: (error: Error) => void } = {}) {
+export function jobConnectionConfig(databaseUrl: string, options: { ca?: string; applicationName?: string } = {}) {
   const { url, options: pgOptions } = connectionOptions(databaseUrl, options);
-  const ssl = pgOptions.ssl === 'prefer' ? { rejectUnauthorized: false } : pgOptions.ssl;
-  const pool = new pg.Pool({
+  return {
     connectionString: url,
-    ssl,
-    max: options.max ?? 4,
+    ssl: pgOptions.ssl === 'prefer' ? { rejectUnauthorized: false } : pgOptions.ssl,
     application_name: options.applicationName ?? 'kommit-worker',
     connectionTimeoutMillis: 10_000,
+  } satisfies pg.ClientConfig;
+}
+
+/** A node-postgres pool for the job queue library. */
+export function createJobPool(databaseUrl: string, options: { ca?: string; max?: number; applicationName?: string; onError?: (error: Error) => void } = {}) {
+  const pool = new pg.Pool({
+    ...jobConnectionConfig(databaseUrl, options),
+    max: options.max ?? 4,
     idleTimeoutMillis: 30_000,
   });
   // An idle connection dropped by the server (a restart, a failover) must not

@@ -3,8 +3,8 @@ import { Logger as WorkerLogger, run, runMigrations, runOnce, type Job, type Run
 import type { Logger } from 'pino';
 import type { CheckpointSigner } from '../audit/checkpoint.ts';
 import type { Embedder } from '../search/embedder.ts';
-import { connect } from '../connection.ts';
 import { createDatabase, type Database } from '../tenant.ts';
+import { LivenessLost, openLivenessHolder, releaseJobsOfDeadWorkers } from './liveness.ts';
 import { createJobPool } from './pool.ts';
 
 /** What a task may use; tenant data only ever through `database.withTenant`. */
@@ -64,9 +64,13 @@ function toTaskList(tasks: KommitTaskList, context: Omit<TaskContext, 'job'>): T
 
 export interface KommitWorker {
   database: Database;
-  /** The ids jobs get locked under (the pool's and its workers'), held as liveness locks. */
+  /** The ids jobs get locked under (the pool's), held as liveness locks. */
   lockIds: string[];
-  /** Settles when the queue runner ends by itself (a fatal error, e.g. the database went away): a supervisor restarts it. */
+  /**
+   * Settles when the worker ends by itself, with why: a fatal error of the
+   * queue runner (e.g. the database went away), which a supervisor may restart,
+   * or LivenessLost, after which this process must not finish its jobs in hand.
+   */
   ended: Promise<unknown>;
   /** Queues a job as beheerder, outside any tenant (platform-level work). */
   addJob(task: string, payload: Record<string, unknown>, options?: { jobKey?: string }): Promise<void>;
@@ -74,52 +78,34 @@ export interface KommitWorker {
   stop(): Promise<void>;
 }
 
-/**
- * Liveness for job locks. graphile-worker frees a job locked by a worker that
- * died only after four hours; a SIGKILLed worker's organization delete or
- * webhook would wait that long. Each worker id is held as a session advisory
- * lock on a reserved connection for the life of the process; a sweep (at start
- * and every minute) frees the jobs of any locking worker whose advisory lock
- * is free, i.e. whose process is gone.
- */
-async function holdLiveness(adminUrl: string, ca: string | undefined, workerIds: string[]) {
-  // Its own connection, never recycled: the locks live exactly as long as it does.
-  const holder = connect(adminUrl, { ca, max: 1, keepOpen: true, applicationName: 'kommit-worker-liveness' });
-  for (const id of workerIds) await holder`select pg_advisory_lock(hashtext(${`kommit-worker:${id}`}))`;
-  return holder;
-}
-
-export async function releaseJobsOfDeadWorkers(database: Database, logger: Logger) {
-  const lockers = await database.sql<{ id: string }[]>`select distinct locked_by as id from graphile_worker.jobs where locked_by is not null`;
-  const dead: string[] = [];
-  await database.sql.begin(async (tx) => {
-    for (const { id } of lockers) {
-      // Transaction-level: taking it proves no live session holds it, and it is let go at commit.
-      const [probe] = await tx<{ free: boolean }[]>`select pg_try_advisory_xact_lock(hashtext(${`kommit-worker:${id}`})) as free`;
-      if (probe?.free) dead.push(id);
-    }
-  });
-  if (dead.length) {
-    await database.sql`select graphile_worker.force_unlock_workers(${`{${dead.map((id) => `"${id.replaceAll('"', '')}"`).join(',')}}`}::text[])`;
-    logger.warn({ workers: dead }, 'freed the jobs of workers that are gone');
-  }
-  return dead;
-}
-
 /** Runs the queue until stopped: LISTEN/NOTIFY picks up new jobs at once, polling catches retries. */
 export async function startWorker(options: WorkerOptions): Promise<KommitWorker> {
+  let lost: LivenessLost | undefined;
+  let reportLost!: (error: LivenessLost) => void;
+  const livenessLost = new Promise<LivenessLost>((resolve) => (reportLost = resolve));
+  const liveness = await openLivenessHolder(options.adminUrl, options.ca, (error) => {
+    lost = error;
+    options.logger.error({ err: error }, 'liveness connection lost: taking no more jobs');
+    reportLost(error);
+  });
   const pgPool = createJobPool(options.adminUrl, {
     ca: options.ca,
     max: (options.concurrency ?? 4) + 2,
     onError: (error) => options.logger.warn({ err: error }, 'job queue connection lost'),
   });
   const database = createDatabase(options.adminUrl, { ca: options.ca, max: options.concurrency ?? 4, applicationName: 'kommit-worker', statementTimeoutSeconds: 300 });
-  let runner: Runner;
+  const closeAll = () => Promise.all([liveness.release(), pgPool.end(), database.close()]);
   const events: WorkerEvents = new EventEmitter();
-  const workerIds: string[] = [];
-  // Jobs are locked by the pool's id (jobs fetched in batches) or by one worker's: hold both.
-  events.on('pool:create', ({ workerPool }) => workerIds.push(workerPool.id));
-  events.on('worker:create', ({ worker }) => workerIds.push(worker.workerId));
+  const lockIds: string[] = [];
+  let held: Promise<void> | undefined;
+  // graphile-worker (0.18) locks every job under its pool's id, made when the
+  // pool is (before any of its workers asks for a job).
+  events.on('pool:create', ({ workerPool }) => {
+    lockIds.push(workerPool.id);
+    held = liveness.hold(workerPool.id);
+    held.catch(() => {});
+  });
+  let runner: Runner;
   try {
     runner = await run({
       events,
@@ -131,12 +117,26 @@ export async function startWorker(options: WorkerOptions): Promise<KommitWorker>
       noHandleSignals: true,
       pollInterval: 2000,
       logger: workerLogger(options.logger),
+      // Asked before every job fetch, so it is our gate: no job is taken under
+      // the pool's id before its liveness lock is held, and none once it is lost.
+      forbiddenFlags: async () => {
+        if (!held) throw new Error('the job pool has no liveness lock');
+        await held;
+        if (lost) throw lost;
+        return null;
+      },
     });
   } catch (error) {
-    await Promise.all([pgPool.end(), database.close()]);
+    await closeAll();
     throw error;
   }
-  const liveness = await holdLiveness(options.adminUrl, options.ca, workerIds);
+  try {
+    await held;
+  } catch (error) {
+    await runner.stop().catch(() => {});
+    await closeAll();
+    throw error;
+  }
   const sweep = () => releaseJobsOfDeadWorkers(database, options.logger).catch((error: unknown) => options.logger.warn({ err: error }, 'dead-worker sweep failed'));
   await sweep();
   const sweeper = setInterval(sweep, 60_000);
@@ -150,11 +150,14 @@ export async function startWorker(options: WorkerOptions): Promise<KommitWorker>
     : undefined;
   return {
     database,
-    lockIds: workerIds,
-    ended: runner.promise.then(
-      () => undefined,
-      (error: unknown) => error,
-    ),
+    lockIds,
+    ended: Promise.race([
+      livenessLost,
+      runner.promise.then(
+        () => undefined,
+        (error: unknown) => error,
+      ),
+    ]),
     addJob: async (task, payload, addOptions) => {
       await runner.addJob(task, payload, { jobKey: addOptions?.jobKey, maxAttempts: 10 });
     },
@@ -162,13 +165,16 @@ export async function startWorker(options: WorkerOptions): Promise<KommitWorker>
       clearInterval(timer);
       clearInterval(sweeper);
       await runner.stop().catch(() => {});
-      await liveness.end({ timeout: 1 }).catch(() => {});
-      await Promise.all([pgPool.end(), database.close()]);
+      await closeAll();
     },
   };
 }
 
-/** Runs every job that is due now, then returns (tests and one-off CLI runs). */
+/**
+ * Runs every job that is due now, then returns (tests and benchmarks). It
+ * holds no liveness locks: a worker's sweep running against the same database
+ * at the same time would free its jobs.
+ */
 export async function runJobsOnce(options: WorkerOptions) {
   const pgPool = createJobPool(options.adminUrl, { ca: options.ca, max: 2, onError: (error) => options.logger.warn({ err: error }, 'job queue connection lost') });
   const database = createDatabase(options.adminUrl, { ca: options.ca, max: 2, applicationName: 'kommit-worker' });

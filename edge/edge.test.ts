@@ -47,6 +47,7 @@ beforeAll(async () => {
       worker('projects-production', 'projects', { NODE_ENV: 'production' }),
       worker('projects-owner', 'projects', { DATABASE_URL: url(db.adminUrl) }),
       worker('projects-limited', 'projects', { RATE_LIMIT_PER_ADDRESS: '3', CLIENT_ADDRESS_HEADER: 'x-client-address' }),
+      worker('projects-misconfigured', 'projects', { WEBHOOK_SECRET_KEY: 'c2hvcnQ=' }),
     ],
   });
   await mf.ready;
@@ -165,6 +166,15 @@ describe('functions in workerd against Postgres', () => {
     expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
     // The budget is that address's, not the worker's.
     expect((await from('203.0.113.8')).status).toBe(401);
+  });
+
+  it('answers 503 problem+json, not the runtime\'s bare 500, when a binding is refused (a sealing key that is not 32 bytes)', async () => {
+    for (let i = 0; i < 2; i++) {
+      const refused = await call('projects-misconfigured', '/v1/projects');
+      expect(refused.status).toBe(503);
+      expect(refused.type).toBe('application/problem+json');
+      expect(refused.body.detail).toMatch(/configuration was refused/);
+    }
   });
 
   it("refuses to serve, as the Node server refuses to start, when its connection is the owner's", async () => {

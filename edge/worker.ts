@@ -97,8 +97,12 @@ export function createEdgeWorker(fn: FunctionApp) {
         ctx.waitUntil(closeAll());
         return response;
       } catch (error) {
+        // Only what the app could not answer itself lands here (it renders its
+        // own errors): a platform that could not be built from the bindings,
+        // such as a malformed WEBHOOK_SECRET_KEY. The next request tries again.
         ctx.waitUntil(closeAll());
-        throw error;
+        logger.error({ err: error }, 'the platform could not be built from the bindings');
+        return unavailable('This worker cannot serve: its configuration was refused (see the log).');
       }
     },
   };

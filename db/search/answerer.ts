@@ -1,3 +1,5 @@
+import { wordsOf } from './embedder.ts';
+
 /**
  * Answers to a widget visitor's question, composed only from passages the
  * organization's own published helpdesk articles yielded. An answerer is never
@@ -27,21 +29,20 @@ const STOPWORDS = new Set(
     'about any all also am just more most much some such tell want get got need please hi hello thanks thank'
   ).split(' '),
 );
-const WORD = /[\p{L}\p{N}]+/gu;
 
 /** A word's stem, good enough to match delete/deleted/deletion: its first five letters. */
 export const stem = (word: string) => (word.length > 5 ? word.slice(0, 5) : word);
 
 /** The words of a question that say what it is about, as stems, without repeats (at most 12). */
 export function questionTerms(question: string): string[] {
-  const words = question.toLowerCase().match(WORD) ?? [];
+  const words = wordsOf(question);
   return [...new Set(words.filter((w) => w.length > 1 && !STOPWORDS.has(w)).map(stem))].slice(0, 12);
 }
 
 /** The share of a question's terms a passage contains (0..1), and how many. */
 export function termCoverage(terms: string[], text: string) {
   if (terms.length === 0) return { matched: 0, share: 0 };
-  const stems = new Set((text.toLowerCase().match(WORD) ?? []).map(stem));
+  const stems = new Set(wordsOf(text).map(stem));
   const matched = terms.filter((t) => stems.has(t)).length;
   return { matched, share: matched / terms.length };
 }

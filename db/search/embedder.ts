@@ -13,7 +13,14 @@ export interface Embedder {
   embed(texts: string[]): Promise<number[][]>;
 }
 
-const TOKEN = /[\p{L}\p{N}]+/gu;
+const WORD = /[\p{L}\p{N}]+/gu;
+
+/**
+ * The words of a text, lower-cased: runs of letters and digits in any script.
+ * One definition for embedding, query terms and answering, so a word the
+ * embedder counted is the same word the search and the answerer look for.
+ */
+export const wordsOf = (text: string) => text.toLowerCase().match(WORD) ?? [];
 
 /**
  * Deterministic "hashing trick" embeddings: words and word pairs hashed into a
@@ -33,7 +40,7 @@ export class LocalHashEmbedder implements Embedder {
 
   private embedOne(text: string) {
     const vector = new Array<number>(this.dimensions).fill(0);
-    const words = (text.toLowerCase().match(TOKEN) ?? []).slice(0, 5000);
+    const words = wordsOf(text).slice(0, 5000);
     const features = [...words, ...words.slice(1).map((w, i) => `${words[i]} ${w}`)];
     for (const feature of features) {
       const digest = createHash('sha1').update(feature).digest();

@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { wordsOf } from '../../../db/search/embedder.ts';
 import { hybridSearch } from '../../../db/search/index.ts';
 import { searchSourceTypes } from '../../../db/schema/search.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
@@ -46,7 +47,7 @@ export function registerSearch(app: FunctionApp) {
     // embedder's vectors only restate shared words, so its vectors are ranked
     // among the 500 passages that match the query words best; a passage sharing
     // no word could not rank by vector anyway. A semantic embedder gets the full scan.
-    const words = q.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+    const words = wordsOf(q);
     const data = await hybridSearch(c.var.tx, embedder, q, embedder.lexical ? { types, limit, anyTerms: words.slice(0, 20), vectorWithinText: 500 } : { types, limit });
     return c.json({ data }, 200);
   });

@@ -224,6 +224,20 @@ export function normalizeParameters(source: string, parameters: unknown): Record
   return evidenceSources[source as EvidenceSourceName].parameters.parse(parameters) as Record<string, unknown>;
 }
 
+/** Mappings as stored: each carries its defaults, so a snapshot shows every parameter that applied. */
+export function normalizeMappings(evidence: { source: string; parameters: Record<string, unknown> }[]) {
+  return evidence.map((m) => ({ source: m.source, parameters: normalizeParameters(m.source, m.parameters) }));
+}
+
+/**
+ * When a control is first collected: by the worker's next pass if it is
+ * scheduled and mapped to evidence, else never. The database's clock, which
+ * the worker compares it with.
+ */
+export function firstCollectionAt(scheduleMinutes: number | null | undefined, mappings: number) {
+  return scheduleMinutes && mappings > 0 ? sql`now()` : null;
+}
+
 export async function runSource(ctx: SourceContext, source: string, parameters: unknown): Promise<EvidenceResult> {
   const definition = evidenceSources[source as EvidenceSourceName] as EvidenceSource<z.ZodType>;
   return definition.run(ctx, definition.parameters.parse(parameters));

@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import { collectControl } from '../../../db/controls/collect.ts';
 import { controlStates } from '../../../db/controls/states.ts';
-import { normalizeParameters } from '../../../db/controls/sources.ts';
+import { firstCollectionAt, normalizeMappings } from '../../../db/controls/sources.ts';
 import { controlFrameworks, controls, controlStatuses, evidenceSnapshots } from '../../../db/schema/controls.ts';
 import { audit, auditContext } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
@@ -115,14 +115,6 @@ export const summaryRoute = createRoute({
   },
 });
 
-/** Stored mappings carry their defaults, so a snapshot shows every parameter that applied. */
-function normalized(evidence: { source: string; parameters: Record<string, unknown> }[]) {
-  return evidence.map((m) => ({ source: m.source, parameters: normalizeParameters(m.source, m.parameters) }));
-}
-
-const nextCollection = (scheduleMinutes: number | null | undefined, evidenceCount: number) =>
-  scheduleMinutes && evidenceCount > 0 ? sql`now()` : null;
-
 export function registerControlRoutes(app: FunctionApp) {
   // Before /v1/controls/{id}: "summary" is not a uuid and must not reach that route.
   app.openapi(summaryRoute, async (c) => {
@@ -154,10 +146,10 @@ export function registerControlRoutes(app: FunctionApp) {
   app.openapi(createRoute_, async (c) => {
     requireRole(c, ['owner', 'admin']);
     const input = c.req.valid('json');
-    const evidence = normalized(input.evidence ?? []);
+    const evidence = normalizeMappings(input.evidence ?? []);
     const [row] = await c.var.tx
       .insert(controls)
-      .values({ ...input, orgId: c.var.org.id, evidence, nextCollectionAt: nextCollection(input.scheduleMinutes, evidence.length) })
+      .values({ ...input, orgId: c.var.org.id, evidence, nextCollectionAt: firstCollectionAt(input.scheduleMinutes, evidence.length) })
       .returning();
     await audit(c, { action: 'control.create', targetType: 'control', targetId: row!.id, data: { after: toControl(row!) } });
     return c.json(toControl(row!), 201);
@@ -177,7 +169,7 @@ export function registerControlRoutes(app: FunctionApp) {
     const changes = c.req.valid('json');
     const [before] = await c.var.tx.select().from(controls).where(eq(controls.id, id)).for('update');
     if (!before) throw new ApiError('not_found', 'No control with this id.');
-    const evidence = changes.evidence ? normalized(changes.evidence) : before.evidence;
+    const evidence = changes.evidence ? normalizeMappings(changes.evidence) : before.evidence;
     const scheduleMinutes = changes.scheduleMinutes !== undefined ? changes.scheduleMinutes : before.scheduleMinutes;
     const schedulingChanged = changes.evidence !== undefined || changes.scheduleMinutes !== undefined;
     const [row] = await c.var.tx
@@ -185,7 +177,7 @@ export function registerControlRoutes(app: FunctionApp) {
       .set({
         ...changes,
         evidence,
-        ...(schedulingChanged ? { nextCollectionAt: nextCollection(scheduleMinutes, evidence.length) } : {}),
+        ...(schedulingChanged ? { nextCollectionAt: firstCollectionAt(scheduleMinutes, evidence.length) } : {}),
         updatedAt: sql`now()`,
       })
       .where(eq(controls.id, id))

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
 import { controlLibrary, findTemplate } from '../../../db/controls/library.ts';
-import { normalizeParameters } from '../../../db/controls/sources.ts';
+import { firstCollectionAt, normalizeMappings } from '../../../db/controls/sources.ts';
 import { controlFrameworks, controls } from '../../../db/schema/controls.ts';
 import { audit } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
@@ -88,10 +88,9 @@ export function registerFrameworkRoutes(app: FunctionApp) {
           ref: t.ref,
           title: t.title,
           description: t.description,
-          evidence: t.evidence.map((m) => ({ source: m.source, parameters: normalizeParameters(m.source, m.parameters) })),
+          evidence: normalizeMappings(t.evidence),
           scheduleMinutes: t.scheduleMinutes ?? null,
-          // Scheduled controls are first collected by the worker's next pass.
-          nextCollectionAt: t.scheduleMinutes && t.evidence.length ? new Date().toISOString() : null,
+          nextCollectionAt: firstCollectionAt(t.scheduleMinutes, t.evidence.length),
         })),
       )
       .returning();

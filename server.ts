@@ -7,10 +7,9 @@ import { signerFromEnv } from './db/audit/checkpoint.ts';
 import { assertConnection, BootCheckError, checkAppConnection, checkAuthConnection } from './db/boot-checks.ts';
 import { resolveDatabase } from './db/runtime.ts';
 import { createDatabase } from './db/tenant.ts';
-import { selectFunctions } from './functions/index.ts';
+import { loadFunctions } from './functions/registry.ts';
 import { superviseWorkerProcess } from './db/jobs/process.ts';
 import { embedderFromEnv } from './db/search/remote-embedder.ts';
-import { ensurePlatformHelpdesk } from './db/platform-helpdesk.ts';
 import { existsSync } from 'node:fs';
 import { HTTP_SERVER_OPTIONS, httpConfigFromEnv } from './middleware/config.ts';
 import { createPlatform } from './middleware/platform.ts';
@@ -24,7 +23,8 @@ async function main() {
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { service: 'kommit' } });
   const log = (line: string) => logger.info(line);
   const config = httpConfigFromEnv();
-  const functions = selectFunctions(process.env.FUNCTIONS);
+  // Only the mounted functions are loaded: a process serving one carries no other's code.
+  const functions = await loadFunctions(process.env.FUNCTIONS);
   // Production releases migrate once, as a separate step, before new versions start.
   const target = await resolveDatabase({ log, migrate: !config.production });
   if (!target.authUrl) throw new Error('AUTH_DATABASE_URL (role kommit_auth) must be set along with DATABASE_URL');
@@ -122,6 +122,8 @@ async function loadPlatformHelpdesk(adminUrl: string, ca: string | undefined, co
     // Beside server.ts when run from source; from the working directory when bundled into dist/.
     const beside = fileURLToPath(new URL('./helpdesk', import.meta.url));
     const dir = existsSync(beside) ? beside : path.resolve('helpdesk');
+    // Loaded here: only the embedded default imports the helpdesk.
+    const { ensurePlatformHelpdesk } = await import('./db/platform-helpdesk.ts');
     const { publicKey, imported } = await ensurePlatformHelpdesk(admin, { dir, consoleOrigin });
     logger.info({ ...imported }, 'platform helpdesk imported; the console carries its widget');
     return publicKey;

@@ -1,9 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { bootstrapDatabase } from './bootstrap.ts';
-import { startEmbeddedPostgres } from './embedded.ts';
-import { migrateDatabase } from './migrate.ts';
 import { roleNamesFromEnv, type RoleNames } from './roles.ts';
 
 export interface DatabaseTarget {
@@ -93,6 +90,7 @@ export async function resolveDatabase(options: { log: (line: string) => void; mi
       stop: async () => {},
     };
     if (options.migrate && target.adminUrl) {
+      const { migrateDatabase } = await import('./migrate.ts');
       await migrateDatabase(target.adminUrl);
       options.log('migrations applied');
     }
@@ -117,6 +115,14 @@ export async function resolveDatabase(options: { log: (line: string) => void; mi
   }
 
   options.log(`starting embedded Postgres on port ${port} (data in ${path.relative(process.cwd(), dataDir) || dataDir})`);
+  // The embedded server, its bootstrap and the migrations (and the packages they
+  // use: TLS certificates, the job queue's schema) are loaded only when needed;
+  // a production process connects to its database and loads none of them.
+  const [{ startEmbeddedPostgres }, { bootstrapDatabase }, { migrateDatabase }] = await Promise.all([
+    import('./embedded.ts'),
+    import('./bootstrap.ts'),
+    import('./migrate.ts'),
+  ]);
   const cluster = await startEmbeddedPostgres({ dataDir, port, superuserPassword: credentials.superuser });
   try {
     await bootstrapDatabase({ superuserUrl: cluster.superuserUrl, appUrl, adminUrl, authUrl, ca: cluster.ca });

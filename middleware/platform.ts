@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { createAuth } from '../auth/index.ts';
+import { lazyAuth } from '../auth/lazy.ts';
 import { emitAudit } from '../db/audit/emit.ts';
 import { hkdfSync } from 'node:crypto';
 import { answererFromEnv, type Answerer } from '../db/search/answerer.ts';
@@ -40,23 +40,26 @@ export function createPlatform(input: PlatformInput): Platform {
   const metrics = createMetrics({ app: input.database, auth: input.authDatabase });
   return {
     ...rest,
-    auth: createAuth({
-      db: input.authDatabase.db,
-      baseURL: input.config.baseURL,
-      secret: authSecret,
-      production: input.config.production,
-      clientIpHeader: CLIENT_ADDRESS_HEADER,
-      // Better Auth writes through its own role; the audit row follows in the
-      // organization's chain right after (see the note in auth/README.md).
-      onGovernedAction: (event) =>
-        input.database.withTenant(event.orgId, (tx) =>
-          emitAudit(
-            tx,
-            { orgId: event.orgId, actor: { type: 'user', id: event.actorUserId }, ip: event.ip, signer: input.auditSigner },
-            { action: event.action, targetType: event.targetType, targetId: event.targetId ?? undefined, data: event.data },
-          ),
-        ).then(() => void metrics.auditAppends.inc()),
-    }),
+    // Loaded on first use (a session cookie, a sign-in): processes serving API keys only never load Better Auth.
+    auth: lazyAuth(async () =>
+      (await import('../auth/index.ts')).createAuth({
+        db: input.authDatabase.db,
+        baseURL: input.config.baseURL,
+        secret: authSecret,
+        production: input.config.production,
+        clientIpHeader: CLIENT_ADDRESS_HEADER,
+        // Better Auth writes through its own role; the audit row follows in the
+        // organization's chain right after (see the note in auth/README.md).
+        onGovernedAction: (event) =>
+          input.database.withTenant(event.orgId, (tx) =>
+            emitAudit(
+              tx,
+              { orgId: event.orgId, actor: { type: 'user', id: event.actorUserId }, ip: event.ip, signer: input.auditSigner },
+              { action: event.action, targetType: event.targetType, targetId: event.targetId ?? undefined, data: event.data },
+            ),
+          ).then(() => void metrics.auditAppends.inc()),
+      }),
+    ),
     trustedProxyRanges: compileRanges(input.config.trustedProxies),
     signInLimiter: createSignInLimiter(input.config.signInLimits),
     embedder: input.embedder ?? embedderFromEnv(),

@@ -35,6 +35,10 @@ export interface ChainedRecord extends AuditRecord {
  * differs.
  */
 export function canonicalJson(value: unknown): string {
+  // Most values need nothing RFC 8785 adds to JSON.stringify (reordering keys,
+  // refusing what it cannot represent): one look over them, then the native
+  // serializer writes the same bytes in one call.
+  if (stringifiesCanonically(value)) return JSON.stringify(value);
   switch (typeof value) {
     case 'string':
       if (!value.isWellFormed()) throw new Error('Lone surrogate is not allowed');
@@ -79,6 +83,40 @@ export function canonicalJson(value: unknown): string {
     }
     default:
       return canonicalize(value)!;
+  }
+}
+
+/**
+ * Whether JSON.stringify(value) is already value's RFC 8785 canonical JSON:
+ * well-formed strings, finite numbers, booleans, null, and arrays and plain
+ * objects of such values, every object's keys already in code-unit order
+ * (JSON.stringify writes them in Object.keys order). Then the two serializers
+ * write the same characters for every value and key.
+ */
+function stringifiesCanonically(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+      return value.isWellFormed();
+    case 'number':
+      return Number.isFinite(value);
+    case 'boolean':
+      return true;
+    case 'object': {
+      if (value === null) return true;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) if (!stringifiesCanonically(value[i])) return false;
+        return true;
+      }
+      if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+      const keys = Object.keys(value);
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!;
+        if ((i > 0 && keys[i - 1]! > key) || !key.isWellFormed() || !stringifiesCanonically((value as Record<string, unknown>)[key])) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
   }
 }
 
@@ -164,16 +202,24 @@ export interface VerifyResult {
 
 /**
  * What verification needs of a row: its seq, its links and the canonical JSON
- * its hash covers. The API builds it from the database row, the offline
- * verifiers from a parsed export line (`linkOf`).
+ * its hash covers, or the hash already recomputed from it. The offline
+ * verifiers build it from a parsed export line (`linkOf`), the API from the
+ * database row's bytes (db/audit/read.ts, `linkOfColumns`).
  */
-export interface ChainLink {
+export type ChainLink = {
   seq: number;
   prev_hash: string;
   hash: string;
-  /** The canonical JSON the hash covers: in parts (an organization's row) or whole (the platform chain's). */
-  canonical: CanonicalParts | string;
-}
+} & (
+  | {
+      /** The canonical JSON the hash covers: in parts (an organization's row) or whole (the platform chain's). */
+      canonical: CanonicalParts | string;
+    }
+  | {
+      /** linkHash(prev_hash, canonical JSON of the row), computed by whoever built the link. */
+      recomputed: string;
+    }
+);
 
 export function linkOf(record: ChainedRecord): ChainLink {
   return { seq: record.seq, prev_hash: record.prev_hash, hash: record.hash, canonical: canonicalRecordParts(record, record.seq) };
@@ -221,7 +267,11 @@ export class ChainVerifier {
     const expectedSeq = (this.prev?.seq ?? 0) + 1;
     const expectedPrev = this.prev?.hash ?? GENESIS_HEX;
     // The hash is only worth computing for a row that sits in its place.
-    if (row.seq === expectedSeq && row.prev_hash === expectedPrev && linkHash(row.prev_hash, row.canonical) === row.hash) {
+    if (
+      row.seq === expectedSeq &&
+      row.prev_hash === expectedPrev &&
+      ('recomputed' in row ? row.recomputed : linkHash(row.prev_hash, row.canonical)) === row.hash
+    ) {
       this.prevPrevHash = this.prev?.hash ?? null;
       this.prev = { seq: row.seq, hash: row.hash };
       this.checked++;

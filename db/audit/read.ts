@@ -1,7 +1,8 @@
+import { hash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { TransactionSql } from 'postgres';
 import type { Tx } from '../tenant.ts';
-import { canonicalRecordParts, ChainVerifier, checkAgainstCheckpoint, type ChainedRecord, type ChainLink, type VerifyResult } from './chain.ts';
+import { canonicalJson, ChainVerifier, checkAgainstCheckpoint, type ChainedRecord, type ChainLink, type VerifyResult } from './chain.ts';
 
 const RECORD_COLUMNS_TEXT = `
   org_id::text as org_id, seq::int8 as seq,
@@ -18,13 +19,103 @@ export function toRecord(row: RecordRow): ChainedRecord {
   return { ...row, seq: Number(row.seq) };
 }
 
+/** Where each column of RECORD_COLUMNS is in a row read as raw column bytes. */
+const COLUMN = { org_id: 0, seq: 1, occurred_at: 2, actor_type: 3, actor_id: 4, action: 5, target_type: 6, target_id: 7, request_id: 8, ip: 9, data: 10, prev_hash: 11, hash: 12 } as const;
+
+/** The canonical JSON's fixed pieces, in its (sorted) key order. */
+const piece = (text: string) => Buffer.from(text, 'latin1');
+const ACTION = piece('{"action":');
+const ACTOR_ID = piece(',"actor_id":');
+const ACTOR_TYPE = piece(',"actor_type":');
+const DATA = piece(',"data":');
+const IP = piece(',"ip":');
+const OCCURRED_AT = piece(',"occurred_at":');
+const ORG_ID = piece(',"org_id":');
+const PREV_HASH = piece(',"prev_hash":');
+const REQUEST_ID = piece(',"request_id":');
+const SEQ = piece(',"seq":');
+const TARGET_ID = piece(',"target_id":');
+const TARGET_TYPE = piece(',"target_type":');
+const END = piece('}');
+const NULL = piece('null');
+const FIXED_BYTES = [ACTION, ACTOR_ID, ACTOR_TYPE, DATA, IP, OCCURRED_AT, ORG_ID, PREV_HASH, REQUEST_ID, SEQ, TARGET_ID, TARGET_TYPE, END].reduce((n, p) => n + p.length, 0);
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** Reused for every row's hash input; grown when a row needs more. One thread, no await in between: safe to share. */
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
+function put(bytes: Uint8Array, at: number) {
+  scratch.set(bytes, at);
+  return at + bytes.length;
+}
+
+/** A column whose text never needs escaping (a uuid, hex, to_char of the time) as a JSON string, or null. */
+function putPlain(column: Buffer | null, at: number) {
+  if (column === null) return put(NULL, at);
+  scratch[at] = QUOTE;
+  scratch.set(column, at + 1);
+  at += column.length + 1;
+  scratch[at] = QUOTE;
+  return at + 1;
+}
+
 /**
- * A stored row's chain link: canonicalRecordParts without the intermediate
- * record object (the row's seq arrives as a string).
+ * A text column as JSON at `at` in scratch: JSON.stringify of the decoded
+ * text, which is the column's own UTF-8 bytes in quotes unless a byte needs
+ * escaping (a quote, a backslash or a control character; Postgres text is
+ * valid UTF-8, so nothing else is escaped).
  */
-export function linkOfRow(r: RecordRow): ChainLink {
-  const seq = Number(r.seq);
-  return { seq, prev_hash: r.prev_hash, hash: r.hash, canonical: canonicalRecordParts(r, seq) };
+function putString(column: Buffer | null, at: number) {
+  if (column === null) return put(NULL, at);
+  for (let i = 0; i < column.length; i++) {
+    const c = column[i]!;
+    if (c < 0x20 || c === QUOTE || c === BACKSLASH) return at + scratch.write(JSON.stringify(column.toString('utf8')), at, 'utf8');
+  }
+  return putPlain(column, at);
+}
+
+/**
+ * A stored row's chain link from its raw column bytes (RECORD_COLUMNS, read
+ * with postgres.js's raw()): the hash input (prev_hash's bytes, then the
+ * row's canonical JSON) is assembled from the bytes Postgres sent, without a
+ * row object, a string per column or a string per piece of JSON, and hashed
+ * here. The bytes are those of canonicalRecordParts(toRecord(row)) (a test
+ * holds it to that for every kind of value); only `data` is parsed, to be
+ * serialized canonically.
+ */
+export function linkOfColumns(columns: (Buffer | null)[]): ChainLink {
+  const seqColumn = columns[COLUMN.seq]!;
+  const seqText = seqColumn.toString('latin1');
+  const seq = Number(seqText);
+  const prevHashColumn = columns[COLUMN.prev_hash]!;
+  const prevHash = prevHashColumn.toString('latin1');
+  const dataColumn = columns[COLUMN.data] ?? null;
+  const data = dataColumn === null ? 'null' : canonicalJson(JSON.parse(dataColumn.toString('utf8')));
+  // At most: the previous hash, the fixed pieces, every other column escaped
+  // (6 bytes per byte, \u0000) or null, data (3 bytes per UTF-16 unit).
+  let max = (prevHash.length >>> 1) + FIXED_BYTES + data.length * 3 + 32;
+  for (let i = 0; i < columns.length; i++) if (i !== COLUMN.data) max += (columns[i]?.length ?? 4) * 6 + 2;
+  if (max > scratch.length) scratch = Buffer.allocUnsafe(Math.max(max, scratch.length * 2));
+  // Like linkHash: decoding stops at the first character that is not hex.
+  let at = scratch.write(prevHash, 0, 'hex');
+  at = putString(columns[COLUMN.action] ?? null, put(ACTION, at));
+  at = putString(columns[COLUMN.actor_id] ?? null, put(ACTOR_ID, at));
+  at = putString(columns[COLUMN.actor_type] ?? null, put(ACTOR_TYPE, at));
+  at = put(DATA, at);
+  at += scratch.write(data, at, 'utf8');
+  at = putString(columns[COLUMN.ip] ?? null, put(IP, at));
+  at = putPlain(columns[COLUMN.occurred_at] ?? null, put(OCCURRED_AT, at));
+  at = putPlain(columns[COLUMN.org_id] ?? null, put(ORG_ID, at));
+  at = putPlain(prevHashColumn, put(PREV_HASH, at));
+  at = putString(columns[COLUMN.request_id] ?? null, put(REQUEST_ID, at));
+  at = put(SEQ, at);
+  // int8 text is the JSON number while a double holds the value exactly.
+  at = seqText.length <= 15 ? put(seqColumn, at) : at + scratch.write(JSON.stringify(seq), at, 'latin1');
+  at = putString(columns[COLUMN.target_id] ?? null, put(TARGET_ID, at));
+  at = putString(columns[COLUMN.target_type] ?? null, put(TARGET_TYPE, at));
+  at = put(END, at);
+  return { seq, prev_hash: prevHash, hash: columns[COLUMN.hash]!.toString('latin1'), recomputed: hash('sha256', scratch.subarray(0, at), 'hex') };
 }
 
 /**
@@ -66,10 +157,11 @@ export async function readChain(tx: Tx, orgId: string): Promise<ChainReport> {
   // abort the caller's transaction.
   const upTo = head ? Number(head.seq) : Number.MAX_SAFE_INTEGER;
   await postgresTransaction(tx)
-    .unsafe<RecordRow[]>(`select ${RECORD_COLUMNS_TEXT} from audit_log where seq <= $1 order by seq`, [upTo])
+    .unsafe(`select ${RECORD_COLUMNS_TEXT} from audit_log where seq <= $1 order by seq`, [upTo])
+    .raw()
     .forEach((row) => {
       if (verifier.failed) return;
-      const link = linkOfRow(row);
+      const link = linkOfColumns(row as unknown as (Buffer | null)[]);
       if (checkpoint && link.seq === checkpoint.seq) hashAtCheckpoint = link.hash;
       verifier.pushLink(link);
     });

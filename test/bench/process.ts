@@ -1,5 +1,5 @@
 import { spawn, execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -41,6 +41,8 @@ export async function startServerProcess(db: TestDatabase, env: Record<string, s
   }
   return {
     url,
+    /** CPU time the server process has used so far, in µs. */
+    cpuMicros: () => processCpuMicros(child.pid!),
     /** Peak resident set size of the server process so far, in MB (VmHWM). */
     peakRssMb() {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
@@ -59,5 +61,35 @@ export async function httpLoad(input: { url: string; method: string; body?: stri
     cwd: root,
     maxBuffer: 16 * 1024 * 1024,
   });
-  return JSON.parse(stdout) as { ok: number; perSecond: number; statuses: Record<string, number>; p50: number; p99: number };
+  return JSON.parse(stdout) as { ok: number; perSecond: number; statuses: Record<string, number>; p50: number; p99: number; cpuMicros: number };
+}
+
+/** Linux clock ticks per second as /proc counts them (USER_HZ: 100 on every Linux build we run on). */
+const TICKS_PER_SECOND = 100;
+
+/** User plus system CPU time of one process so far, in µs (from /proc/<pid>/stat). */
+function processCpuMicros(pid: number | string) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / TICKS_PER_SECOND;
+}
+
+/**
+ * CPU time used so far by every process named postgres on this machine, in µs:
+ * the benchmark's own cluster (nothing else runs one while a benchmark does).
+ * Backends that ended meanwhile are not counted, so measure across a phase
+ * whose connections stay open.
+ */
+export function postgresCpuMicros() {
+  let total = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') total += processCpuMicros(pid);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return total;
 }

@@ -58,7 +58,9 @@ async function main() {
   void worker.ended.then((error) => {
     if (stopping || !error) return;
     logger.fatal({ err: error }, 'exiting: this worker can no longer prove it is alive');
-    process.exit(1);
+    // Not worker.stop(): that would finish the jobs in hand. An embedded
+    // Postgres this process started is stopped, not left behind.
+    void target.stop().catch(() => {}).finally(() => process.exit(1));
   });
 }
 

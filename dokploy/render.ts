@@ -172,6 +172,7 @@ function wranglerFile() {
     'rules = [{ type = "ESModule", globs = ["**/*.mjs"] }]',
     '# Secrets per worker (never in this file): DATABASE_URL, AUTH_DATABASE_URL, BETTER_AUTH_SECRET,',
     '# WEBHOOK_SECRET_KEY, AUDIT_SIGNING_KEY. The database CA must be trusted by the runtime.',
+    '# Also per worker: KOMMIT_BASE_URL, the public origin (a production worker refuses to serve without it).',
   ];
   for (const service of services.filter((s) => s.kind === 'function')) {
     lines.push('', `[env.${service.name}]`, `name = "${service.name}"`, `main = "dist/edge/${service.name}.mjs"`, `vars = { NODE_ENV = "production" }`);

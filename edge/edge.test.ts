@@ -44,7 +44,8 @@ beforeAll(async () => {
   mf = new Miniflare({
     workers: [
       ...functionNames.map((name) => worker(name)),
-      worker('projects-production', 'projects', { NODE_ENV: 'production' }),
+      worker('projects-production', 'projects', { NODE_ENV: 'production', KOMMIT_BASE_URL: 'https://projects-production.kommit.test' }),
+      worker('projects-production-no-origin', 'projects', { NODE_ENV: 'production' }),
       worker('projects-owner', 'projects', { DATABASE_URL: url(db.adminUrl) }),
       worker('projects-limited', 'projects', { RATE_LIMIT_PER_ADDRESS: '3', CLIENT_ADDRESS_HEADER: 'x-client-address' }),
       worker('projects-misconfigured', 'projects', { WEBHOOK_SECRET_KEY: 'c2hvcnQ=' }),
@@ -166,6 +167,13 @@ describe('functions in workerd against Postgres', () => {
     expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
     // The budget is that address's, not the worker's.
     expect((await from('203.0.113.8')).status).toBe(401);
+  });
+
+  it('refuses to serve in production without KOMMIT_BASE_URL, rather than trusting the first request\'s Host', async () => {
+    const refused = await call('projects-production-no-origin', '/v1/projects');
+    expect(refused.status).toBe(503);
+    expect(refused.type).toBe('application/problem+json');
+    expect(refused.body.detail).toContain('KOMMIT_BASE_URL');
   });
 
   it('answers 503 problem+json, not the runtime\'s bare 500, when a binding is refused (a sealing key that is not 32 bytes)', async () => {

@@ -58,7 +58,9 @@ export function createEdgeWorker(fn: FunctionApp) {
     async fetch(request: Request, env: EdgeBindings, ctx: ExecutionContextLike): Promise<Response> {
       const vars = stringBindings(env);
       const logger = edgeLogger(vars.LOG_LEVEL ?? 'info', { service: `kommit-${fn.functionName}` });
-      const missing = REQUIRED.filter((name) => !vars[name]);
+      // In production the public origin is configured, never taken from a
+      // request (whose Host a client chooses) for the isolate's whole life.
+      const missing = [...REQUIRED, ...(vars.NODE_ENV === 'production' ? ['KOMMIT_BASE_URL' as const] : [])].filter((name) => !vars[name]);
       if (missing.length) {
         logger.error({ missing }, 'required bindings are not set');
         return unavailable(`This worker is missing configuration: ${missing.join(', ')}.`);
@@ -98,10 +100,10 @@ export function createEdgeWorker(fn: FunctionApp) {
         return response;
       } catch (error) {
         // Only what the app could not answer itself lands here (it renders its
-        // own errors): a platform that could not be built from the bindings,
-        // such as a malformed WEBHOOK_SECRET_KEY. The next request tries again.
+        // own errors): in practice a platform that could not be built from the
+        // bindings, such as a malformed WEBHOOK_SECRET_KEY. The next request tries again.
         ctx.waitUntil(closeAll());
-        logger.error({ err: error }, 'the platform could not be built from the bindings');
+        logger.error({ err: error }, 'request failed outside the app (is the configuration valid?)');
         return unavailable('This worker cannot serve: its configuration was refused (see the log).');
       }
     },
@@ -113,7 +115,7 @@ function createIsolatePlatform(fn: FunctionApp, vars: Record<string, string>, re
   return createPlatform({
     database: requestDatabase('database'),
     authDatabase: requestDatabase('authDatabase'),
-    // Without KOMMIT_BASE_URL, the origin the first request came to.
+    // Without KOMMIT_BASE_URL (outside production), the origin the first request came to.
     config: httpConfigFromEnv({ ...vars, KOMMIT_BASE_URL: vars.KOMMIT_BASE_URL ?? new URL(request.url).origin }),
     logger,
     authSecret: vars.BETTER_AUTH_SECRET!,

@@ -30,11 +30,12 @@ export const taskRegistry: KommitTaskList = {
 /**
  * Starts the worker as beheerder after checking its connection, queues the
  * start-up sweep that re-embeds chunks made by another embedding model, and
- * supervises it: when the queue runner dies (the database went away), it is
- * started again with growing pauses, in this same process. A lost liveness
- * connection is not restarted here: `ended` settles with it, and the process
- * must end (only that stops the jobs in hand, which other workers may
- * already be running again).
+ * supervises it: when the queue runner dies by itself, it is started again
+ * with growing pauses, in this same process. A lost liveness connection is
+ * not restarted here: `ended` settles with it, and the process must end (only
+ * that stops the jobs in hand, which other workers may already be running
+ * again). A database outage usually ends the liveness connection too, so it
+ * usually ends the process, which its supervisor then starts again.
  */
 export async function launchWorker(options: {
   adminUrl: string;

@@ -21,10 +21,12 @@ BEGIN
     RETURN;
   END IF;
   IF hit.last_used_at IS NULL OR hit.last_used_at < now() - interval '1 minute' THEN
+    -- By the primary key (org_id, id), so the row is found by one index probe.
     UPDATE public.api_keys AS k SET last_used_at = now()
-    WHERE k.id = (
+    WHERE k.org_id = hit.org_id AND k.id = (
       SELECT l.id FROM public.api_keys AS l
-      WHERE l.id = hit.id AND (l.last_used_at IS NULL OR l.last_used_at < now() - interval '1 minute')
+      WHERE l.org_id = hit.org_id AND l.id = hit.id
+        AND (l.last_used_at IS NULL OR l.last_used_at < now() - interval '1 minute')
       FOR UPDATE SKIP LOCKED
     );
   END IF;

@@ -19,6 +19,13 @@ export interface OperatorAction {
   requestId?: string | null;
   ip?: string | null;
   data?: Record<string, unknown>;
+  /**
+   * What the platform row keeps instead of `data`, when `data` holds the
+   * organization's content (an imported article's text, say): the platform
+   * chain outlives the organization, so tenant content goes only into the
+   * organization's own chain, which is deleted with it.
+   */
+  platformData?: Record<string, unknown>;
   /** Signs a checkpoint of the platform chain when one is due (and of the organization's, likewise). */
   signer?: CheckpointSigner;
 }
@@ -79,7 +86,7 @@ async function appendPlatformRecord(tx: Tx, entry: OperatorAction) {
     reason: entry.reason ?? null,
     request_id: entry.requestId ?? null,
     ip: entry.ip ?? null,
-    data: stripSecrets(entry.data ?? {}),
+    data: stripSecrets(entry.platformData ?? entry.data ?? {}),
     prev_hash: last?.hash ?? GENESIS_HASH.toString('hex'),
   };
   const hash = platformRecordHash(record);

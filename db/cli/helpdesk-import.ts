@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
@@ -15,6 +16,7 @@ if (!values.org || !isUuid(values.org) || !dir || positionals.length !== 1) {
   process.exit(2);
 }
 const orgId = values.org;
+const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
 
 await runAsAdmin(async (admin) => {
   if (!(await stat(dir).catch(() => null))?.isDirectory()) throw new Error(`${dir} is not a folder`);
@@ -25,8 +27,11 @@ await runAsAdmin(async (admin) => {
   const bar = new SingleBar({ format: 'importing {bar} {value}/{total} {file}', stream: process.stderr, hideCursor: true, noTTYOutput: true, notTTYSchedule: 1000 }, undefined);
   bar.start(total, 0, { file: '' });
   const result = await importHelpdeskFolder(admin, orgId, dir, {
-    // An operator's change to an organization's content: in its chain and the platform's, like the other operator verbs.
-    record: (tx, org, entry) => auditOperator(tx, { operator: OPERATOR_CLI, orgId: org, ...entry }),
+    // An operator's change to an organization's content: in its chain and the
+    // platform's, like the other operator verbs. The article itself stays in
+    // the organization's chain; the platform row names the file and its hash.
+    record: (tx, org, entry) =>
+      auditOperator(tx, { operator: OPERATOR_CLI, orgId: org, ...entry, platformData: { file: entry.data?.file, contentSha256: sha256Hex(JSON.stringify(entry.data?.after ?? null)) } }),
     onFile: (file) => bar.increment({ file }),
   });
   bar.stop();

@@ -65,10 +65,13 @@ describe('npm run helpdesk:import', () => {
       { action: 'helpdesk_article.create', actor_id: 'operator-cli' },
       { action: 'helpdesk_article.update', actor_id: 'operator-cli' },
     ]);
-    const platform = await db.admin.sql<{ seq: string; action: string; target_id: string }[]>`
-      select seq::text, action, target_id from platform_audit_log where organization_id = ${orgId} and action like 'helpdesk_article.%' order by seq`;
+    const platform = await db.admin.sql<{ seq: string; action: string; target_id: string; data: Record<string, unknown> }[]>`
+      select seq::text, action, target_id, data from platform_audit_log where organization_id = ${orgId} and action like 'helpdesk_article.%' order by seq`;
     expect(platform.map((r) => r.action)).toEqual(['helpdesk_article.create', 'helpdesk_article.create', 'helpdesk_article.update']);
     expect(platform.map((r) => r.seq)).toEqual(audit.map((r) => r.platform_seq));
+    // The platform chain outlives the organization: it names the file and the content's hash, never the text.
+    expect(platform[2]!.data).toEqual({ file: 'billing.md', contentSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(JSON.stringify(platform)).not.toContain('second day of each month');
   });
 
   it('fails with a usage line (exit 2) on bad arguments, and exit 1 for an unknown organization or folder', async () => {

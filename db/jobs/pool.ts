@@ -25,7 +25,16 @@ export function createJobPool(databaseUrl: string, options: { ca?: string; max?:
   });
   // An idle connection dropped by the server (a restart, a failover) must not
   // crash the process: the pool replaces it, and in-flight work sees the error.
-  pool.on('error', (error) => options.onError?.(error));
-  pool.on('connect', (client) => client.on('error', (error) => options.onError?.(error)));
+  pool.on('error', (error) => options.onError?.(plainError(error)));
+  pool.on('connect', (client) => client.on('error', (error) => options.onError?.(plainError(error))));
   return pool;
+}
+
+/**
+ * The error without what node-postgres hangs on it: it carries the whole
+ * client (connection parameters, TLS options, prepared statements), which a
+ * logger would otherwise write out line after line.
+ */
+function plainError(error: Error & { code?: string }) {
+  return Object.assign(new Error(error.message), { name: error.name, code: error.code });
 }

@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import { ChainVerifier, checkAgainstCheckpoint, GENESIS_HASH, type VerifyResult } from '../audit/chain.ts';
 import { signCheckpoint, verifierKey, verifyCheckpoint, type CheckpointSigner } from '../audit/checkpoint.ts';
 import { emitAudit, stripSecrets } from '../audit/emit.ts';
+import { hashedTimeText } from '../audit/read.ts';
 import type { Tx } from '../tenant.ts';
 
 /** An operator's action: who, what, where from, and (for reading tenant content) why. */
@@ -56,7 +57,7 @@ export function platformRecordHash(record: PlatformRecord) {
 }
 
 const RECORD_COLUMNS = sql.raw(`
-  seq::int8 as seq, to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as occurred_at,
+  seq::int8 as seq, ${hashedTimeText('occurred_at')} as occurred_at,
   actor_type, actor_id, action, organization_id::text as organization_id, target_type, target_id, reason,
   request_id, ip, data, encode(prev_hash, 'hex') as prev_hash, encode(hash, 'hex') as hash`);
 

@@ -4,9 +4,19 @@ import type { TransactionSql } from 'postgres';
 import type { Tx } from '../tenant.ts';
 import { canonicalJson, ChainVerifier, checkAgainstCheckpoint, type ChainedRecord, type ChainLink, type VerifyResult } from './chain.ts';
 
+/**
+ * A stored time as the chain hashes it: UTC, microseconds, ISO 8601. "YYYY"
+ * has no era, so a time moved to the same moment BC would print the same;
+ * such a time gets " BC" appended, which no row ever had when it was hashed,
+ * so the verifier sees the row as altered. Every time written since the
+ * chain began is AD and prints exactly as before.
+ */
+export const hashedTimeText = (column: string) =>
+  `(to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || case when ${column} < '0001-01-01 00:00:00+00' then ' BC' else '' end)`;
+
 const RECORD_COLUMNS_TEXT = `
   org_id::text as org_id, seq::int8 as seq,
-  to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as occurred_at,
+  ${hashedTimeText('occurred_at')} as occurred_at,
   actor_type, actor_id, action, target_type, target_id, request_id, ip, data,
   encode(prev_hash, 'hex') as prev_hash, encode(hash, 'hex') as hash`;
 

@@ -83,6 +83,15 @@ describe('tampering with the audit log is detected, by the API and offline', () 
     expect((await offline(tenant)).line).toMatch(/^NOT VERIFIED: first break at seq 7 \(altered\)/);
   });
 
+  it('a row moved to the same moment BC (which a four-digit year alone would not show)', async () => {
+    const tenant = await chainOf13();
+    await tamper(tenant, (tx) => tx.execute(sql`update audit_log set occurred_at = (occurred_at::text || ' BC')::timestamptz where seq = 7`));
+    const [moved] = await db.admin.withTenant(tenant.orgId, (tx) => tx.execute<{ bc: boolean }>(sql`select occurred_at < '0001-01-01 00:00:00+00' as bc from audit_log where seq = 7`));
+    expect(moved).toEqual({ bc: true });
+    expect(await api(tenant, '/v1/audit-log/verify')).toMatchObject({ ok: false, firstBreak: { kind: 'altered', seq: 7 } });
+    expect((await offline(tenant)).line).toMatch(/^NOT VERIFIED: first break at seq 7 \(altered\)/);
+  });
+
   it('a row deleted from the middle', async () => {
     const tenant = await chainOf13();
     await tamper(tenant, (tx) => tx.execute(sql`delete from audit_log where seq = 7`));

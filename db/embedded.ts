@@ -78,6 +78,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     postgresFlags: [
       '-c', 'listen_addresses=127.0.0.1,::1',
       '-c', 'unix_socket_directories=',
+      // A client whose machine vanished without closing its connections (a
+      // worker holding its liveness lock, say) is noticed in about two minutes
+      // instead of the kernel's two hours: its session, and its locks, end then.
+      '-c', 'tcp_keepalives_idle=60', '-c', 'tcp_keepalives_interval=10', '-c', 'tcp_keepalives_count=6',
       ...(tls ? ['-c', 'ssl=on', '-c', 'ssl_cert_file=server.crt', '-c', 'ssl_key_file=server.key'] : []),
     ],
     onLog,

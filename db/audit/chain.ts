@@ -127,9 +127,9 @@ function stringifiesCanonically(value: unknown): boolean {
  * through the value serializer above: same bytes as canonicalize(record)
  * (tested), at a fraction of the cost per row, which is what verification
  * throughput is made of. JSON.stringify of strings and finite numbers is
- * already RFC 8785's serialization.
+ * already RFC 8785's serialization. `seq` is given separately, for a row that
+ * carries it as a string (a database row).
  */
-/** `seq` is given separately when the row carries it as a string (a database row). */
 export function canonicalRecordParts(r: Omit<AuditRecord, 'seq'>, seq: number): CanonicalParts {
   const j = JSON.stringify;
   return {
@@ -163,6 +163,16 @@ export function canonicalRecordReference(record: AuditRecord) {
 let scratch = Buffer.allocUnsafe(64 * 1024);
 
 /**
+ * The buffer hash inputs are assembled in (here and in db/audit/read.ts), at
+ * least `bytes` long. Valid until the next call: write, hash, and let go
+ * without awaiting in between.
+ */
+export function hashScratch(bytes: number) {
+  if (bytes > scratch.length) scratch = Buffer.allocUnsafe(Math.max(bytes, scratch.length * 2));
+  return scratch;
+}
+
+/**
  * Hex SHA-256(prev_hash bytes || UTF-8 of the canonical JSON): the pieces are
  * written one after the other into one reused buffer and hashed in a single
  * call, with no joined string, Hash object, digest buffer or hex conversion
@@ -172,7 +182,7 @@ export function linkHash(prevHashHex: string, canonical: CanonicalParts | string
   const parts = typeof canonical === 'string' ? { before: canonical, data: '', after: '' } : canonical;
   // Hex decodes to at most half its length; a UTF-16 unit encodes to at most 3 bytes.
   const max = (prevHashHex.length >>> 1) + (parts.before.length + parts.data.length + parts.after.length) * 3;
-  if (max > scratch.length) scratch = Buffer.allocUnsafe(Math.max(max, scratch.length * 2));
+  const scratch = hashScratch(max);
   // Like Buffer.from(hex, 'hex'): decoding stops at the first character that is not hex.
   let end = scratch.write(prevHashHex, 0, 'hex');
   end += scratch.write(parts.before, end, 'utf8');

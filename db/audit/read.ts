@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { TransactionSql } from 'postgres';
 import type { Tx } from '../tenant.ts';
-import { canonicalJson, ChainVerifier, checkAgainstCheckpoint, type ChainedRecord, type ChainLink, type VerifyResult } from './chain.ts';
+import { canonicalJson, ChainVerifier, checkAgainstCheckpoint, hashScratch, type ChainedRecord, type ChainLink, type VerifyResult } from './chain.ts';
 
 /**
  * A stored time as the chain hashes it: UTC, microseconds, ISO 8601. "YYYY"
@@ -52,8 +52,8 @@ const FIXED_BYTES = [ACTION, ACTOR_ID, ACTOR_TYPE, DATA, IP, OCCURRED_AT, ORG_ID
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
-/** Reused for every row's hash input; grown when a row needs more. One thread, no await in between: safe to share. */
-let scratch = Buffer.allocUnsafe(64 * 1024);
+/** The row's hash input is written here (chain.ts's shared buffer, taken at the start of each row). */
+let scratch: Buffer = hashScratch(0);
 
 function put(bytes: Uint8Array, at: number) {
   scratch.set(bytes, at);
@@ -106,7 +106,7 @@ export function linkOfColumns(columns: (Buffer | null)[]): ChainLink {
   // (6 bytes per byte, \u0000) or null, data (3 bytes per UTF-16 unit).
   let max = (prevHash.length >>> 1) + FIXED_BYTES + data.length * 3 + 32;
   for (let i = 0; i < columns.length; i++) if (i !== COLUMN.data) max += (columns[i]?.length ?? 4) * 6 + 2;
-  if (max > scratch.length) scratch = Buffer.allocUnsafe(Math.max(max, scratch.length * 2));
+  scratch = hashScratch(max);
   // Like linkHash: decoding stops at the first character that is not hex.
   let at = scratch.write(prevHash, 0, 'hex');
   at = putString(columns[COLUMN.action] ?? null, put(ACTION, at));

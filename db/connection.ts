@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import postgres from 'postgres';
+import { SESSION_TIME_ZONE } from './timestamps.ts';
 
 /**
  * Turns a libpq-style URL into postgres.js options with TLS decided by us, not by
@@ -71,6 +72,7 @@ export function connectionOptions(databaseUrl: string, options: ConnectOptions =
       ...(options.onQuery ? { debug: (_connection: number, query: string) => options.onQuery!(query) } : {}),
       connection: {
         application_name: options.applicationName ?? 'kommit',
+        TimeZone: SESSION_TIME_ZONE,
         ...(options.statementTimeoutSeconds
           ? { statement_timeout: options.statementTimeoutSeconds * 1000 }
           : {}),

@@ -5,6 +5,7 @@ import { expectRlsViolation } from '../test/expect.ts';
 import { hashApiKey } from '../auth/api-keys.ts';
 import { createApiKey, createOrganization } from './operators.ts';
 import { projects } from './schema/projects.ts';
+import { connect } from './connection.ts';
 import { createDatabase } from './tenant.ts';
 
 let db: TestDatabase;
@@ -145,6 +146,27 @@ describe('withTenantKey', () => {
     for (const hash of [hashApiKey(key), hashApiKey('km_unknown')]) {
       const seen = await db.app.withTenantKey(hash, async (tx, found) => ({ found, projects: await tx.select().from(projects) }));
       expect(seen).toEqual({ found: null, projects: [] });
+    }
+  });
+});
+
+describe('timestamps', () => {
+  it('come out as RFC 3339 in UTC, to the microsecond, through drizzle and raw SQL alike', async () => {
+    // Whatever zone the server or database defaults to, the session is UTC.
+    const su = connect(db.superuserUrl, { ca: db.ca, max: 1 });
+    await su.unsafe(`alter database "${db.name}" set timezone = 'Asia/Kolkata'`);
+    const database = createDatabase(db.appUrl, { ca: db.ca, max: 1 });
+    try {
+      const [raw] = await database.sql<{ at: string; zone: string }[]>`select '2026-11-26 13:30:00.123456+05:30'::timestamptz as at, current_setting('TimeZone') as zone`;
+      expect(raw).toEqual({ at: '2026-11-26T08:00:00.123456Z', zone: 'UTC' });
+      const [row] = await database.withTenant(orgA, (tx) => tx.select({ createdAt: projects.createdAt }).from(projects).limit(1));
+      expect(row!.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/);
+      const [special] = await database.sql<{ never: string; ancient: string }[]>`select 'infinity'::timestamptz as never, '0044-03-15 12:00:00+00 BC'::timestamptz as ancient`;
+      expect(special).toEqual({ never: 'infinity', ancient: '0044-03-15 12:00:00+00 BC' });
+    } finally {
+      await database.close();
+      await su.unsafe(`alter database "${db.name}" reset timezone`);
+      await su.end();
     }
   });
 });

@@ -5,6 +5,7 @@ import { createAdmission } from './admission.ts';
 import { connect, type ConnectOptions, type Sql } from './connection.ts';
 import { preparingStatements } from './prepared.ts';
 import * as schema from './schema/index.ts';
+import { rfc3339, TIMESTAMPTZ_OID } from './timestamps.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -118,6 +119,9 @@ export interface DatabaseOptions extends ConnectOptions {
 export function createDatabase(databaseUrl: string, options: DatabaseOptions = {}): Database {
   const sql = connect(databaseUrl, options);
   const db = drizzle(preparingStatements(sql), { schema });
+  // drizzle has just made timestamps come through as Postgres' text; every
+  // timestamp read through this client (drizzle or raw) leaves it as RFC 3339.
+  sql.options.parsers[TIMESTAMPTZ_OID] = rfc3339;
   const admission = createAdmission(options.max ?? 10, options.queueTimeoutMs ?? 2000);
   // What drizzle's own transaction() builds a transaction from (its dialect, schema and session options).
   const base = db._.session as unknown as { dialect: PostgresJsSession<Sql, never, never>['dialect']; schema: never; options: never };

@@ -1,5 +1,6 @@
 import postgres from 'postgres';
 import type { ConnectOptions } from '../db/connection.ts';
+import { SESSION_TIME_ZONE } from '../db/timestamps.ts';
 
 export type { ConnectOptions };
 
@@ -29,6 +30,7 @@ export function connect(databaseUrl: string, options: ConnectOptions = {}) {
     ...(options.onQuery ? { debug: (_connection: number, query: string) => options.onQuery!(query) } : {}),
     connection: {
       application_name: options.applicationName ?? 'kommit-edge',
+      TimeZone: SESSION_TIME_ZONE,
       ...(options.statementTimeoutSeconds ? { statement_timeout: options.statementTimeoutSeconds * 1000 } : {}),
     },
   });

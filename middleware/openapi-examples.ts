@@ -24,8 +24,8 @@ const SAMPLE_ID = '6f1c2b7e-9d4a-4b8e-a1c6-5e2f7d9b0a13';
 /** Plain strings by what the field is called, for fields without an example of their own. */
 function sampleString(name: string | undefined) {
   if (!name) return 'text';
-  if (/At$/.test(name)) return '2026-11-26 08:00:00.123456+00';
-  if (/cursor$/i.test(name)) return 'WyIyMDI2LTExLTI2IDA4OjAwOjAwLjEyMzQ1NiswMCIsIjZmMWMyYjdlIl0';
+  if (/At$/.test(name)) return '2026-11-26T08:00:00.123456Z';
+  if (/cursor$/i.test(name)) return 'WyIyMDI2LTExLTI2VDA4OjAwOjAwLjEyMzQ1NloiLCI2ZjFjMmI3ZS05ZDRhLTRiOGUtYTFjNi01ZTJmN2Q5YjBhMTMiXQ';
   if (/url$/i.test(name)) return 'https://help.example.com/articles/residency';
   if (/^(title|name)$/.test(name)) return 'Quarterly access review';
   if (/(content|rationale|outcome|detail|snippet|message|note|description)$/i.test(name)) return 'Access was reviewed and two stale API keys were revoked.';

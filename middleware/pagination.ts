@@ -16,8 +16,9 @@ export interface Cursor {
   id: string;
 }
 
-// A timestamptz as Postgres prints it, e.g. 2026-11-26 08:00:00.123456+00.
-const TIMESTAMP = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?[+-]\d\d(:\d\d)?$/;
+// A row's created_at as the API gives it (2026-11-26T08:00:00.123456Z), or as
+// cursors issued before it did so carried it (2026-11-26 08:00:00.123456+00).
+const TIMESTAMP = /^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d(:\d\d)?)$/;
 const cursorSchema = z.tuple([z.string().regex(TIMESTAMP), z.uuid()]);
 
 export function encodeCursor(row: Cursor) {

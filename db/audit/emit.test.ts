@@ -30,7 +30,7 @@ describe('emitAudit', () => {
     expect(rows[0]!.prevHash.equals(Buffer.alloc(32))).toBe(true);
     expect(rows[1]!.prevHash.equals(rows[0]!.hash)).toBe(true);
     expect(rows[3]!.data).toEqual({ i: 2, password: '[redacted]' });
-    expect(rows[0]!.occurredAt).toMatch(/:\d\d(\.\d{1,6})?\+00$/);
+    expect(rows[0]!.occurredAt).toMatch(/:\d\d(\.\d{1,6})?Z$/);
     const result = await db.app.withTenant(org, (tx) => readChain(tx, org));
     expect(result).toMatchObject({ ok: true, rowsChecked: 6, head: { seq: 6 } });
   });

@@ -48,7 +48,7 @@ export const evidenceSources = {
     async run({ tx, orgId }, p) {
       const report = await readChain(tx, orgId);
       const [checkpoint] = await tx.execute<{ seq: string; note: string; signed_at: string }>(
-        sql`select seq::text as seq, note, signed_at::text as signed_at from audit_checkpoints order by seq desc limit 1`,
+        sql`select seq::text as seq, note, signed_at from audit_checkpoints order by seq desc limit 1`,
       );
       const passed = report.ok && (!p.requireCheckpoint || !!checkpoint);
       const summary = !report.ok
@@ -71,7 +71,7 @@ export const evidenceSources = {
     async run({ tx, now }, p) {
       const from = since(now, p.periodDays);
       const rows = await tx.execute<Record<string, unknown>>(sql`
-        select seq::int8 as seq, occurred_at::text as occurred_at, action, actor_type, actor_id, target_id, data
+        select seq::int8 as seq, occurred_at, action, actor_type, actor_id, target_id, data
         from audit_log where action like 'member.%' and occurred_at > ${from}::timestamptz and occurred_at <= ${now}::timestamptz
         order by seq limit ${MAX_ROWS}`);
       const count = rows.length;
@@ -91,7 +91,7 @@ export const evidenceSources = {
     async run({ tx, now }, p) {
       const cutoff = since(now, p.maxAgeDays);
       const rows = await tx.execute<Record<string, unknown>>(sql`
-        select id, name, prefix, created_at::text as created_at, last_used_at::text as last_used_at
+        select id, name, prefix, created_at, last_used_at
         from api_keys where revoked_at is null and created_at < ${cutoff}::timestamptz order by created_at limit ${MAX_ROWS}`);
       return {
         passed: rows.length === 0,
@@ -146,7 +146,7 @@ export const evidenceSources = {
     async run({ tx, now }, p) {
       const from = since(now, p.periodDays);
       const rows = await tx.execute<{ id: string; title: string; created_at: string; has_rationale: boolean }>(sql`
-        select id, title, created_at::text as created_at, coalesce(length(trim(rationale)), 0) > 0 as has_rationale
+        select id, title, created_at, coalesce(length(trim(rationale)), 0) > 0 as has_rationale
         from decision_events where project_id = ${p.projectId} and kind = 'decision' and status = 'active'
           and created_at > ${from}::timestamptz and created_at <= ${now}::timestamptz
         order by created_at limit ${MAX_ROWS}`);
@@ -167,7 +167,7 @@ export const evidenceSources = {
     async run({ tx, now }, p) {
       const from = since(now, p.periodDays);
       const rows = await tx.execute<Record<string, unknown>>(sql`
-        select seq::int8 as seq, occurred_at::text as occurred_at, action, actor_type, actor_id, target_type, target_id
+        select seq::int8 as seq, occurred_at, action, actor_type, actor_id, target_type, target_id
         from audit_log where (action like '%.delete' or action = 'api_key.revoke')
           and occurred_at > ${from}::timestamptz and occurred_at <= ${now}::timestamptz
         order by seq limit ${MAX_ROWS}`);
@@ -184,12 +184,12 @@ export const evidenceSources = {
     description: 'Whether the audit log still holds everything back to its first row, or at least the configured minimum period.',
     parameters: z.strictObject({ minimumDays: z.number().int().min(1).max(36500).default(183) }),
     async run({ tx, now }, p) {
-      const [oldest] = await tx.execute<{ seq: string; occurred_at: string }>(sql`select seq::text as seq, occurred_at::text as occurred_at from audit_log order by seq limit 1`);
+      const [oldest] = await tx.execute<{ seq: string; occurred_at: string }>(sql`select seq::text as seq, occurred_at from audit_log order by seq limit 1`);
       const cutoff = since(now, p.minimumDays);
       // The platform keeps audit rows until the organization is deleted: a chain
       // that still starts at seq 1 has lost nothing, however young it is.
       const complete = !oldest || oldest.seq === '1';
-      const oldEnough = !!oldest && Date.parse(oldest.occurred_at.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')) <= Date.parse(cutoff);
+      const oldEnough = !!oldest && Date.parse(oldest.occurred_at) <= Date.parse(cutoff);
       const passed = complete || oldEnough;
       return {
         passed,

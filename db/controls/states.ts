@@ -21,7 +21,7 @@ const latestVerdicts = sql<(boolean | null)[]>`(
   ) newest on true)`;
 
 const lastCollectedAt = sql<string | null>`(
-  select max(s.collected_at)::text from ${evidenceSnapshots} s where s.org_id = ${controls.orgId} and s.control_id = ${controls.id})`;
+  select max(s.collected_at) from ${evidenceSnapshots} s where s.org_id = ${controls.orgId} and s.control_id = ${controls.id})`;
 
 /**
  * Each control's state from the latest snapshot of each source it is mapped to

@@ -7,8 +7,8 @@ export const projectSchema = z
     name: z.string().openapi({ example: 'Loan approvals' }),
     description: z.string().nullable().openapi({ example: 'Credit decisions reviewed by the risk team.' }),
     status: z.enum(projectStatuses).openapi({ example: 'active' }),
-    createdAt: z.string().openapi({ example: '2026-11-26 08:00:00.123456+00' }),
-    updatedAt: z.string().openapi({ example: '2026-11-26 08:00:00.123456+00' }),
+    createdAt: z.string().openapi({ example: '2026-11-26T08:00:00.123456Z' }),
+    updatedAt: z.string().openapi({ example: '2026-11-26T08:00:00.123456Z' }),
   })
   .openapi('Project');
 

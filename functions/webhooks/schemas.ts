@@ -17,8 +17,8 @@ export const endpointSchema = z
     enabled: z.boolean().openapi({ example: true }),
     url: z.string().openapi({ description: 'Where the customer system POSTs, relative to this deployment.', example: `/hooks/${ENDPOINT_ID}` }),
     previousSecretExpiresAt: z.string().nullable().openapi({ description: 'Until then the secret before the last rotation still verifies.', example: null }),
-    createdAt: z.string().openapi({ example: '2026-11-26 08:00:00.123456+00' }),
-    updatedAt: z.string().openapi({ example: '2026-11-26 08:00:00.123456+00' }),
+    createdAt: z.string().openapi({ example: '2026-11-26T08:00:00.123456Z' }),
+    updatedAt: z.string().openapi({ example: '2026-11-26T08:00:00.123456Z' }),
   })
   .openapi('WebhookEndpoint');
 
@@ -49,7 +49,7 @@ export const deliverySchema = z
   .object({
     id: z.uuid(),
     messageId: z.string().openapi({ description: 'The webhook-id header: the idempotency key.', example: 'msg_2mGq8a1' }),
-    sentAt: z.string().openapi({ description: 'The webhook-timestamp header.', example: '2026-11-26 08:00:00+00' }),
+    sentAt: z.string().openapi({ description: 'The webhook-timestamp header.', example: '2026-11-26T08:00:00Z' }),
     status: z.enum(deliveryStatuses).openapi({ example: 'processed' }),
     attempts: z.number().int().openapi({ example: 1 }),
     lastError: z.string().nullable().openapi({ example: null }),

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, type TestTenant } from '../../../test/tenants.ts';
 import { useTestServer } from '../../../test/use-server.ts';
@@ -37,7 +38,14 @@ describe('projects', () => {
     const project = created.body as Project;
     expect(project).toMatchObject({ name: 'Loan approvals', description: 'Risk team', status: 'active' });
     expect(project).not.toHaveProperty('orgId');
-    expect(project.createdAt).toMatch(/:\d\d(\.\d{1,6})?\+00$/);
+    // RFC 3339 in UTC, to the microsecond Postgres keeps (the same instant the row holds).
+    expect(project.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/);
+    expect(Number.isNaN(Date.parse(project.createdAt))).toBe(false);
+    const [stored] = await env.db.admin.withTenant(acme.orgId, (tx) =>
+      tx.execute<{ micros: string }>(sql`select (extract(epoch from created_at) * 1000000)::int8::text as micros from projects where id = ${project.id}`),
+    );
+    const [whole, fraction = ''] = project.createdAt.slice(0, -1).split('.');
+    expect(BigInt(Date.parse(`${whole}Z`)) * 1000n + BigInt(fraction.padEnd(6, '0'))).toBe(BigInt(stored!.micros));
 
     expect((await call(acme, 'GET', `/v1/projects/${project.id}`)).body).toEqual(project);
 
@@ -71,6 +79,13 @@ describe('projects', () => {
       pages++;
     } while (cursor && pages < 10);
     expect(seen.filter((n) => n.startsWith('list-'))).toEqual(['list-p5', 'list-p4', 'list-p3', 'list-p2', 'list-p1']);
+
+    // A cursor issued before timestamps were given as RFC 3339 still pages on.
+    const [first, second] = (await call(acme, 'GET', '/v1/projects?limit=2')).body.data as Project[];
+    const legacyCursor = Buffer.from(JSON.stringify([first!.createdAt.replace('T', ' ').replace('Z', '+00'), first!.id])).toString('base64url');
+    const afterLegacy = await call(acme, 'GET', `/v1/projects?limit=1&cursor=${legacyCursor}`);
+    expect(afterLegacy.status).toBe(200);
+    expect(afterLegacy.body.data.map((p: Project) => p.id)).toEqual([second!.id]);
     expect(seen).not.toContain('globex-only');
     expect(new Set(seen).size).toBe(seen.length);
 

@@ -34,3 +34,39 @@ export function jsonBody<T extends z.ZodType>(schema: T, description?: string) {
 export function jsonResponse<T extends z.ZodType>(schema: T, description: string) {
   return { description, content: { 'application/json': { schema } } };
 }
+
+type Response = { description?: string; content?: Record<string, unknown> };
+type Operation = { requestBody?: unknown; responses?: Record<string, Response> };
+type Document = { paths?: Record<string, Record<string, Operation>> };
+
+const PROBLEM_CONTENT = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
+
+/** Answers the platform's middleware can give on any route, before its handler runs. */
+const PLATFORM_ERRORS: Record<string, string> = {
+  429: 'Too many requests from this address, key or user; Retry-After says when to try again.',
+  503: 'The database is busy or out of reach; nothing was written. Retry-After says when to try again.',
+};
+/** ...and on any route that takes a body. */
+const BODY_ERRORS: Record<string, string> = {
+  413: 'The body is over the size limit.',
+  415: 'The body is not of the media type the route takes.',
+};
+
+/**
+ * Completes the document's error answers: every operation lists the errors
+ * the shared middleware gives, and every error answer says its body is
+ * problem+json, as it always is (onError), where a route gave only a description.
+ */
+export function withPlatformErrors<T extends Document>(document: T): T {
+  for (const item of Object.values(document.paths ?? {})) {
+    for (const operation of Object.values(item)) {
+      const responses = (operation.responses ??= {});
+      const added = { ...PLATFORM_ERRORS, ...(operation.requestBody ? BODY_ERRORS : {}) };
+      for (const [status, description] of Object.entries(added)) responses[status] ??= { description };
+      for (const [status, response] of Object.entries(responses)) {
+        if (Number(status) >= 400 && !response.content) response.content = PROBLEM_CONTENT;
+      }
+    }
+  }
+  return document;
+}

@@ -122,6 +122,20 @@ describe('the platform app', () => {
     expect(checked).toBeGreaterThan(40);
   });
 
+  it('declares, on every operation, the errors the shared middleware gives, each with a problem+json body', async () => {
+    const document = await (await fetch(`${env.server.url}/openapi.json`)).json();
+    for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, any>>)) {
+      for (const [method, operation] of Object.entries(item)) {
+        const name = `${method.toUpperCase()} ${path}`;
+        const statuses = Object.keys(operation.responses);
+        expect(statuses, name).toEqual(expect.arrayContaining(['429', '503', ...(operation.requestBody ? ['413', '415'] : [])]));
+        for (const status of statuses.filter((s) => Number(s) >= 400)) {
+          expect(operation.responses[status].content?.['application/problem+json']?.schema, `${name} ${status}`).toEqual({ $ref: '#/components/schemas/Problem' });
+        }
+      }
+    }
+  });
+
   it('serves the API reference page and its assets without any CDN', async () => {
     const page = await fetch(`${env.server.url}/docs`);
     expect(page.status).toBe(200);

@@ -7,6 +7,7 @@ import { mountDocs } from './docs.ts';
 import { measureRequests, metricsRoute } from './metrics.ts';
 import { limitByAddress } from './request-limits.ts';
 import { withExamples, type OpenApiDocument } from './openapi-examples.ts';
+import { withPlatformErrors } from './openapi.ts';
 import type { AppEnv, Platform } from './env.ts';
 import { ApiError, notFound, onError, problemResponse } from './errors.ts';
 import type { FunctionApp } from './function-app.ts';
@@ -95,7 +96,7 @@ export function createPlatformApp(platform: Platform, functions: FunctionApp[]) 
   // Built once, on first request: the routes do not change while the process runs.
   let document: ReturnType<typeof app.getOpenAPI31Document> | undefined;
   app.get('/openapi.json', (c) => {
-    document ??= withExamples(
+    document ??= withPlatformErrors(withExamples(
       app.getOpenAPI31Document({
         openapi: '3.1.0',
         info: {
@@ -105,7 +106,7 @@ export function createPlatformApp(platform: Platform, functions: FunctionApp[]) 
         },
         security: [{ apiKey: [] }],
       }) as OpenApiDocument,
-    ) as ReturnType<typeof app.getOpenAPI31Document>;
+    )) as ReturnType<typeof app.getOpenAPI31Document>;
     return c.json(document);
   });
   mountDocs(app);

@@ -13,7 +13,7 @@ import { useTestServer } from './use-server.ts';
 const env = useTestServer({ config: { maxBodyBytes: 256 * 1024 } });
 const RUNS = Number(process.env.FUZZ_RUNS ?? 5000);
 
-type Operation = { method: string; path: string; parameters: { name: string; in: string; schema?: any }[]; body?: any };
+type Operation = { method: string; path: string; parameters: { name: string; in: string; schema?: any }[]; body?: any; declared: string[] };
 let operations: Operation[];
 let schemas: Record<string, any>;
 let tenant: TestTenant;
@@ -115,6 +115,7 @@ beforeAll(async () => {
       path,
       parameters: op.parameters ?? [],
       body: op.requestBody?.content?.['application/json']?.schema,
+      declared: Object.keys(op.responses ?? {}),
     })),
   )
     // Deleting the organization itself would end the run early; its refusals have their own tests.
@@ -159,6 +160,8 @@ describe('fuzzed requests from the OpenAPI document', () => {
         expect(raw.status, `${name}: ${raw.text?.slice(0, 300)}`).toBeLessThan(500);
         // 431 comes from Node's HTTP parser (request line and headers over 16 KiB) before any of our code runs.
         if (raw.status >= 400 && raw.status !== 431) expect(raw.headers.get('content-type'), name).toBe('application/problem+json');
+        // What the route answered, the document says it can answer.
+        if (raw.status !== 431) expect(op.declared, `${name} answered ${raw.status}: ${raw.text?.slice(0, 200)}`).toContain(String(raw.status));
         if (mutating && raw.status >= 400) expect(await storedRows(tenant.orgId), `${name} stored something`).toBe(before);
       }),
       { numRuns: RUNS, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31) },

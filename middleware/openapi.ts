@@ -25,6 +25,14 @@ export const commonErrors = {
   500: problem('Internal error; nothing was written.'),
 } as const;
 
+/**
+ * A moment as RFC 3339 with an offset, one Postgres can hold: zod takes year
+ * 0000, which Postgres refuses (1 BC comes right before AD 1); a streamed
+ * answer would then fail after its 200 had gone out.
+ */
+export const dateTimeSchema = () =>
+  z.iso.datetime({ offset: true }).refine((value) => !value.startsWith('0000'), 'there is no year 0000; years start at 0001');
+
 export const notFoundError = { 404: problem('No such resource in this organization.') } as const;
 
 export function jsonBody<T extends z.ZodType>(schema: T, description?: string) {

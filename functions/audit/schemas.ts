@@ -1,14 +1,15 @@
 import { z } from '@hono/zod-openapi';
 import { and, eq, gte, lte, sql, type SQL } from 'drizzle-orm';
 import { auditLog } from '../../db/schema/audit.ts';
+import { dateTimeSchema } from '../../middleware/openapi.ts';
 
 export const auditFilterSchema = z.object({
   actor: z.string().min(1).max(200).optional().openapi({ description: 'Actor id (user id or API key id).' }),
   action: z.string().regex(/^[a-z_]+(\.[a-z_]+)*$/, 'a dotted action name such as project.create').max(100).optional().openapi({ example: 'project.create' }),
   targetType: z.string().max(100).optional(),
   targetId: z.string().max(200).optional(),
-  from: z.iso.datetime({ offset: true }).optional().openapi({ example: '2026-11-01T00:00:00Z' }),
-  to: z.iso.datetime({ offset: true }).optional().openapi({ example: '2026-12-01T00:00:00Z' }),
+  from: dateTimeSchema().optional().openapi({ example: '2026-11-01T00:00:00Z' }),
+  to: dateTimeSchema().optional().openapi({ example: '2026-12-01T00:00:00Z' }),
 });
 
 export type AuditFilter = z.infer<typeof auditFilterSchema>;

@@ -40,6 +40,7 @@ describe('the audit log API', () => {
   it('answers invalid filters with 400 and the field paths', async () => {
     for (const [query, field] of [
       ['from=yesterday', 'query.from'],
+      ['to=0000-06-01T00:00:00Z', 'query.to'],
       ['action=DROP TABLE', 'query.action'],
       ['limit=0', 'query.limit'],
       ['cursor=abc', 'query.cursor'],
@@ -49,6 +50,10 @@ describe('the audit log API', () => {
       expect(JSON.parse(response.text).errors[0].path).toBe(field);
     }
     expect((await get(acme, '/v1/audit-log/export?format=xml')).status).toBe(400);
+    // Refused before the export's 200 and its audit row, not cut off mid-stream.
+    const yearZero = await get(acme, '/v1/audit-log/export?from=0000-01-01T00:00:00Z');
+    expect(yearZero.status).toBe(400);
+    expect(JSON.parse(yearZero.text).errors[0]).toEqual({ path: 'query.from', message: 'there is no year 0000; years start at 0001' });
   });
 
   it('exports JSON Lines and CSV with seq, prev_hash and hash, and audits each export', async () => {

@@ -4,7 +4,7 @@ import { controlFrameworks, controls } from '../../../db/schema/controls.ts';
 import { audit } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
-import { commonErrors, jsonBody, notFoundError, problem } from '../../../middleware/openapi.ts';
+import { commonErrors, dateTimeSchema, jsonBody, notFoundError, problem } from '../../../middleware/openapi.ts';
 import { requireRole } from '../../../middleware/roles.ts';
 import { buildEvidencePack, DEFAULT_PACK_MAX_BYTES } from '../pack.ts';
 import { controlStates } from '../../../db/controls/states.ts';
@@ -15,8 +15,8 @@ const FUTURE_SLACK_MS = 60_000;
 export const packBody = z
   .object({
     framework: z.string().min(1).max(100).openapi({ example: 'soc2' }),
-    from: z.iso.datetime({ offset: true }).openapi({ example: '2026-08-01T00:00:00Z' }),
-    to: z.iso.datetime({ offset: true }).openapi({ example: '2026-11-01T00:00:00Z' }),
+    from: dateTimeSchema().openapi({ example: '2026-08-01T00:00:00Z' }),
+    to: dateTimeSchema().openapi({ example: '2026-11-01T00:00:00Z' }),
   })
   .superRefine((body, ctx) => {
     const from = Date.parse(body.from);

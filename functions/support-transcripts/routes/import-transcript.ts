@@ -3,7 +3,7 @@ import { messageRoles, supportMessages, supportTranscripts, transcriptChannels }
 import { queueIndex } from '../../../db/search/index.ts';
 import { audit } from '../../../middleware/audit.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
-import { commonErrors, jsonBody, jsonResponse } from '../../../middleware/openapi.ts';
+import { commonErrors, dateTimeSchema, jsonBody, jsonResponse } from '../../../middleware/openapi.ts';
 import { citationSchema, toMessage, toSummary, transcriptSchema } from '../schemas.ts';
 
 export const importTranscriptBody = z
@@ -17,7 +17,7 @@ export const importTranscriptBody = z
           role: z.enum(messageRoles),
           content: z.string().min(1).max(20_000),
           citations: z.array(citationSchema).max(20).default([]),
-          sentAt: z.iso.datetime({ offset: true }).optional(),
+          sentAt: dateTimeSchema().optional(),
         }),
       )
       .min(1)

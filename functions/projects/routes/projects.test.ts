@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, type TestTenant } from '../../../test/tenants.ts';
 import { useTestServer } from '../../../test/use-server.ts';
+import { uniqueEmail, UserAgent } from '../../../test/user-agent.ts';
 
 const env = useTestServer();
 let acme: TestTenant;
@@ -54,9 +55,39 @@ describe('projects', () => {
     expect(archived.body).toMatchObject({ id: project.id, status: 'archived', description: null, name: 'Loan approvals' });
     expect(archived.body.updatedAt > project.updatedAt).toBe(true);
 
-    expect((await call(acme, 'DELETE', `/v1/projects/${project.id}`)).status).toBe(204);
+    expect((await acme.owner.request('DELETE', `/v1/projects/${project.id}`)).status).toBe(204);
     expect((await call(acme, 'GET', `/v1/projects/${project.id}`)).status).toBe(404);
-    expect((await call(acme, 'DELETE', `/v1/projects/${project.id}`)).status).toBe(404);
+    expect((await acme.owner.request('DELETE', `/v1/projects/${project.id}`)).status).toBe(404);
+  });
+
+  it('is deleted, with everything under it, only by a signed-in owner or admin, and the audit row says what went with it', async () => {
+    const project = (await call(acme, 'POST', '/v1/projects', { name: 'cascading' })).body.id as string;
+    const workflow = await call(acme, 'POST', `/v1/projects/${project}/workflows`, { name: 'w', steps: [{ name: 's', kind: 'review', requiredRole: 'member' }] });
+    expect(workflow.status).toBe(201);
+    expect((await call(acme, 'PATCH', `/v1/workflows/${workflow.body.id}`, { status: 'active' })).status).toBe(200);
+    expect((await call(acme, 'POST', `/v1/workflows/${workflow.body.id}/runs`, {})).status).toBe(201);
+    for (const title of ['one', 'two']) expect((await call(acme, 'POST', '/v1/decision-events', { projectId: project, kind: 'decision', title })).status).toBe(201);
+    expect((await acme.owner.request('POST', '/v1/webhook-endpoints', { name: 'h', projectId: project, target: 'raw_event' })).status).toBe(201);
+
+    // An API key or a plain member may archive it, not delete it.
+    const member = new UserAgent(env.server);
+    const email = uniqueEmail('member');
+    await member.signUp(email);
+    const invitation = await acme.owner.request('POST', '/api/auth/organization/invite-member', { email, role: 'member', organizationId: acme.orgId });
+    expect((await member.request('POST', '/api/auth/organization/accept-invitation', { invitationId: invitation.body.id })).status).toBe(200);
+    expect((await member.request('POST', '/api/auth/organization/set-active', { organizationId: acme.orgId })).status).toBe(200);
+    const byKey = await call(acme, 'DELETE', `/v1/projects/${project}`);
+    const byMember = await member.request('DELETE', `/v1/projects/${project}`);
+    expect([byKey.status, byKey.type, byMember.status, byMember.headers.get('content-type')]).toEqual([403, 'application/problem+json', 403, 'application/problem+json']);
+    expect((await call(acme, 'GET', `/v1/projects/${project}`)).status).toBe(200);
+    // Another organization's owner finds nothing to delete.
+    expect((await globex.owner.request('DELETE', `/v1/projects/${project}`)).status).toBe(404);
+
+    expect((await acme.owner.request('DELETE', `/v1/projects/${project}`)).status).toBe(204);
+    const events = (await call(acme, 'GET', `/v1/decision-events?projectId=${project}`)).body.data;
+    expect(events ?? []).toEqual([]);
+    const [row] = (await call(acme, 'GET', `/v1/audit-log?action=project.delete&targetId=${project}`)).body.data;
+    expect(row.data.cascaded).toEqual({ workflows: 1, workflowRuns: 1, decisionEvents: 2, webhookEndpoints: 1 });
   });
 
   it('lists newest first with cursor pagination and a status filter, and only the own organization', async () => {

@@ -8,7 +8,7 @@ describeTenantRouteSecurity({
     'GET /v1/projects': {},
     'GET /v1/projects/{id}': {},
     'PATCH /v1/projects/{id}': { body: { name: 'renamed by someone else' } },
-    'DELETE /v1/projects/{id}': {},
+    'DELETE /v1/projects/{id}': { apiKey: false },
   },
   async createResource(tenant) {
     const response = await tenant.owner.request('POST', '/v1/projects', { name: 'Their project' });

@@ -44,6 +44,26 @@ interface Filled {
   tenant: TestTenant;
   slug: string;
   member: UserAgent;
+  widgetKey: string;
+  hook: { id: string; secret: string };
+}
+
+/** A visitor starting a conversation on the organization's widget. */
+const startConversation = (widgetKey: string) =>
+  fetch(`${env.server.url}/widget/v1/conversations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: 'https://fill.test' },
+    body: JSON.stringify({ key: widgetKey }),
+  });
+
+/** A customer system posting a signed delivery to the organization's endpoint. */
+function deliver(hook: Filled['hook'], id: string) {
+  const at = new Date();
+  return fetch(`${env.server.url}/hooks/${hook.id}`, {
+    method: 'POST',
+    headers: { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': new Webhook(hook.secret).sign(id, at, '{}') },
+    body: '{}',
+  });
 }
 
 /** Puts rows in every tenant table for one organization, through the HTTP API and the worker. */
@@ -66,29 +86,18 @@ async function fill(tenant: TestTenant): Promise<Filled> {
   await member.request('POST', '/v1/session/active-organization', { organizationId: tenant.orgId });
   await owner.request('POST', '/api/auth/organization/invite-member', { email: uniqueEmail('pending'), role: 'member', organizationId: tenant.orgId });
   const hook = (await owner.request('POST', '/v1/webhook-endpoints', { name: 'CRM', projectId, target: 'raw_event' })).body;
-  const at = new Date();
-  const delivered = await fetch(`${env.server.url}/hooks/${hook.id}`, {
-    method: 'POST',
-    headers: { 'webhook-id': 'fill', 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': new Webhook(hook.secret).sign('fill', at, '{}') },
-    body: '{}',
-  });
-  expect(delivered.status).toBe(202);
+  expect((await deliver(hook, 'fill')).status).toBe(202);
   // The helpdesk and the widget: an article (indexed by the worker), the widget's configuration, and a widget conversation.
   expect((await owner.request('POST', '/v1/helpdesk/articles', { title: 'Invoices', body: 'Invoices are sent monthly.', published: true })).status).toBe(201);
   const widget = (await owner.request('PUT', '/v1/widget', { allowedOrigins: ['https://fill.test'] })).body;
-  const conversation = await fetch(`${env.server.url}/widget/v1/conversations`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: 'https://fill.test' },
-    body: JSON.stringify({ key: widget.publicKey }),
-  });
-  expect(conversation.status).toBe(201);
+  expect((await startConversation(widget.publicKey)).status).toBe(201);
   // Controls: an adopted framework, its controls, and an evidence snapshot.
   const adopted = await owner.request('POST', '/v1/controls/frameworks', { framework: 'soc2', version: '2017-tsc-rev2022' });
   expect(adopted.status).toBe(201);
   const mapped = adopted.body.controls.find((c: { evidence: unknown[] }) => c.evidence.length > 0);
   expect((await owner.request('POST', `/v1/controls/${mapped.id}/collect`)).status).toBe(201);
   await runJobs(env.db);
-  return { tenant, slug: await slugOf(env.db, tenant.orgId), member };
+  return { tenant, slug: await slugOf(env.db, tenant.orgId), member, widgetKey: widget.publicKey, hook: { id: hook.id, secret: hook.secret } };
 }
 
 describe('DELETE /v1/organizations/{id}', () => {
@@ -141,6 +150,10 @@ describe('DELETE /v1/organizations/{id}', () => {
     // Switching back in answers like any organization one is not a member of.
     expect((await acme.member.request('POST', '/v1/session/active-organization', { organizationId: acme.tenant.orgId })).status).toBe(404);
     expect((await fetch(`${env.server.url}/v1/projects`, { headers: acme.tenant.headers })).status).toBe(401);
+    // Its widget and webhook endpoint answer as unknown ones do, and store nothing.
+    const visitor = await startConversation(acme.widgetKey);
+    const delivery = await deliver(acme.hook, 'after-deletion');
+    expect([visitor.status, delivery.status]).toEqual([404, 404]);
 
     await runJobs(env.db);
     const after = await countsOf(env.db, acme.tenant.orgId);
@@ -149,6 +162,9 @@ describe('DELETE /v1/organizations/{id}', () => {
     expect(org).toEqual({ n: 0 });
     expect(await countsOf(env.db, globex.tenant.orgId)).toEqual(globexBefore);
     expect((await globex.tenant.owner.request('GET', '/v1/audit-log/verify')).body.ok).toBe(true);
+    // The other organization's widget and endpoint still take visitors.
+    expect((await startConversation(globex.widgetKey)).status).toBe(201);
+    expect((await deliver(globex.hook, 'globex-still')).status).toBe(202);
 
     // What is left: a platform record without tenant content.
     const records = await env.db.admin.sql`select * from organization_deletions where deleted_organization_id = ${acme.tenant.orgId}`;

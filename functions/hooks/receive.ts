@@ -39,7 +39,16 @@ export const route = createRoute({
       'webhook-timestamp': z.string().openapi({ example: '1795680000' }),
       'webhook-signature': z.string().openapi({ example: 'v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=' }),
     }),
-    body: { required: true, content: { 'application/json': { schema: z.record(z.string(), z.unknown()).openapi({ example: { title: 'Deal won', rationale: 'Signed by the customer' } }) } } },
+    body: {
+      required: true,
+      description:
+        'For an endpoint whose target is `decision_event` or `workflow_run`, a JSON object (the event or the run to start). ' +
+        'For a `raw_event` endpoint, any UTF-8 text, stored as it came; the content type is not checked, the signature covers the bytes.',
+      content: {
+        'application/json': { schema: z.record(z.string(), z.unknown()).openapi({ example: { title: 'Deal won', rationale: 'Signed by the customer' } }) },
+        'text/plain': { schema: z.string().openapi({ example: 'order 1042 shipped' }) },
+      },
+    },
   },
   responses: {
     202: jsonResponse(z.object({ id: z.uuid(), status: z.literal('received') }).openapi('WebhookReceipt'), 'Verified and stored.'),

@@ -2,7 +2,8 @@ import { betterAuth } from 'better-auth';
 import { drizzleAdapter } from 'better-auth/adapters/drizzle';
 import { APIError, createAuthMiddleware } from 'better-auth/api';
 import { organization } from 'better-auth/plugins';
-import { and, count, eq, inArray, sql } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
+import { MEMBER_ROLES, effectiveRole, isSingleKnownRole } from '../db/member-roles.ts';
 import { accounts, invitations, members, sessions, users, verifications } from '../db/schema/auth.ts';
 import { organizations } from '../db/schema/organizations.ts';
 import type { Db } from '../db/tenant.ts';
@@ -159,6 +160,13 @@ export function createAuth(options: AuthOptions) {
         // No mail service is wired in: invitees see pending invitations for their
         // email address in the console (and through list-user-invitations).
         sendInvitationEmail: async () => {},
+        // Better Auth accepts a list of roles and stores it comma-joined; a
+        // member here holds exactly one role, so every check sees one value.
+        organizationHooks: {
+          beforeCreateInvitation: async ({ invitation }) => refuseRoleList(invitation.role),
+          beforeAddMember: async ({ member }) => refuseRoleList(member.role),
+          beforeUpdateMemberRole: async ({ newRole }) => refuseRoleList(newRole),
+        },
       }),
     ],
   });
@@ -166,18 +174,30 @@ export function createAuth(options: AuthOptions) {
 
 export type Auth = ReturnType<typeof createAuth>;
 
+function refuseRoleList(role: string) {
+  if (!isSingleKnownRole(role)) {
+    throw new APIError('BAD_REQUEST', { message: `A member holds exactly one role: ${MEMBER_ROLES.join(', ')}; not "${role}".` });
+  }
+}
+
 /** Names of the organizations where this user is the only owner. */
 export async function soleOwnerships(db: Db, userId: string) {
-  const owned = await db
-    .select({ orgId: members.organizationId })
-    .from(members)
-    .where(and(eq(members.userId, userId), eq(members.role, 'owner')));
+  // Roles are compared as effectiveRole reads them, in code rather than SQL:
+  // a stored list such as "owner,member" makes an owner too.
+  const mine = await db.select({ orgId: members.organizationId, role: members.role }).from(members).where(eq(members.userId, userId));
+  const owned = mine.filter((m) => effectiveRole(m.role) === 'owner').map((m) => m.orgId);
   if (owned.length === 0) return [];
-  const ownerCounts = await db
-    .select({ orgId: members.organizationId, name: organizations.name, owners: count() })
+  const everyone = await db
+    .select({ orgId: members.organizationId, name: organizations.name, role: members.role })
     .from(members)
     .innerJoin(organizations, eq(organizations.id, members.organizationId))
-    .where(and(inArray(members.organizationId, owned.map((o) => o.orgId)), eq(members.role, 'owner')))
-    .groupBy(members.organizationId, organizations.name);
-  return ownerCounts.filter((o) => o.owners === 1).map((o) => o.name);
+    .where(inArray(members.organizationId, owned));
+  const owners = new Map<string, { name: string; count: number }>();
+  for (const m of everyone) {
+    if (effectiveRole(m.role) !== 'owner') continue;
+    const entry = owners.get(m.orgId) ?? { name: m.name, count: 0 };
+    entry.count += 1;
+    owners.set(m.orgId, entry);
+  }
+  return [...owners.values()].filter((o) => o.count === 1).map((o) => o.name);
 }

@@ -7,6 +7,7 @@ import type { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { SecretBox } from '../db/secret-box.ts';
 import type { Answerer } from '../db/search/answerer.ts';
 import type { Embedder } from '../db/search/embedder.ts';
+import type { MemberRole } from '../db/member-roles.ts';
 import type { Database, Tx } from '../db/tenant.ts';
 import type { HttpConfig } from './config.ts';
 import type { Metrics } from './metrics.ts';
@@ -56,7 +57,8 @@ export type Principal =
   | { kind: 'api_key'; id: string }
   | { kind: 'session'; userId: string; sessionId: string; email: string; name: string };
 
-export type MemberRole = 'owner' | 'admin' | 'member';
+/** A member's effective role (db/member-roles.ts turns the stored role string into it). */
+export type { MemberRole };
 
 export interface AppEnv {
   Bindings: Partial<HttpBindings>;

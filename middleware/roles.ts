@@ -5,6 +5,8 @@ import { ApiError } from './errors.ts';
 /**
  * Organization management is for people: only a session whose live membership
  * has one of these roles passes. API keys never manage the organization.
+ * member.role is already the effective role (tenant-transaction.ts), so a
+ * stored list such as "admin,member" counts as admin here as everywhere.
  */
 export function requireRole(c: Context<AppEnv>, roles: MemberRole[]) {
   const member = c.get('member');

@@ -1,8 +1,9 @@
 import { and, eq } from 'drizzle-orm';
 import type { MiddlewareHandler } from 'hono';
 import { sessions } from '../db/schema/auth.ts';
+import { effectiveRole } from '../db/member-roles.ts';
 import { failedAhead, type Tx } from '../db/tenant.ts';
-import type { AppEnv, MemberRole } from './env.ts';
+import type { AppEnv } from './env.ts';
 import { INVALID_API_KEY } from './authenticate.ts';
 import { ApiError, onError, sqlStateOf } from './errors.ts';
 
@@ -48,9 +49,13 @@ export function tenantTransaction(): MiddlewareHandler<AppEnv> {
           await run(tx);
         });
       } else if (principal?.kind === 'session') {
-        await database.withTenantMember(c.get('org').id, principal.userId, async (tx, role) => {
-          if (!role) throw new NotAMember();
-          c.set('member', { role: role as MemberRole });
+        await database.withTenantMember(c.get('org').id, principal.userId, async (tx, stored) => {
+          if (!stored) throw new NotAMember();
+          // Handlers only ever see the effective role, never Better Auth's stored
+          // string (which may be a comma list such as "admin,member").
+          const role = effectiveRole(stored);
+          if (!role) throw new ApiError('forbidden', 'Your membership in this organization has no role Kommit knows; an owner must set one.');
+          c.set('member', { role });
           await run(tx);
         });
       } else {

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { readChain } from '../audit/read.ts';
+import { hasRoleAtLeast } from '../member-roles.ts';
 import type { Tx } from '../tenant.ts';
 
 /**
@@ -33,7 +34,6 @@ interface EvidenceSource<S extends z.ZodType> {
 
 const periodDays = z.number().int().min(1).max(3650).default(90);
 const MAX_ROWS = 1000;
-const RANK: Record<string, number> = { member: 1, admin: 2, owner: 3 };
 
 function since(now: string, days: number) {
   return new Date(Date.parse(now) - days * 86_400_000).toISOString();
@@ -122,7 +122,7 @@ export const evidenceSources = {
           and (s.ordinality - 1 < r.current_step or (r.status = 'rejected' and s.ordinality - 1 = r.current_step))
         order by r.created_at, r.id, step
         limit ${MAX_ROWS}`);
-      const checked = [...rows].map((r) => ({ ...r, step: Number(r.step), ok: r.actor_type === 'user' && (RANK[r.role ?? ''] ?? 0) >= (RANK[r.required_role] ?? 99) }));
+      const checked = [...rows].map((r) => ({ ...r, step: Number(r.step), ok: r.actor_type === 'user' && hasRoleAtLeast(r.role, r.required_role) }));
       const [counts] = await tx.execute<{ completed: number }>(sql`
         select count(*)::int as completed from workflow_runs
         where workflow_id = ${p.workflowId} and status = 'completed' and created_at > ${from}::timestamptz and created_at <= ${now}::timestamptz`);

@@ -2,16 +2,15 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { eq, sql } from 'drizzle-orm';
 import { insertDecisionEvent } from '../../db/decisions.ts';
+import { hasRoleAtLeast } from '../../db/member-roles.ts';
 import { workflowRuns } from '../../db/schema/workflows.ts';
 import { audit, auditContext } from '../../middleware/audit.ts';
-import type { AppEnv, MemberRole } from '../../middleware/env.ts';
+import type { AppEnv } from '../../middleware/env.ts';
 import { ApiError } from '../../middleware/errors.ts';
 import type { FunctionApp } from '../../middleware/function-app.ts';
-import { commonErrors, jsonBody, jsonResponse, notFoundError } from '../../middleware/openapi.ts';
+import { commonErrors, jsonBody, jsonResponse, notFoundError, problem } from '../../middleware/openapi.ts';
 import { runParams, runSchema, toRun } from './schemas.ts';
 import { loadRun, loadWorkflow } from './store.ts';
-
-const RANK: Record<MemberRole, number> = { member: 1, admin: 2, owner: 3 };
 
 export const decisionBody = z
   .object({ rationale: z.string().max(20_000).optional(), outcome: z.string().max(20_000).optional() })
@@ -25,7 +24,7 @@ function decisionRoute(verdict: 'complete' | 'reject') {
     summary: verdict === 'complete' ? 'Complete the current step of a run' : 'Reject the current step (ends the run)',
     description: 'Review and approval steps need a signed-in member with at least the step’s role; automated steps may be completed by an API key. Each decision is recorded as a decision event.',
     request: { params: runParams, body: jsonBody(decisionBody) },
-    responses: { 200: jsonResponse(runSchema, 'The run after the decision.'), ...commonErrors, ...notFoundError, 409: { description: 'The run is not running.' } },
+    responses: { 200: jsonResponse(runSchema, 'The run after the decision.'), ...commonErrors, ...notFoundError, 409: problem('The run is not running, or is at a step its version does not have.') },
   });
 }
 
@@ -34,11 +33,14 @@ async function decide(c: Context<AppEnv>, verdict: 'complete' | 'reject', params
   const { workflow } = await loadWorkflow(tx, params.id);
   const { run, steps } = await loadRun(tx, params.id, params.runId, true);
   if (run.status !== 'running') throw new ApiError('conflict', `The run is ${run.status}.`);
-  const step = steps[run.currentStep]!;
+  const step = steps[run.currentStep];
+  // Versions a run uses are never rewritten, so this is a broken invariant, not
+  // a client error; still, refuse it plainly rather than answer 500.
+  if (!step) throw new ApiError('conflict', `The run is at step ${run.currentStep}, which version ${run.version} of this workflow does not have.`);
   if (step.kind !== 'automated') {
     const member = c.var.member;
     if (c.var.principal.kind !== 'session' || !member) throw new ApiError('forbidden', `Step "${step.name}" is a ${step.kind}: a signed-in member must decide it.`);
-    if (RANK[member.role] < RANK[step.requiredRole]) {
+    if (!hasRoleAtLeast(member.role, step.requiredRole)) {
       throw new ApiError('forbidden', `Step "${step.name}" needs the role ${step.requiredRole} or higher; you are ${member.role}.`);
     }
   }

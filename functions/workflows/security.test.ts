@@ -19,7 +19,7 @@ describeTenantRouteSecurity({
     'POST /v1/projects/{projectId}/workflows': { body: { name: 'suite', steps } },
     'GET /v1/projects/{projectId}/workflows': {},
     'GET /v1/workflows/{id}': {},
-    'PATCH /v1/workflows/{id}': { body: { name: 'renamed by someone else' } },
+    'PATCH /v1/workflows/{id}': { body: { name: 'renamed by someone else' }, apiKey: false },
     'GET /v1/workflows/{id}/versions/{version}': {},
     'POST /v1/workflows/{id}/runs': {},
     'GET /v1/workflows/{id}/runs/{runId}': {},

@@ -1,4 +1,7 @@
+import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { members } from '../../db/schema/auth.ts';
+import { workflowRuns, workflows } from '../../db/schema/workflows.ts';
 import { createTenant, type TestTenant } from '../../test/tenants.ts';
 import { useTestServer } from '../../test/use-server.ts';
 import { UserAgent, uniqueEmail } from '../../test/user-agent.ts';
@@ -16,6 +19,30 @@ beforeAll(async () => {
   const invite = await acme.owner.request('POST', '/api/auth/organization/invite-member', { email, role: 'member', organizationId: acme.orgId });
   await member.request('POST', '/api/auth/organization/accept-invitation', { invitationId: invite.body.id });
 });
+
+/**
+ * A user who joined Acme through an invitation for `role`. `stored`, if given,
+ * overwrites the membership's role column afterwards, as Better Auth would
+ * store a list of roles ("admin,member").
+ */
+async function joinAcme(role: 'member' | 'admin', stored?: string) {
+  const agent = new UserAgent(env.server);
+  const email = uniqueEmail(role);
+  const user = await agent.signUp(email);
+  const invite = await acme.owner.request('POST', '/api/auth/organization/invite-member', { email, role, organizationId: acme.orgId });
+  expect((await agent.request('POST', '/api/auth/organization/accept-invitation', { invitationId: invite.body.id })).status).toBe(200);
+  if (stored) await env.db.admin.withTenant(acme.orgId, (tx) => tx.update(members).set({ role: stored }).where(eq(members.userId, user.id)));
+  return agent;
+}
+
+/** An active workflow of `definition` and a run of it; `decide` posts a verdict on that run. */
+async function activeWithRun(definition: unknown[]) {
+  const id = (await acme.owner.request('POST', `/v1/projects/${projectId}/workflows`, { name: 'Gate', steps: definition })).body.id as string;
+  expect((await acme.owner.request('PATCH', `/v1/workflows/${id}`, { status: 'active' })).status).toBe(200);
+  const run = (await acme.owner.request('POST', `/v1/workflows/${id}/runs`)).body as { id: string };
+  const decide = (who: UserAgent, verdict = 'complete') => who.request('POST', `/v1/workflows/${id}/runs/${run.id}/${verdict}`, { rationale: 'looked at it' });
+  return { id, runId: run.id, decide };
+}
 
 const steps = [
   { name: 'Tests pass', kind: 'automated', requiredRole: 'member' },
@@ -73,6 +100,90 @@ describe('workflows', () => {
     const rejected = await member.request('POST', `/v1/workflows/${id}/runs/${run.id}/reject`, { rationale: 'not ready' });
     expect(rejected.body).toMatchObject({ status: 'rejected', currentStep: 0 });
     expect((await acme.owner.request('GET', `/v1/workflows/${id}/runs/${run.id}`)).body.status).toBe('rejected');
+  });
+
+  it('never change a version runs use: no way back to draft, and new steps on an active workflow are a new version', async () => {
+    const ownerOnly = [{ name: 'Tests pass', kind: 'automated', requiredRole: 'member' }, { name: 'Sign-off', kind: 'approval', requiredRole: 'owner' }];
+    const { id, runId, decide } = await activeWithRun(ownerOnly);
+    expect((await decide(acme.owner)).body.currentStep).toBe(1);
+
+    // The review's scenario: back to draft, rewrite, activate again.
+    const back = await acme.owner.request('PATCH', `/v1/workflows/${id}`, { status: 'draft' });
+    expect(back.status).toBe(409);
+    expect(back.headers.get('content-type')).toBe('application/problem+json');
+    expect((await acme.owner.request('GET', `/v1/workflows/${id}`)).body).toMatchObject({ status: 'active', version: 1 });
+    const edited = await acme.owner.request('PATCH', `/v1/workflows/${id}`, { steps: [{ name: 'x', kind: 'automated' }] });
+    expect(edited.body).toMatchObject({ status: 'active', version: 2 });
+
+    // The run keeps version 1: its owner-only step still needs the owner.
+    expect((await acme.owner.request('GET', `/v1/workflows/${id}/versions/1`)).body.steps).toEqual(ownerOnly);
+    expect((await acme.owner.request('GET', `/v1/workflows/${id}/runs/${runId}`)).body).toMatchObject({ version: 1, steps: ownerOnly, currentStep: 1 });
+    expect((await decide(member)).status).toBe(403);
+    expect((await decide(acme.owner)).body).toMatchObject({ status: 'completed', currentStep: 2 });
+    // New runs start on the new version.
+    expect((await acme.owner.request('POST', `/v1/workflows/${id}/runs`)).body).toMatchObject({ version: 2, steps: [{ name: 'x', kind: 'automated' }] });
+  });
+
+  it('keep a used version even for a draft set back from active before that was refused', async () => {
+    const ownerOnly = [{ name: 'Sign-off', kind: 'approval', requiredRole: 'owner' }];
+    const { id, runId, decide } = await activeWithRun(ownerOnly);
+    // What PATCH {status: 'draft'} used to allow, written directly.
+    await env.db.admin.withTenant(acme.orgId, (tx) => tx.update(workflows).set({ status: 'draft' }).where(eq(workflows.id, id)));
+    const edited = await acme.owner.request('PATCH', `/v1/workflows/${id}`, { steps: [{ name: 'x', kind: 'automated' }] });
+    expect(edited.body).toMatchObject({ status: 'draft', version: 2 });
+    expect((await acme.owner.request('GET', `/v1/workflows/${id}/versions/1`)).body.steps).toEqual(ownerOnly);
+    expect((await acme.owner.request('GET', `/v1/workflows/${id}/runs/${runId}`)).body.steps).toEqual(ownerOnly);
+    expect((await decide(member)).status).toBe(403);
+  });
+
+  it('answer 409, not 500, for a run at a step its version does not have', async () => {
+    const { id, runId, decide } = await activeWithRun([{ name: 'Look', kind: 'review', requiredRole: 'member' }]);
+    await env.db.admin.withTenant(acme.orgId, (tx) => tx.update(workflowRuns).set({ currentStep: 3 }).where(eq(workflowRuns.id, runId)));
+    for (const verdict of ['complete', 'reject']) {
+      const response = await decide(acme.owner, verdict);
+      expect(response.status).toBe(409);
+      expect(response.headers.get('content-type')).toBe('application/problem+json');
+      expect(response.body.detail).toMatch(/step 3/);
+    }
+    expect((await acme.owner.request('GET', `/v1/workflows/${id}/runs/${runId}`)).body).toMatchObject({ status: 'running', currentStep: 3 });
+  });
+
+  it('are changed by owners and admins only, never by plain members or API keys', async () => {
+    const id = (await acme.owner.request('POST', `/v1/projects/${projectId}/workflows`, { name: 'Guarded', steps })).body.id;
+    const admin = await joinAcme('admin');
+    for (const change of [{ name: 'renamed' }, { status: 'active' }, { steps: steps.slice(0, 1) }]) {
+      const byMember = await member.request('PATCH', `/v1/workflows/${id}`, change);
+      expect(byMember.status).toBe(403);
+      expect(byMember.body.detail).toMatch(/owner or admin/);
+      const byKey = await fetch(`${env.server.url}/v1/workflows/${id}`, { method: 'PATCH', headers: acme.headers, body: JSON.stringify(change) });
+      expect(byKey.status).toBe(403);
+      expect(byKey.headers.get('content-type')).toBe('application/problem+json');
+    }
+    expect((await acme.owner.request('GET', `/v1/workflows/${id}`)).body).toMatchObject({ name: 'Guarded', status: 'draft', steps });
+    expect((await admin.request('PATCH', `/v1/workflows/${id}`, { status: 'active' })).status).toBe(200);
+    // Creating a draft stays open to members and keys: it runs nothing until an admin activates it.
+    expect((await member.request('POST', `/v1/projects/${projectId}/workflows`, { name: 'Proposal', steps })).status).toBe(201);
+  });
+
+  it('judge a member holding a list of roles by the highest one, and refuse unknown roles', async () => {
+    // Stored as Better Auth joins a list: an admin, not more.
+    const listed = await joinAcme('member', 'admin,member');
+    const ownerOnly = await activeWithRun([{ name: 'Owner sign-off', kind: 'approval', requiredRole: 'owner' }]);
+    const refused = await ownerOnly.decide(listed);
+    expect(refused.status).toBe(403);
+    expect(refused.body.detail).toMatch(/needs the role owner.*you are admin/);
+    const adminStep = await activeWithRun([{ name: 'Admin sign-off', kind: 'approval', requiredRole: 'admin' }]);
+    expect((await adminStep.decide(listed)).body.status).toBe('completed');
+    const events = (await acme.owner.request('GET', `/v1/decision-events?projectId=${projectId}`)).body.data;
+    expect(events.find((e: { metadata: { workflowId?: string } }) => e.metadata.workflowId === adminStep.id)?.metadata.role).toBe('admin');
+    // Elsewhere the same member is an admin too (requireRole), not refused as an unknown role.
+    expect((await listed.request('GET', '/v1/api-keys')).status).toBe(200);
+
+    // A role Kommit does not know grants nothing, not even a member's reads.
+    const unknown = await joinAcme('member', 'auditor');
+    const response = await unknown.request('GET', '/v1/projects');
+    expect(response.status).toBe(403);
+    expect(response.body.detail).toMatch(/no role Kommit knows/);
   });
 
   it('refuse bad definitions with 400', async () => {

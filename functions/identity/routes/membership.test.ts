@@ -87,6 +87,34 @@ describe('roles', () => {
     expect((await owner.request('GET', '/v1/session')).body.organizations).toHaveLength(1);
   });
 
+  it('are single: Better Auth refuses a list of roles when changing a role or inviting', async () => {
+    const { owner, member, memberId, org } = await orgWithMember('member');
+    for (const role of [['admin', 'member'], 'admin,member']) {
+      const change = await owner.request('POST', '/api/auth/organization/update-member-role', { memberId, role, organizationId: org.id });
+      expect(change.status, JSON.stringify(role)).toBe(400);
+      expect(change.text).toMatch(/exactly one role/);
+      const invite = await owner.request('POST', '/api/auth/organization/invite-member', { email: uniqueEmail('listed'), role, organizationId: org.id });
+      expect(invite.status, JSON.stringify(role)).toBe(400);
+    }
+    const [row] = await env.db.admin.withTenant(org.id, (tx) => tx.select().from(members).where(eq(members.id, memberId)));
+    expect(row!.role).toBe('member');
+    expect((await member.request('GET', '/v1/api-keys')).status).toBe(403);
+    const changes = await env.db.admin.withTenant(org.id, (tx) => tx.select().from(auditLog).where(eq(auditLog.action, 'member.role_change')));
+    expect(changes).toEqual([]);
+    // One role still changes as before.
+    expect((await owner.request('POST', '/api/auth/organization/update-member-role', { memberId, role: ['admin'], organizationId: org.id })).status).toBe(200);
+  });
+
+  it('count a stored list naming owner as an owner: such a sole owner cannot delete their account', async () => {
+    const owner = new UserAgent(env.server);
+    const ownerUser = await owner.signUp(uniqueEmail('listed-owner'));
+    const org = await owner.createOrganization('Listed');
+    await env.db.admin.withTenant(org.id, (tx) => tx.update(members).set({ role: 'owner,member' }).where(eq(members.userId, ownerUser.id)));
+    const deleteUser = await owner.request('POST', '/api/auth/delete-user', { password: 'correct horse battery' });
+    expect(deleteUser.status).toBe(400);
+    expect(deleteUser.body.detail).toMatch(/only owner of Listed/);
+  });
+
   it('never leave an organization without an owner', async () => {
     const owner = new UserAgent(env.server);
     const ownerEmail = uniqueEmail('sole');

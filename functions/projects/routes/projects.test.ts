@@ -64,7 +64,7 @@ describe('projects', () => {
     const project = (await call(acme, 'POST', '/v1/projects', { name: 'cascading' })).body.id as string;
     const workflow = await call(acme, 'POST', `/v1/projects/${project}/workflows`, { name: 'w', steps: [{ name: 's', kind: 'review', requiredRole: 'member' }] });
     expect(workflow.status).toBe(201);
-    expect((await call(acme, 'PATCH', `/v1/workflows/${workflow.body.id}`, { status: 'active' })).status).toBe(200);
+    expect((await acme.owner.request('PATCH', `/v1/workflows/${workflow.body.id}`, { status: 'active' })).status).toBe(200);
     expect((await call(acme, 'POST', `/v1/workflows/${workflow.body.id}/runs`, {})).status).toBe(201);
     for (const title of ['one', 'two']) expect((await call(acme, 'POST', '/v1/decision-events', { projectId: project, kind: 'decision', title })).status).toBe(201);
     expect((await acme.owner.request('POST', '/v1/webhook-endpoints', { name: 'h', projectId: project, target: 'raw_event' })).status).toBe(201);

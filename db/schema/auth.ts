@@ -78,8 +78,6 @@ export const verifications = pgTable(
   (t) => [index('verifications_identifier_idx').on(t.identifier)],
 );
 
-export const memberRoles = ['owner', 'admin', 'member'] as const;
-
 export const members = pgTable(
   'members',
   {

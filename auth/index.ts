@@ -148,6 +148,11 @@ export function createAuth(options: AuthOptions) {
         await options.onGovernedAction({ ...event, actorUserId: actor, ip });
       }),
     },
+    // An error that is not Better Auth's own (Postgres refusing a value, the
+    // database gone) leaves its handler instead of becoming a bare 500, so the
+    // platform's onError answers it as it answers any route's (400, 503, or a
+    // logged 500 with the request id). Better Auth's own errors still answer as before.
+    onAPIError: { throw: true },
     // Would let any signed-in user probe other organizations' slugs.
     disabledPaths: ['/organization/check-slug'],
     plugins: [

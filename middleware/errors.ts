@@ -90,25 +90,38 @@ export const HTTP_STATUS_CODES: Partial<Record<number, ProblemCode>> = {
   503: 'unavailable',
 };
 
-export function onError(error: Error, c: Context<AppEnv>) {
-  if (error instanceof ApiError) return problemResponse(c, error);
+/**
+ * What an error means to the client, when it is not a fault in our code: our
+ * own ApiError, Hono's 4xx, a database that cannot serve (503), a value
+ * Postgres refuses (400). Undefined for anything else, which is a 500.
+ * The API (onError) and the console's pages both answer by it.
+ */
+export function problemOf(error: unknown): ApiError | undefined {
+  if (error instanceof ApiError) return error;
   if (error instanceof HTTPException && HTTP_STATUS_CODES[error.status]) {
     // Hono's own 4xx (malformed JSON and the like): its message is safe to show.
-    return problemResponse(c, new ApiError(HTTP_STATUS_CODES[error.status]!, error.message || undefined));
+    return new ApiError(HTTP_STATUS_CODES[error.status]!, error.message || undefined);
   }
   if (error instanceof DatabaseBusyError || databaseUnreachable(error)) {
-    c.get('platform')?.logger.warn({ reqId: c.get('requestId'), err: error }, 'database unavailable');
-    return problemResponse(c, new ApiError('unavailable', 'The database is busy or unreachable; try again shortly.', { headers: { 'retry-after': '2' } }));
+    return new ApiError('unavailable', 'The database is busy or unreachable; try again shortly.', { headers: { 'retry-after': '2' } });
   }
   // SQLSTATE class 22 (data exception): a value Postgres cannot take (a NUL
   // character, an impossible date). The input was wrong, not the server.
-  const sqlState = sqlStateOf(error);
-  if (sqlState?.startsWith('22')) {
-    return problemResponse(c, new ApiError('invalid_request', 'A value in the request cannot be stored or compared (for example a NUL character or an impossible date).'));
+  if (sqlStateOf(error)?.startsWith('22')) {
+    return new ApiError('invalid_request', 'A value in the request cannot be stored or compared (for example a NUL character or an impossible date).');
   }
+  return undefined;
+}
+
+export function onError(error: Error, c: Context<AppEnv>) {
+  const problem = problemOf(error);
   const logger = c.get('platform')?.logger;
-  logger?.error({ reqId: c.get('requestId'), err: error }, 'unhandled error');
-  return problemResponse(c, new ApiError('internal', 'Something went wrong on our side; the request id identifies it.'));
+  if (!problem) {
+    logger?.error({ reqId: c.get('requestId'), err: error }, 'unhandled error');
+    return problemResponse(c, new ApiError('internal', 'Something went wrong on our side; the request id identifies it.'));
+  }
+  if (error instanceof DatabaseBusyError || databaseUnreachable(error)) logger?.warn({ reqId: c.get('requestId'), err: error }, 'database unavailable');
+  return problemResponse(c, problem);
 }
 
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT']);

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../../middleware/env.ts';
-import { ApiError } from '../../middleware/errors.ts';
+import { ApiError, PROBLEMS, problemOf } from '../../middleware/errors.ts';
 import { createFunctionApp } from '../../middleware/function-app.ts';
 import { Layout } from './layout.tsx';
 import { signIn, signInPage, signOut, signUp, signUpPage } from './pages/auth-pages.tsx';
@@ -47,17 +47,22 @@ app.post('/console/members/invite', ...page, inviteMember);
 app.post('/console/members/remove', ...page, removeMember);
 app.post('/console/members/role', ...page, changeRole);
 
-// Pages answer errors as pages: sign in again, pick an organization, or read why.
+// Pages answer errors as pages: sign in again, pick an organization, or read
+// why, with the status the API gives the same error (problemOf).
 app.onError((error: Error, c: Context<AppEnv>) => {
-  if (error instanceof ApiError && error.code === 'unauthorized') return back(c, '/console/sign-in');
-  if (error instanceof ApiError && error.code === 'forbidden') return back(c, '/console', { error: error.message });
-  c.get('platform').logger.error({ reqId: c.get('requestId'), err: error }, 'console error');
-  const status = error instanceof ApiError && error.code === 'invalid_request' ? 400 : 500;
+  const problem = problemOf(error) ?? new ApiError('internal');
+  if (problem.code === 'unauthorized') return back(c, '/console/sign-in');
+  if (problem.code === 'forbidden') return back(c, '/console', { error: problem.message });
+  const { status, title } = PROBLEMS[problem.code];
+  const unexpected = problem.code === 'internal';
+  // A fault of ours is told by reference only; every other reason is safe to show (the API shows it too).
+  if (status >= 500) c.get('platform').logger.error({ reqId: c.get('requestId'), err: error }, 'console error');
   return c.html(
-    <Layout title="Something went wrong" error={`The request could not be completed (reference ${c.get('requestId')}).`}>
+    <Layout title={unexpected ? 'Something went wrong' : title} error={unexpected ? `The request could not be completed (reference ${c.get('requestId')}).` : problem.message}>
       <p><a href="/console">Back to the console</a></p>
     </Layout>,
     status,
+    problem.options.headers,
   );
 });
 

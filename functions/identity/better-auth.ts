@@ -1,16 +1,17 @@
 import type { Context } from 'hono';
 import { CLIENT_ADDRESS_HEADER, requestAddress } from '../../middleware/addresses.ts';
 import type { AppEnv } from '../../middleware/env.ts';
-import { ApiError, HTTP_STATUS_CODES, problemResponse } from '../../middleware/errors.ts';
+import { ApiError, HTTP_STATUS_CODES, problemResponse, type FieldError } from '../../middleware/errors.ts';
 
 const SIGN_IN = '/api/auth/sign-in/email';
 const SIGN_UP = '/api/auth/sign-up/email';
 
 /**
- * Hands /api/auth/* to Better Auth, after three things it does not do our way:
+ * Hands /api/auth/* to Better Auth, after four things it does not do our way:
  * the client address it sees is the one the platform determined (a client's
- * own header of that name is replaced), sign-in and sign-up attempts pass the
- * platform's rate limits, and its errors leave as problem+json.
+ * own header of that name is replaced), ids it would look up must be UUIDs,
+ * sign-in and sign-up attempts pass the platform's rate limits, and its errors
+ * leave as problem+json.
  */
 export async function handleBetterAuth(c: Context<AppEnv>) {
   const { auth, signInLimiter } = c.get('platform');
@@ -21,22 +22,55 @@ export async function handleBetterAuth(c: Context<AppEnv>) {
 
   let body: ArrayBuffer | undefined;
   if (c.req.method !== 'GET' && c.req.method !== 'HEAD') body = await c.req.arrayBuffer();
+  const json = jsonObjectIn(body);
+  const errors = malformedIds(new URL(c.req.url).searchParams, json);
+  if (errors.length) throw new ApiError('invalid_request', 'Some fields are not valid.', { errors });
   if (c.req.method === 'POST' && (c.req.path === SIGN_IN || c.req.path === SIGN_UP)) {
-    await signInLimiter.attempt({ address, email: c.req.path === SIGN_IN ? emailIn(body) : undefined });
+    await signInLimiter.attempt({ address, email: c.req.path === SIGN_IN && typeof json?.email === 'string' ? json.email : undefined });
   }
 
+  // Errors that are not Better Auth's own (a database error, say) are thrown
+  // out of the handler (onAPIError.throw in auth/index.ts) and answered by our
+  // onError like any other route's.
   const response = await auth.handler(new Request(c.req.url, { method: c.req.method, headers, body }));
   if (response.status < 400) return response;
   return asProblem(c, response);
 }
 
-function emailIn(body: ArrayBuffer | undefined) {
+function jsonObjectIn(body: ArrayBuffer | undefined): Record<string, unknown> | undefined {
+  if (!body?.byteLength) return undefined;
   try {
-    const parsed = JSON.parse(new TextDecoder().decode(body)) as { email?: unknown };
-    return typeof parsed.email === 'string' ? parsed.email : undefined;
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(body));
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
   } catch {
+    // Better Auth answers malformed JSON itself.
     return undefined;
   }
+}
+
+/**
+ * Request fields (query or JSON body) that Better Auth looks rows up by. Every
+ * one of those rows has a uuid id (generateId 'uuid' in auth/index.ts, uuid
+ * columns in db/schema/auth.ts) and Better Auth does not check the shape, so a
+ * malformed id would reach Postgres and fail there.
+ */
+const ID_FIELDS = ['id', 'organizationId', 'invitationId', 'memberId', 'userId', 'memberIdOrEmail'];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function malformedIds(query: URLSearchParams, json: Record<string, unknown> | undefined): FieldError[] {
+  const errors: FieldError[] = [];
+  const check = (path: string, name: string, value: unknown) => {
+    // Other types are Better Auth's to refuse; null means "none" (set-active).
+    if (typeof value !== 'string' || UUID.test(value)) return;
+    // Better Auth tells a member's email from their id by the @.
+    if (name === 'memberIdOrEmail' && value.includes('@')) return;
+    errors.push({ path: `${path}.${name}`, message: name === 'memberIdOrEmail' ? 'Expected a UUID or an email address.' : 'Expected a UUID.' });
+  };
+  for (const name of ID_FIELDS) {
+    for (const value of query.getAll(name)) check('query', name, value);
+    if (json) check('body', name, json[name]);
+  }
+  return errors;
 }
 
 async function asProblem(c: Context<AppEnv>, response: Response) {
@@ -47,6 +81,10 @@ async function asProblem(c: Context<AppEnv>, response: Response) {
     // Not JSON: the status alone says enough.
   }
   const problem = HTTP_STATUS_CODES[response.status] ?? (response.status >= 500 ? 'internal' : 'invalid_request');
+  if (response.status >= 500) {
+    // Better Auth no longer logs these itself (it throws instead of logging).
+    c.get('platform').logger.error({ reqId: c.get('requestId'), status: response.status, message: parsed.message, code: parsed.code }, 'Better Auth error');
+  }
   // Better Auth's machine-readable code travels along for clients that branch on it.
   const reply = problemResponse(c, new ApiError(problem, parsed.message, { extensions: parsed.code ? { code: parsed.code } : {} }));
   for (const cookie of response.headers.getSetCookie()) reply.headers.append('set-cookie', cookie);

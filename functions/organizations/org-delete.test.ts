@@ -186,6 +186,28 @@ describe('DELETE /v1/organizations/{id}', () => {
     expect(Object.values(await countsOf(env.db, tenant.orgId)).every((n) => n === 0)).toBe(true);
   });
 
+  it('answers a second deletion sent at the same time with 409, never a deadlock or a 500', async () => {
+    // Both requests share-lock the owner's membership on entering the tenant;
+    // the first to begin would then wait to delete it while the other waited
+    // on the first: Postgres broke the cycle with 40P01, a 500.
+    const seen = new Set<number>();
+    for (let round = 0; round < 4; round++) {
+      const tenant = await createTenant(env.db, env.server, `Twice ${round}`);
+      const path = `/v1/organizations/${tenant.orgId}`;
+      const confirm = await slugOf(env.db, tenant.orgId);
+      const responses = await Promise.all([tenant.owner.request('DELETE', path, { confirm }), tenant.owner.request('DELETE', path, { confirm })]);
+      const statuses = responses.map((r) => r.status).sort();
+      // 403: the second came after the first had committed (the session lost the organization).
+      expect(statuses, JSON.stringify(responses.map((r) => r.body))).toSatisfy((s: number[]) => s[0] === 202 && (s[1] === 409 || s[1] === 403));
+      const refused = responses.find((r) => r.status !== 202)!;
+      expect(refused.headers.get('content-type')).toBe('application/problem+json');
+      seen.add(refused.status);
+      expect(await env.db.admin.sql`select id from organization_deletions where deleted_organization_id = ${tenant.orgId}`).toHaveLength(1);
+    }
+    // The two overlapped at least once (else this test proves nothing).
+    expect(seen).toContain(409);
+  });
+
   it('is refused to kommit_app outside its tenant context and to non-owners inside it', async () => {
     const error = await env.db.app.sql`select kommit_begin_org_deletion(${globex.tenant.orgId})`.then(() => undefined, (e: unknown) => e);
     expect(postgresError(error).message).toContain('needs a tenant context');

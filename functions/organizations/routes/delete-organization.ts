@@ -51,6 +51,7 @@ export const route = createRoute({
     202: jsonResponse(deletionSchema, 'The organization is unreachable; its rows are being removed.'),
     ...commonErrors,
     ...notFoundError,
+    409: problem('Another request is deleting this organization right now.'),
     422: problem('The confirmation does not match the slug.'),
   },
 });
@@ -92,6 +93,13 @@ export function registerDeleteOrganization(app: FunctionApp) {
     if (!org) throw new ApiError('not_found', 'No such organization.');
     if (input.confirm !== org.slug) throw new ApiError('unprocessable', 'Type the organization’s slug exactly to confirm.');
     const actor = await assertReauthenticated(c, input.password);
+    // Two deletions at once must not wait on each other. Each request
+    // share-locked the owner's membership on entering the tenant, so the one
+    // deleting the members waits for the other to end; had that other waited
+    // on it in turn (for the organization row), Postgres would have broken the
+    // cycle with a 40P01. So the second does not wait: it is told.
+    const [turn] = await c.var.tx.execute<{ ours: boolean }>(sql`select pg_try_advisory_xact_lock(hashtextextended(${`org-deletion:${id}`}, 0)) as ours`);
+    if (!turn?.ours) throw new ApiError('conflict', 'The deletion of this organization is already under way.');
     const [record] = await c.var.tx.execute<{ id: string }>(sql`select kommit_begin_org_deletion(${actor}) as id`);
     c.get('platform').logger.info({ orgId: id, deletionId: record!.id, actorId: actor }, 'organization deletion requested');
     return c.json({ id: record!.id, organizationId: id, status: 'deleting' as const }, 202);

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { widgetConfigs } from '../../../db/schema/helpdesk.ts';
-import { insertWidget, newIdentitySecret, newWidgetKey, updateWidget, widgetForUpdate } from '../../../db/widget.ts';
+import { lockOrCreateWidget, newIdentitySecret, newWidgetKey, updateWidget } from '../../../db/widget.ts';
 import { audit } from '../../../middleware/audit.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonBody, jsonResponse } from '../../../middleware/openapi.ts';
@@ -60,10 +60,9 @@ export function registerConfigureWidget(app: FunctionApp) {
     requireRole(c, ['owner', 'admin']);
     const { rotateKey, ...changes } = c.req.valid('json');
     const baseURL = c.get('platform').config.baseURL;
-    const before = await widgetForUpdate(c.var.tx);
-    const row = before
-      ? await updateWidget(c.var.tx, before.id, { ...changes, ...(rotateKey ? { publicKey: newWidgetKey() } : {}) })
-      : await insertWidget(c.var.tx, c.var.org.id, changes);
+    const { widget, created } = await lockOrCreateWidget(c.var.tx, c.var.org.id, changes);
+    const before = created ? null : widget;
+    const row = before ? await updateWidget(c.var.tx, before.id, { ...changes, ...(rotateKey ? { publicKey: newWidgetKey() } : {}) }) : widget;
     await audit(c, {
       action: 'widget.update',
       targetType: 'widget',
@@ -76,7 +75,7 @@ export function registerConfigureWidget(app: FunctionApp) {
   app.openapi(secretRoute, async (c) => {
     requireRole(c, ['owner', 'admin']);
     const { secretBox, config } = c.get('platform');
-    const widget = (await widgetForUpdate(c.var.tx)) ?? (await insertWidget(c.var.tx, c.var.org.id));
+    const { widget } = await lockOrCreateWidget(c.var.tx, c.var.org.id);
     const secret = newIdentitySecret();
     const row = await updateWidget(c.var.tx, widget.id, { sealedIdentitySecret: secretBox.seal(secret, widget.id) });
     // The audit row records that it changed, never the secret.

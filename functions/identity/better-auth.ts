@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { isUuid } from '../../db/tenant.ts';
 import { CLIENT_ADDRESS_HEADER, requestAddress } from '../../middleware/addresses.ts';
 import type { AppEnv } from '../../middleware/env.ts';
 import { ApiError, HTTP_STATUS_CODES, problemResponse, type FieldError } from '../../middleware/errors.ts';
@@ -55,13 +56,12 @@ function jsonObjectIn(body: ArrayBuffer | undefined): Record<string, unknown> | 
  * malformed id would reach Postgres and fail there.
  */
 const ID_FIELDS = ['id', 'organizationId', 'invitationId', 'memberId', 'userId', 'memberIdOrEmail'];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function malformedIds(query: URLSearchParams, json: Record<string, unknown> | undefined): FieldError[] {
   const errors: FieldError[] = [];
   const check = (path: string, name: string, value: unknown) => {
     // Other types are Better Auth's to refuse; null means "none" (set-active).
-    if (typeof value !== 'string' || UUID.test(value)) return;
+    if (typeof value !== 'string' || isUuid(value)) return;
     // Better Auth tells a member's email from their id by the @.
     if (name === 'memberIdOrEmail' && value.includes('@')) return;
     errors.push({ path: `${path}.${name}`, message: name === 'memberIdOrEmail' ? 'Expected a UUID or an email address.' : 'Expected a UUID.' });

@@ -4,7 +4,13 @@ import { generateApiKey } from '../auth/api-keys.ts';
 import { auditOperator } from './admin/platform-audit.ts';
 import { apiKeys } from './schema/api-keys.ts';
 import { organizations } from './schema/organizations.ts';
-import type { Database } from './tenant.ts';
+import type { CheckpointSigner } from './audit/checkpoint.ts';
+import type { Database, Tx } from './tenant.ts';
+
+/** Signs checkpoints of the chains a verb appends to, when one is due. */
+export interface OperatorOptions {
+  signer?: CheckpointSigner;
+}
 
 /**
  * Operator verbs, run on the admin role. The admin role is subject to forced RLS
@@ -18,29 +24,45 @@ export function slugify(name: string) {
   return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'org';
 }
 
-export async function createOrganization(admin: Database, input: { name: string; slug?: string }) {
+export async function createOrganization(admin: Database, input: { name: string; slug?: string }, options: OperatorOptions = {}) {
   const id = randomUUID();
   // The organization row is itself behind RLS (its id is the tenant), so it is
   // created inside its own tenant context.
   const slug = input.slug ?? slugify(input.name);
   await admin.withTenant(id, async (tx) => {
     await tx.insert(organizations).values({ id, name: input.name, slug });
-    await auditOperator(tx, { operator: OPERATOR_CLI, orgId: id, action: 'organization.create', targetType: 'organization', targetId: id, data: { name: input.name, slug } });
+    await auditOperator(tx, { operator: OPERATOR_CLI, orgId: id, action: 'organization.create', targetType: 'organization', targetId: id, data: { name: input.name, slug }, signer: options.signer });
   });
   return id;
 }
 
 /** Returns the full key: the only time it exists outside the caller's hands. */
-export async function createApiKey(admin: Database, orgId: string, name = 'cli') {
+export async function createApiKey(admin: Database, orgId: string, name = 'cli', options: OperatorOptions = {}) {
   const key = generateApiKey();
   const id = await admin.withTenant(orgId, async (tx) => {
-    const [org] = await tx.select({ id: organizations.id }).from(organizations);
-    if (!org) throw new Error(`no organization ${orgId}`);
+    await assertOrganizationOpen(tx, orgId);
     const [row] = await tx.insert(apiKeys).values({ orgId, name, prefix: key.prefix, keyHash: key.hash }).returning({ id: apiKeys.id });
-    await auditOperator(tx, { operator: OPERATOR_CLI, orgId, action: 'api_key.create', targetType: 'api_key', targetId: row!.id, data: { name, prefix: key.prefix } });
+    await auditOperator(tx, { operator: OPERATOR_CLI, orgId, action: 'api_key.create', targetType: 'api_key', targetId: row!.id, data: { name, prefix: key.prefix }, signer: options.signer });
     return row!.id;
   });
   return { id, key: key.key };
+}
+
+/**
+ * Refuses an organization that does not exist, or whose deletion was requested:
+ * the request made it unreachable at once, and an operator must not reopen it
+ * (a new key would let requests in while the worker removes its rows). The
+ * organization row is share-locked, so a deletion cannot begin until this
+ * transaction ends.
+ */
+export async function assertOrganizationOpen(tx: Tx, orgId: string) {
+  const [org] = await tx
+    .select({ deletionRequestedAt: organizations.deletionRequestedAt })
+    .from(organizations)
+    .where(eq(organizations.id, orgId))
+    .for('share');
+  if (!org) throw new Error(`no organization ${orgId}`);
+  if (org.deletionRequestedAt) throw new Error(`organization ${orgId} is being deleted (requested ${org.deletionRequestedAt.toISOString()})`);
 }
 
 export async function revokeApiKey(admin: Database, orgId: string, keyId: string) {

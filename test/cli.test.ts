@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiKeys } from '../db/schema/api-keys.ts';
 import { hashApiKey } from '../auth/api-keys.ts';
@@ -42,6 +43,24 @@ describe('operator CLIs', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]!.keyHash.equals(hashApiKey(secret))).toBe(true);
     expect(JSON.stringify(rows)).not.toContain(secret.slice(3));
+  });
+
+  it('count their audit rows towards signed checkpoints, in the organization chain and the platform chain', async () => {
+    const signing = { AUDIT_SIGNING_KEY: generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), AUDIT_CHECKPOINT_EVERY: '1' };
+    const platformBefore = (await db.admin.sql<{ n: number }[]>`select count(*)::int as n from platform_audit_checkpoints`)[0]!.n;
+    const orgId = (await cli('db/cli/orgs-create.ts', ['--name', 'Signed Org'], signing)).stdout.trim();
+    await cli('db/cli/keys-create.ts', ['--org', orgId], signing);
+    const checkpoints = await db.admin.withTenant(orgId, (tx) => tx.execute<{ seq: number }>(sql`select seq::int as seq from audit_checkpoints order by seq`));
+    expect(checkpoints.map((c) => c.seq)).toEqual([1, 2]);
+    const platformAfter = (await db.admin.sql<{ n: number }[]>`select count(*)::int as n from platform_audit_checkpoints`)[0]!.n;
+    expect(platformAfter).toBe(platformBefore + 2);
+  });
+
+  it('will not make a key for an organization whose deletion was requested', async () => {
+    const orgId = (await cli('db/cli/orgs-create.ts', ['--name', 'Leaving Org'])).stdout.trim();
+    await db.admin.withTenant(orgId, (tx) => tx.execute(sql`update organizations set deletion_requested_at = now() where id = ${orgId}`));
+    await expect(cli('db/cli/keys-create.ts', ['--org', orgId])).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/error: organization \S+ is being deleted/) });
+    expect(await db.admin.withTenant(orgId, (tx) => tx.select().from(apiKeys))).toEqual([]);
   });
 
   it('fail with a usage line and exit code 2 on bad arguments, and 1 for an unknown organization', async () => {

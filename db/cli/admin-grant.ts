@@ -1,6 +1,5 @@
 import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { signerFromEnv } from '../audit/checkpoint.ts';
 import { setOperator } from '../admin/grants.ts';
 import { runAsAdmin } from './run.ts';
 
@@ -12,9 +11,7 @@ if (!email || positionals.length > 1) {
 }
 
 // Operator rights are the admin role's to give: runAsAdmin refuses any other connection up front.
-await runAsAdmin(async (admin, target) => {
-  const key = process.env.AUDIT_SIGNING_KEY ?? target.auditSigningKey;
-  const signer = key ? signerFromEnv(key) : undefined;
+await runAsAdmin(async (admin, _target, signer) => {
   // Who ran it, as far as this machine knows: the platform chain records it.
   const grantedBy = `admin:grant by ${userInfo().username}@${hostname()}`;
   const { changed, setupToken } = await setOperator(admin, email, !values.revoke, { grantedBy, signer });

@@ -10,8 +10,8 @@ if (!values.org || !isUuid(values.org)) {
 }
 const orgId = values.org;
 
-await runAsAdmin(async (admin) => {
-  const { key } = await createApiKey(admin, orgId, values.name);
+await runAsAdmin(async (admin, _target, signer) => {
+  const { key } = await createApiKey(admin, orgId, values.name, { signer });
   process.stdout.write(`${key}\n`);
   process.stderr.write('This is the only time the key is shown; store it now.\n');
 });

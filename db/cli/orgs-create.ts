@@ -9,8 +9,8 @@ if (!values.name) {
 }
 const name = values.name;
 
-await runAsAdmin(async (admin) => {
-  const id = await createOrganization(admin, { name, slug: values.slug });
+await runAsAdmin(async (admin, _target, signer) => {
+  const id = await createOrganization(admin, { name, slug: values.slug }, { signer });
   process.stdout.write(`${id}\n`);
   process.stderr.write(`organization "${name}" created; next: npm run keys:create -- --org ${id}\n`);
 });

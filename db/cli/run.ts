@@ -1,3 +1,4 @@
+import { signerFromEnv, type CheckpointSigner } from '../audit/checkpoint.ts';
 import { assertConnection, checkWorkerConnection } from '../boot-checks.ts';
 import { migrateDatabase } from '../migrate.ts';
 import { resolveDatabase, type DatabaseTarget } from '../runtime.ts';
@@ -8,8 +9,11 @@ import { createDatabase, type Database } from '../tenant.ts';
  * (beheerder), which is still subject to forced RLS, so tenant writes go through
  * withTenant like everywhere else. The role is checked before anything else
  * (migrations included) runs. Errors end as one line and exit code 1.
+ * `signer` is the platform's checkpoint signer (AUDIT_SIGNING_KEY, or the
+ * embedded default's key), so the audit rows a CLI appends count towards
+ * signed checkpoints as the server's do.
  */
-export async function runAsAdmin(fn: (admin: Database, target: DatabaseTarget) => Promise<void>, who = 'this command') {
+export async function runAsAdmin(fn: (admin: Database, target: DatabaseTarget, signer: CheckpointSigner | undefined) => Promise<void>, who = 'this command') {
   let target: DatabaseTarget | undefined;
   let admin: Database | undefined;
   try {
@@ -18,7 +22,8 @@ export async function runAsAdmin(fn: (admin: Database, target: DatabaseTarget) =
     admin = createDatabase(target.adminUrl, { max: 2, ca: target.ca, applicationName: 'kommit-cli' });
     await assertConnection(checkWorkerConnection(admin.sql, target.roles, who));
     if (process.env.NODE_ENV !== 'production') await migrateDatabase(target.adminUrl, target.ca);
-    await fn(admin, target);
+    const key = process.env.AUDIT_SIGNING_KEY ?? target.auditSigningKey;
+    await fn(admin, target, key ? signerFromEnv(key) : undefined);
   } catch (error) {
     process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 1;

@@ -154,6 +154,22 @@ describe('DELETE /v1/organizations/{id}', () => {
     const visitor = await startConversation(acme.widgetKey);
     const delivery = await deliver(acme.hook, 'after-deletion');
     expect([visitor.status, delivery.status]).toEqual([404, 404]);
+    // The worker's relays pass it by (no collecting, no processing), and not the other one.
+    const both = [acme.tenant.orgId, globex.tenant.orgId];
+    const waiting = async () => {
+      const due = await env.db.admin.sql<{ id: string }[]>`select id from kommit_orgs_with_due_controls() as id`;
+      const deliveries = await env.db.admin.sql<{ id: string }[]>`select id from kommit_orgs_with_waiting_deliveries() as id`;
+      return { due: due.map((r) => r.id).filter((id) => both.includes(id)), deliveries: deliveries.map((r) => r.id).filter((id) => both.includes(id)) };
+    };
+    const makeWork = (due: string, status: string) =>
+      Promise.all(both.map((orgId) => env.db.admin.withTenant(orgId, async (tx) => {
+        await tx.execute(sql`update controls set next_collection_at = now() + ${due}::interval where next_collection_at is not null`);
+        await tx.execute(sql`update webhook_deliveries set status = ${status}`);
+      })));
+    const [delivered] = await env.db.admin.withTenant(globex.tenant.orgId, (tx) => tx.execute<{ status: string }>(sql`select status from webhook_deliveries limit 1`));
+    await makeWork('-1 minute', 'received');
+    expect(await waiting()).toEqual({ due: [globex.tenant.orgId], deliveries: [globex.tenant.orgId] });
+    await makeWork('1 day', delivered!.status);
 
     await runJobs(env.db);
     const after = await countsOf(env.db, acme.tenant.orgId);

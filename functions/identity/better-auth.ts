@@ -6,6 +6,7 @@ import { ApiError, HTTP_STATUS_CODES, problemResponse, type FieldError } from '.
 
 const SIGN_IN = '/api/auth/sign-in/email';
 const SIGN_UP = '/api/auth/sign-up/email';
+const LIST_MEMBERS = '/api/auth/organization/list-members';
 
 /**
  * Hands /api/auth/* to Better Auth, after four things it does not do our way:
@@ -24,7 +25,8 @@ export async function handleBetterAuth(c: Context<AppEnv>) {
   let body: ArrayBuffer | undefined;
   if (c.req.method !== 'GET' && c.req.method !== 'HEAD') body = await c.req.arrayBuffer();
   const json = jsonObjectIn(body);
-  const errors = malformedIds(new URL(c.req.url).searchParams, json);
+  const query = new URL(c.req.url).searchParams;
+  const errors = [...malformedIds(query, json), ...(c.req.path === LIST_MEMBERS ? malformedMemberListing(query) : [])];
   if (errors.length) throw new ApiError('invalid_request', 'Some fields are not valid.', { errors });
   if (c.req.method === 'POST' && (c.req.path === SIGN_IN || c.req.path === SIGN_UP)) {
     await signInLimiter.attempt({ address, email: c.req.path === SIGN_IN && typeof json?.email === 'string' ? json.email : undefined });
@@ -69,6 +71,30 @@ function malformedIds(query: URLSearchParams, json: Record<string, unknown> | un
   for (const name of ID_FIELDS) {
     for (const value of query.getAll(name)) check('query', name, value);
     if (json) check('body', name, json[name]);
+  }
+  return errors;
+}
+
+/**
+ * list-members hands its paging, sort and filter parameters to the database
+ * adapter as they come: a field members do not have, or a time that is not
+ * one, failed there as a 500.
+ */
+const MEMBER_FIELDS = ['id', 'organizationId', 'userId', 'role', 'createdAt'];
+
+function malformedMemberListing(query: URLSearchParams): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const name of ['limit', 'offset']) {
+    const value = query.get(name);
+    if (value !== null && !/^\d{1,9}$/.test(value)) errors.push({ path: `query.${name}`, message: 'Expected a whole number.' });
+  }
+  for (const name of ['sortBy', 'filterField']) {
+    const value = query.get(name);
+    if (value !== null && !MEMBER_FIELDS.includes(value)) errors.push({ path: `query.${name}`, message: `Expected one of ${MEMBER_FIELDS.join(', ')}.` });
+  }
+  const filterValue = query.get('filterValue');
+  if (query.get('filterField') === 'createdAt' && filterValue !== null && Number.isNaN(Date.parse(filterValue))) {
+    errors.push({ path: 'query.filterValue', message: 'Expected a time (RFC 3339).' });
   }
   return errors;
 }

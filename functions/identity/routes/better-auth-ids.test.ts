@@ -50,3 +50,25 @@ describe('ids sent to Better Auth', () => {
     expect(response.headers.get('content-type')).toBe('application/problem+json');
   });
 });
+
+describe('listing members', () => {
+  it('answers 400 naming the parameter for a field members do not have, a time that is not one, or a paging value that is not a number', async () => {
+    const alice = new UserAgent(env.server);
+    await alice.signUp(uniqueEmail('alice'));
+    await alice.createOrganization('Listing');
+    for (const [query, field] of [
+      ['filterField=nosuch&filterValue=x', 'query.filterField'],
+      ['sortBy=nosuch', 'query.sortBy'],
+      ['filterField=createdAt&filterValue=x', 'query.filterValue'],
+      ['limit=ten', 'query.limit'],
+    ]) {
+      const response = await alice.request('GET', `/api/auth/organization/list-members?${query}`);
+      expect(response.status, query).toBe(400);
+      expect(response.headers.get('content-type'), query).toBe('application/problem+json');
+      expect(response.body.errors.map((e: { path: string }) => e.path), query).toEqual([field]);
+    }
+    const listed = await alice.request('GET', '/api/auth/organization/list-members?sortBy=createdAt&filterField=role&filterValue=owner&limit=10');
+    expect(listed.status).toBe(200);
+    expect(listed.body.members).toHaveLength(1);
+  });
+});

@@ -10,7 +10,8 @@ import { auditOperator, type OperatorAction } from './platform-audit.ts';
  * What the admin console reads and does, on the admin role (beheerder). Reads
  * across organizations go through the kommit_admin_* functions, which return
  * metadata only; anything about one organization runs inside its tenant
- * context and is recorded in its chain as well as the platform's.
+ * context and is recorded in its chain as well as the platform's (the
+ * platform's alone once the organization's deletion was requested).
  */
 export type Operator = OperatorAction['operator'];
 export interface OperatorRequest {
@@ -35,14 +36,46 @@ export class NoSuchOrganization extends Error {
   }
 }
 
-/** Runs fn inside orgId's tenant context and records the action in both chains, in the same transaction. */
-function inOrganization<T>(admin: Database, orgId: string, request: OperatorRequest, fn: (tx: Tx) => Promise<{ result: T; audit: Omit<OperatorAction, 'operator' | 'requestId' | 'ip' | 'orgId'> | null }>) {
+/** The action makes no sense for an organization whose deletion was requested (its content and chain are going away). */
+export class OrganizationBeingDeleted extends Error {
+  constructor(readonly deletionRequestedAt: string) {
+    super(`This organization is being deleted (requested at ${deletionRequestedAt}): its content, webhooks and audit chain are going away with it.`);
+  }
+}
+
+/** What the platform row of an action on an organization under deletion says about the organization's chain. */
+export const DELETING_NOT_IN_ORGANIZATION_CHAIN = 'the organization is being deleted: its audit chain goes with it';
+
+type ActionAudit = Omit<OperatorAction, 'operator' | 'requestId' | 'ip' | 'orgId'>;
+
+/**
+ * Runs fn inside orgId's tenant context and records the action in both
+ * chains, in the same transaction. Once the organization's deletion was
+ * requested its chain is going away (the org.delete worker removes the chain
+ * head in its first batches, so appending would fail): an action that still
+ * makes sense then (whileDeleting 'platform-only': looking at the overview,
+ * restarting its jobs) is recorded in the platform chain only, saying so;
+ * any other is refused with OrganizationBeingDeleted.
+ */
+function inOrganization<T>(
+  admin: Database,
+  orgId: string,
+  request: OperatorRequest,
+  whileDeleting: 'platform-only' | 'refuse',
+  fn: (tx: Tx, org: { deletionRequestedAt: string | null }) => Promise<{ result: T; audit: ActionAudit | null }>,
+) {
   if (!isUuid(orgId)) return Promise.reject(new NoSuchOrganization());
   return admin.withTenant(orgId, async (tx) => {
-    const [org] = await tx.execute(sql`select 1 from organizations where id = ${orgId}`);
+    // FOR SHARE: a deletion requested meanwhile waits for this transaction,
+    // so the chain head cannot go between this check and the append below.
+    const [org] = await tx.execute<{ deletion_requested_at: string | null }>(
+      sql`select deletion_requested_at::text as deletion_requested_at from organizations where id = ${orgId} for share`,
+    );
     if (!org) throw new NoSuchOrganization();
-    const { result, audit } = await fn(tx);
-    if (audit) await auditOperator(tx, { ...request, ...audit, orgId });
+    const deleting = org.deletion_requested_at;
+    if (deleting && whileDeleting === 'refuse') throw new OrganizationBeingDeleted(deleting);
+    const { result, audit } = await fn(tx, { deletionRequestedAt: deleting });
+    if (audit) await auditOperator(tx, { ...request, ...audit, orgId, ...(deleting ? { notInOrganizationChain: DELETING_NOT_IN_ORGANIZATION_CHAIN } : {}) });
     return result;
   });
 }
@@ -101,7 +134,7 @@ export async function organizationUsage(admin: Database, orgIds: string[]) {
 /** One organization's metadata page: usage per table, and what content exists (ids and kinds, no text). */
 export async function organizationDetail(admin: Database, orgId: string, request: OperatorRequest) {
   // Everything but usage is read inside the organization's own tenant context.
-  const detail = await inOrganization(admin, orgId, request, async (tx) => ({
+  const detail = await inOrganization(admin, orgId, request, 'platform-only', async (tx) => ({
     result: {
       org: (
         await tx.execute<{ id: string; name: string; slug: string; deletion_requested_at: string | null; members: number; audit_seq: number }>(sql`
@@ -131,9 +164,13 @@ export async function organizationDetail(admin: Database, orgId: string, request
   };
 }
 
-/** Verifies one organization's chain on an operator's demand. */
+/**
+ * Verifies one organization's chain on an operator's demand. Not once its
+ * deletion was requested: the worker removes the chain in batches, so any
+ * verdict would only describe how far the deletion got.
+ */
 export function verifyOrganizationChain(admin: Database, orgId: string, request: OperatorRequest) {
-  return inOrganization(admin, orgId, request, async (tx) => {
+  return inOrganization(admin, orgId, request, 'refuse', async (tx) => {
     const report = await readChain(tx, orgId);
     return {
       result: report,
@@ -147,10 +184,11 @@ export type ContentKind = 'decision_event' | 'transcript';
 /**
  * Reads one piece of tenant content. A reason is required and recorded in
  * both chains with the read, in the same transaction: no reason, no content.
+ * Not for an organization being deleted: its owner asked for its content to go.
  */
 export function readTenantContent(admin: Database, orgId: string, kind: ContentKind, id: string, reason: string, request: OperatorRequest) {
   if (reason.trim().length < 10) throw new Error('a reason of at least 10 characters is required to read tenant content');
-  return inOrganization(admin, orgId, request, async (tx) => {
+  return inOrganization(admin, orgId, request, 'refuse', async (tx) => {
     const content = kind === 'decision_event' ? await readDecisionEvent(tx, id) : await readTranscript(tx, id);
     return {
       result: content,
@@ -230,33 +268,43 @@ export async function listJobs(admin: Database, state?: JobState) {
 
 /**
  * Runs a failed or dead job again now, with its attempts reset. Recorded in
- * the job's organization's chain too, when it has one. Returns false when the
- * job is gone or running.
+ * the job's organization's chain too, when it has one that is not being
+ * deleted (restarting a stalled org.delete must work: it is how an operator
+ * finishes a deletion). Returns null when the job is gone or running, else
+ * why the organization's chain did not get the row, if it did not.
  */
-export async function retryJob(admin: Database, jobId: string, request: OperatorRequest) {
+export async function retryJob(admin: Database, jobId: string, request: OperatorRequest): Promise<{ notInOrganizationChain?: string } | null> {
   // Job ids are bigints; anything longer than 18 digits could overflow the cast.
-  if (!/^[1-9]\d{0,17}$/.test(jobId)) return false;
+  if (!/^[1-9]\d{0,17}$/.test(jobId)) return null;
   const [job] = await admin.sql<{ task: string; org_id: string | null }[]>`
     select t.identifier as task, j.payload->>'orgId' as org_id
     from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
     where j.id = ${jobId} and not ${admin.sql.unsafe(LIVE_LOCK)} and (j.attempts > 0 or j.locked_at is not null)`;
   // Only failed or dead jobs are retried: a pending one is not brought forward.
-  if (!job) return false;
+  if (!job) return null;
   const retry = async (tx: Tx) => {
     const rescheduled = await tx.execute(sql`select id from graphile_worker.reschedule_jobs(array[${jobId}]::bigint[], run_at => now(), attempts => 0)`);
     return rescheduled.length > 0;
   };
   const audit = { action: 'operator.job_retry', targetType: 'job', targetId: jobId, data: { task: job.task } };
-  if (job.org_id && isUuid(job.org_id)) {
-    return inOrganization(admin, job.org_id, request, async (tx) => {
+  const orgId = job.org_id && isUuid(job.org_id) ? job.org_id : null;
+  if (orgId) {
+    const outcome = await inOrganization(admin, orgId, request, 'platform-only', async (tx, org) => {
       const done = await retry(tx);
-      return { result: done, audit: done ? audit : null };
+      return { result: done ? { notInOrganizationChain: org.deletionRequestedAt ? DELETING_NOT_IN_ORGANIZATION_CHAIN : undefined } : null, audit: done ? audit : null };
+    }).catch((error: unknown) => {
+      // An organization already gone (an org.delete that crashed after removing
+      // its row, say) has no chain left: the platform chain alone records it.
+      if (error instanceof NoSuchOrganization) return 'gone' as const;
+      throw error;
     });
+    if (outcome !== 'gone') return outcome;
   }
+  const notInOrganizationChain = orgId ? 'the organization no longer exists' : undefined;
   return admin.db.transaction(async (tx) => {
     const done = await retry(tx);
-    if (done) await auditOperator(tx, { ...request, ...audit });
-    return done;
+    if (done) await auditOperator(tx, { ...request, ...audit, orgId, notInOrganizationChain });
+    return done ? { notInOrganizationChain } : null;
   });
 }
 
@@ -266,9 +314,13 @@ export async function webhookFailures(admin: Database) {
   return rows.map((r) => ({ orgId: r.org_id, id: r.id, endpointId: r.endpoint_id, status: r.status, attempts: r.attempts, lastError: r.last_error, receivedAt: r.received_at }));
 }
 
-/** Hands a dead delivery back to the relay (status received, attempts reset), in its organization. */
+/**
+ * Hands a dead delivery back to the relay (status received, attempts reset),
+ * in its organization. Not for an organization being deleted: the relay would
+ * only feed data into an organization on its way out.
+ */
 export function retryWebhookDelivery(admin: Database, orgId: string, deliveryId: string, request: OperatorRequest) {
-  return inOrganization(admin, orgId, request, async (tx) => {
+  return inOrganization(admin, orgId, request, 'refuse', async (tx) => {
     const updated = await tx.execute(sql`
       update webhook_deliveries set status = 'received', attempts = 0, last_error = null
       where id = ${deliveryId} and status = 'dead' returning id`);

@@ -27,6 +27,13 @@ export interface OperatorAction {
    * organization's own chain, which is deleted with it.
    */
   platformData?: Record<string, unknown>;
+  /**
+   * Why the organization's own chain cannot take the row (its deletion was
+   * requested: the chain goes with it, and the org.delete worker may have
+   * removed its head already). The row then goes into the platform chain
+   * only, still naming the organization, and says why in its data.
+   */
+  notInOrganizationChain?: string;
   /** Signs a checkpoint of the platform chain when one is due (and of the organization's, likewise). */
   signer?: CheckpointSigner;
 }
@@ -114,10 +121,15 @@ async function checkpointIfDue(tx: Tx, signer: CheckpointSigner, seq: number, ha
 /**
  * Records an operator's action in the platform chain and, when it touches an
  * organization, in that organization's chain too (so its members see operator
- * access to their data). `tx` must be inside withTenant(entry.orgId) then:
- * both rows commit with the action or neither does.
+ * access to their data), unless `notInOrganizationChain` says why it cannot.
+ * `tx` must be inside withTenant(entry.orgId) then: both rows commit with the
+ * action or neither does.
  */
 export async function auditOperator(tx: Tx, entry: OperatorAction) {
+  if (entry.notInOrganizationChain) {
+    const platformData = { ...(entry.platformData ?? entry.data), notInOrganizationChain: entry.notInOrganizationChain };
+    return (await appendPlatformRecord(tx, { ...entry, platformData })).seq;
+  }
   const platform = await appendPlatformRecord(tx, entry);
   if (entry.orgId) {
     // The platform row's seq and hash go into the organization's chain too:

@@ -452,6 +452,76 @@ describe('what operators see and do, and the record of it', () => {
     expect((await op.agent.form(`/admin/webhooks/${globex.orgId}/${delivery!.id}/retry`)).headers.get('location')).toMatch(/error=/);
   });
 
+  it('keeps working for an organization being deleted: records in the platform chain only, refuses what no longer makes sense', async () => {
+    const doomed = await createTenant(env.db, env.server, 'Doomed');
+    const projectId = (await doomed.owner.request('POST', '/v1/projects', { name: 'Last orders' })).body.id;
+    const event = await doomed.owner.request('POST', '/v1/decision-events', { projectId, kind: 'decision', title: 'Wind everything down' });
+    const endpoint = await doomed.owner.request('POST', '/v1/webhook-endpoints', { name: 'CRM', projectId, target: 'raw_event' });
+    const [delivery] = await env.db.admin.withTenant(doomed.orgId, (tx) =>
+      tx.execute<{ id: string }>(sql`
+        insert into webhook_deliveries (org_id, endpoint_id, message_id, sent_at, body, status, attempts, last_error)
+        values (${doomed.orgId}, ${endpoint.body.id}, 'msg_doomed', now(), '{}', 'dead', 8, 'gone away') returning id`),
+    );
+    const ownerId = (await doomed.owner.request('GET', '/v1/session')).body.user.id as string;
+    await env.db.app.withTenant(doomed.orgId, (tx) => tx.execute(sql`select kommit_begin_org_deletion(${ownerId})`));
+    // The org.delete worker got through its first batches (the chain head is in them), then ran out of attempts.
+    await env.db.admin.withTenant(doomed.orgId, (tx) => tx.execute(sql`delete from audit_chain_heads`));
+    const [job] = await env.db.admin.sql<{ id: string }[]>`
+      update graphile_worker._private_jobs set attempts = max_attempts, last_error = 'worker died'
+      where key = ${`org.delete:${doomed.orgId}`} returning id::text`;
+    expect(job).toBeDefined();
+    const before = Number((await platformRows()).at(-1)!.seq);
+
+    // The overview and the organization's page work, and say where they were recorded.
+    expect((await op.agent.request('GET', '/admin')).text).toMatch(new RegExp(`data-org="${doomed.orgId}">.*?being deleted since`, 's'));
+    const page = await op.agent.request('GET', `/admin/organizations/${doomed.orgId}`);
+    expect(page.status, page.text).toBe(200);
+    expect(page.text).toMatch(/data-testid="recorded-in">[^<]*audit chain only: this organization is being deleted/);
+    expect(page.text).toContain(event.body.id);
+    expect(page.text).not.toContain(`/admin/organizations/${doomed.orgId}/read`);
+    expect(page.text).not.toContain(`/admin/organizations/${doomed.orgId}/verify`);
+    const audit = (await op.agent.request('GET', '/admin/audit')).text;
+    expect(audit).not.toContain(`/admin/organizations/${doomed.orgId}/verify`);
+
+    // Reading content, verifying the chain and retrying its webhooks answer 410 with the reason, and change nothing.
+    const reason = 'Ticket 4712: customer wants a last look at this';
+    for (const [path, form] of [
+      [`/admin/organizations/${doomed.orgId}/read`, { kind: 'decision_event', id: event.body.id, reason }],
+      [`/admin/organizations/${doomed.orgId}/verify`, {}],
+      [`/admin/webhooks/${doomed.orgId}/${delivery!.id}/retry`, {}],
+    ] as const) {
+      const refused = await op.agent.form(path, form);
+      expect(refused.status, path).toBe(410);
+      expect(refused.text, path).toContain('This organization is being deleted');
+      expect(refused.text, path).not.toContain('Wind everything down');
+    }
+    const [stillDead] = await env.db.admin.withTenant(doomed.orgId, (tx) => tx.execute<{ status: string }>(sql`select status from webhook_deliveries where id = ${delivery!.id}`));
+    expect(stillDead!.status).toBe('dead');
+
+    // Its dead org.delete job can be restarted.
+    const retried = await op.agent.form(`/admin/jobs/${job!.id}/retry`);
+    expect(decodeURIComponent(retried.headers.get('location')!.replaceAll('+', ' '))).toMatch(/notice=Job \d+ will run again now\. Recorded in the platform's audit chain only: the organization is being deleted/);
+    const [after] = await env.db.admin.sql<{ attempts: number }[]>`select attempts from graphile_worker._private_jobs where id = ${job!.id}`;
+    expect(after!.attempts).toBe(0);
+
+    // A job whose organization is gone altogether can be retried too.
+    const gone = '5d1c0b9e-0000-4000-8000-0000000000bb';
+    await env.db.admin.sql`select graphile_worker.add_job('org.delete', json_build_object('orgId', ${gone}::text), job_key => ${`org.delete:${gone}`}, max_attempts => 2)`;
+    const [goneJob] = await env.db.admin.sql<{ id: string }[]>`
+      update graphile_worker._private_jobs set attempts = 2, last_error = 'worker died' where key = ${`org.delete:${gone}`} returning id::text`;
+    const goneRetried = await op.agent.form(`/admin/jobs/${goneJob!.id}/retry`);
+    expect(decodeURIComponent(goneRetried.headers.get('location')!.replaceAll('+', ' '))).toMatch(/platform's audit chain only: the organization no longer exists/);
+
+    const recorded = await env.db.admin.sql<{ action: string; organization_id: string; data: { notInOrganizationChain?: string } }[]>`
+      select action, organization_id, data from platform_audit_log where seq > ${before} and organization_id in (${doomed.orgId}, ${gone}) order by seq`;
+    expect(recorded.map((r) => [r.action, r.organization_id, r.data.notInOrganizationChain])).toEqual([
+      ['operator.organization_view', doomed.orgId, 'the organization is being deleted: its audit chain goes with it'],
+      ['operator.job_retry', doomed.orgId, 'the organization is being deleted: its audit chain goes with it'],
+      ['operator.job_retry', gone, 'the organization no longer exists'],
+    ]);
+    await env.db.admin.sql`delete from graphile_worker._private_jobs where id in (${job!.id}, ${goneJob!.id})`;
+  });
+
   it('shows the platform deletion records', async () => {
     const gone = '5d1c0b9e-0000-4000-8000-0000000000aa';
     await env.db.admin.sql`insert into organization_deletions (deleted_organization_id, requested_by, completed_at, rows_deleted) values (${gone}, ${op.id}, now(), 1234)`;

@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
-import { NoSuchOrganization } from '../../db/admin/console.ts';
+import { NoSuchOrganization, OrganizationBeingDeleted } from '../../db/admin/console.ts';
 import { assertConnection, checkWorkerConnection } from '../../db/boot-checks.ts';
 import type { RoleNames } from '../../db/roles.ts';
 import type { AppEnv } from '../../middleware/env.ts';
@@ -93,10 +93,16 @@ export async function createAdminApp(admin: AdminPlatform, roles: RoleNames) {
   // Errors are pages with a reason or a reference, never a stack trace.
   app.onError((error, c) => {
     if (error instanceof NoSuchOrganization) error = new Refused(error.message, 404);
+    if (error instanceof OrganizationBeingDeleted) error = new Refused(error.message, 410);
     if (error instanceof Refused) {
+      const titles = { 401: 'Not allowed', 403: 'Not allowed', 404: 'Not found', 410: 'Being deleted' };
       return c.html(
-        <AdminLayout title={error.status === 404 ? 'Not found' : 'Not allowed'} error={error.message}>
-          <form method="post" action="/admin/sign-out"><button type="submit">Sign in as someone else</button></form>
+        <AdminLayout title={titles[error.status]} error={error.message}>
+          {error.status === 410 ? (
+            <p><a href="/admin">Back to the admin console</a></p>
+          ) : (
+            <form method="post" action="/admin/sign-out"><button type="submit">Sign in as someone else</button></form>
+          )}
         </AdminLayout>,
         error.status,
       );

@@ -57,7 +57,7 @@ export function session(c: AdminContext) {
 
 /** A refusal page's reason, and where the operator can go from there. */
 export class Refused extends Error {
-  constructor(message: string, readonly status: 401 | 403 | 404) {
+  constructor(message: string, readonly status: 401 | 403 | 404 | 410) {
     super(message);
   }
 }

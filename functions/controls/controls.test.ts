@@ -4,10 +4,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
+import type { Job } from 'graphile-worker';
+import pino from 'pino';
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlLibrary, frameworkTemplateSchema } from '../../db/controls/library.ts';
 import { sha256Hex, verifyPack } from '../../db/audit/pack.ts';
+import { LocalHashEmbedder } from '../../db/search/embedder.ts';
 import { runJobs } from '../../test/jobs.ts';
 import { describeTenantRouteSecurity } from '../../test/security-suite.ts';
 import { startTestServer } from '../../test/server.ts';
@@ -15,6 +18,7 @@ import { createTenant, type TestTenant } from '../../test/tenants.ts';
 import { useTestServer } from '../../test/use-server.ts';
 import { uniqueEmail, UserAgent } from '../../test/user-agent.ts';
 import controlsApp from './index.ts';
+import { controlTasks } from './tasks.ts';
 
 // Checkpoints every few appends, so packs carry signed checkpoints.
 const env = useTestServer({ checkpointEvery: 3 });
@@ -233,6 +237,60 @@ describe('collecting evidence', () => {
     // Not due again: a second pass collects nothing.
     await runJobs(env.db);
     expect((await globex.owner.request('GET', `/v1/controls/${art30.id}`)).body.snapshots).toHaveLength(1);
+  });
+
+  describe('one organization cannot stop the others’ scheduled collection', () => {
+    const relay = controlTasks['controls.relay']!;
+    /** Runs one relay pass as the worker would, keeping what it logged. */
+    async function relayPass() {
+      const logged: { level: number; orgId?: string; msg: string }[] = [];
+      const logger = pino({ level: 'debug' }, { write: (line: string) => logged.push(JSON.parse(line)) });
+      const outcome = await relay({}, { database: env.db.admin, logger, embedder: new LocalHashEmbedder(), job: {} as Job }).then(() => null, (e: unknown) => e as Error);
+      return { outcome, errors: logged.filter((l) => l.level >= 50) };
+    }
+    const scheduled = async (tenant: TestTenant, controlId: string) =>
+      ((await tenant.owner.request('GET', `/v1/controls/${controlId}`)).body.snapshots as { trigger: string }[]).filter((s) => s.trigger === 'schedule');
+    /** The relay's order of organizations: the test breaks whichever of two comes first. */
+    async function inRelayOrder(a: TestTenant, b: TestTenant) {
+      const order = (await env.db.admin.sql<{ org: string }[]>`select org from kommit_orgs_with_due_controls() as org`).map((r) => r.org);
+      expect(order).toEqual(expect.arrayContaining([a.orgId, b.orgId]));
+      return order.indexOf(a.orgId) < order.indexOf(b.orgId) ? [a, b] : [b, a];
+    }
+    const art30Of = async (tenant: TestTenant) => (await adopt(tenant, { framework: 'gdpr', version: '2016-679' })).find((c) => c.ref === 'Art. 30')!;
+
+    it('a failing organization is logged and the pass goes on to the next; the job still fails', async () => {
+      const one = await createTenant(env.db, env.server, 'Initech');
+      const two = await createTenant(env.db, env.server, 'Umbrella');
+      const controls = new Map([[one.orgId, await art30Of(one)], [two.orgId, await art30Of(two)]]);
+      const [broken, healthy] = await inRelayOrder(one, two);
+      // Without its chain head, every audit append of the organization fails.
+      await env.db.admin.withTenant(broken!.orgId, (tx) => tx.execute(sql`delete from audit_chain_heads`));
+      const { outcome, errors } = await relayPass();
+      expect(await scheduled(healthy!, controls.get(healthy!.orgId)!.id)).toHaveLength(1);
+      expect(outcome?.message).toMatch(new RegExp(`failed for 1 of \\d+ organizations: ${broken!.orgId}$`));
+      expect(errors).toEqual([expect.objectContaining({ orgId: broken!.orgId, msg: 'scheduled evidence collection failed for an organization' })]);
+      // Off the schedule, so the later passes in this file see no failure.
+      await env.db.admin.withTenant(broken!.orgId, (tx) => tx.execute(sql`update controls set next_collection_at = null`));
+    });
+
+    it('skips an organization whose deletion was requested', async () => {
+      const one = await createTenant(env.db, env.server, 'Hooli');
+      const two = await createTenant(env.db, env.server, 'Pied Piper');
+      const controls = new Map([[one.orgId, await art30Of(one)], [two.orgId, await art30Of(two)]]);
+      const [deleting, healthy] = await inRelayOrder(one, two);
+      const ownerId = (await deleting!.owner.request('GET', '/v1/session')).body.user.id as string;
+      await env.db.app.withTenant(deleting!.orgId, (tx) => tx.execute(sql`select kommit_begin_org_deletion(${ownerId})`));
+      // The org.delete worker's first wave removes the chain head before the controls.
+      await env.db.admin.withTenant(deleting!.orgId, (tx) => tx.execute(sql`delete from audit_chain_heads`));
+      const { outcome, errors } = await relayPass();
+      expect(outcome).toBeNull();
+      expect(errors).toEqual([]);
+      expect(await scheduled(healthy!, controls.get(healthy!.orgId)!.id)).toHaveLength(1);
+      const [left] = await env.db.admin.withTenant(deleting!.orgId, (tx) =>
+        tx.execute<{ n: number }>(sql`select count(*)::int as n from evidence_snapshots where control_id = ${controls.get(deleting!.orgId)!.id}`),
+      );
+      expect(left!.n).toBe(0);
+    });
   });
 });
 

@@ -49,7 +49,8 @@ export async function auditPage(c: AdminContext) {
                 <td class="num">{o.auditSeq}</td>
                 <td data-testid="chain-state">{chainState(platform.verifications.get(o.id))}</td>
                 <td>
-                  <form method="post" action={`/admin/organizations/${o.id}/verify`}><button type="submit">Verify</button></form>
+                  {/* A chain being deleted batch by batch has nothing left to verify. */}
+                  {o.deletionRequestedAt ? 'being deleted' : <form method="post" action={`/admin/organizations/${o.id}/verify`}><button type="submit">Verify</button></form>}
                 </td>
               </tr>
             ))}
@@ -153,8 +154,10 @@ export async function jobsPage(c: AdminContext) {
 }
 
 export async function retryJobNow(c: AdminContext) {
-  const done = await retryJob(c.get('admin').database, c.req.param('id') ?? '', operatorRequest(c));
-  return done ? back(c, '/admin/jobs', { notice: `Job ${c.req.param('id')} will run again now.` }) : back(c, '/admin/jobs', { error: 'That job is gone or running.' });
+  const retried = await retryJob(c.get('admin').database, c.req.param('id') ?? '', operatorRequest(c));
+  if (!retried) return back(c, '/admin/jobs', { error: 'That job is gone or running.' });
+  const recorded = retried.notInOrganizationChain ? ` Recorded in the platform's audit chain only: ${retried.notInOrganizationChain}.` : '';
+  return back(c, '/admin/jobs', { notice: `Job ${c.req.param('id')} will run again now.${recorded}` });
 }
 
 export async function webhookFailuresPage(c: AdminContext) {

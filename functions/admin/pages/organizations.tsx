@@ -43,6 +43,8 @@ export async function organizationPage(c: AdminContext) {
   const orgId = orgIdParam(c);
   const detail = await organizationDetail(c.get('admin').database, orgId, operatorRequest(c));
   const { org, usage } = detail;
+  // Its content and chain are going away: nothing to read or verify, and its chain takes no operator rows.
+  const deleting = Boolean(org.deletionRequestedAt);
   return c.html(
     <AdminLayout title={org.name} operator={c.get('operator')} error={c.req.query('error')}>
       <section>
@@ -50,10 +52,16 @@ export async function organizationPage(c: AdminContext) {
           <code>{org.id}</code> · slug <code>{org.slug}</code> · {org.members} members · {org.auditSeq} audit rows
           {org.deletionRequestedAt ? ` · being deleted since ${org.deletionRequestedAt}` : ''}
         </p>
-        <p class="muted">Opening this page was recorded in the platform's audit chain and in this organization's.</p>
-        <form method="post" action={`/admin/organizations/${org.id}/verify`}>
-          <button type="submit">Verify audit chain</button>
-        </form>
+        {deleting ? (
+          <p class="muted" data-testid="recorded-in">Opening this page was recorded in the platform's audit chain only: this organization is being deleted, and its own chain goes with it.</p>
+        ) : (
+          <>
+            <p class="muted" data-testid="recorded-in">Opening this page was recorded in the platform's audit chain and in this organization's.</p>
+            <form method="post" action={`/admin/organizations/${org.id}/verify`}>
+              <button type="submit">Verify audit chain</button>
+            </form>
+          </>
+        )}
       </section>
       <section>
         <h2>Rows per table</h2>
@@ -68,15 +76,17 @@ export async function organizationPage(c: AdminContext) {
       </section>
       <section>
         <h2>Content</h2>
-        <p class="muted">Listed by id and kind. Reading one needs a reason, recorded in both audit chains.</p>
+        <p class="muted">
+          {deleting ? 'Listed by id and kind. Being deleted: its content can no longer be read.' : 'Listed by id and kind. Reading one needs a reason, recorded in both audit chains.'}
+        </p>
         <table data-testid="content">
           <thead><tr><th>Kind</th><th>Id</th><th>Details</th><th>Created</th><th /></tr></thead>
           <tbody>
             {detail.decisionEvents.map((e) => (
-              <tr><td>decision event</td><td><code>{e.id}</code></td><td>{e.kind}, {e.status}</td><td>{e.createdAt}</td><td><ReadForm orgId={org.id} kind="decision_event" id={e.id} /></td></tr>
+              <tr><td>decision event</td><td><code>{e.id}</code></td><td>{e.kind}, {e.status}</td><td>{e.createdAt}</td><td>{!deleting && <ReadForm orgId={org.id} kind="decision_event" id={e.id} />}</td></tr>
             ))}
             {detail.transcripts.map((t) => (
-              <tr><td>transcript</td><td><code>{t.id}</code></td><td>{t.channel}, {t.messages} messages</td><td>{t.createdAt}</td><td><ReadForm orgId={org.id} kind="transcript" id={t.id} /></td></tr>
+              <tr><td>transcript</td><td><code>{t.id}</code></td><td>{t.channel}, {t.messages} messages</td><td>{t.createdAt}</td><td>{!deleting && <ReadForm orgId={org.id} kind="transcript" id={t.id} />}</td></tr>
             ))}
           </tbody>
         </table>

@@ -14,12 +14,6 @@ import type { Database } from '../../db/tenant.ts';
 async function collectDueControls(database: Database, org: string, auditSigner: CheckpointSigner | undefined) {
   for (let round = 0; round < 100; round++) {
     const collected = await database.withTenant(org, async (tx) => {
-      // kommit_orgs_with_due_controls still lists an organization whose
-      // deletion was requested: the org.delete worker removes its chain head
-      // before its controls, so collecting would fail on every pass. Its
-      // evidence is going away with it anyway.
-      const [state] = await tx.execute<{ deleting: boolean }>(sql`select deletion_requested_at is not null as deleting from organizations where id = ${org}`);
-      if (!state || state.deleting) return false;
       const due = (await tx
         .select()
         .from(controls)

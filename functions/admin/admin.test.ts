@@ -332,6 +332,12 @@ describe('what operators see and do, and the record of it', () => {
     expect(noReason.status).toBe(400);
     expect(noReason.text).not.toContain('Confidential price list');
     expect((await platformRows()).length).toBe(before);
+    // A reason Postgres cannot store (a NUL) is bad input: a 400 page, nothing read, nothing recorded.
+    const nulReason = await op.agent.form(`/admin/organizations/${acme.orgId}/read`, { kind: 'decision_event', id: eventId, reason: 'Ticket 4711: a NUL \u0000 in here' });
+    expect(nulReason.status).toBe(400);
+    expect(nulReason.text).not.toContain('Confidential price list');
+    expect(nulReason.text).not.toContain('Something went wrong');
+    expect((await platformRows()).length).toBe(before);
 
     const reason = 'Ticket 4711: customer asked us to check this decision';
     const read = await op.agent.form(`/admin/organizations/${acme.orgId}/read`, { kind: 'decision_event', id: eventId, reason });

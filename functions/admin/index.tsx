@@ -6,6 +6,7 @@ import { NoSuchOrganization, OrganizationBeingDeleted } from '../../db/admin/con
 import { assertConnection, checkWorkerConnection } from '../../db/boot-checks.ts';
 import type { RoleNames } from '../../db/roles.ts';
 import type { AppEnv } from '../../middleware/env.ts';
+import { PROBLEMS, problemOf } from '../../middleware/errors.ts';
 import { tlsOnly } from '../../middleware/tls-only.ts';
 import type { AdminEnv, AdminPlatform } from './env.ts';
 import { AdminLayout } from './layout.tsx';
@@ -105,6 +106,19 @@ export async function createAdminApp(admin: AdminPlatform, roles: RoleNames) {
           )}
         </AdminLayout>,
         error.status,
+      );
+    }
+    // Bad input (a NUL in a form, say) or a database that cannot serve: the
+    // status and reason the API gives the same error.
+    const problem = problemOf(error);
+    if (problem) {
+      if (problem.code === 'unavailable') admin.logger.warn({ reqId: c.get('requestId'), err: error }, 'admin console: database unavailable');
+      return c.html(
+        <AdminLayout title={PROBLEMS[problem.code].title} error={problem.message}>
+          <p><a href="/admin">Back to the admin console</a></p>
+        </AdminLayout>,
+        PROBLEMS[problem.code].status,
+        problem.options.headers,
       );
     }
     admin.logger.error({ reqId: c.get('requestId'), err: error }, 'admin console error');

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { emitAudit, type AuditActor, type AuditEntry } from './audit/emit.ts';
-import { parseMarkdownArticle, toArticle, upsertArticleBySlug } from './helpdesk.ts';
+import { fileSlug, parseMarkdownArticle, toArticle, upsertArticleBySlug } from './helpdesk.ts';
 import type { Database, Tx } from './tenant.ts';
 
 export interface ImportResult {
@@ -26,6 +26,21 @@ export async function markdownFiles(dir: string) {
 }
 
 /**
+ * Files whose names give the same slug, by slug. Imported together they would
+ * be one article, each run overwriting it with the other file (never
+ * "unchanged", an audit row and a reindex every time), and one file would
+ * never be an article of its own.
+ */
+export function slugCollisions(names: string[]) {
+  const bySlug = new Map<string, string[]>();
+  for (const name of names) {
+    const slug = fileSlug(name);
+    bySlug.set(slug, [...(bySlug.get(slug) ?? []), name]);
+  }
+  return [...bySlug].filter(([, files]) => files.length > 1).sort(([a], [b]) => (a < b ? -1 : 1));
+}
+
+/**
  * Imports a folder of Markdown files as published helpdesk articles of one
  * organization: the file name is the slug, the first "# " heading the title.
  * Re-running it updates changed files and leaves unchanged ones alone. Each
@@ -39,22 +54,44 @@ export async function importHelpdeskFolder(
   options: { record: RecordArticleChange; onFile?: (name: string, outcome: keyof ImportResult) => void },
 ): Promise<ImportResult> {
   const result: ImportResult = { created: 0, updated: 0, unchanged: 0 };
-  for (const name of await markdownFiles(dir)) {
-    const article = parseMarkdownArticle(name, await readFile(join(dir, name), 'utf8'));
-    const outcome = await db.withTenant(orgId, async (tx) => {
-      const done = await upsertArticleBySlug(tx, orgId, { ...article, published: true });
-      if (done.outcome !== 'unchanged') {
-        await options.record(tx, orgId, {
-          action: done.outcome === 'created' ? 'helpdesk_article.create' : 'helpdesk_article.update',
-          targetType: 'helpdesk_article',
-          targetId: done.row.id,
-          data: { after: toArticle(done.row), file: name },
-        });
-      }
-      return done.outcome;
+  const names = await markdownFiles(dir);
+  // Refused before anything is written: which of two such files wins is not ours to guess.
+  const collisions = slugCollisions(names);
+  if (collisions.length) {
+    const listed = collisions.map(([slug, files]) => `"${slug}" from ${files.slice(0, -1).join(', ')} and ${files.at(-1)}`).join('; ');
+    throw new Error(`nothing imported: these files would be the same article: ${listed} (rename all but one of each)`);
+  }
+  for (const name of names) {
+    const outcome = await importFile(db, orgId, dir, name, options.record).catch((error: unknown) => {
+      // Which file failed is what the operator needs to fix it.
+      throw new Error(`${name}: ${rootMessage(error)}`, { cause: error });
     });
     result[outcome]++;
     options.onFile?.(name, outcome);
   }
   return result;
+}
+
+/** The database's own words, not the query text and parameters (the article's text, over several lines) a driver wraps them in. */
+function rootMessage(error: unknown): string {
+  let current = error as { cause?: unknown; message?: string } | undefined;
+  while (current?.cause) current = current.cause as typeof current;
+  return current?.message ?? String(error);
+}
+
+/** One file in its own transaction, with its audit row. */
+async function importFile(db: Database, orgId: string, dir: string, name: string, record: RecordArticleChange) {
+  const article = parseMarkdownArticle(name, await readFile(join(dir, name), 'utf8'));
+  return db.withTenant(orgId, async (tx) => {
+    const done = await upsertArticleBySlug(tx, orgId, { ...article, published: true });
+    if (done.outcome !== 'unchanged') {
+      await record(tx, orgId, {
+        action: done.outcome === 'created' ? 'helpdesk_article.create' : 'helpdesk_article.update',
+        targetType: 'helpdesk_article',
+        targetId: done.row.id,
+        data: { after: toArticle(done.row), file: name },
+      });
+    }
+    return done.outcome;
+  });
 }

@@ -127,6 +127,11 @@ export function toArticle(row: ArticleRow) {
   };
 }
 
+/** The slug a Markdown file imports as: its name without `.md`, slugified (so FAQ.md and faq.md give the same one). */
+export function fileSlug(fileName: string) {
+  return slugify(fileName.replace(/\.md$/i, ''));
+}
+
 /** Title, "# Title" first line and the rest, from a Markdown file; the file name is the fallback title. */
 export function parseMarkdownArticle(fileName: string, text: string) {
   const normalised = text.replace(/\r\n?/g, '\n').replace(/^\uFEFF/, '');
@@ -134,5 +139,5 @@ export function parseMarkdownArticle(fileName: string, text: string) {
   const match = /^\s*#\s+(.+?)\s*#*\s*\n/.exec(normalised + '\n');
   const title = match ? match[1]! : base.replace(/[-_]+/g, ' ');
   const body = (match ? normalised.slice(match[0].length) : normalised).trim();
-  return { slug: slugify(base), title, body };
+  return { slug: fileSlug(fileName), title, body };
 }

@@ -220,6 +220,8 @@ export type ChainLink = {
   seq: number;
   prev_hash: string;
   hash: string;
+  /** Why the row could not be hashed at all (then it matches no hash): said in the break instead of a plain mismatch. */
+  invalid?: string;
 } & (
   | {
       /** The canonical JSON the hash covers: in parts (an organization's row) or whole (the platform chain's). */
@@ -232,7 +234,15 @@ export type ChainLink = {
 );
 
 export function linkOf(record: ChainedRecord): ChainLink {
-  return { seq: record.seq, prev_hash: record.prev_hash, hash: record.hash, canonical: canonicalRecordParts(record, record.seq) };
+  try {
+    return { seq: record.seq, prev_hash: record.prev_hash, hash: record.hash, canonical: canonicalRecordParts(record, record.seq) };
+  } catch (error) {
+    // RFC 8785 refuses some parsed values (a lone surrogate in `data`), and so
+    // does jsonb: no stored row holds one, so only an edited export can. Such a
+    // row is a break in the chain to report, not a reason for the verifier to crash.
+    const reason = (error as Error).message;
+    return { seq: record.seq, prev_hash: record.prev_hash, hash: record.hash, recomputed: '', invalid: `its data is not valid canonical JSON (${reason})` };
+  }
 }
 
 const GENESIS_HEX = GENESIS_HASH.toString('hex');
@@ -297,7 +307,11 @@ export class ChainVerifier {
     } else if (this.prev && this.prevPrevHash !== null && row.prev_hash === this.prevPrevHash) {
       this.broken = { kind: 'inserted', seq: this.prev.seq, detail: `the row at seq ${this.prev.seq} is not part of the chain: the next row links past it` };
     } else {
-      this.broken = { kind: 'altered', seq: row.seq, detail: `the row at seq ${row.seq} does not match its hash or its link` };
+      this.broken = {
+        kind: 'altered',
+        seq: row.seq,
+        detail: row.invalid ? `the row at seq ${row.seq} cannot be hashed: ${row.invalid}` : `the row at seq ${row.seq} does not match its hash or its link`,
+      };
     }
   }
 }

@@ -6,23 +6,44 @@ import { ChainVerifier, checkAgainstCheckpoint, looksLikeRecord, type ChainedRec
 import { verifyCheckpoint, type VerifiedCheckpoint } from './checkpoint.ts';
 import { verifyPack } from './pack.ts';
 
-const USAGE = `usage: kommit-audit verify <export.jsonl> [--checkpoint <note-file>] [--public-key <verifier key or file>]
+const USAGE = `usage: kommit-audit verify <export.jsonl> [--checkpoint <note file or note>] [--public-key <verifier key or file>]
        kommit-audit verify-pack <evidence-pack.zip>
 
 verify: checks an audit export offline: every row's hash and link, and (with a
 signed checkpoint and the public key) that the export is neither cut off nor
-rewritten before the checkpoint.
+rewritten before the checkpoint. --checkpoint takes the signed note itself when
+the value has a line break in it (a note always has), and otherwise a file
+holding it; --public-key takes the key itself when the value has the key's
+form (name+keyid+key), and otherwise a file holding it. A file that does not
+exist is an error, never read as the note or key.
 verify-pack: checks an evidence pack offline: every file against the manifest,
 the audit chain inside it, each signed checkpoint, and each snapshot against
 the content hash the chain recorded; names every file that fails.
-Prints one verdict line; exits 0 when it verifies, 1 when it does not, 2 on bad usage.`;
+Prints one verdict line on stdout and exits 0 when it verifies, 1 when it does
+not; with no verdict (bad usage, or a file it cannot read) it prints one line on
+stderr and exits 2.`;
+
+/** Exit codes, as the usage text states them. */
+const EXIT = { verified: 0, notVerified: 1, noVerdict: 2 } as const;
+
+/** Input the verifier cannot read: no verdict, the input-error exit code. */
+export class InputError extends Error {}
+
+/** A file system error in a few words: "no such file", "it is a directory". */
+function readFailure(error: unknown) {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EISDIR') return 'it is a directory';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  return (error as Error).message;
+}
 
 export interface OfflineVerdict {
   ok: boolean;
   line: string;
 }
 
-/** Verifies an export file; `onProgress` gets the bytes read so far. */
+/** Verifies an export file; `onProgress` gets the bytes read so far. Throws an InputError when the file cannot be read. */
 export async function verifyExportFile(
   file: string,
   options: { checkpoint?: string; publicKey?: string; onProgress?: (bytes: number) => void } = {},
@@ -44,34 +65,43 @@ export async function verifyExportFile(
     bytes += chunk.length;
     options.onProgress?.(bytes);
   });
+  // The stream's own failure (a folder, no permission, an I/O error) surfaces
+  // in the loop below; remembered here so it is told apart from a bug of ours.
+  let readError: unknown;
+  input.on('error', (error) => (readError = error));
   let lineNumber = 0;
   let orgId: string | undefined;
   let hashAtCheckpoint: string | null = null;
-  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-    lineNumber++;
-    if (!line.trim()) continue;
-    let record: ChainedRecord;
-    try {
-      record = JSON.parse(line) as ChainedRecord;
-    } catch {
-      input.destroy();
-      return { ok: false, line: `NOT VERIFIED: line ${lineNumber} is not JSON` };
+  try {
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+      lineNumber++;
+      if (!line.trim()) continue;
+      let record: ChainedRecord;
+      try {
+        record = JSON.parse(line) as ChainedRecord;
+      } catch {
+        input.destroy();
+        return { ok: false, line: `NOT VERIFIED: line ${lineNumber} is not JSON` };
+      }
+      if (!looksLikeRecord(record)) {
+        input.destroy();
+        return { ok: false, line: `NOT VERIFIED: line ${lineNumber} is not an audit record` };
+      }
+      orgId ??= record.org_id;
+      if (record.org_id !== orgId) {
+        input.destroy();
+        return { ok: false, line: `NOT VERIFIED: line ${lineNumber} belongs to another organization (${record.org_id})` };
+      }
+      if (checkpoint && record.seq === checkpoint.seq) hashAtCheckpoint = record.hash;
+      verifier.push(record);
+      if (verifier.failed) {
+        input.destroy();
+        break;
+      }
     }
-    if (!looksLikeRecord(record)) {
-      input.destroy();
-      return { ok: false, line: `NOT VERIFIED: line ${lineNumber} is not an audit record` };
-    }
-    orgId ??= record.org_id;
-    if (record.org_id !== orgId) {
-      input.destroy();
-      return { ok: false, line: `NOT VERIFIED: line ${lineNumber} belongs to another organization (${record.org_id})` };
-    }
-    if (checkpoint && record.seq === checkpoint.seq) hashAtCheckpoint = record.hash;
-    verifier.push(record);
-    if (verifier.failed) {
-      input.destroy();
-      break;
-    }
+  } catch (error) {
+    if (readError) throw new InputError(`cannot read ${file}: ${readFailure(readError)}`);
+    throw error;
   }
   const result = verifier.finish();
   const describe = (b: { kind: string; seq: number; detail: string }) => `NOT VERIFIED: first break at seq ${b.seq} (${b.kind}): ${b.detail}`;
@@ -88,55 +118,81 @@ export async function verifyExportFile(
   };
 }
 
-
-function readArgument(value: string) {
+/**
+ * A value that is either the thing itself or a file holding it, told apart by
+ * its form alone so a mistyped path is never taken for the thing: `isItself`
+ * says when the value is the thing; anything else must be a readable file.
+ */
+function itselfOrFile(option: string, value: string, isItself: (value: string) => boolean) {
+  if (isItself(value)) return value.trim();
   try {
     return readFileSync(value, 'utf8').trim();
-  } catch {
-    return value;
+  } catch (error) {
+    throw new InputError(`${option}: ${readFailure(error)}: ${value}`);
   }
 }
 
-export async function main(argv: string[]) {
+// A signed note always has a blank line before its signatures; a path has no line break.
+const isNote = (value: string) => value.includes('\n');
+// A verifier key is name+keyid+key (C2SP: the name holds no space or '+', the id is 8 hex digits).
+const isVerifierKey = (value: string) => /^[^\s+]+\+[0-9a-f]{8}\+\S+$/.test(value.trim());
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    return await run(argv);
+  } catch (error) {
+    // No verdict: one line, never a stack trace; a verdict's own failures never get here.
+    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.noVerdict;
+  }
+}
+
+async function run(argv: string[]) {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: { checkpoint: { type: 'string' }, 'public-key': { type: 'string' }, help: { type: 'boolean' } } });
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
-    return 2;
+    return EXIT.noVerdict;
   }
   const [command, file] = parsed.positionals;
   if (command === 'verify-pack' && file && !parsed.values.help) {
     let zip: Buffer;
     try {
       zip = readFileSync(file);
-    } catch {
-      process.stderr.write(`error: cannot read ${file}\n`);
-      return 2;
+    } catch (error) {
+      throw new InputError(`cannot read ${file}: ${readFailure(error)}`);
     }
     const verdict = verifyPack(zip);
     process.stdout.write(`${verdict.line}\n`);
-    return verdict.ok ? 0 : 1;
+    return verdict.ok ? EXIT.verified : EXIT.notVerified;
   }
   if (parsed.values.help || command !== 'verify' || !file) {
     process.stderr.write(`${USAGE}\n`);
-    return parsed.values.help ? 0 : 2;
+    return parsed.values.help ? EXIT.verified : EXIT.noVerdict;
   }
-  let size: number;
+  if (parsed.values.checkpoint !== undefined && parsed.values['public-key'] === undefined) {
+    throw new InputError('--checkpoint needs --public-key to check its signature');
+  }
+  // Both read before the export, so a mistyped one fails before minutes of hashing.
+  const checkpoint = parsed.values.checkpoint === undefined ? undefined : itselfOrFile('--checkpoint', parsed.values.checkpoint, isNote) + '\n';
+  const publicKey = parsed.values['public-key'] === undefined ? undefined : itselfOrFile('--public-key', parsed.values['public-key'], isVerifierKey);
+  let stats;
   try {
-    size = statSync(file).size;
-  } catch {
-    process.stderr.write(`error: cannot read ${file}\n`);
-    return 2;
+    stats = statSync(file);
+  } catch (error) {
+    throw new InputError(`cannot read ${file}: ${readFailure(error)}`);
   }
-  const bar = process.stderr.isTTY && size > 1_000_000 ? new SingleBar({ format: 'verifying [{bar}] {percentage}% | {value}/{total} bytes', hideCursor: true }) : undefined;
-  bar?.start(size, 0);
-  const verdict = await verifyExportFile(file, {
-    checkpoint: parsed.values.checkpoint ? readArgument(parsed.values.checkpoint) + '\n' : undefined,
-    publicKey: parsed.values['public-key'] ? readArgument(parsed.values['public-key']) : undefined,
-    onProgress: bar ? (bytes) => bar.update(bytes) : undefined,
-  });
-  bar?.stop();
+  if (stats.isDirectory()) throw new InputError(`cannot read ${file}: it is a directory`);
+  const bar = process.stderr.isTTY && stats.size > 1_000_000 ? new SingleBar({ format: 'verifying [{bar}] {percentage}% | {value}/{total} bytes', hideCursor: true }) : undefined;
+  bar?.start(stats.size, 0);
+  let verdict: OfflineVerdict;
+  try {
+    verdict = await verifyExportFile(file, { checkpoint, publicKey, onProgress: bar ? (bytes) => bar.update(bytes) : undefined });
+  } finally {
+    // Before any line, the verdict's or an error's: the cursor back, the bar's line ended.
+    bar?.stop();
+  }
   process.stdout.write(`${verdict.line}\n`);
-  return verdict.ok ? 0 : 1;
+  return verdict.ok ? EXIT.verified : EXIT.notVerified;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { unzipSync } from 'fflate';
+import { z } from 'zod';
 import { ChainVerifier, checkAgainstCheckpoint, looksLikeRecord } from './chain.ts';
 import { verifyCheckpoint } from './checkpoint.ts';
 
@@ -39,6 +40,25 @@ export interface PackManifest {
   files: { path: string; sha256: string; bytes: number }[];
 }
 
+/**
+ * What the verifier reads of a manifest. A pack is untrusted input (the
+ * manifest is not signed), so its shape is checked before anything reads it.
+ */
+const manifestShape = z.object({
+  kind: z.literal(PACK_KIND),
+  orgId: z.string(),
+  files: z.array(z.object({ path: z.string(), sha256: z.string(), bytes: z.number() })),
+});
+
+/** The part of an `evidence.collect` row's data the verifier reads (db/controls/collect.ts writes it). */
+const collectedShape = z.object({ snapshots: z.array(z.object({ id: z.string(), contentHash: z.string() })) });
+
+/** The first problem zod found, in a few words: "files.0: Invalid input: expected object, received null". */
+function firstIssue(error: z.ZodError) {
+  const issue = error.issues[0]!;
+  return issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message;
+}
+
 export const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 export interface PackVerdict {
@@ -64,14 +84,24 @@ export function verifyPack(zip: Uint8Array): PackVerdict {
     return done('');
   }
   const text = (path: string) => (files[path] ? Buffer.from(files[path]).toString('utf8') : undefined);
-  let manifest: PackManifest;
-  try {
-    manifest = JSON.parse(text(PACK_PATHS.manifest) ?? 'null') as PackManifest;
-    if (manifest?.kind !== PACK_KIND || !Array.isArray(manifest.files)) throw new Error('not an evidence pack manifest');
-  } catch (error) {
-    problems.push(`${PACK_PATHS.manifest}: ${(error as Error).message}`);
+  const manifestText = text(PACK_PATHS.manifest);
+  if (manifestText === undefined) {
+    problems.push(`${PACK_PATHS.manifest}: missing`);
     return done('');
   }
+  let manifestJson: unknown;
+  try {
+    manifestJson = JSON.parse(manifestText);
+  } catch {
+    problems.push(`${PACK_PATHS.manifest}: not JSON`);
+    return done('');
+  }
+  const parsedManifest = manifestShape.safeParse(manifestJson);
+  if (!parsedManifest.success) {
+    problems.push(`${PACK_PATHS.manifest}: not an evidence pack manifest (${firstIssue(parsedManifest.error)})`);
+    return done('');
+  }
+  const manifest = parsedManifest.data;
 
   // 1. Every file matches the manifest, and nothing is there the manifest does not list.
   const listed = new Set(manifest.files.map((f) => f.path));
@@ -110,9 +140,12 @@ export function verifyPack(zip: Uint8Array): PackVerdict {
     }
     hashes.set(record.seq, record.hash);
     // Each collection recorded the content hash of every snapshot it stored.
+    // A row that does not say so in that shape vouches for no snapshot; the
+    // chain is still checked, so an edit to the row shows as its break too.
     if (record.action === 'evidence.collect') {
-      const snapshots = (record.data as { snapshots?: { id: string; contentHash: string }[] } | null)?.snapshots ?? [];
-      for (const s of snapshots) collected.set(s.id, s.contentHash);
+      const collection = collectedShape.safeParse(record.data);
+      if (collection.success) for (const s of collection.data.snapshots) collected.set(s.id, s.contentHash);
+      else problems.push(`${PACK_PATHS.auditLog}: line ${lineNumber} (seq ${record.seq}): the evidence.collect row does not list its snapshots as {id, contentHash}`);
     }
     verifier.push(record);
   }

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
 import { sql } from 'drizzle-orm';
 import { auditOperator } from '../admin/platform-audit.ts';
-import { importHelpdeskFolder, markdownFiles } from '../helpdesk-import.ts';
+import { importHelpdeskFolder, markdownFiles, type ImportResult } from '../helpdesk-import.ts';
 import { OPERATOR_CLI } from '../operators.ts';
 import { runAsAdmin } from './run.ts';
 import { isUuid } from '../tenant.ts';
@@ -26,15 +26,22 @@ await runAsAdmin(async (admin) => {
   // The bar goes to stderr, so stdout keeps only the summary line for scripts.
   const bar = new SingleBar({ format: 'importing {bar} {value}/{total} {file}', stream: process.stderr, hideCursor: true, noTTYOutput: true, notTTYSchedule: 1000 }, undefined);
   bar.start(total, 0, { file: '' });
-  const result = await importHelpdeskFolder(admin, orgId, dir, {
-    // An operator's change to an organization's content: in its chain and the
-    // platform's, like the other operator verbs. The article itself stays in
-    // the organization's chain; the platform row names the file and its hash.
-    record: (tx, org, entry) =>
-      auditOperator(tx, { operator: OPERATOR_CLI, orgId: org, ...entry, platformData: { file: entry.data?.file, contentSha256: sha256Hex(JSON.stringify(entry.data?.after ?? null)) } }),
-    onFile: (file) => bar.increment({ file }),
-  });
-  bar.stop();
+  let result: ImportResult;
+  try {
+    result = await importHelpdeskFolder(admin, orgId, dir, {
+      // An operator's change to an organization's content: in its chain and the
+      // platform's, like the other operator verbs. The article itself stays in
+      // the organization's chain; the platform row names the file and its hash.
+      record: (tx, org, entry) =>
+        auditOperator(tx, { operator: OPERATOR_CLI, orgId: org, ...entry, platformData: { file: entry.data?.file, contentSha256: sha256Hex(JSON.stringify(entry.data?.after ?? null)) } }),
+      onFile: (file) => bar.increment({ file }),
+    });
+  } finally {
+    // Also on failure, before runAsAdmin prints the error: the cursor comes
+    // back, the error starts a line of its own, and the bar's timer no longer
+    // keeps the process alive.
+    bar.stop();
+  }
   process.stdout.write(`created ${result.created}, updated ${result.updated}, unchanged ${result.unchanged}\n`);
   process.stderr.write('Published articles are indexed by the worker (npm start runs it; or npm run worker).\n');
 });

@@ -74,6 +74,46 @@ describe('npm run helpdesk:import', () => {
     expect(JSON.stringify(platform)).not.toContain('second day of each month');
   });
 
+  it('refuses files whose names give the same slug, naming them, before writing anything (exit 1)', async () => {
+    const orgId = await createOrganization(db.admin, { name: 'Colliding names' });
+    const docs = await mkdtemp(path.join(dir, 'colliding-'));
+    await writeFile(path.join(docs, 'FAQ.md'), '# FAQ\n\nUpper case.\n');
+    await writeFile(path.join(docs, 'faq.md'), '# FAQ\n\nLower case.\n');
+    await writeFile(path.join(docs, 'a_b.md'), '# A and B\n\nUnderscore.\n');
+    await writeFile(path.join(docs, 'a-b.md'), '# A and B\n\nHyphen.\n');
+    await writeFile(path.join(docs, 'alone.md'), '# Alone\n\nNo twin.\n');
+    const refused = await importCli(['--org', orgId, docs]).then(
+      () => null,
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+    expect(refused).toMatchObject({ code: 1, stdout: '' });
+    const errorLine = refused!.stderr.split('\n').filter(Boolean).at(-1);
+    expect(errorLine).toBe(
+      'error: nothing imported: these files would be the same article: "a-b" from a-b.md and a_b.md; "faq" from FAQ.md and faq.md (rename all but one of each)',
+    );
+    expect([...(await articles(orgId))]).toEqual([]);
+    const [audit] = await db.admin.withTenant(orgId, (tx) => tx.execute<{ n: number }>(sql`select count(*)::int as n from audit_log where action like 'helpdesk_article.%'`));
+    expect(audit!.n).toBe(0);
+  });
+
+  it('stops the progress bar before the error line when a file fails part-way, and exits', async () => {
+    const orgId = await createOrganization(db.admin, { name: 'Failing file' });
+    const docs = await mkdtemp(path.join(dir, 'failing-'));
+    await writeFile(path.join(docs, 'a-fine.md'), '# Fine\n\nImported first.\n');
+    // Postgres text cannot hold a NUL: the second file fails after the bar has started.
+    await writeFile(path.join(docs, 'b-broken.md'), '# Broken\n\nA NUL \u0000 here.\n');
+    // A bar left running keeps its timer, and the process, alive: the timeout tells.
+    const failed = await run(process.execPath, ['--import', 'tsx', 'db/cli/helpdesk-import.ts', '--org', orgId, docs], { cwd: root, env, timeout: 20_000 }).then(
+      () => null,
+      (e: { code: number | null; signal: string | null; stdout: string; stderr: string }) => e,
+    );
+    expect(failed).toMatchObject({ code: 1, signal: null, stdout: '' });
+    // The bar's final line (stop() draws it, then ends the line), then the error on a line of its own, last.
+    expect(failed!.stderr).toMatch(/importing \S* 1\/2 a-fine\.md\n\nerror: b-broken\.md: invalid byte sequence for encoding "UTF8": 0x00\n$/);
+    // What came before the failing file stays imported.
+    expect([...(await articles(orgId))]).toEqual([{ slug: 'a-fine', title: 'Fine', published: true }]);
+  });
+
   it('fails with a usage line (exit 2) on bad arguments, and exit 1 for an unknown organization or folder', async () => {
     await expect(importCli(['--org', 'nope', dir])).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/^usage:/) });
     await expect(importCli([dir])).rejects.toMatchObject({ code: 2 });

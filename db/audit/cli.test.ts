@@ -1,0 +1,174 @@
+import { execFile } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { strToU8, zipSync } from 'fflate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GENESIS_HASH, recordHash, type ChainedRecord } from './chain.ts';
+import { InputError, verifyExportFile } from './cli.ts';
+import { signCheckpoint, verifierKey } from './checkpoint.ts';
+import { PACK_KIND, PACK_PATHS, sha256Hex } from './pack.ts';
+
+// The offline verifier runs where no Kommit runs: no database here, a chain
+// built by hand and the CLI run as the customer runs it, so an uncaught error
+// shows as the stack trace and exit code they would get.
+const root = path.resolve(import.meta.dirname, '../..');
+const orgId = '0b6f2a57-6f0a-4c43-9c1e-0e1b6f5b3f2d';
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'kommit-audit-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+const kommitAudit = (args: string[]) =>
+  new Promise<Run>((resolve) => {
+    execFile(process.execPath, ['db/audit/kommit-audit.mjs', ...args], { cwd: root, timeout: 20_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code ?? -1) : 0, stdout, stderr }),
+    );
+  });
+
+/** A valid chain of `data` payloads, one row each. */
+function chainOf(payloads: unknown[]): ChainedRecord[] {
+  let prev = GENESIS_HASH.toString('hex');
+  return payloads.map((data, i) => {
+    const record = {
+      org_id: orgId,
+      seq: i + 1,
+      occurred_at: `2026-11-26T08:00:0${i}.123456Z`,
+      actor_type: 'user',
+      actor_id: 'u1',
+      action: (data as { action?: string } | null)?.action ?? 'project.create',
+      target_type: 'project',
+      target_id: `p${i}`,
+      request_id: null,
+      ip: null,
+      data,
+      prev_hash: prev,
+    };
+    prev = recordHash(record).toString('hex');
+    return { ...record, hash: prev };
+  });
+}
+const jsonl = (records: unknown[]) => records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+
+async function file(name: string, content: string | Uint8Array) {
+  const full = path.join(dir, name);
+  await writeFile(full, content);
+  return full;
+}
+
+const signer = (() => {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  return { keyName: 'kommit-audit', privateKey, publicKey, everyAppends: 100, everyMinutes: 10 };
+})();
+const publicKey = verifierKey(signer);
+const checkpointAt = (record: ChainedRecord) =>
+  signCheckpoint(signer, { orgId, seq: record.seq, headHash: Buffer.from(record.hash, 'hex'), time: '2026-11-26T08:00:09Z' });
+
+/** Exactly one line on its stream, and never a stack frame. */
+const oneLine = (text: string) => {
+  expect(text).toMatch(/^[^\n]+\n$/);
+  expect(text).not.toMatch(/\n\s+at /);
+};
+
+describe('kommit-audit verify', () => {
+  const rows = chainOf([{ n: 1 }, { n: 2 }, { n: 3 }]);
+
+  it('verifies a whole export against a checkpoint kept in a file or passed as the note itself', async () => {
+    const exported = await file('good.jsonl', jsonl(rows));
+    const note = checkpointAt(rows[1]!);
+    const byFile = await kommitAudit(['verify', exported, '--checkpoint', await file('cp.note', note), '--public-key', publicKey]);
+    expect(byFile).toMatchObject({ code: 0, stderr: '' });
+    expect(byFile.stdout).toMatch(/^VERIFIED: 3 rows, head seq 3 [0-9a-f]{64}, matches the signed checkpoint at seq 2\n$/);
+    // "$(cat cp.note)": the shell drops the final newline, the note keeps its inner ones.
+    const byText = await kommitAudit(['verify', exported, '--checkpoint', note.trimEnd(), '--public-key', await file('key.txt', `${publicKey}\n`)]);
+    expect(byText).toMatchObject({ code: 0, stdout: byFile.stdout });
+  });
+
+  it('says a mistyped checkpoint or key file does not exist (exit 2), instead of checking the path as a note', async () => {
+    const exported = await file('good.jsonl', jsonl(rows));
+    const missing = path.join(dir, 'checkpiont.note');
+    const run = await kommitAudit(['verify', exported, '--checkpoint', missing, '--public-key', publicKey]);
+    expect(run).toMatchObject({ code: 2, stdout: '', stderr: `error: --checkpoint: no such file: ${missing}\n` });
+    const key = await kommitAudit(['verify', exported, '--checkpoint', await file('cp.note', checkpointAt(rows[1]!)), '--public-key', path.join(dir, 'kye.txt')]);
+    expect(key).toMatchObject({ code: 2, stdout: '', stderr: `error: --public-key: no such file: ${path.join(dir, 'kye.txt')}\n` });
+    const noKey = await kommitAudit(['verify', exported, '--checkpoint', path.join(dir, 'cp.note')]);
+    expect(noKey).toMatchObject({ code: 2, stdout: '' });
+    oneLine(noKey.stderr);
+  });
+
+  it('refuses a folder in one line with the input-error code', async () => {
+    const folder = path.join(dir, 'exports');
+    await mkdir(folder, { recursive: true });
+    const run = await kommitAudit(['verify', folder]);
+    expect(run).toMatchObject({ code: 2, stdout: '' });
+    expect(run.stderr).toMatch(/^error: cannot read .*exports: it is a directory\n$/);
+    // Called directly, a read that fails part-way is an input error too, not the stream's raw error.
+    await expect(verifyExportFile(folder)).rejects.toThrow(new InputError(`cannot read ${folder}: it is a directory`));
+  });
+
+  it('reports a row whose data cannot be canonical JSON (a lone surrogate) as the first break, not a crash', async () => {
+    // Postgres jsonb refuses a lone surrogate, so no stored row has one: only an edited export can.
+    const tampered = jsonl(rows).replace('{"n":2}', '{"n":"\\ud800"}');
+    expect(tampered).toContain('\\ud800');
+    const run = await kommitAudit(['verify', await file('surrogate.jsonl', tampered)]);
+    expect(run).toMatchObject({ code: 1, stderr: '' });
+    expect(run.stdout).toMatch(/^NOT VERIFIED: first break at seq 2 \(altered\): the row at seq 2 .*not valid canonical JSON.*\n$/);
+    oneLine(run.stdout);
+  });
+});
+
+describe('kommit-audit verify-pack', () => {
+  /** A pack with a manifest listing every other file as it is. */
+  const pack = (files: Record<string, string>, manifest: (listed: unknown[]) => unknown = (listed) => ({ kind: PACK_KIND, orgId, files: listed })) => {
+    const listed = Object.entries(files).map(([p, text]) => ({ path: p, sha256: sha256Hex(strToU8(text)), bytes: strToU8(text).length }));
+    return zipSync({ ...Object.fromEntries(Object.entries(files).map(([p, text]) => [p, strToU8(text)])), [PACK_PATHS.manifest]: strToU8(JSON.stringify(manifest(listed))) });
+  };
+
+  it('verifies a consistent pack', async () => {
+    const snapshot = '{"passed":true}';
+    const log = jsonl(chainOf([{ n: 1 }, { action: 'evidence.collect', snapshots: [{ id: 's1', contentHash: sha256Hex(strToU8(snapshot)) }] }]));
+    const run = await kommitAudit(['verify-pack', await file('good.zip', pack({ [PACK_PATHS.auditLog]: log, [PACK_PATHS.snapshot('s1')]: snapshot }))]);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toMatch(/^VERIFIED: 2 files match the manifest; audit chain of 2 rows verifies .*; 1 snapshot\(s\) match the chain\n$/);
+  });
+
+  it('reports a manifest of the wrong shape as NOT VERIFIED, naming what is wrong', async () => {
+    const log = jsonl(chainOf([{ n: 1 }]));
+    for (const files of [[null], [{ path: 7, sha256: 'x', bytes: 1 }], 'all']) {
+      const run = await kommitAudit(['verify-pack', await file('manifest.zip', pack({ [PACK_PATHS.auditLog]: log }, () => ({ kind: PACK_KIND, orgId, files })))]);
+      expect(run, JSON.stringify(files)).toMatchObject({ code: 1, stderr: '' });
+      expect(run.stdout).toMatch(/^NOT VERIFIED: manifest\.json: not an evidence pack manifest \(files.*\)\n$/);
+    }
+  });
+
+  it('reports an evidence.collect row whose snapshots are not a list as NOT VERIFIED, naming the line', async () => {
+    for (const snapshots of ['s1', [null], { id: 's1' }]) {
+      const log = jsonl(chainOf([{ n: 1 }, { action: 'evidence.collect', snapshots }]));
+      const run = await kommitAudit(['verify-pack', await file('collect.zip', pack({ [PACK_PATHS.auditLog]: log }))]);
+      expect(run, JSON.stringify(snapshots)).toMatchObject({ code: 1, stderr: '' });
+      expect(run.stdout).toMatch(/^NOT VERIFIED: audit\/audit-log\.jsonl: line 2 \(seq 2\): the evidence\.collect row does not list its snapshots as \{id, contentHash\}\n$/);
+    }
+  });
+
+  it('reports a lone surrogate in the pack’s chain as a break at that seq', async () => {
+    const log = jsonl(chainOf([{ n: 1 }, { n: 2 }])).replace('{"n":2}', '{"\\udfff":2}');
+    const run = await kommitAudit(['verify-pack', await file('surrogate.zip', pack({ [PACK_PATHS.auditLog]: log }))]);
+    expect(run).toMatchObject({ code: 1, stderr: '' });
+    expect(run.stdout).toMatch(/^NOT VERIFIED: audit\/audit-log\.jsonl: first break at seq 2 \(altered\)/);
+  });
+
+  it('refuses a folder in one line with the input-error code', async () => {
+    const run = await kommitAudit(['verify-pack', dir]);
+    expect(run).toMatchObject({ code: 2, stdout: '' });
+    oneLine(run.stderr);
+  });
+});

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { emitAudit, type AuditActor, type AuditEntry } from './audit/emit.ts';
 import { fileSlug, parseMarkdownArticle, toArticle, upsertArticleBySlug } from './helpdesk.ts';
 import type { Database, Tx } from './tenant.ts';
+import { reasonOf } from './query-errors.ts';
 
 export interface ImportResult {
   created: number;
@@ -64,19 +65,12 @@ export async function importHelpdeskFolder(
   for (const name of names) {
     const outcome = await importFile(db, orgId, dir, name, options.record).catch((error: unknown) => {
       // Which file failed is what the operator needs to fix it.
-      throw new Error(`${name}: ${rootMessage(error)}`, { cause: error });
+      throw new Error(`${name}: ${reasonOf(error)}`, { cause: error });
     });
     result[outcome]++;
     options.onFile?.(name, outcome);
   }
   return result;
-}
-
-/** The database's own words, not the query text and parameters (the article's text, over several lines) a driver wraps them in. */
-function rootMessage(error: unknown): string {
-  let current = error as { cause?: unknown; message?: string } | undefined;
-  while (current?.cause) current = current.cause as typeof current;
-  return current?.message ?? String(error);
 }
 
 /** One file in its own transaction, with its audit row. */

@@ -2,10 +2,9 @@ import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
-import { sql } from 'drizzle-orm';
 import { auditOperator } from '../admin/platform-audit.ts';
 import { importHelpdeskFolder, markdownFiles, type ImportResult } from '../helpdesk-import.ts';
-import { OPERATOR_CLI } from '../operators.ts';
+import { assertOrganizationOpen, OPERATOR_CLI } from '../operators.ts';
 import { runAsAdmin } from './run.ts';
 import { isUuid } from '../tenant.ts';
 
@@ -18,10 +17,9 @@ if (!values.org || !isUuid(values.org) || !dir || positionals.length !== 1) {
 const orgId = values.org;
 const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
 
-await runAsAdmin(async (admin) => {
+await runAsAdmin(async (admin, _target, signer) => {
   if (!(await stat(dir).catch(() => null))?.isDirectory()) throw new Error(`${dir} is not a folder`);
-  const [org] = await admin.withTenant(orgId, (tx) => tx.execute(sql`select 1 from organizations`));
-  if (!org) throw new Error(`no organization ${orgId}`);
+  await admin.withTenant(orgId, (tx) => assertOrganizationOpen(tx, orgId));
   const total = (await markdownFiles(dir)).length;
   // The bar goes to stderr, so stdout keeps only the summary line for scripts.
   const bar = new SingleBar({ format: 'importing {bar} {value}/{total} {file}', stream: process.stderr, hideCursor: true, noTTYOutput: true, notTTYSchedule: 1000 }, undefined);
@@ -33,7 +31,7 @@ await runAsAdmin(async (admin) => {
       // platform's, like the other operator verbs. The article itself stays in
       // the organization's chain; the platform row names the file and its hash.
       record: (tx, org, entry) =>
-        auditOperator(tx, { operator: OPERATOR_CLI, orgId: org, ...entry, platformData: { file: entry.data?.file, contentSha256: sha256Hex(JSON.stringify(entry.data?.after ?? null)) } }),
+        auditOperator(tx, { operator: OPERATOR_CLI, orgId: org, ...entry, platformData: { file: entry.data?.file, contentSha256: sha256Hex(JSON.stringify(entry.data?.after ?? null)) }, signer }),
       onFile: (file) => bar.increment({ file }),
     });
   } finally {

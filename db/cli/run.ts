@@ -1,6 +1,7 @@
 import { signerFromEnv, type CheckpointSigner } from '../audit/checkpoint.ts';
 import { assertConnection, checkWorkerConnection } from '../boot-checks.ts';
 import { migrateDatabase } from '../migrate.ts';
+import { reasonOf } from '../query-errors.ts';
 import { resolveDatabase, type DatabaseTarget } from '../runtime.ts';
 import { createDatabase, type Database } from '../tenant.ts';
 
@@ -25,7 +26,7 @@ export async function runAsAdmin(fn: (admin: Database, target: DatabaseTarget, s
     const key = process.env.AUDIT_SIGNING_KEY ?? target.auditSigningKey;
     await fn(admin, target, key ? signerFromEnv(key) : undefined);
   } catch (error) {
-    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`error: ${reasonOf(error)}\n`);
     process.exitCode = 1;
   } finally {
     await admin?.close();

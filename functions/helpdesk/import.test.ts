@@ -120,6 +120,15 @@ describe('npm run helpdesk:import', () => {
     await expect(importCli(['--org', crypto.randomUUID(), dir])).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/no organization/) });
     await expect(importCli(['--org', crypto.randomUUID(), path.join(dir, 'missing')])).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/not a folder/) });
   });
+
+  it('will not import into an organization whose deletion was requested', async () => {
+    const orgId = await createOrganization(db.admin, { name: 'Leaving' });
+    const docs = await mkdtemp(path.join(dir, 'leaving-'));
+    await writeFile(path.join(docs, 'late.md'), '# Late\n\nToo late.\n');
+    await db.admin.withTenant(orgId, (tx) => tx.execute(sql`update organizations set deletion_requested_at = now() where id = ${orgId}`));
+    await expect(importCli(['--org', orgId, docs])).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/error: organization \S+ is being deleted/) });
+    expect([...(await articles(orgId))]).toEqual([]);
+  });
 });
 
 describe("Kommit's own helpdesk", () => {

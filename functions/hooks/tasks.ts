@@ -8,6 +8,7 @@ import { decisionKinds } from '../../db/schema/decisions.ts';
 import { webhookDeliveries, webhookEndpoints } from '../../db/schema/webhooks.ts';
 import { workflowRuns, workflows } from '../../db/schema/workflows.ts';
 import type { Tx } from '../../db/tenant.ts';
+import { reasonOf } from '../../db/query-errors.ts';
 
 const processPayload = z.object({ orgId: z.uuid(), deliveryId: z.uuid() });
 const RELAY_BATCH = 500;
@@ -21,12 +22,6 @@ export const decisionDelivery = z.object({
   metadata: z.record(z.string(), z.unknown()).optional(),
 });
 
-/** The database's own words, not the query text a driver wraps them in (it would repeat the body). */
-function rootMessage(error: unknown): string {
-  let current = error as { cause?: unknown; message?: string } | undefined;
-  while (current?.cause) current = current.cause as typeof current;
-  return current?.message ?? String(error);
-}
 
 /** A delivery that can never succeed as it is: dead at once instead of retried. */
 class Undeliverable extends Error {}
@@ -130,7 +125,7 @@ export const hookTasks: KommitTaskList = {
         return null;
       } catch (error) {
         const dead = error instanceof Undeliverable || job.attempts >= job.max_attempts;
-        const message = rootMessage(error);
+        const message = reasonOf(error);
         await tx
           .update(webhookDeliveries)
           .set({ status: dead ? 'dead' : 'retrying', attempts: sql`${webhookDeliveries.attempts} + 1`, lastError: message.slice(0, 1000) })

@@ -78,3 +78,24 @@ export function requestAddress(c: Context<AppEnv>) {
  * determined. Whatever a client sends under this name is replaced.
  */
 export const CLIENT_ADDRESS_HEADER = 'x-kommit-client-address';
+
+/**
+ * A copy of `headers` whose CLIENT_ADDRESS_HEADER is `address` (or absent when
+ * the address is unknown), never the client's own value: Better Auth writes
+ * that header into sessions and audit rows.
+ */
+export function withClientAddress(headers: Headers, address: string | null | undefined) {
+  const copy = new Headers(headers);
+  copy.delete(CLIENT_ADDRESS_HEADER);
+  if (address) copy.set(CLIENT_ADDRESS_HEADER, address);
+  return copy;
+}
+
+/**
+ * The headers for any Better Auth call made for this request (`auth.api.*`
+ * or its handler). Never pass `c.req.raw.headers` itself: a client could name
+ * its own address.
+ */
+export function betterAuthHeaders(c: Context<AppEnv>) {
+  return withClientAddress(c.req.raw.headers, requestAddress(c));
+}

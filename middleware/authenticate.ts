@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { hashApiKey, looksLikeApiKey } from '../auth/api-keys.ts';
+import { betterAuthHeaders } from './addresses.ts';
 import { ApiError } from './errors.ts';
 import { takeRequest } from './request-limits.ts';
 import type { AppEnv } from './env.ts';
@@ -44,7 +45,7 @@ async function authenticateSession(c: Context<AppEnv>) {
   }
   const { auth, config } = c.get('platform');
   const { headers, response } = await auth.api.getSession({
-    headers: c.req.raw.headers,
+    headers: betterAuthHeaders(c),
     query: { disableCookieCache: true },
     returnHeaders: true,
   });

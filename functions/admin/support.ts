@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import { NOT_AN_OPERATOR } from '../../auth/operators.ts';
 import type { OperatorRequest } from '../../db/admin/console.ts';
 import { platformOperators } from '../../db/schema/admin.ts';
-import { CLIENT_ADDRESS_HEADER, clientAddress } from '../../middleware/addresses.ts';
+import { clientAddress, withClientAddress } from '../../middleware/addresses.ts';
 import type { AppEnv } from '../../middleware/env.ts';
 import type { AdminEnv } from './env.ts';
 
@@ -17,11 +17,7 @@ export function addressOf(c: AdminContext) {
 
 /** The request's headers for Better Auth, with our client address and nothing a client set under that name. */
 export function authHeaders(c: AdminContext) {
-  const headers = new Headers(c.req.raw.headers);
-  headers.delete(CLIENT_ADDRESS_HEADER);
-  const address = addressOf(c);
-  if (address) headers.set(CLIENT_ADDRESS_HEADER, address);
-  return headers;
+  return withClientAddress(c.req.raw.headers, addressOf(c));
 }
 
 /** Who acts in this request, for the audit chains: the guarded operator, or the one named (signing in and out). */

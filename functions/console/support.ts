@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
+import { betterAuthHeaders } from '../../middleware/addresses.ts';
 import type { AppEnv } from '../../middleware/env.ts';
 
 /** Where to go next, with a one-line message for the page there. */
@@ -15,7 +16,7 @@ export function forwardCookies(c: Context<AppEnv>, headers: Headers) {
 }
 
 export function session(c: Context<AppEnv>) {
-  return c.get('platform').auth.api.getSession({ headers: c.req.raw.headers, query: { disableCookieCache: true } });
+  return c.get('platform').auth.api.getSession({ headers: betterAuthHeaders(c), query: { disableCookieCache: true } });
 }
 
 /** The message of a Better Auth error, or a generic one: never a stack trace. */

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { isUuid } from '../../db/tenant.ts';
-import { CLIENT_ADDRESS_HEADER, requestAddress } from '../../middleware/addresses.ts';
+import { requestAddress, withClientAddress } from '../../middleware/addresses.ts';
 import type { AppEnv } from '../../middleware/env.ts';
 import { ApiError, HTTP_STATUS_CODES, problemResponse, type FieldError } from '../../middleware/errors.ts';
 
@@ -18,9 +18,7 @@ const LIST_MEMBERS = '/api/auth/organization/list-members';
 export async function handleBetterAuth(c: Context<AppEnv>) {
   const { auth, signInLimiter } = c.get('platform');
   const address = requestAddress(c);
-  const headers = new Headers(c.req.raw.headers);
-  headers.delete(CLIENT_ADDRESS_HEADER);
-  if (address) headers.set(CLIENT_ADDRESS_HEADER, address);
+  const headers = withClientAddress(c.req.raw.headers, address);
 
   let body: ArrayBuffer | undefined;
   if (c.req.method !== 'GET' && c.req.method !== 'HEAD') body = await c.req.arrayBuffer();

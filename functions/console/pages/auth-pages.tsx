@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { requestAddress } from '../../../middleware/addresses.ts';
+import { betterAuthHeaders, requestAddress } from '../../../middleware/addresses.ts';
 import type { AppEnv } from '../../../middleware/env.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import { Layout } from '../layout.tsx';
@@ -49,7 +49,7 @@ export async function signIn(c: Context<AppEnv>) {
     await signInLimiter.attempt({ address: requestAddress(c), email: field('email') });
     const { headers } = await auth.api.signInEmail({
       body: { email: field('email'), password: field('password') },
-      headers: c.req.raw.headers,
+      headers: betterAuthHeaders(c),
       returnHeaders: true,
     });
     forwardCookies(c, headers);
@@ -65,7 +65,7 @@ export async function signUp(c: Context<AppEnv>) {
   try {
     const { headers } = await auth.api.signUpEmail({
       body: { name: field('name'), email: field('email'), password: field('password') },
-      headers: c.req.raw.headers,
+      headers: betterAuthHeaders(c),
       returnHeaders: true,
     });
     forwardCookies(c, headers);
@@ -77,7 +77,7 @@ export async function signUp(c: Context<AppEnv>) {
 
 export async function signOut(c: Context<AppEnv>) {
   try {
-    const { headers } = await c.get('platform').auth.api.signOut({ headers: c.req.raw.headers, returnHeaders: true });
+    const { headers } = await c.get('platform').auth.api.signOut({ headers: betterAuthHeaders(c), returnHeaders: true });
     forwardCookies(c, headers);
   } catch {
     // Already signed out: the sign-in page is the right place either way.

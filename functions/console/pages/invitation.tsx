@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { betterAuthHeaders } from '../../../middleware/addresses.ts';
 import type { AppEnv } from '../../../middleware/env.ts';
 import { Layout } from '../layout.tsx';
 import { back, messageOf, session } from '../support.ts';
@@ -24,7 +25,7 @@ export async function acceptInvitation(c: Context<AppEnv>) {
   const id = c.req.param('id') ?? '';
   try {
     // Better Auth checks the invitation is for this user's email and makes the organization active.
-    await c.get('platform').auth.api.acceptInvitation({ headers: c.req.raw.headers, body: { invitationId: id } });
+    await c.get('platform').auth.api.acceptInvitation({ headers: betterAuthHeaders(c), body: { invitationId: id } });
     return back(c, '/console/projects', { notice: 'Welcome aboard.' });
   } catch (error) {
     return back(c, `/console/invitations/${encodeURIComponent(id)}`, { error: messageOf(error) });

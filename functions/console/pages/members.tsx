@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { organizations } from '../../../db/schema/organizations.ts';
+import { betterAuthHeaders } from '../../../middleware/addresses.ts';
 import type { AppEnv } from '../../../middleware/env.ts';
 import { Layout } from '../layout.tsx';
 import { back, messageOf, session } from '../support.ts';
@@ -15,9 +16,9 @@ export async function membersPage(c: Context<AppEnv>) {
   const { auth, config } = c.get('platform');
   const [org] = await c.var.tx.select({ id: organizations.id, name: organizations.name }).from(organizations);
   const query = { organizationId: c.var.org.id };
-  const { members } = await auth.api.listMembers({ headers: c.req.raw.headers, query });
+  const { members } = await auth.api.listMembers({ headers: betterAuthHeaders(c), query });
   const manager = c.var.member?.role === 'owner' || c.var.member?.role === 'admin';
-  const invitations = manager ? (await auth.api.listInvitations({ headers: c.req.raw.headers, query })).filter((i) => i.status === 'pending') : [];
+  const invitations = manager ? (await auth.api.listInvitations({ headers: betterAuthHeaders(c), query })).filter((i) => i.status === 'pending') : [];
   const principal = c.var.principal;
   return c.html(
     <Layout title="Members" user={principal.kind === 'session' ? principal : undefined} orgName={org?.name} notice={c.req.query('notice')} error={c.req.query('error')}>
@@ -96,7 +97,7 @@ export async function inviteMember(c: Context<AppEnv>) {
   const role = String(body.role ?? 'member') as (typeof ROLES)[number];
   try {
     await c.get('platform').auth.api.createInvitation({
-      headers: c.req.raw.headers,
+      headers: betterAuthHeaders(c),
       body: { email, role, organizationId: await activeOrganization(c) },
     });
     return back(c, '/console/members', { notice: `Invitation for ${email} created; send them the link below.` });
@@ -108,7 +109,7 @@ export async function inviteMember(c: Context<AppEnv>) {
 export async function removeMember(c: Context<AppEnv>) {
   try {
     await c.get('platform').auth.api.removeMember({
-      headers: c.req.raw.headers,
+      headers: betterAuthHeaders(c),
       body: { memberIdOrEmail: String((await c.req.parseBody()).memberId ?? ''), organizationId: await activeOrganization(c) },
     });
     return back(c, '/console/members', { notice: 'Member removed.' });
@@ -121,7 +122,7 @@ export async function changeRole(c: Context<AppEnv>) {
   const body = await c.req.parseBody();
   try {
     await c.get('platform').auth.api.updateMemberRole({
-      headers: c.req.raw.headers,
+      headers: betterAuthHeaders(c),
       body: { memberId: String(body.memberId ?? ''), role: String(body.role ?? '') as (typeof ROLES)[number], organizationId: await activeOrganization(c) },
     });
     return back(c, '/console/members', { notice: 'Role changed.' });

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { listMemberships } from '../../../auth/memberships.ts';
+import { betterAuthHeaders } from '../../../middleware/addresses.ts';
 import type { AppEnv } from '../../../middleware/env.ts';
 import { Layout } from '../layout.tsx';
 import { back, messageOf, session } from '../support.ts';
@@ -46,7 +47,7 @@ export async function createOrganization(c: Context<AppEnv>) {
   const slug = `${name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'org'}-${crypto.randomUUID().slice(0, 6)}`;
   try {
     // Better Auth makes the creator the owner and the new organization active.
-    await c.get('platform').auth.api.createOrganization({ headers: c.req.raw.headers, body: { name, slug } });
+    await c.get('platform').auth.api.createOrganization({ headers: betterAuthHeaders(c), body: { name, slug } });
     return back(c, '/console/projects', { notice: `Organization ${name} created.` });
   } catch (error) {
     return back(c, '/console', { error: messageOf(error) });
@@ -57,7 +58,7 @@ export async function switchOrganization(c: Context<AppEnv>) {
   const organizationId = String((await c.req.parseBody()).organizationId ?? '');
   try {
     // Rebinds the session on the server, after Better Auth checked the membership.
-    await c.get('platform').auth.api.setActiveOrganization({ headers: c.req.raw.headers, body: { organizationId } });
+    await c.get('platform').auth.api.setActiveOrganization({ headers: betterAuthHeaders(c), body: { organizationId } });
     return back(c, '/console/projects');
   } catch (error) {
     return back(c, '/console', { error: messageOf(error) });

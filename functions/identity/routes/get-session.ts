@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { listMemberships } from '../../../auth/memberships.ts';
+import { betterAuthHeaders } from '../../../middleware/addresses.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonResponse } from '../../../middleware/openapi.ts';
@@ -24,7 +25,7 @@ export const route = createRoute({
 export function registerGetSession(app: FunctionApp) {
   app.openapiWithoutTenant(route, async (c) => {
     const { auth, authDatabase } = c.get('platform');
-    const session = await auth.api.getSession({ headers: c.req.raw.headers, query: { disableCookieCache: true } });
+    const session = await auth.api.getSession({ headers: betterAuthHeaders(c), query: { disableCookieCache: true } });
     if (!session) throw new ApiError('unauthorized', 'Sign in first.', { headers: { 'www-authenticate': 'Bearer realm="kommit"' } });
     const memberships = await listMemberships(authDatabase, session.user.id);
     const active = (session.session as { activeOrganizationId?: string | null }).activeOrganizationId ?? null;

@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { APIError } from 'better-auth/api';
+import { betterAuthHeaders } from '../../../middleware/addresses.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonBody, jsonResponse, notFoundError } from '../../../middleware/openapi.ts';
@@ -33,11 +34,11 @@ export function registerSetActiveOrganization(app: FunctionApp) {
   app.openapiWithoutTenant(route, async (c) => {
     const { auth } = c.get('platform');
     const { organizationId } = c.req.valid('json');
-    const session = await auth.api.getSession({ headers: c.req.raw.headers, query: { disableCookieCache: true } });
+    const session = await auth.api.getSession({ headers: betterAuthHeaders(c), query: { disableCookieCache: true } });
     if (!session) throw new ApiError('unauthorized', 'Sign in first.', { headers: { 'www-authenticate': 'Bearer realm="kommit"' } });
     try {
       // Better Auth checks the membership row before it rebinds the session.
-      const org = await auth.api.setActiveOrganization({ headers: c.req.raw.headers, body: { organizationId } });
+      const org = await auth.api.setActiveOrganization({ headers: betterAuthHeaders(c), body: { organizationId } });
       if (!org) throw new ApiError('not_found', 'No such organization among yours.');
       return c.json({ organizationId: org.id, name: org.name, slug: org.slug }, 200);
     } catch (error) {

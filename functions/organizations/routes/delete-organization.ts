@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { eq, sql } from 'drizzle-orm';
 import { sessions } from '../../../db/schema/auth.ts';
 import { organizations } from '../../../db/schema/organizations.ts';
-import { requestAddress } from '../../../middleware/addresses.ts';
+import { betterAuthHeaders, requestAddress } from '../../../middleware/addresses.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { Context } from 'hono';
 import type { AppEnv } from '../../../middleware/env.ts';
@@ -67,7 +67,7 @@ async function assertReauthenticated(c: Context<AppEnv>, password: string | unde
   if (password !== undefined) {
     await platform.signInLimiter.attempt({ address: requestAddress(c), email: principal.email });
     const verified = await platform.auth.api
-      .verifyPassword({ body: { password }, headers: c.req.raw.headers })
+      .verifyPassword({ body: { password }, headers: betterAuthHeaders(c) })
       .then((result) => result.status === true, () => false);
     if (!verified) throw new ApiError('reauthentication_required', 'The password is not correct.');
     return principal.userId;

@@ -43,7 +43,7 @@ async function authenticateSession(c: Context<AppEnv>) {
   if (!c.req.header('cookie')) {
     throw new ApiError('unauthorized', 'Sign in, or send an API key as "Authorization: Bearer km_...".', CHALLENGE);
   }
-  const { auth, config } = c.get('platform');
+  const { auth } = c.get('platform');
   const { headers, response } = await auth.api.getSession({
     headers: betterAuthHeaders(c),
     query: { disableCookieCache: true },
@@ -54,14 +54,7 @@ async function authenticateSession(c: Context<AppEnv>) {
   if (!response) throw new ApiError('unauthorized', 'The session has expired or is not valid; sign in again.', CHALLENGE);
   await takeRequest(c.get('platform').requestLimiters.user, response.user.id, 'for this user');
 
-  // Cookies ride along on cross-site requests; a cookie-authenticated write must
-  // come from our own origin (SameSite=Lax is the first line, this the second).
-  if (!SAFE_METHODS.has(c.req.method)) {
-    const origin = c.req.header('origin') ?? refererOrigin(c.req.header('referer'));
-    if (origin !== new URL(config.baseURL).origin) {
-      throw new ApiError('forbidden', 'Cookie-authenticated changes must come from this site (Origin header).');
-    }
-  }
+  assertSameOrigin(c);
 
   const { session, user } = response;
   c.set('principal', { kind: 'session', userId: user.id, sessionId: session.id, email: user.email, name: user.name });
@@ -70,6 +63,19 @@ async function authenticateSession(c: Context<AppEnv>) {
     throw new ApiError('forbidden', 'No active organization: choose one with POST /v1/session/active-organization.');
   }
   c.set('org', { id: orgId });
+}
+
+/**
+ * Cookies ride along on cross-site requests; a cookie-authenticated write must
+ * come from our own origin (SameSite=Lax is the first line, this the second).
+ * Every route that acts on a session cookie calls this, in the chain or not.
+ */
+export function assertSameOrigin(c: Context<AppEnv>) {
+  if (SAFE_METHODS.has(c.req.method)) return;
+  const origin = c.req.header('origin') ?? refererOrigin(c.req.header('referer'));
+  if (origin !== new URL(c.get('platform').config.baseURL).origin) {
+    throw new ApiError('forbidden', 'Cookie-authenticated changes must come from this site (Origin header).');
+  }
 }
 
 function refererOrigin(referer: string | undefined) {

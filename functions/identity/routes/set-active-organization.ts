@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { APIError } from 'better-auth/api';
 import { betterAuthHeaders } from '../../../middleware/addresses.ts';
+import { assertSameOrigin } from '../../../middleware/authenticate.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonBody, jsonResponse, notFoundError } from '../../../middleware/openapi.ts';
@@ -36,6 +37,9 @@ export function registerSetActiveOrganization(app: FunctionApp) {
     const { organizationId } = c.req.valid('json');
     const session = await auth.api.getSession({ headers: betterAuthHeaders(c), query: { disableCookieCache: true } });
     if (!session) throw new ApiError('unauthorized', 'Sign in first.', { headers: { 'www-authenticate': 'Bearer realm="kommit"' } });
+    // Outside the chain, so authenticate's Origin check is made here: another
+    // site must not move a signed-in browser into another organization.
+    assertSameOrigin(c);
     try {
       // Better Auth checks the membership row before it rebinds the session.
       const org = await auth.api.setActiveOrganization({ headers: betterAuthHeaders(c), body: { organizationId } });

@@ -127,8 +127,9 @@ export function createAuth(options: AuthOptions) {
         },
       },
     },
-    // Sign-in attempts are limited per account and per address by the platform
-    // (middleware/sign-in-limit.ts), in front of this handler.
+    // Sign-ups and every endpoint that checks a password are limited per
+    // account and per address by the platform (middleware/sign-in-limit.ts,
+    // PASSWORD_CHECKS in functions/identity/better-auth.ts), in front of this handler.
     rateLimit: { enabled: false },
     advanced: {
       database: { generateId: 'uuid', joins: true },

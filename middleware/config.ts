@@ -45,9 +45,9 @@ export interface WebhookLimits {
 export const DEFAULT_WEBHOOK_LIMITS: WebhookLimits = { maxBodyBytes: 256 * 1024, perEndpointPerMinute: 6000 };
 
 export interface SignInLimits {
-  /** Attempts per email address (sign-in) within the window. */
+  /** Password attempts per account (the email signed in with, or the session's user) within the window. */
   perAccount: number;
-  /** Attempts per client address (sign-in and sign-up) within the window. */
+  /** Password attempts and sign-ups per client address within the window. */
   perAddress: number;
   windowSeconds: number;
 }

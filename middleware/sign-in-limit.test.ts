@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../test/database.ts';
 import { startTestServer, type TestServer } from '../test/server.ts';
-import { UserAgent } from '../test/user-agent.ts';
+import { UserAgent, uniqueEmail } from '../test/user-agent.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -42,6 +42,74 @@ describe('sign-in rate limits', () => {
       const statuses: number[] = [];
       for (let i = 0; i < 6; i++) statuses.push((await new UserAgent(server).signIn(`nobody-${i}@example.test`, 'whatever password')).status);
       expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+    });
+  });
+});
+
+/** Where a console form sent the browser, and the error it shows there. */
+function redirect(location: string) {
+  const url = new URL(location, 'http://console.invalid');
+  return { path: url.pathname, error: url.searchParams.get('error') };
+}
+
+describe('sign-in rate limits, whatever the way in', () => {
+  it('count a form-encoded sign-in against the account, from addresses that change every time', async () => {
+    // Our loopback client is a trusted proxy here, so X-Forwarded-For sets each request's address.
+    const server = await startTestServer(db, { config: { trustedProxies: ['127.0.0.1'], signInLimits: { perAccount: 3, perAddress: 2, windowSeconds: 60 } } });
+    try {
+      const email = uniqueEmail('form-target');
+      await new UserAgent(server).signUp(email);
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const form = new URLSearchParams({ email, password: `guess-number-${i}` });
+        statuses.push((await new UserAgent(server).request('POST', '/api/auth/sign-in/email', form, { 'x-forwarded-for': `203.0.113.${i + 1}` })).status);
+      }
+      expect(statuses).toEqual([401, 401, 401, 429]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('hold for console sign-ups, per address', async () => {
+    await withServer({ perAccount: 100, perAddress: 2 }, async (server) => {
+      const locations: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const page = await new UserAgent(server).form('/console/sign-up', { name: 'New', email: uniqueEmail('console-new'), password: 'correct horse battery' });
+        locations.push(page.headers.get('location') ?? '');
+      }
+      expect(locations.slice(0, 2)).toEqual([expect.stringMatching(/^\/console\?notice=/), expect.stringMatching(/^\/console\?notice=/)]);
+      expect(redirect(locations[2]!)).toEqual({ path: '/console/sign-up', error: expect.stringMatching(/^Too many sign-in attempts from this address/) });
+    });
+  });
+
+  it('are one budget per account for console and API sign-ins', async () => {
+    await withServer({ perAccount: 3, perAddress: 100 }, async (server) => {
+      const email = uniqueEmail('both-ways');
+      await new UserAgent(server).signUp(email);
+      for (let i = 0; i < 3; i++) expect((await new UserAgent(server).signIn(email, `guess-number-${i}`)).status).toBe(401);
+      const page = await new UserAgent(server).form('/console/sign-in', { email, password: 'correct horse battery' });
+      expect(redirect(page.headers.get('location')!)).toEqual({ path: '/console/sign-in', error: expect.stringMatching(/^Too many sign-in attempts for this account/) });
+    });
+  });
+
+  it('stop a stolen session from guessing its password through the endpoints that check it', async () => {
+    await withServer({ perAccount: 3, perAddress: 100 }, async (server) => {
+      const attempts: [string, Record<string, string>][] = [
+        ['/api/auth/change-password', { currentPassword: 'a wrong guess', newPassword: 'another new password' }],
+        ['/api/auth/verify-password', { password: 'a wrong guess' }],
+        ['/api/auth/delete-user', { password: 'a wrong guess' }],
+      ];
+      for (const [path, body] of attempts) {
+        const thief = new UserAgent(server);
+        await thief.signUp(uniqueEmail('stolen'));
+        const statuses: number[] = [];
+        for (let i = 0; i < 4; i++) statuses.push((await thief.request('POST', path, body)).status);
+        expect(statuses, path).toEqual([400, 400, 400, 429]);
+        // The owner's own sign-in now waits too: the budget is the account's.
+        const limited = await thief.request('POST', path, { ...body, currentPassword: 'correct horse battery', password: 'correct horse battery' });
+        expect(limited.status, path).toBe(429);
+        expect(limited.headers.get('content-type')).toBe('application/problem+json');
+      }
     });
   });
 });

@@ -3,10 +3,12 @@ import type { SignInLimits } from './config.ts';
 import { ApiError } from './errors.ts';
 
 /**
- * Limits sign-in attempts per account (the email tried) and per client address,
- * so neither one password nor many accounts can be guessed at speed. Counted in
- * process memory: a deployment with several replicas multiplies the allowance by
- * their number, which still bounds guessing.
+ * Limits password attempts (signing in, and every Better Auth endpoint that
+ * checks the password: functions/identity/better-auth.ts) per account and per
+ * client address, so neither one password nor many accounts can be guessed at
+ * speed. Sign-ups count per address. Counted in process memory: a deployment
+ * with several replicas multiplies the allowance by their number, which still
+ * bounds guessing.
  */
 export function createSignInLimiter(limits: SignInLimits) {
   const perAccount = new RateLimiterMemory({ keyPrefix: 'sign-in-account', points: limits.perAccount, duration: limits.windowSeconds });

@@ -9,26 +9,35 @@ const SIGN_UP = '/api/auth/sign-up/email';
 const LIST_MEMBERS = '/api/auth/organization/list-members';
 
 /**
+ * Better Auth endpoints that take the account's password and tell whether it
+ * was right (node_modules/better-auth/dist/api/routes: sign-in.mjs,
+ * update-user.mjs, password.mjs; verify-password is marked "server" there but
+ * routed all the same). Better Auth's own limiter is off (auth/index.ts), so
+ * each attempt at one of them counts against the sign-in budgets. The others
+ * that touch passwords are not routed (set-password) or need a token from a
+ * mail we never send (reset-password).
+ */
+const PASSWORD_CHECKS = new Set([SIGN_IN, '/api/auth/change-password', '/api/auth/verify-password', '/api/auth/delete-user']);
+
+/**
  * Hands /api/auth/* to Better Auth, after four things it does not do our way:
  * the client address it sees is the one the platform determined (a client's
  * own header of that name is replaced), ids it would look up must be UUIDs,
- * sign-in and sign-up attempts pass the platform's rate limits, and its errors
- * leave as problem+json.
+ * sign-ups and password attempts pass the platform's rate limits, and its
+ * errors leave as problem+json.
  */
 export async function handleBetterAuth(c: Context<AppEnv>) {
-  const { auth, signInLimiter } = c.get('platform');
+  const { auth } = c.get('platform');
   const address = requestAddress(c);
   const headers = withClientAddress(c.req.raw.headers, address);
 
   let body: ArrayBuffer | undefined;
   if (c.req.method !== 'GET' && c.req.method !== 'HEAD') body = await c.req.arrayBuffer();
-  const json = jsonObjectIn(body);
+  const fields = bodyFields(c.req.header('content-type'), body);
   const query = new URL(c.req.url).searchParams;
-  const errors = [...malformedIds(query, json), ...(c.req.path === LIST_MEMBERS ? malformedMemberListing(query) : [])];
+  const errors = [...malformedIds(query, fields), ...(c.req.path === LIST_MEMBERS ? malformedMemberListing(query) : [])];
   if (errors.length) throw new ApiError('invalid_request', 'Some fields are not valid.', { errors });
-  if (c.req.method === 'POST' && (c.req.path === SIGN_IN || c.req.path === SIGN_UP)) {
-    await signInLimiter.attempt({ address, email: c.req.path === SIGN_IN && typeof json?.email === 'string' ? json.email : undefined });
-  }
+  if (c.req.method === 'POST') await limitAttempts(c, headers, address, fields);
 
   // Errors that are not Better Auth's own (a database error, say) are thrown
   // out of the handler (onAPIError.throw in auth/index.ts) and answered by our
@@ -38,26 +47,53 @@ export async function handleBetterAuth(c: Context<AppEnv>) {
   return asProblem(c, response);
 }
 
-function jsonObjectIn(body: ArrayBuffer | undefined): Record<string, unknown> | undefined {
-  if (!body?.byteLength) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(new TextDecoder().decode(body));
-    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
-  } catch {
-    // Better Auth answers malformed JSON itself.
-    return undefined;
-  }
+/**
+ * A sign-up counts per address; a password attempt per address and per
+ * account: the email given to sign in, otherwise the session's user, so a
+ * stolen cookie cannot guess the password through change-password either.
+ */
+async function limitAttempts(c: Context<AppEnv>, headers: Headers, address: string | undefined, fields: Record<string, unknown> | undefined) {
+  const { auth, signInLimiter } = c.get('platform');
+  if (c.req.path === SIGN_UP) return signInLimiter.attempt({ address });
+  if (!PASSWORD_CHECKS.has(c.req.path)) return;
+  if (c.req.path === SIGN_IN) return signInLimiter.attempt({ address, email: typeof fields?.email === 'string' ? fields.email : undefined });
+  // Without a session Better Auth answers 401 and the address alone counts.
+  const session = await auth.api.getSession({ headers, query: { disableCookieCache: true } });
+  return signInLimiter.attempt({ address, email: session?.user.email });
 }
 
 /**
- * Request fields (query or JSON body) that Better Auth looks rows up by. Every
+ * The body's fields as Better Auth will read them (better-call's getBody):
+ * JSON for a JSON content type, a form for a urlencoded one (the last of a
+ * repeated name wins, as there). Sign-in and sign-up take both; every other
+ * endpoint refuses a form with 415.
+ */
+function bodyFields(contentType: string | undefined, body: ArrayBuffer | undefined): Record<string, unknown> | undefined {
+  if (!body?.byteLength || !contentType) return undefined;
+  const type = contentType.toLowerCase();
+  const text = new TextDecoder().decode(body);
+  if (/^application\/([a-z0-9.+-]*\+)?json/.test(type)) {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+    } catch {
+      // Better Auth answers malformed JSON itself.
+      return undefined;
+    }
+  }
+  if (type.includes('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(text));
+  return undefined;
+}
+
+/**
+ * Request fields (query or body) that Better Auth looks rows up by. Every
  * one of those rows has a uuid id (generateId 'uuid' in auth/index.ts, uuid
  * columns in db/schema/auth.ts) and Better Auth does not check the shape, so a
  * malformed id would reach Postgres and fail there.
  */
 const ID_FIELDS = ['id', 'organizationId', 'invitationId', 'memberId', 'userId', 'memberIdOrEmail'];
 
-function malformedIds(query: URLSearchParams, json: Record<string, unknown> | undefined): FieldError[] {
+function malformedIds(query: URLSearchParams, fields: Record<string, unknown> | undefined): FieldError[] {
   const errors: FieldError[] = [];
   const check = (path: string, name: string, value: unknown) => {
     // Other types are Better Auth's to refuse; null means "none" (set-active).
@@ -68,7 +104,7 @@ function malformedIds(query: URLSearchParams, json: Record<string, unknown> | un
   };
   for (const name of ID_FIELDS) {
     for (const value of query.getAll(name)) check('query', name, value);
-    if (json) check('body', name, json[name]);
+    if (fields) check('body', name, fields[name]);
   }
   return errors;
 }

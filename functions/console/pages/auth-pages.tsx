@@ -61,8 +61,10 @@ export async function signIn(c: Context<AppEnv>) {
 
 export async function signUp(c: Context<AppEnv>) {
   const field = await form(c);
-  const { auth } = c.get('platform');
+  const { auth, signInLimiter } = c.get('platform');
   try {
+    // Counted per address, as /api/auth/sign-up/email is: no address creates accounts at speed.
+    await signInLimiter.attempt({ address: requestAddress(c) });
     const { headers } = await auth.api.signUpEmail({
       body: { name: field('name'), email: field('email'), password: field('password') },
       headers: betterAuthHeaders(c),
@@ -71,7 +73,7 @@ export async function signUp(c: Context<AppEnv>) {
     forwardCookies(c, headers);
     return back(c, '/console', { notice: 'Welcome to Kommit. Create your first organization below.' });
   } catch (error) {
-    return back(c, '/console/sign-up', { error: messageOf(error) });
+    return back(c, '/console/sign-up', { error: error instanceof ApiError ? error.message : messageOf(error) });
   }
 }
 

@@ -170,8 +170,9 @@ function wranglerFile() {
     '# Already bundled by edge/build.ts.',
     'no_bundle = true',
     'rules = [{ type = "ESModule", globs = ["**/*.mjs"] }]',
-    '# Secrets per worker (never in this file): DATABASE_URL, AUTH_DATABASE_URL, BETTER_AUTH_SECRET,',
-    '# WEBHOOK_SECRET_KEY, AUDIT_SIGNING_KEY. The database CA must be trusted by the runtime.',
+    '# Secrets per worker (never in this file; a production worker refuses to serve without any of them):',
+    '# DATABASE_URL, AUTH_DATABASE_URL, BETTER_AUTH_SECRET, WEBHOOK_SECRET_KEY, AUDIT_SIGNING_KEY.',
+    '# The database CA must be trusted by the runtime.',
     '# Also per worker: KOMMIT_BASE_URL, the public origin (a production worker refuses to serve without it).',
   ];
   for (const service of services.filter((s) => s.kind === 'function')) {

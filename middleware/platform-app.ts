@@ -1,7 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { mountDocs } from './docs.ts';
 import { measureRequests, metricsRoute } from './metrics.ts';
@@ -11,6 +10,7 @@ import { withPlatformErrors } from './openapi.ts';
 import type { AppEnv, Platform } from './env.ts';
 import { ApiError, notFound, onError, problemResponse } from './errors.ts';
 import type { FunctionApp } from './function-app.ts';
+import { requestId } from './request-id.ts';
 import { requestLog } from './request-log.ts';
 import { tlsOnly } from './tls-only.ts';
 

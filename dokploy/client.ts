@@ -1,3 +1,5 @@
+import { redactCredentials } from './redact.ts';
+
 /**
  * Dokploy's HTTP API: every tRPC procedure is also `/api/<router>.<procedure>`,
  * queries as GET with their input in the query string, mutations as POST with
@@ -10,7 +12,8 @@ export class DokployError extends Error {
     readonly status: number,
     message: string,
   ) {
-    super(`${procedure}: ${status} ${message}`);
+    // Dokploy's error texts may quote the input, such as a git URL with a token.
+    super(`${procedure}: ${status} ${redactCredentials(message)}`);
   }
 }
 
@@ -43,7 +46,8 @@ export class DokployClient {
   /** In a dry run: prints the call and answers `dryRunAnswer` (ids a real call would have returned are placeholders). */
   async mutate<T>(procedure: string, body: Input, dryRunAnswer?: (placeholder: string) => T): Promise<T> {
     if (this.dryRun) {
-      this.options.print?.(`POST /api/${procedure} ${JSON.stringify(body)}`);
+      // Printed, so without URL credentials (saveGitProvider's body has the git URL); sent as given.
+      this.options.print?.(`POST /api/${procedure} ${redactCredentials(JSON.stringify(body))}`);
       return (dryRunAnswer?.(`<dry-run-${++this.dryRunIds}>`) ?? true) as T;
     }
     return this.send<T>(procedure, new URL(`api/${procedure}`, this.base()), {

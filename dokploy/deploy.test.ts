@@ -12,6 +12,8 @@ import { startFakeDokploy } from '../test/fake-dokploy.ts';
 import { main } from './deploy.ts';
 import { requiredShared } from './describe.ts';
 import { services } from './functions.ts';
+import { redactCredentials } from './redact.ts';
+import { render } from './render.ts';
 
 // The deploy CLI's own code (main) against a local fake of Dokploy's API
 // that checks every request against the shapes Dokploy's source declares,
@@ -201,6 +203,38 @@ describe('npm run deploy', () => {
       expect(output).toContain(`would call POST /api/${procedure} {`);
     }
     expect(output).not.toContain(fake.apiKey);
+  });
+
+  it('never prints a token in KOMMIT_GIT_URL (dry-run bodies, its own lines, the build log) nor renders it, but sends it to Dokploy', async () => {
+    const token = `ghp_${randomBytes(12).toString('hex')}`;
+    const gitUrl = `https://x-access-token:${token}@github.com/kommit/kommit.git`;
+    const shown = 'https://***@github.com/kommit/kommit.git';
+    const fake = await preparedFake();
+    const env = { DOKPLOY_URL: fake.url, DOKPLOY_API_KEY: fake.apiKey, KOMMIT_GIT_URL: gitUrl };
+    const dry = await run(['projects', '--dry-run'], env);
+    expect(dry.code, dry.output).toBe(0);
+    expect(dry.output).toContain(`source ${shown} (main)`);
+    const saveGit = dry.output.split('\n').find((line) => line.includes('would call POST /api/application.saveGitProvider'));
+    expect(saveGit).toContain(`"customGitUrl":"${shown}"`);
+    const deployed = await run(['projects', '--skip-migrations'], env);
+    expect(deployed.code, deployed.output).toBe(0);
+    expect(deployed.output).toContain(`│ Cloning Repo Custom ${shown} to `);
+    for (const output of [dry.output, deployed.output]) expect(output).not.toContain(token);
+    // Dokploy needs the token to clone: it gets the URL as given.
+    expect(fake.state.applications.find((a) => a.name === 'kommit-projects')!.settings.customGitUrl).toBe(gitUrl);
+    const rendered = render({ host: 'api.kommit.test', gitUrl, gitBranch: 'main' }).get('dokploy/out/projects.json')!;
+    expect(rendered).toContain(`"customGitUrl": "${shown}"`);
+    expect(rendered).not.toContain(token);
+  });
+
+  it('redacts the credentials of any URL, keeping only an ssh user name', () => {
+    expect(redactCredentials('https://ghp_abc@github.com/o/r.git')).toBe('https://***@github.com/o/r.git');
+    expect(redactCredentials('clone https://oauth2:gl-pat@gitlab.example/o/r and https://u:p@ss@h.example/x')).toBe('clone https://***@gitlab.example/o/r and https://***@h.example/x');
+    expect(redactCredentials('postgres://beheerder:secret@db:5432/kommit')).toBe('postgres://***@db:5432/kommit');
+    expect(redactCredentials('ssh://git:pw@git.example/r')).toBe('ssh://***@git.example/r');
+    for (const untouched of ['ssh://git@git.kommit.test/kommit.git', 'git@github.com:o/r.git', 'https://github.com/o/r.git', 'mail ops@kommit.test']) {
+      expect(redactCredentials(untouched)).toBe(untouched);
+    }
   });
 
   it('says what is missing instead of guessing', async () => {

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { migrateRelease } from '../db/release-migrate.ts';
 import { DokployClient, DokployError } from './client.ts';
+import { redactCredentials } from './redact.ts';
 import { appName, describeApplication, patternRouter, requiredShared, type ApplicationDescription, type Target } from './describe.ts';
 import { serviceByName, services, type Service } from './functions.ts';
 import { PLACEHOLDER_TARGET } from './render.ts';
@@ -308,7 +309,10 @@ function releaseNote() {
 
 const USAGE = 'usage: npm run deploy -- <service>... | --all [--dry-run] [--skip-migrations]';
 
-export async function main(argv: string[], env: NodeJS.ProcessEnv, out: (line: string) => void) {
+export async function main(argv: string[], env: NodeJS.ProcessEnv, write: (line: string) => void) {
+  // Every line leaves without URL credentials: KOMMIT_GIT_URL may carry a token,
+  // and Dokploy's build logs and errors echo it (so may DOKPLOY_URL, a migration error).
+  const out = (line: string) => write(redactCredentials(line));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

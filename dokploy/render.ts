@@ -3,6 +3,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { appName, describeApplication, DOCKER_STAGE, DOCKERFILE, type Target } from './describe.ts';
 import { CONTAINER_PORT, services, type Service } from './functions.ts';
+import { redactCredentials } from './redact.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 export const OUT_DIR = 'dokploy/out';
@@ -30,7 +31,8 @@ const GENERATED = 'Rendered from dokploy/functions.ts by `npm run dokploy:render
 export function render(target: Target = PLACEHOLDER_TARGET): Map<string, string> {
   const files = new Map<string, string>();
   for (const service of services) {
-    files.set(`${OUT_DIR}/${service.name}.json`, `${JSON.stringify(applicationFile(service, target), null, 2)}\n`);
+    // For reading, not for sending: a token in the git URL stays out of the file.
+    files.set(`${OUT_DIR}/${service.name}.json`, `${redactCredentials(JSON.stringify(applicationFile(service, target), null, 2))}\n`);
   }
   files.set(`${OUT_DIR}/docker-compose.yml`, composeFile());
   files.set('wrangler.toml', wranglerFile());
@@ -170,8 +172,9 @@ function wranglerFile() {
     '# Already bundled by edge/build.ts.',
     'no_bundle = true',
     'rules = [{ type = "ESModule", globs = ["**/*.mjs"] }]',
-    '# Secrets per worker (never in this file): DATABASE_URL, AUTH_DATABASE_URL, BETTER_AUTH_SECRET,',
-    '# WEBHOOK_SECRET_KEY, AUDIT_SIGNING_KEY. The database CA must be trusted by the runtime.',
+    '# Secrets per worker (never in this file; a production worker refuses to serve without any of them):',
+    '# DATABASE_URL, AUTH_DATABASE_URL, BETTER_AUTH_SECRET, WEBHOOK_SECRET_KEY, AUDIT_SIGNING_KEY.',
+    '# The database CA must be trusted by the runtime.',
     '# Also per worker: KOMMIT_BASE_URL, the public origin (a production worker refuses to serve without it).',
   ];
   for (const service of services.filter((s) => s.kind === 'function')) {

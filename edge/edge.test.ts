@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { Miniflare } from 'miniflare';
 import { sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
@@ -24,6 +24,7 @@ let db: TestDatabase;
 let mf: Miniflare;
 
 const BETTER_AUTH_SECRET = randomBytes(32).toString('base64url');
+const AUDIT_SIGNING_KEY = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -44,8 +45,9 @@ beforeAll(async () => {
   mf = new Miniflare({
     workers: [
       ...functionNames.map((name) => worker(name)),
-      worker('projects-production', 'projects', { NODE_ENV: 'production', KOMMIT_BASE_URL: 'https://projects-production.kommit.test' }),
-      worker('projects-production-no-origin', 'projects', { NODE_ENV: 'production' }),
+      worker('projects-production', 'projects', { NODE_ENV: 'production', KOMMIT_BASE_URL: 'https://projects-production.kommit.test', AUDIT_SIGNING_KEY }),
+      worker('projects-production-no-origin', 'projects', { NODE_ENV: 'production', AUDIT_SIGNING_KEY }),
+      worker('projects-production-unsigned', 'projects', { NODE_ENV: 'production', KOMMIT_BASE_URL: 'https://projects-production-unsigned.kommit.test' }),
       worker('projects-owner', 'projects', { DATABASE_URL: url(db.adminUrl) }),
       worker('projects-limited', 'projects', { RATE_LIMIT_PER_ADDRESS: '3', CLIENT_ADDRESS_HEADER: 'x-client-address' }),
       worker('projects-misconfigured', 'projects', { WEBHOOK_SECRET_KEY: 'c2hvcnQ=' }),
@@ -125,6 +127,26 @@ describe('every function in workerd', () => {
     expect(signIn.type).toMatch(/^text\/html/);
   });
 
+  it('limits a body streamed without a length: workerd marks it Transfer-Encoding: chunked, which limitBodies reads', async () => {
+    // limitBodies (middleware/platform-app.ts) takes "neither Content-Length nor
+    // Transfer-Encoding" for "no body", as Node's HTTP server guarantees; this
+    // holds workerd to the same. The default limit is 1 MiB.
+    const streamed = (bytes: number) =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let sent = 0; sent < bytes; sent += 64 * 1024) controller.enqueue(new Uint8Array(Math.min(64 * 1024, bytes - sent)).fill(0x20));
+          controller.close();
+        },
+      });
+    const post = (bytes: number) =>
+      call('projects', '/v1/projects', { method: 'POST', body: streamed(bytes), duplex: 'half', headers: { 'content-type': 'application/json' } } as RequestInit);
+    const tooLarge = await post(1024 * 1024 + 1);
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.type).toBe('application/problem+json');
+    // Within the limit it goes on to the credentials check.
+    expect((await post(1024)).status).toBe(401);
+  });
+
   it('keeps TLS-only in production: plain HTTP is redirected, /health still answers', async () => {
     const plain = await call('projects-production', '/v1/projects', { scheme: 'http' });
     expect(plain.status).toBe(308);
@@ -174,6 +196,17 @@ describe('functions in workerd against Postgres', () => {
     expect(refused.status).toBe(503);
     expect(refused.type).toBe('application/problem+json');
     expect(refused.body.detail).toContain('KOMMIT_BASE_URL');
+  });
+
+  it('refuses to serve in production without AUDIT_SIGNING_KEY, as the Node server refuses to start: it would sign no checkpoints', async () => {
+    for (const path of ['/health', '/v1/projects']) {
+      const refused = await call('projects-production-unsigned', path);
+      expect(refused.status).toBe(503);
+      expect(refused.type).toBe('application/problem+json');
+      expect(refused.body.detail).toBe('This worker is missing configuration: AUDIT_SIGNING_KEY.');
+    }
+    // Outside production a worker without the key still serves (every other worker here has none).
+    expect((await call('projects', '/health')).status).toBe(200);
   });
 
   it('answers 503 problem+json, not the runtime\'s bare 500, when a binding is refused (a sealing key that is not 32 bytes)', async () => {

@@ -36,6 +36,13 @@ interface ExecutionContextLike {
 }
 
 const REQUIRED = ['DATABASE_URL', 'AUTH_DATABASE_URL', 'BETTER_AUTH_SECRET', 'WEBHOOK_SECRET_KEY'] as const;
+/**
+ * Required in production only, as the Node server requires them there: the
+ * public origin (never taken from a request, whose Host a client chooses), and
+ * the audit signing key (without it the worker would serve governed writes but
+ * sign no checkpoints, and a cut-off audit log could not be detected).
+ */
+const REQUIRED_IN_PRODUCTION = ['KOMMIT_BASE_URL', 'AUDIT_SIGNING_KEY'] as const;
 
 /**
  * One function module as a workerd fetch handler, behind the same platform app
@@ -58,9 +65,7 @@ export function createEdgeWorker(fn: FunctionApp) {
     async fetch(request: Request, env: EdgeBindings, ctx: ExecutionContextLike): Promise<Response> {
       const vars = stringBindings(env);
       const logger = edgeLogger(vars.LOG_LEVEL ?? 'info', { service: `kommit-${fn.functionName}` });
-      // In production the public origin is configured, never taken from a
-      // request (whose Host a client chooses) for the isolate's whole life.
-      const missing = [...REQUIRED, ...(vars.NODE_ENV === 'production' ? ['KOMMIT_BASE_URL' as const] : [])].filter((name) => !vars[name]);
+      const missing = [...REQUIRED, ...(vars.NODE_ENV === 'production' ? REQUIRED_IN_PRODUCTION : [])].filter((name) => !vars[name]);
       if (missing.length) {
         logger.error({ missing }, 'required bindings are not set');
         return unavailable(`This worker is missing configuration: ${missing.join(', ')}.`);
@@ -120,6 +125,8 @@ function createIsolatePlatform(fn: FunctionApp, vars: Record<string, string>, re
     logger,
     authSecret: vars.BETTER_AUTH_SECRET!,
     secretKey: vars.WEBHOOK_SECRET_KEY!,
+    // Production never gets here without the key (REQUIRED_IN_PRODUCTION); a
+    // development or test worker without one serves and signs no checkpoints.
     auditSigner: vars.AUDIT_SIGNING_KEY ? signerFromEnv(vars.AUDIT_SIGNING_KEY, vars) : undefined,
     functions: [fn.functionName],
     embedder: embedderFromEnv(vars),

@@ -1,6 +1,8 @@
+import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { createDatabase } from '../db/tenant.ts';
 import { startTestServer } from '../test/server.ts';
+import { createTenant } from '../test/tenants.ts';
 import { useTestServer } from '../test/use-server.ts';
 
 const env = useTestServer();
@@ -163,5 +165,33 @@ describe('the platform app', () => {
     expect(response.headers.get('x-frame-options')).toBe('DENY');
     expect(response.headers.get('x-request-id')).toMatch(/^[\w-]+$/);
     expect(response.headers.get('strict-transport-security')).toBeNull();
+  });
+
+  it("makes its own request id, never the client's X-Request-Id, even through a trusted proxy: audit rows and problems carry ours", async () => {
+    // An id another request already had, in the form hono/request-id accepts.
+    const borrowed = 'f47ac10b-58cc-4372-a567-0e02b2c3d479';
+    const tenant = await createTenant(env.db, env.server, 'Request Ids');
+    const created = await fetch(`${env.server.url}/v1/projects`, { method: 'POST', headers: { ...tenant.headers, 'x-request-id': borrowed }, body: JSON.stringify({ name: 'ids' }) });
+    expect(created.status).toBe(201);
+    const ours = created.headers.get('x-request-id');
+    expect(ours).toMatch(/^[0-9a-f-]{36}$/);
+    expect(ours).not.toBe(borrowed);
+    const [row] = await env.db.admin.withTenant(tenant.orgId, (tx) =>
+      tx.execute<{ request_id: string }>(sql`select request_id from audit_log where action = 'project.create' order by seq desc limit 1`),
+    );
+    expect(row!.request_id).toBe(ours);
+
+    const behindProxy = await startTestServer(env.db, { config: { trustedProxies: ['127.0.0.0/8'] } });
+    try {
+      for (const url of [env.server.url, behindProxy.url]) {
+        const refused = await fetch(`${url}/v1/projects`, { headers: { 'x-request-id': borrowed, 'x-forwarded-for': '203.0.113.9' } });
+        expect(refused.status).toBe(401);
+        const { instance } = await refused.json();
+        expect(instance).not.toBe(borrowed);
+        expect(instance).toBe(refused.headers.get('x-request-id'));
+      }
+    } finally {
+      await behindProxy.close();
+    }
   });
 });

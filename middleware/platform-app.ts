@@ -1,7 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { mountDocs } from './docs.ts';
 import { measureRequests, metricsRoute } from './metrics.ts';
@@ -11,6 +10,7 @@ import { withPlatformErrors } from './openapi.ts';
 import type { AppEnv, Platform } from './env.ts';
 import { ApiError, notFound, onError, problemResponse } from './errors.ts';
 import type { FunctionApp } from './function-app.ts';
+import { requestId } from './request-id.ts';
 import { requestLog } from './request-log.ts';
 import { tlsOnly } from './tls-only.ts';
 
@@ -21,7 +21,10 @@ const HEALTH_TIMEOUT_MS = 2000;
  * reading c.req.raw.body, which turns @hono/node-server's light request into a
  * full Request whose body is then read through web streams, costly on every
  * write. A declared Content-Length decides by itself (Node makes the body match
- * it), and a request with neither it nor Transfer-Encoding has no body.
+ * it), and a request with neither it nor Transfer-Encoding has no body. That
+ * holds in workerd too: it marks a body of unknown length Transfer-Encoding:
+ * chunked, whether it came over HTTP or from another worker's fetch
+ * (edge/edge.test.ts holds a streamed body to the limit).
  */
 function limitBodies(maxSize: number): MiddlewareHandler<AppEnv> {
   const onError = (c: Context<AppEnv>) => problemResponse(c, new ApiError('payload_too_large', `Bodies are limited to ${maxSize} bytes.`));

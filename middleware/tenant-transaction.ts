@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { sessions } from '../db/schema/auth.ts';
 import { effectiveRole } from '../db/member-roles.ts';
 import { failedAhead, type Tx } from '../db/tenant.ts';
@@ -75,5 +75,33 @@ export function tenantTransaction(): MiddlewareHandler<AppEnv> {
       }
       throw error;
     }
+  };
+}
+
+/** What a caller transaction answers when the caller no longer has access. */
+export const ACCESS_GONE = Symbol('access gone');
+
+/**
+ * Transactions of their own as this request's caller, for work that outlives
+ * the request's transaction (the pages of a streamed export). Each one checks
+ * the caller again as tenantTransaction did, in the statement that enters the
+ * tenant: the API key still valid, or the membership still there with a role
+ * Kommit knows (and share-locked while fn runs). fn runs only then; otherwise
+ * the answer is ACCESS_GONE and nothing of the tenant was read.
+ */
+export function callerTransactions(c: Context<AppEnv>) {
+  const { database } = c.get('platform');
+  // Read now: the request (and its context) may be over by the time these run.
+  const orgId = c.get('org').id;
+  const apiKeyHash = c.get('apiKeyHash');
+  const principal = c.get('principal');
+  return function asCaller<T>(fn: (tx: Tx) => Promise<T>): Promise<T | typeof ACCESS_GONE> {
+    if (apiKeyHash) {
+      return database.withTenantKey(apiKeyHash, async (tx, key) => (key?.orgId === orgId ? fn(tx) : ACCESS_GONE));
+    }
+    if (principal.kind === 'session') {
+      return database.withTenantMember(orgId, principal.userId, async (tx, stored) => (stored && effectiveRole(stored) ? fn(tx) : ACCESS_GONE));
+    }
+    throw new Error('callerTransactions needs a request that passed tenantTransaction');
   };
 }

@@ -244,7 +244,8 @@ export async function startFakeDokploy(options: FakeDokployOptions = {}) {
         const application = find(state.applications, 'applicationId', input.applicationId);
         const service = application.name.replace(/^kommit-/, '');
         setTimeout(() => {
-          const deployment = { deploymentId: newId(), applicationId: application.applicationId, status: 'running', createdAt: new Date().toISOString(), errorMessage: null as string | null, log: [`Building ${application.appName}`, `docker build -f ${application.settings.dockerfile} --target ${application.settings.dockerBuildStage} .`] };
+          // Like Dokploy's, the build log names the URL it clones from, credentials and all.
+          const deployment = { deploymentId: newId(), applicationId: application.applicationId, status: 'running', createdAt: new Date().toISOString(), errorMessage: null as string | null, log: [`Building ${application.appName}`, `Cloning Repo Custom ${application.settings.customGitUrl} to /etc/dokploy/applications/${application.appName}/code: ✅`, `docker build -f ${application.settings.dockerfile} --target ${application.settings.dockerBuildStage} .`] };
           state.deployments.push(deployment);
           setTimeout(() => {
             if (options.failing?.includes(service)) {

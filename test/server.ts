@@ -22,6 +22,16 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/** The platform app's test server. */
+export interface PlatformTestServer extends TestServer {
+  /**
+   * The same app without the socket, as from loopback: for a test that paces
+   * how it reads a response body (over a socket, the server and the kernel's
+   * buffers read megabytes ahead of the client).
+   */
+  request(path: string, init?: RequestInit): Promise<Response>;
+}
+
 export interface TestServerOptions {
   config?: Partial<HttpConfig>;
   functions?: FunctionApp[];
@@ -46,7 +56,7 @@ export interface TestServerOptions {
  * The platform app on a real HTTP server on loopback, so tests go through the
  * same socket-level facts (peer address, TLS or not) as production requests.
  */
-export async function startTestServer(db: TestDatabase, options: TestServerOptions = {}): Promise<TestServer> {
+export async function startTestServer(db: TestDatabase, options: TestServerOptions = {}): Promise<PlatformTestServer> {
   const functions = options.functions ?? selectFunctions(undefined);
   const authDatabase = options.authDatabase ?? createDatabase(db.authUrl, { ca: db.ca, max: 3 });
   let server: ReturnType<typeof serve> | undefined;
@@ -92,6 +102,7 @@ export async function startTestServer(db: TestDatabase, options: TestServerOptio
   const app = createPlatformApp(platform, functions);
   return {
     url,
+    request: async (path, init) => app.fetch(new Request(url + path, init), { incoming: { socket: { remoteAddress: '127.0.0.1', encrypted: false } } } as never),
     async close() {
       await new Promise<void>((resolve) => server!.close(() => resolve()));
       if (!options.authDatabase) await authDatabase.close();

@@ -1,12 +1,12 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { NoSuchOrganization, OrganizationBeingDeleted } from '../../db/admin/console.ts';
 import { assertConnection, checkWorkerConnection } from '../../db/boot-checks.ts';
 import type { RoleNames } from '../../db/roles.ts';
 import type { AppEnv } from '../../middleware/env.ts';
 import { PROBLEMS, problemOf } from '../../middleware/errors.ts';
+import { requestId } from '../../middleware/request-id.ts';
 import { tlsOnly } from '../../middleware/tls-only.ts';
 import type { AdminEnv, AdminPlatform } from './env.ts';
 import { AdminLayout } from './layout.tsx';

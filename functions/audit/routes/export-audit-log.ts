@@ -6,6 +6,7 @@ import { auditChainHeads } from '../../../db/schema/audit.ts';
 import { audit } from '../../../middleware/audit.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors } from '../../../middleware/openapi.ts';
+import { ACCESS_GONE, callerTransactions } from '../../../middleware/tenant-transaction.ts';
 import { auditFilterSchema, filterSql } from '../schemas.ts';
 
 /** Rows per page (one short transaction each) and characters per chunk written: both small enough to die young. */
@@ -21,7 +22,10 @@ export const route = createRoute({
   path: '/v1/audit-log/export',
   tags: ['audit'],
   summary: 'Export the audit log (JSON Lines or CSV), streamed; every row carries seq, prev_hash and hash',
-  description: 'An export without filters verifies offline with `npx kommit-audit verify <file>`. Exporting is itself audited.',
+  description:
+    'An export without filters verifies offline with `npx kommit-audit verify <file>`. Exporting is itself audited. ' +
+    'Every page of the stream checks the credential again: if the API key is revoked or the member removed during the export, ' +
+    'the response is aborted (the body never completes), so a cut-off export cannot pass for a whole one.',
   request: { query: exportQuery },
   responses: {
     200: {
@@ -65,7 +69,9 @@ export function registerExportAuditLog(app: FunctionApp) {
     await audit(c, { action: 'audit.export', targetType: 'audit_log', data: { format, filter } });
     const [head] = await c.var.tx.select({ seq: auditChainHeads.seq }).from(auditChainHeads);
     const upTo = head?.seq ?? 0;
-    const { database } = c.get('platform');
+    const { logger } = c.get('platform');
+    const requestId = c.get('requestId');
+    const asCaller = callerTransactions(c);
     const where = filterSql(filter);
     const line = format === 'csv' ? csvLine : jsonLine;
     let after = 0;
@@ -73,6 +79,8 @@ export function registerExportAuditLog(app: FunctionApp) {
 
     // Each page is read in a short tenant transaction of its own when the client
     // asks for more, so no transaction stays open for the length of a download.
+    // Each one enters as the caller, checking the key or membership again: a
+    // caller who lost access mid-export reads no further page.
     // Memory stays flat because nothing outlives a page: pages are small, and
     // rows go out in chunks of about CHUNK bytes, each a short string encoded
     // once, so V8 collects them young instead of promoting megabyte strings.
@@ -90,7 +98,7 @@ export function registerExportAuditLog(app: FunctionApp) {
         );
         let rows = 0;
         let text = '';
-        await database.withTenant(orgId, (tx) =>
+        const read = await asCaller((tx) =>
           postgresTransaction(tx)
             .unsafe<RecordRow[]>(page.sql, page.params as never[])
             .forEach((row) => {
@@ -103,6 +111,15 @@ export function registerExportAuditLog(app: FunctionApp) {
               }
             }),
         );
+        if (read === ACCESS_GONE) {
+          // Erroring the stream aborts the response before its end (no last
+          // chunk): the client sees a failed download, not a shorter file that
+          // looks complete. Neither format has room for an end marker that the
+          // offline verifier or a CSV reader would not take for a row.
+          logger.warn({ reqId: requestId, orgId, after }, 'audit export aborted: the caller lost access to the organization');
+          controller.error(new Error('the caller lost access to the organization during the export'));
+          return;
+        }
         if (text) controller.enqueue(Buffer.from(text));
         if (rows === 0) controller.close();
       },

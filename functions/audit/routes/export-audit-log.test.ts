@@ -1,0 +1,75 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { revokeApiKey } from '../../../db/operators.ts';
+import { bulkChain } from '../../../test/bench/audit.ts';
+import { createTenant, type TestTenant } from '../../../test/tenants.ts';
+import { useTestServer } from '../../../test/use-server.ts';
+import { uniqueEmail, UserAgent } from '../../../test/user-agent.ts';
+
+// The export reads its rows in pages of 1000, each in a transaction of its own.
+// These tests read the stream in-process (env.server.request), so no page is
+// read before the test asks for it: a socket would let the server read ahead.
+
+const env = useTestServer();
+const ROWS = 2500;
+let tenant: TestTenant;
+beforeAll(async () => {
+  tenant = await createTenant(env.db, env.server, 'Exporter');
+  // Three pages' worth, so a page is still to be read after the first.
+  await bulkChain(env.db, tenant.orgId, ROWS, () => {});
+});
+
+/** Reads a JSON Lines export, calling `meanwhile` after the first chunk; the seqs it got, and the error that ended it, if one did. */
+async function readExport(response: Response, meanwhile: () => Promise<unknown> = async () => {}) {
+  expect(response.status).toBe(200);
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  let aborted: unknown;
+  try {
+    for (let chunks = 0; ; chunks++) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+      if (chunks === 0) await meanwhile();
+    }
+  } catch (error) {
+    aborted = error;
+  }
+  const seqs = text.split('\n').filter(Boolean).map((line) => JSON.parse(line).seq as number);
+  return { seqs, aborted };
+}
+
+const upTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
+describe('GET /v1/audit-log/export when the caller loses access mid-export', () => {
+  it('streams every page while the caller keeps access', async () => {
+    const { seqs, aborted } = await readExport(await env.server.request('/v1/audit-log/export', { headers: tenant.headers }));
+    expect(aborted).toBeUndefined();
+    // organization.create, api_key.create, the bulk rows and this export's own row.
+    expect(seqs).toEqual(upTo(ROWS + 3));
+  });
+
+  it('aborts after the page being read when the API key is revoked: no further page, and no clean end', async () => {
+    const { seqs, aborted } = await readExport(await env.server.request('/v1/audit-log/export', { headers: tenant.headers }), () =>
+      revokeApiKey(env.db.admin, tenant.orgId, tenant.keyId),
+    );
+    expect(aborted).toBeInstanceOf(Error);
+    expect(seqs).toEqual(upTo(1000));
+  });
+
+  it('aborts after the page being read when the member is removed', async () => {
+    const member = new UserAgent(env.server);
+    const email = uniqueEmail('leaving');
+    await member.signUp(email);
+    const invitation = await tenant.owner.request('POST', '/api/auth/organization/invite-member', { email, role: 'member', organizationId: tenant.orgId });
+    expect((await member.request('POST', '/api/auth/organization/accept-invitation', { invitationId: invitation.body.id })).status).toBe(200);
+    expect((await member.request('POST', '/api/auth/organization/set-active', { organizationId: tenant.orgId })).status).toBe(200);
+    const exported = await env.server.request('/v1/audit-log/export', { headers: { cookie: member.cookieHeader() } });
+    const { seqs, aborted } = await readExport(exported, async () => {
+      const removed = await tenant.owner.request('POST', '/api/auth/organization/remove-member', { memberIdOrEmail: email, organizationId: tenant.orgId });
+      expect(removed.status).toBe(200);
+    });
+    expect(aborted).toBeInstanceOf(Error);
+    expect(seqs).toEqual(upTo(1000));
+  });
+});

@@ -16,6 +16,7 @@ export const route = createRoute({
   },
   responses: {
     200: { description: 'The article as HTML.', content: { 'text/html': { schema: z.string() } } },
+    400: problem('A key or slug no article could have (a NUL character, say).'),
     404: problem('Unknown widget key, or no published article with this slug.'),
   },
 });

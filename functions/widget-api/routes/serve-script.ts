@@ -8,7 +8,10 @@ export const route = createRoute({
   path: '/widget.js',
   tags: ['widget-api'],
   summary: 'The chat widget script to embed with one <script> tag carrying data-key (public)',
-  responses: { 200: { description: 'JavaScript.', content: { 'text/javascript': { schema: z.string() } } } },
+  responses: {
+    200: { description: 'JavaScript.', content: { 'text/javascript': { schema: z.string() } } },
+    304: { description: 'Not modified: If-None-Match named the current ETag.' },
+  },
 });
 
 const ETAG = `"${createHash('sha256').update(WIDGET_SCRIPT).digest('base64url').slice(0, 22)}"`;

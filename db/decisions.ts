@@ -5,6 +5,28 @@ import { queueIndex } from './search/index.ts';
 import type { Tx } from './tenant.ts';
 
 export const MAX_DECISION_METADATA_BYTES = 16 * 1024;
+/** Deeper metadata is refused before anything serializes it: JSON.stringify (and so the insert and the audit row) throws a RangeError a few thousand levels down. */
+export const MAX_DECISION_METADATA_DEPTH = 32;
+
+/** Why metadata cannot be stored (too deep, too large), or null when it can. */
+export function metadataRefusal(metadata: Record<string, unknown> | undefined): string | null {
+  if (!metadata) return null;
+  if (nestedDeeperThan(metadata, MAX_DECISION_METADATA_DEPTH)) return `metadata is limited to ${MAX_DECISION_METADATA_DEPTH} levels of nesting.`;
+  if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_DECISION_METADATA_BYTES) return `metadata is limited to ${MAX_DECISION_METADATA_BYTES} bytes of JSON.`;
+  return null;
+}
+
+/** Whether objects and arrays nest more than `limit` levels; iterative, so depth cannot overflow the stack here either. */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const pending: [unknown, number][] = [[value, 1]];
+  while (pending.length) {
+    const [current, depth] = pending.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return false;
+}
 
 /** Input a decision event can never be stored with, whoever sends it. */
 export class DecisionEventRefused extends Error {}
@@ -50,9 +72,8 @@ export function toDecisionEvent(row: typeof decisionEvents.$inferSelect) {
  * supersedes under row-level security.
  */
 export async function insertDecisionEvent(tx: Tx, input: NewDecisionEvent): Promise<{ event: ReturnType<typeof toDecisionEvent>; audit: AuditEntry }> {
-  if (input.metadata && Buffer.byteLength(JSON.stringify(input.metadata)) > MAX_DECISION_METADATA_BYTES) {
-    throw new DecisionEventRefused(`metadata is limited to ${MAX_DECISION_METADATA_BYTES} bytes of JSON.`);
-  }
+  const refusal = metadataRefusal(input.metadata);
+  if (refusal) throw new DecisionEventRefused(refusal);
   const [row] = await tx
     .insert(decisionEvents)
     .values({

@@ -14,15 +14,15 @@ export interface ArticleInput {
   published?: boolean;
 }
 
-/** A URL-safe slug from a title or file name: lower-case words joined by hyphens. */
-export function slugify(text: string) {
+/** A URL-safe slug from a title or file name: lower-case words joined by hyphens, at most `maxLength` long, never ending in one. */
+export function slugify(text: string, maxLength = 80) {
   const slug = text
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')
-    .slice(0, 80)
+    .slice(0, maxLength)
     .replace(/-+$/, '');
   return slug || 'article';
 }
@@ -48,7 +48,9 @@ export async function syncArticleIndex(tx: Tx, before: ArticleRow | undefined, a
  * changed: taking one that exists is a conflict.
  */
 async function freeSlug(tx: Tx, title: string) {
-  const base = slugify(title).slice(0, 72);
+  // Room for a "-NN" suffix within the 80 characters; cut before the hyphens
+  // are trimmed, or a cut right after a word would leave one at the end.
+  const base = slugify(title, 72);
   const taken = await tx
     .select({ slug: helpdeskArticles.slug })
     .from(helpdeskArticles)

@@ -144,6 +144,14 @@ describe('helpdesk articles', () => {
     const drafts = (await acme.owner.request('GET', '/v1/helpdesk/articles?published=false')).body.data.map((a: { title: string }) => a.title);
     expect(drafts).toEqual(['Refund policy (draft)']);
   });
+
+  it('derive a valid slug from a long title even where the cut falls right after a word', async () => {
+    const title = `${'a'.repeat(71)} b`;
+    const created = await globex.owner.request('POST', '/v1/helpdesk/articles', { title, body: 'x' });
+    expect(created.status).toBe(201);
+    expect(created.body.slug).toBe('a'.repeat(71));
+    expect((await globex.owner.request('DELETE', `/v1/helpdesk/articles/${created.body.id}`)).status).toBeLessThan(300);
+  });
 });
 
 describe('widget configuration', () => {

@@ -2,11 +2,11 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
 import { decisionEvents, decisionKinds } from '../../../db/schema/decisions.ts';
 import { projects } from '../../../db/schema/projects.ts';
-import { insertDecisionEvent, MAX_DECISION_METADATA_BYTES } from '../../../db/decisions.ts';
+import { insertDecisionEvent, metadataRefusal } from '../../../db/decisions.ts';
 import { audit, auditContext } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
-import { commonErrors, jsonBody, jsonResponse, notFoundError } from '../../../middleware/openapi.ts';
+import { commonErrors, jsonBody, jsonResponse, notFoundError, problem } from '../../../middleware/openapi.ts';
 import { decisionEventSchema } from '../schemas.ts';
 
 export const createDecisionEventBody = z
@@ -17,7 +17,7 @@ export const createDecisionEventBody = z
     rationale: z.string().max(20_000).optional(),
     outcome: z.string().max(20_000).optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
-    supersedes: z.uuid().optional().openapi({ description: 'An earlier, still active event of this organization that this one replaces.' }),
+    supersedes: z.uuid().optional().openapi({ description: 'An earlier, still active event of the same project that this one replaces.' }),
   })
   .openapi('CreateDecisionEvent', {
     example: { projectId: '0b6f2a57-6f0a-4c43-9c1e-0e1b6f5b3f2d', kind: 'decision', title: 'Use the EU region', rationale: 'Customer contracts require it.' },
@@ -33,8 +33,8 @@ export const route = createRoute({
     201: jsonResponse(decisionEventSchema, 'The recorded event.'),
     ...commonErrors,
     ...notFoundError,
-    409: { description: 'The event to supersede is not active any more.' },
-    422: { description: 'The metadata is too large.' },
+    409: problem('The event to supersede is not active any more.'),
+    422: problem('The metadata is too large or too deeply nested, or the event to supersede belongs to another project.'),
   },
 });
 
@@ -42,9 +42,8 @@ export function registerCreateDecisionEvent(app: FunctionApp) {
   app.openapi(route, async (c) => {
     const input = c.req.valid('json');
     const tx = c.var.tx;
-    if (input.metadata && Buffer.byteLength(JSON.stringify(input.metadata)) > MAX_DECISION_METADATA_BYTES) {
-      throw new ApiError('unprocessable', `metadata is limited to ${MAX_DECISION_METADATA_BYTES} bytes of JSON.`);
-    }
+    const refusal = metadataRefusal(input.metadata);
+    if (refusal) throw new ApiError('unprocessable', refusal);
     // Row-level security makes another organization's project look missing.
     const [project] = await tx.select({ id: projects.id }).from(projects).where(eq(projects.id, input.projectId));
     if (!project) throw new ApiError('not_found', 'No project with this id.');
@@ -52,6 +51,9 @@ export function registerCreateDecisionEvent(app: FunctionApp) {
       const [earlier] = await tx.select().from(decisionEvents).where(eq(decisionEvents.id, input.supersedes)).for('update');
       if (!earlier) throw new ApiError('not_found', 'No decision event with the id given in supersedes.');
       if (earlier.status !== 'active') throw new ApiError('conflict', `The event to supersede is ${earlier.status}, not active.`);
+      // A correction stays with what it corrects: linked across projects, the
+      // one project's deletion would take the other's events with it.
+      if (earlier.projectId !== input.projectId) throw new ApiError('unprocessable', 'The event to supersede belongs to another project; record the correction in that project.');
     }
     const { actor } = auditContext(c);
     const { event, audit: entry } = await insertDecisionEvent(tx, { ...input, orgId: c.var.org.id, actor });

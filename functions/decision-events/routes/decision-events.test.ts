@@ -48,12 +48,36 @@ describe('decision events', () => {
     const archived = await acme.owner.request('POST', `/v1/decision-events/${progress.body.id}/archive`);
     expect(archived.body).toMatchObject({ status: 'archived', title: 'Half way' });
     expect((await acme.owner.request('GET', '/v1/decision-events?status=archived')).body.data).toHaveLength(1);
+
+    // Archiving again, or archiving a superseded event, changes nothing and says why.
+    const again = await acme.owner.request('POST', `/v1/decision-events/${progress.body.id}/archive`);
+    const replaced = await record(acme, { projectId: acmeProject, kind: 'learning', title: 'First take' });
+    await record(acme, { projectId: acmeProject, kind: 'learning', title: 'Second take', supersedes: replaced.body.id });
+    const superseded = await acme.owner.request('POST', `/v1/decision-events/${replaced.body.id}/archive`);
+    expect([again.status, superseded.status]).toEqual([409, 409]);
+    expect((await acme.owner.request('GET', `/v1/decision-events/${replaced.body.id}`)).body.status).toBe('superseded');
+    const archiveRows = (await acme.owner.request('GET', `/v1/audit-log?action=decision_event.archive&targetId=${progress.body.id}`)).body.data;
+    expect(archiveRows).toHaveLength(1);
+  });
+
+  it('supersede only within their project, so deleting one project never takes another project’s events', async () => {
+    const other = (await acme.owner.request('POST', '/v1/projects', { name: 'other' })).body.id;
+    const inOther = await record(acme, { projectId: other, kind: 'decision', title: 'In the other project' });
+    const across = await record(acme, { projectId: acmeProject, kind: 'decision', title: 'Correcting across', supersedes: inOther.body.id });
+    expect(across.status).toBe(422);
+    expect(across.body.detail).toMatch(/another project/);
+    expect((await acme.owner.request('GET', `/v1/decision-events/${inOther.body.id}`)).body.status).toBe('active');
   });
 
   it('refuse bad input: unknown kind, oversized text (400) and oversized metadata (422)', async () => {
     expect((await record(acme, { projectId: acmeProject, kind: 'rumour', title: 'x' })).status).toBe(400);
     expect((await record(acme, { projectId: acmeProject, kind: 'decision', title: 'x'.repeat(501) })).status).toBe(400);
     expect((await record(acme, { projectId: acmeProject, kind: 'decision', title: 'x', metadata: { blob: 'y'.repeat(20_000) } })).status).toBe(422);
+    // Nesting deep enough to break JSON.stringify, in a small body: 422, not 500.
+    const nested = `{"projectId":"${acmeProject}","kind":"decision","title":"deep","metadata":{"a":${'['.repeat(5000)}${']'.repeat(5000)}}}`;
+    const tooDeep = await fetch(`${env.server.url}/v1/decision-events`, { method: 'POST', headers: acme.headers, body: nested });
+    expect(tooDeep.status).toBe(422);
+    expect((await tooDeep.json()).detail).toMatch(/levels of nesting/);
   });
 
   it('go with their project when it is deleted, and cannot be deleted by the request role otherwise', async () => {

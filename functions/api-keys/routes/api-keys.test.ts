@@ -33,6 +33,29 @@ describe('API keys', () => {
     expect((await tenant.owner.request('DELETE', `/v1/api-keys/${id}`)).status).toBe(404);
   });
 
+  it('list page by page with a cursor, and filter on revoked, so no key is ever out of reach', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await tenant.owner.request('POST', '/v1/api-keys', { name: `paged ${i}` })).body.id);
+    await tenant.owner.request('DELETE', `/v1/api-keys/${ids[0]}`);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { status: number; body: { data: { id: string }[]; nextCursor: string | null } } = await tenant.owner.request('GET', `/v1/api-keys?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.status).toBe(200);
+      expect(page.body.data.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.data.map((k) => k.id));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen).toEqual(expect.arrayContaining(ids));
+    const inUse = (await tenant.owner.request('GET', '/v1/api-keys?revoked=false&limit=200')).body.data.map((k: { id: string }) => k.id);
+    const gone = (await tenant.owner.request('GET', '/v1/api-keys?revoked=true&limit=200')).body.data.map((k: { id: string }) => k.id);
+    expect(inUse).toEqual(expect.arrayContaining(ids.slice(1)));
+    expect(inUse).not.toContain(ids[0]);
+    expect(gone).toContain(ids[0]);
+    expect((await tenant.owner.request('GET', '/v1/api-keys?revoked=maybe')).status).toBe(400);
+  });
+
   it('cannot be managed with an API key', async () => {
     const response = await fetch(`${env.server.url}/v1/api-keys`, { method: 'POST', headers: tenant.headers, body: JSON.stringify({ name: 'x' }) });
     expect(response.status).toBe(403);

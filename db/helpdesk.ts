@@ -2,6 +2,7 @@ import { eq, sql } from 'drizzle-orm';
 import { helpdeskArticles } from './schema/helpdesk.ts';
 import { searchChunks } from './schema/search.ts';
 import { queueIndex } from './search/index.ts';
+import { parseHeading } from './search/markdown.ts';
 import type { Tx } from './tenant.ts';
 
 export type ArticleRow = typeof helpdeskArticles.$inferSelect;
@@ -138,8 +139,13 @@ export function fileSlug(fileName: string) {
 export function parseMarkdownArticle(fileName: string, text: string) {
   const normalised = text.replace(/\r\n?/g, '\n').replace(/^\uFEFF/, '');
   const base = fileName.replace(/\.md$/i, '');
-  const match = /^\s*#\s+(.+?)\s*#*\s*\n/.exec(normalised + '\n');
-  const title = match ? match[1]! : base.replace(/[-_]+/g, ' ');
-  const body = (match ? normalised.slice(match[0].length) : normalised).trim();
+  // The first non-blank line, parsed by hand: a regex for it backtracked cubically (see parseHeading).
+  const start = normalised.length - normalised.trimStart().length;
+  const lineEnd = normalised.indexOf('\n', start);
+  const firstLine = normalised.slice(start, lineEnd === -1 ? normalised.length : lineEnd);
+  const heading = parseHeading(firstLine);
+  const titled = heading?.level === 1;
+  const title = titled ? heading.text : base.replace(/[-_]+/g, ' ');
+  const body = (titled ? normalised.slice(start + firstLine.length) : normalised).trim();
   return { slug: fileSlug(fileName), title, body };
 }

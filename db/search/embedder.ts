@@ -58,7 +58,7 @@ export function chunkText(text: string, size = 800): string[] {
   const chunks: string[] = [];
   let current = '';
   for (const paragraph of paragraphs) {
-    for (const piece of paragraph.length > size ? paragraph.match(new RegExp(`.{1,${size}}(\\s|$)`, 'gs')) ?? [paragraph] : [paragraph]) {
+    for (const piece of splitParagraph(paragraph, size)) {
       if (current && current.length + piece.length > size) {
         chunks.push(current.trim());
         current = '';
@@ -69,3 +69,28 @@ export function chunkText(text: string, size = 800): string[] {
   if (current.trim()) chunks.push(current.trim());
   return chunks;
 }
+
+/**
+ * Cuts a paragraph into pieces of at most `size` characters that together are
+ * the whole paragraph: at the last whitespace in the second half of each
+ * window, else (Chinese text, a long URL) right at the limit, so no text goes
+ * unindexed. Each cut scans at most half a window back: linear time.
+ */
+function splitParagraph(paragraph: string, size: number): string[] {
+  const pieces: string[] = [];
+  let start = 0;
+  while (paragraph.length - start > size) {
+    let cut = start + size;
+    let space = cut;
+    while (space > start + size / 2 && !/\s/.test(paragraph[space]!)) space--;
+    if (space > start + size / 2) cut = space;
+    // Never between the halves of a surrogate pair (an emoji, a rare CJK character).
+    else if (cut - 1 > start && isHighSurrogate(paragraph.charCodeAt(cut - 1))) cut--;
+    pieces.push(paragraph.slice(start, cut));
+    start = cut;
+  }
+  pieces.push(paragraph.slice(start));
+  return pieces;
+}
+
+const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;

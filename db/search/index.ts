@@ -18,10 +18,15 @@ export async function prepareIndex(embedder: Embedder, text: string, chunker: (t
   return { chunks, vectors: chunks.length ? await embedder.embed(chunks) : [], model: embedder.model };
 }
 
-/** Replaces a source's chunks inside the caller's tenant transaction. */
-export async function writeIndex(tx: Tx, orgId: string, source: SearchSource, prepared: PreparedIndex) {
+/** Removes a source's chunks inside the caller's tenant transaction. */
+export async function clearIndex(tx: Tx, source: SearchSource) {
   const column = { decision_event: searchChunks.decisionEventId, support_transcript: searchChunks.transcriptId, helpdesk_article: searchChunks.articleId }[source.type];
   await tx.delete(searchChunks).where(eq(column, source.id));
+}
+
+/** Replaces a source's chunks inside the caller's tenant transaction. */
+export async function writeIndex(tx: Tx, orgId: string, source: SearchSource, prepared: PreparedIndex) {
+  await clearIndex(tx, source);
   if (prepared.chunks.length === 0) return 0;
   await tx.insert(searchChunks).values(
     prepared.chunks.map((content, chunkNo) => ({

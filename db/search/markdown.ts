@@ -1,6 +1,24 @@
 import { chunkText } from './embedder.ts';
 
-const HEADING = /^(#{1,6})\s+(.+?)\s*#*\s*$/;
+/** A heading's opening: one to six #'s and whitespace. Only this is a regex; see parseHeading. */
+const HEADING_OPENING = /^(#{1,6})\s/;
+
+/**
+ * An ATX heading line's level and text ("## Backups ##" is level 2, "Backups"),
+ * or null. Linear in the line: the closing #'s and spaces are trimmed by hand,
+ * because a regex for them (`\s*#*\s*$` after a lazy `.+?`) backtracks
+ * cubically on a heading followed by a long run of spaces, blocking the worker.
+ */
+export function parseHeading(line: string): { level: number; text: string } | null {
+  const opening = HEADING_OPENING.exec(line);
+  if (!opening) return null;
+  const rest = line.slice(opening[0].length).trim();
+  let end = rest.length;
+  while (end > 0 && rest[end - 1] === '#') end--;
+  const text = rest.slice(0, end).trimEnd();
+  // "#  " or "# ##" names nothing: left as a body line.
+  return text ? { level: opening[1]!.length, text } : null;
+}
 
 /**
  * Cuts a Markdown document at its headings: each passage is one section,
@@ -15,15 +33,14 @@ export function chunkMarkdown(markdown: string, size = 800): string[] {
   let fenced = false;
   for (const line of markdown.replace(/\r\n?/g, '\n').split('\n')) {
     if (/^\s*(```|~~~)/.test(line)) fenced = !fenced;
-    const match = fenced ? null : HEADING.exec(line);
-    if (!match) {
+    const heading = fenced ? null : parseHeading(line);
+    if (!heading) {
       current.lines.push(line);
       continue;
     }
     sections.push(current);
-    const level = match[1]!.length;
-    path.length = Math.min(path.length, level - 1);
-    path[level - 1] = match[2]!;
+    path.length = Math.min(path.length, heading.level - 1);
+    path[heading.level - 1] = heading.text;
     current = { heading: path.filter(Boolean).join(' › '), lines: [] };
   }
   sections.push(current);

@@ -5,15 +5,23 @@ import { supportMessages, supportTranscripts } from '../schema/transcripts.ts';
 import type { Tx } from '../tenant.ts';
 import type { SearchSource } from './index.ts';
 
-/** The text a source is searched by, or null when the source no longer exists. */
-export async function sourceText(tx: Tx, source: SearchSource): Promise<string | null> {
+/**
+ * The text a source is searched by, or null when the source no longer exists.
+ * With `lock`, an article (the one source whose text changes in place) stays
+ * locked FOR SHARE until the transaction ends: an edit or unpublish then waits
+ * for the indexer's write instead of slipping in before it. Decision events'
+ * text never changes, and a transcript is only deleted, which the chunks'
+ * foreign key already orders against the indexer's insert.
+ */
+export async function sourceText(tx: Tx, source: SearchSource, { lock = false } = {}): Promise<string | null> {
   if (source.type === 'decision_event') {
     const [event] = await tx.select().from(decisionEvents).where(eq(decisionEvents.id, source.id));
     return event ? [event.title, event.rationale, event.outcome].filter(Boolean).join('\n\n') : null;
   }
   if (source.type === 'helpdesk_article') {
     // Drafts are never indexed: an unpublished article reads as gone.
-    const [article] = await tx.select().from(helpdeskArticles).where(eq(helpdeskArticles.id, source.id));
+    const query = tx.select().from(helpdeskArticles).where(eq(helpdeskArticles.id, source.id));
+    const [article] = await (lock ? query.for('share') : query);
     return article?.published ? articleText(article.title, article.body) : null;
   }
   const [transcript] = await tx.select({ id: supportTranscripts.id }).from(supportTranscripts).where(eq(supportTranscripts.id, source.id));

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { queuedJobs, runJobs } from '../../test/jobs.ts';
 import { describeTenantRouteSecurity } from '../../test/security-suite.ts';
@@ -65,6 +66,19 @@ describe('hybrid search', () => {
     await acme.owner.request('DELETE', `/v1/support-transcripts/${ids.transcript}`);
     const hits = (await acme.owner.request('GET', '/v1/search?q=audit%20log%20CSV&types=support_transcript')).body.data;
     expect(hits).toEqual([]);
+  });
+
+  it('clears the passages of an article its job finds unpublished, even ones written after the unpublish', async () => {
+    const article = (await acme.owner.request('POST', '/v1/helpdesk/articles', { title: 'Walrus care', body: 'Walruses need cold water.', published: true })).body;
+    await runJobs(env.db);
+    const passages = async () =>
+      (await env.db.admin.withTenant(acme.orgId, (tx) => tx.execute<{ n: number }>(sql`select count(*)::int as n from search_chunks where article_id = ${article.id}`)))[0]!.n;
+    expect(await passages()).toBeGreaterThan(0);
+    // What an indexer racing the unpublish leaves: the article a draft, its passages still there, and a job queued.
+    await env.db.admin.withTenant(acme.orgId, (tx) => tx.execute(sql`update helpdesk_articles set published = false where id = ${article.id}`));
+    await env.db.admin.sql`select graphile_worker.add_job('search.index', ${JSON.stringify({ orgId: acme.orgId, type: 'helpdesk_article', id: article.id })}::json)`;
+    await runJobs(env.db);
+    expect(await passages()).toBe(0);
   });
 
   it('answers bad queries with 400 and field paths', async () => {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ne } from 'drizzle-orm';
 import type { KommitTaskList } from '../../db/jobs/worker.ts';
 import { searchChunks, searchSourceTypes } from '../../db/schema/search.ts';
-import { prepareIndex, queueIndex, writeIndex } from '../../db/search/index.ts';
+import { clearIndex, prepareIndex, queueIndex, writeIndex } from '../../db/search/index.ts';
 import { sourceText } from '../../db/search/sources.ts';
 import { chunkMarkdown } from '../../db/search/markdown.ts';
 
@@ -15,13 +15,16 @@ export const searchTasks: KommitTaskList = {
     const { orgId, type, id } = indexPayload.parse(payload);
     const source = { type, id };
     const text = await database.withTenant(orgId, (tx) => sourceText(tx, source));
-    if (text === null) return; // deleted since: its chunks went with it (ON DELETE CASCADE)
     // Embedding may call a remote service: no transaction stays open meanwhile.
     // Articles are cut at their headings, so a passage is one section and cites cleanly.
-    const prepared = await prepareIndex(embedder, text, type === 'helpdesk_article' ? chunkMarkdown : undefined);
+    const prepared = text === null ? null : await prepareIndex(embedder, text, type === 'helpdesk_article' ? chunkMarkdown : undefined);
     await database.withTenant(orgId, async (tx) => {
+      // Read again with the source locked until commit, so an unpublish cannot land between this check and the write.
+      const current = await sourceText(tx, source, { lock: true });
+      // Unpublished or deleted: no chunks may stay (a racing indexer may have written some after the unpublish removed them).
+      if (current === null) await clearIndex(tx, source);
       // Written only if the source still has this text; a change since queued a newer job.
-      if ((await sourceText(tx, source)) === text) await writeIndex(tx, orgId, source, prepared);
+      else if (current === text) await writeIndex(tx, orgId, source, prepared!);
     });
   },
 

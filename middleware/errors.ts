@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ZodError } from 'zod';
 import { DatabaseBusyError } from '../db/admission.ts';
+import { EmbedderUnavailable } from '../db/search/embedder.ts';
 import type { AppEnv } from './env.ts';
 
 /** The closed set of errors the API answers with. */
@@ -104,6 +105,9 @@ export function problemOf(error: unknown): ApiError | undefined {
   }
   if (error instanceof DatabaseBusyError || databaseUnreachable(error)) {
     return new ApiError('unavailable', 'The database is busy or unreachable; try again shortly.', { headers: { 'retry-after': '2' } });
+  }
+  if (error instanceof EmbedderUnavailable) {
+    return new ApiError('unavailable', 'The embedding service is not answering; try again shortly.', { headers: { 'retry-after': '5' } });
   }
   // SQLSTATE class 22 (data exception): a value Postgres cannot take (a NUL
   // character, an impossible date). The input was wrong, not the server.

@@ -13,6 +13,13 @@ export interface Embedder {
   embed(texts: string[]): Promise<number[][]>;
 }
 
+/**
+ * A remote embedder that did not answer usefully (unreachable, timed out, an
+ * error status, a body of the wrong shape): the service's fault, not the
+ * request's, so a search answers 503 with Retry-After (middleware/errors.ts).
+ */
+export class EmbedderUnavailable extends Error {}
+
 const WORD = /[\p{L}\p{N}]+/gu;
 
 /**

@@ -71,6 +71,16 @@ describe('the embedding store with a remote embedder', () => {
     expect(await count()).toBe(1);
   });
 
+  it('answers a search 503 with Retry-After, not 500, while the embeddings endpoint fails', async () => {
+    fake.failNext(1, 502);
+    const failed = await acme.owner.request('GET', '/v1/search?q=lighthouse');
+    expect(failed.status).toBe(503);
+    expect(failed.headers.get('content-type')).toBe('application/problem+json');
+    expect(failed.headers.get('retry-after')).toBe('5');
+    expect(failed.text).not.toContain('lighthouse');
+    expect((await acme.owner.request('GET', '/v1/search?q=lighthouse')).status).toBe(200);
+  });
+
   it('re-embeds chunks made by another model when the embedder changes (the worker start-up sweep)', async () => {
     const local = new LocalHashEmbedder();
     await env.db.admin.sql`select graphile_worker.add_job('search.reembed', '{}'::json)`;

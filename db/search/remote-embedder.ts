@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LocalHashEmbedder, type Embedder } from './embedder.ts';
+import { EmbedderUnavailable, LocalHashEmbedder, type Embedder } from './embedder.ts';
 
 const embeddingsResponse = z.object({
   data: z.array(z.object({ index: z.number().int().nonnegative(), embedding: z.array(z.number()) })),
@@ -50,19 +50,21 @@ export class RemoteEmbedder implements Embedder {
         ...(this.options.dimensions ? { dimensions: this.options.dimensions } : {}),
       }),
       signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
+    }).catch((error: unknown) => {
+      throw new EmbedderUnavailable(`embeddings endpoint unreachable: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     });
     if (!response.ok) {
       // The body may echo our input; the status is enough to act on.
-      throw new Error(`embeddings endpoint answered ${response.status}`);
+      throw new EmbedderUnavailable(`embeddings endpoint answered ${response.status}`);
     }
     const parsed = embeddingsResponse.safeParse(await response.json().catch(() => null));
     if (!parsed.success || parsed.data.data.length !== input.length) {
-      throw new Error('embeddings endpoint returned an unexpected body');
+      throw new EmbedderUnavailable('embeddings endpoint returned an unexpected body');
     }
     const vectors = new Array<number[]>(input.length);
     for (const item of parsed.data.data) vectors[item.index] = item.embedding;
     if (vectors.some((v) => !v || (this.options.dimensions && v.length !== this.options.dimensions))) {
-      throw new Error('embeddings endpoint returned vectors of the wrong shape');
+      throw new EmbedderUnavailable('embeddings endpoint returned vectors of the wrong shape');
     }
     return vectors;
   }

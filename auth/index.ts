@@ -3,7 +3,7 @@ import { drizzleAdapter } from 'better-auth/adapters/drizzle';
 import { APIError, createAuthMiddleware } from 'better-auth/api';
 import { organization } from 'better-auth/plugins';
 import { eq, inArray, sql } from 'drizzle-orm';
-import { MEMBER_ROLES, effectiveRole, isSingleKnownRole } from '../db/member-roles.ts';
+import { MEMBER_ROLES, effectiveRole, isMemberRole } from '../db/member-roles.ts';
 import { accounts, invitations, members, sessions, users, verifications } from '../db/schema/auth.ts';
 import { organizations } from '../db/schema/organizations.ts';
 import type { Db } from '../db/tenant.ts';
@@ -181,7 +181,7 @@ export function createAuth(options: AuthOptions) {
 export type Auth = ReturnType<typeof createAuth>;
 
 function refuseRoleList(role: string) {
-  if (!isSingleKnownRole(role)) {
+  if (!isMemberRole(role)) {
     throw new APIError('BAD_REQUEST', { message: `A member holds exactly one role: ${MEMBER_ROLES.join(', ')}; not "${role}".` });
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { effectiveRole, hasRoleAtLeast, isSingleKnownRole } from './member-roles.ts';
+import { effectiveRole, hasRoleAtLeast, isMemberRole } from './member-roles.ts';
 
 describe('effectiveRole', () => {
   it('reads a stored role list as its highest known role, and nothing known as null', () => {
@@ -22,9 +22,9 @@ describe('hasRoleAtLeast', () => {
   });
 });
 
-describe('isSingleKnownRole', () => {
+describe('isMemberRole', () => {
   it('accepts one known role only', () => {
-    expect(isSingleKnownRole('admin')).toBe(true);
-    for (const stored of ['admin,member', 'auditor', '', 'admin,']) expect(isSingleKnownRole(stored), stored).toBe(false);
+    expect(isMemberRole('admin')).toBe(true);
+    for (const stored of ['admin,member', 'auditor', '', 'admin,']) expect(isMemberRole(stored), stored).toBe(false);
   });
 });

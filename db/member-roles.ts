@@ -7,7 +7,8 @@ export const MEMBER_ROLES = ['member', 'admin', 'owner'] as const;
 
 export type MemberRole = (typeof MEMBER_ROLES)[number];
 
-const isMemberRole = (name: string): name is MemberRole => (MEMBER_ROLES as readonly string[]).includes(name);
+/** Whether a role value is exactly one known role (not a list, not an unknown name), as Better Auth is about to store it, say. */
+export const isMemberRole = (name: string): name is MemberRole => (MEMBER_ROLES as readonly string[]).includes(name);
 
 /** The names in a stored role string, as Better Auth splits them (comma list, trimmed, empty entries dropped). */
 function roleNames(stored: string): string[] {
@@ -43,9 +44,4 @@ function rank(role: MemberRole | null) {
 export function hasRoleAtLeast(held: string | null | undefined, required: string): boolean {
   if (!isMemberRole(required)) return false;
   return rank(effectiveRole(held)) >= rank(required);
-}
-
-/** Whether a role value (as Better Auth is about to store it) is exactly one known role, not a list. */
-export function isSingleKnownRole(stored: string): boolean {
-  return isMemberRole(stored);
 }

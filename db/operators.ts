@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { generateApiKey } from '../auth/api-keys.ts';
 import { auditOperator } from './admin/platform-audit.ts';
 import { apiKeys } from './schema/api-keys.ts';
@@ -49,20 +49,28 @@ export async function createApiKey(admin: Database, orgId: string, name = 'cli',
 }
 
 /**
+ * The organization's row, share-locked until the transaction ends (so a
+ * deletion cannot begin meanwhile): undefined when there is no such
+ * organization, else when its deletion was requested (RFC 3339), or null.
+ */
+export async function lockOrganization(tx: Tx, orgId: string): Promise<{ deletionRequestedAt: string | null } | undefined> {
+  const [org] = await tx.execute<{ deletion_requested_at: string | null }>(
+    sql`select deletion_requested_at from organizations where id = ${orgId} for share`,
+  );
+  return org && { deletionRequestedAt: org.deletion_requested_at };
+}
+
+/**
  * Refuses an organization that does not exist, or whose deletion was requested:
  * the request made it unreachable at once, and an operator must not reopen it
  * (a new key would let requests in while the worker removes its rows). The
- * organization row is share-locked, so a deletion cannot begin until this
+ * row stays locked (lockOrganization), so a deletion cannot begin until this
  * transaction ends.
  */
 export async function assertOrganizationOpen(tx: Tx, orgId: string) {
-  const [org] = await tx
-    .select({ deletionRequestedAt: organizations.deletionRequestedAt })
-    .from(organizations)
-    .where(eq(organizations.id, orgId))
-    .for('share');
+  const org = await lockOrganization(tx, orgId);
   if (!org) throw new Error(`no organization ${orgId}`);
-  if (org.deletionRequestedAt) throw new Error(`organization ${orgId} is being deleted (requested ${org.deletionRequestedAt.toISOString()})`);
+  if (org.deletionRequestedAt) throw new Error(`organization ${orgId} is being deleted (requested ${org.deletionRequestedAt})`);
 }
 
 export async function revokeApiKey(admin: Database, orgId: string, keyId: string) {

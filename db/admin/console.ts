@@ -3,6 +3,7 @@ import { readChain } from '../audit/read.ts';
 import { decisionEvents } from '../schema/decisions.ts';
 import { organizationDeletions } from '../schema/platform.ts';
 import { supportMessages, supportTranscripts } from '../schema/transcripts.ts';
+import { lockOrganization } from '../operators.ts';
 import { isUuid, type Database, type Tx } from '../tenant.ts';
 import { auditOperator, type OperatorAction } from './platform-audit.ts';
 
@@ -66,13 +67,11 @@ function inOrganization<T>(
 ) {
   if (!isUuid(orgId)) return Promise.reject(new NoSuchOrganization());
   return admin.withTenant(orgId, async (tx) => {
-    // FOR SHARE: a deletion requested meanwhile waits for this transaction,
-    // so the chain head cannot go between this check and the append below.
-    const [org] = await tx.execute<{ deletion_requested_at: string | null }>(
-      sql`select deletion_requested_at::text as deletion_requested_at from organizations where id = ${orgId} for share`,
-    );
+    // Locked: a deletion requested meanwhile waits for this transaction, so
+    // the chain head cannot go between this check and the append below.
+    const org = await lockOrganization(tx, orgId);
     if (!org) throw new NoSuchOrganization();
-    const deleting = org.deletion_requested_at;
+    const deleting = org.deletionRequestedAt;
     if (deleting && whileDeleting === 'refuse') throw new OrganizationBeingDeleted(deleting);
     const { result, audit } = await fn(tx, { deletionRequestedAt: deleting });
     if (audit) await auditOperator(tx, { ...request, ...audit, orgId, ...(deleting ? { notInOrganizationChain: DELETING_NOT_IN_ORGANIZATION_CHAIN } : {}) });

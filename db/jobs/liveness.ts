@@ -90,7 +90,7 @@ export async function releaseJobsOfDeadWorkers(database: Database, logger: Logge
     lockers.map((l) => l.id),
   );
   if (dead.length) {
-    await database.sql`select graphile_worker.force_unlock_workers(${`{${dead.map((id) => `"${id.replaceAll('"', '')}"`).join(',')}}`}::text[])`;
+    await database.sql`select graphile_worker.force_unlock_workers(${dead}::text[])`;
     logger.warn({ workers: dead }, 'freed the jobs of workers that are gone');
   }
   return dead;

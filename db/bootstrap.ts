@@ -108,6 +108,10 @@ export async function secureDatabase(superuserUrl: string, database: string, adm
     await exec(su, 'ALTER SCHEMA public OWNER TO %I', adminRole);
     await su.unsafe('REVOKE ALL ON SCHEMA public FROM PUBLIC');
     await exec(su, 'GRANT USAGE ON SCHEMA public TO %I, %I, %I', GRANT_GROUP_ROLE, IDENTITY_GROUP_ROLE, RESOLVER_ROLE);
+    // Search scores vectors with pgvector where the server has it (db/pgvector/install.sh
+    // builds it for the embedded one); creating it takes a superuser, hence here.
+    const [vector] = await su<{ available: boolean }[]>`select exists (select 1 from pg_available_extensions where name = 'vector') as available`;
+    if (vector!.available) await su.unsafe('CREATE EXTENSION IF NOT EXISTS vector SCHEMA public');
   } finally {
     await su.end();
   }

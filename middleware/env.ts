@@ -7,6 +7,7 @@ import type { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { SecretBox } from '../db/secret-box.ts';
 import type { Answerer } from '../db/search/answerer.ts';
 import type { Embedder } from '../db/search/embedder.ts';
+import type { VectorScoring } from '../db/search/index.ts';
 import type { MemberRole } from '../db/member-roles.ts';
 import type { Database, Tx } from '../db/tenant.ts';
 import type { HttpConfig } from './config.ts';
@@ -42,6 +43,12 @@ export interface Platform {
   answerer: Answerer;
   /** Turns tenant text into vectors for the search index. */
   embedder: Embedder;
+  /**
+   * How search compares vectors on this database: pgvector where it has the
+   * extension. Asked once, in the caller's transaction (a second connection
+   * could wait on a pool its caller helps fill).
+   */
+  vectorScoring: (tx: Tx) => Promise<VectorScoring>;
   /** Signs audit checkpoints; absent only where no key is configured (then none are signed). */
   auditSigner?: CheckpointSigner;
   /** The public key of the platform's own helpdesk widget, shown on console pages (npm start on the embedded default). */

@@ -4,6 +4,7 @@ import { emitAudit } from '../db/audit/emit.ts';
 import { hkdfSync } from 'node:crypto';
 import { answererFromEnv, type Answerer } from '../db/search/answerer.ts';
 import type { Embedder } from '../db/search/embedder.ts';
+import { vectorScoring, type VectorScoring } from '../db/search/index.ts';
 import { embedderFromEnv } from '../db/search/remote-embedder.ts';
 import { createSecretBox } from '../db/secret-box.ts';
 import type { Database } from '../db/tenant.ts';
@@ -28,6 +29,8 @@ export interface PlatformInput {
   secretKey: string;
   /** Defaults to the one configured by env (the local embedder without configuration). */
   embedder?: Embedder;
+  /** Forces how search compares vectors; by default pgvector where the database has it. */
+  vectorScoring?: VectorScoring;
   /** Defaults to the one configured by env (extractive without ANSWER_URL). */
   answerer?: Answerer;
   /** The platform helpdesk widget's key, when there is one (see db/platform-helpdesk.ts). */
@@ -36,7 +39,7 @@ export interface PlatformInput {
 
 /** Everything a process shares across requests, built once at start-up. */
 export function createPlatform(input: PlatformInput): Platform {
-  const { authSecret, secretKey, ...rest } = input;
+  const { authSecret, secretKey, vectorScoring: _forced, ...rest } = input;
   const metrics = createMetrics({ app: input.database, auth: input.authDatabase });
   return {
     ...rest,
@@ -63,6 +66,7 @@ export function createPlatform(input: PlatformInput): Platform {
     trustedProxyRanges: compileRanges(input.config.trustedProxies),
     signInLimiter: createSignInLimiter(input.config.signInLimits),
     embedder: input.embedder ?? embedderFromEnv(),
+    vectorScoring: input.vectorScoring ? () => Promise.resolve(input.vectorScoring!) : askedOnce(vectorScoring),
     secretBox: createSecretBox(secretKey),
     metrics,
     requestLimiters: createRequestLimiters(input.config.requestLimits),
@@ -77,4 +81,14 @@ export function createPlatform(input: PlatformInput): Platform {
     widgetTokenKey: Buffer.from(hkdfSync('sha256', Buffer.from(secretKey.trim(), 'base64'), Buffer.alloc(0), 'kommit widget visitor tokens v1', 32)),
     answerer: input.answerer ?? answererFromEnv(),
   };
+}
+
+/** The first answer of ask, kept; a failed ask (the database was away) is asked again next time. */
+function askedOnce<A, T>(ask: (arg: A) => Promise<T>): (arg: A) => Promise<T> {
+  let answer: Promise<T> | undefined;
+  return (arg) =>
+    (answer ??= ask(arg).catch((error: unknown) => {
+      answer = undefined;
+      throw error;
+    }));
 }

@@ -61,6 +61,16 @@ export async function startTestCluster(): Promise<TestPostgres & { stop(): Promi
   };
 }
 
+/** Whether the test Postgres offers pgvector (db/pgvector/install.sh builds it into the embedded one). */
+export async function offersPgvector(postgres: Pick<TestPostgres, 'superuserUrl' | 'ca'>) {
+  const sql = connect(postgres.superuserUrl, { ca: postgres.ca, max: 1 });
+  try {
+    return (await sql`select 1 from pg_available_extensions where name = 'vector'`).length > 0;
+  } finally {
+    await sql.end();
+  }
+}
+
 export interface TestDatabase {
   name: string;
   ca: string;

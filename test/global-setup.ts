@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startTestCluster, type TestPostgres } from './cluster.ts';
+import { offersPgvector, startTestCluster, type TestPostgres } from './cluster.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -11,6 +11,10 @@ declare module 'vitest' {
 // cloning the migrated template costs a few milliseconds per test file.
 export default async function setup(project: TestProject) {
   const { stop, pause: _pause, resume: _resume, ...postgres } = await startTestCluster();
+  if (process.env.KOMMIT_REQUIRE_PGVECTOR === '1' && !(await offersPgvector(postgres))) {
+    await stop();
+    throw new Error('KOMMIT_REQUIRE_PGVECTOR=1 but the test Postgres has no pgvector: see the output of db/pgvector/install.sh (npm install)');
+  }
   project.provide('postgres', postgres);
   return stop;
 }

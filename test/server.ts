@@ -10,6 +10,7 @@ import { selectFunctions } from '../functions/index.ts';
 import { DEFAULT_SIGN_IN_LIMITS, DEFAULT_WEBHOOK_LIMITS, DEFAULT_WIDGET_LIMITS, HTTP_SERVER_OPTIONS, type HttpConfig } from '../middleware/config.ts';
 import type { FunctionApp } from '../middleware/function-app.ts';
 import { NO_REQUEST_LIMITS } from '../middleware/request-limits.ts';
+import type { VectorScoring } from '../db/search/index.ts';
 import { createPlatform } from '../middleware/platform.ts';
 import { createPlatformApp } from '../middleware/platform-app.ts';
 import type { TestDatabase } from './database.ts';
@@ -46,6 +47,8 @@ export interface TestServerOptions {
   embedder?: Embedder;
   /** The widget's answerer (the extractive one otherwise). */
   answerer?: Answerer;
+  /** Forces how search compares vectors (pgvector where the database has it otherwise). */
+  vectorScoring?: VectorScoring;
   /** The platform helpdesk's widget key, which puts the widget on console pages. */
   platformWidgetKey?: string;
   /** Receives the JSON log lines (silent otherwise). */
@@ -96,6 +99,7 @@ export async function startTestServer(db: TestDatabase, options: TestServerOptio
     functions: functions.map((fn) => fn.functionName),
     embedder: options.embedder ?? new LocalHashEmbedder(),
     answerer: options.answerer ?? new ExtractiveAnswerer(),
+    vectorScoring: options.vectorScoring,
     platformWidgetKey: options.platformWidgetKey,
     ready: options.ready ?? (() => true),
   });

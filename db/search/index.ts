@@ -81,24 +81,46 @@ export interface HybridOptions {
    * costs (about 30 us per chunk without pgvector).
    */
   vectorWithinText?: number;
+  /** How vectors are compared: see vectorScoring. */
+  scoring: VectorScoring;
+}
+
+/**
+ * Vectors are stored as real[] on every database, so one schema serves all.
+ * Where the database has pgvector (db/bootstrap.ts creates it when the server
+ * offers it) its inner-product operator scores them; elsewhere a SQL sum over
+ * the two arrays does, about 30 us per chunk.
+ */
+export type VectorScoring = 'pgvector' | 'array';
+
+export async function vectorScoring(tx: Tx): Promise<VectorScoring> {
+  const [row] = await tx.execute<{ found: boolean }>(sql`select to_regtype('public.vector') is not null as found`);
+  return row!.found ? 'pgvector' : 'array';
 }
 
 export async function hybridSearch(tx: Tx, embedder: Embedder, query: string, options: HybridOptions) {
   const [vector] = await embedder.embed([query]);
   // As one Postgres array literal: drizzle would expand a JS array into a row.
   const vectorLiteral = `{${vector!.join(',')}}`;
+  // Chunks embedded by this model at this dimension: pgvector refuses to compare others.
+  const comparable = sql`model = ${embedder.model} and cardinality(embedding) = ${vector!.length}`;
   const candidates = Math.max(50, options.limit * 5);
   const types = sql`${searchChunks.sourceType} in ${options.types}`;
   const terms = (options.anyTerms ?? []).filter((t) => /^[\p{L}\p{N}]+$/u.test(t));
   const textQuery = terms.length ? sql`to_tsquery('simple', ${terms.map((t) => `'${t}':*`).join(' | ')})` : sql`plainto_tsquery('simple', ${query})`;
-  const similarity = sql`(select sum(a * b) from unnest(embedding, ${vectorLiteral}::real[]) as t(a, b))`;
+  // Inner product either way. pgvector's operator (<#> is its negative) runs in C;
+  // the query vector is cast once, as an uncorrelated subquery.
+  const similarity =
+    options.scoring === 'pgvector'
+      ? sql`-(embedding::public.vector operator(public.<#>) (select ${vectorLiteral}::real[]::public.vector))`
+      : sql`(select sum(a * b) from unnest(embedding, ${vectorLiteral}::real[]) as t(a, b))`;
   let byText: { id: string }[];
   let byVector: { id: string }[];
   if (options.vectorWithinText) {
     // One pass: the best full-text matches, each with its vector similarity.
     const matches = [
       ...(await tx.execute<{ id: string; similarity: number | null }>(sql`
-        select id, case when model = ${embedder.model} then ${similarity} end as similarity
+        select id, case when ${comparable} then ${similarity} end as similarity
         from (select id, embedding, model from search_chunks, ${textQuery} as q
               where tsv @@ q and ${types}
               order by ts_rank(tsv, q) desc, id limit ${Math.max(candidates, options.vectorWithinText)}) as best`)),
@@ -115,7 +137,7 @@ export async function hybridSearch(tx: Tx, embedder: Embedder, query: string, op
       order by ts_rank(tsv, q) desc, id limit ${candidates}`);
     byVector = await tx.execute<{ id: string }>(sql`
       select id from search_chunks
-      where ${types} and model = ${embedder.model}
+      where ${types} and ${comparable}
       order by ${similarity} desc nulls last, id
       limit ${candidates}`);
   }

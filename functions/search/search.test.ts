@@ -1,5 +1,9 @@
 import { sql } from 'drizzle-orm';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { LocalHashEmbedder } from '../../db/search/embedder.ts';
+import { vectorScoring } from '../../db/search/index.ts';
+import { offersPgvector } from '../../test/cluster.ts';
+import { startTestServer } from '../../test/server.ts';
 import { queuedJobs, runJobs } from '../../test/jobs.ts';
 import { describeTenantRouteSecurity } from '../../test/security-suite.ts';
 import { createTenant, type TestTenant } from '../../test/tenants.ts';
@@ -7,6 +11,7 @@ import { useTestServer } from '../../test/use-server.ts';
 import search from './index.ts';
 
 const env = useTestServer();
+const hasPgvector = await offersPgvector(inject('postgres'));
 let acme: TestTenant;
 let globex: TestTenant;
 const ids: Record<string, string> = {};
@@ -79,6 +84,60 @@ describe('hybrid search', () => {
     await env.db.admin.sql`select graphile_worker.add_job('search.index', ${JSON.stringify({ orgId: acme.orgId, type: 'helpdesk_article', id: article.id })}::json)`;
     await runJobs(env.db);
     expect(await passages()).toBe(0);
+  });
+
+  it('scores vectors with pgvector exactly where the database has the extension', async () => {
+    const [catalog] = await env.db.app.withTenant(acme.orgId, (tx) => tx.execute<{ found: boolean }>(sql`select to_regtype('public.vector') is not null as found`));
+    expect(await env.db.app.withTenant(acme.orgId, (tx) => vectorScoring(tx))).toBe(catalog!.found ? 'pgvector' : 'array');
+    // CI builds pgvector into the embedded Postgres (db/pgvector/install.sh): there the pgvector path must be the one tested.
+    if (process.env.KOMMIT_REQUIRE_PGVECTOR === '1') expect(catalog!.found).toBe(true);
+  });
+
+  it.runIf(hasPgvector)('ranks alike with pgvector and with plain SQL, over every chunk and among text matches', async () => {
+    // An embedder that is not lexical takes the full vector scan; the local one ranks among text matches.
+    const local = new LocalHashEmbedder();
+    const semantic = { model: local.model, dimensions: local.dimensions, embed: (texts: string[]) => local.embed(texts) };
+    const servers = await Promise.all(
+      (['pgvector', 'array'] as const).flatMap((vectorScoring) => [startTestServer(env.db, { vectorScoring }), startTestServer(env.db, { vectorScoring, embedder: semantic })]),
+    );
+    try {
+      for (const q of ['customer data EU residency', 'monthly invoices', 'audit log', 'zeppelin']) {
+        const [pgLexical, pgSemantic, arrayLexical, arraySemantic] = await Promise.all(
+          servers.map(async (server) => {
+            const response = await fetch(`${server.url}/v1/search?q=${encodeURIComponent(q)}`, { headers: { authorization: `Bearer ${acme.key}` } });
+            expect(response.status).toBe(200);
+            return ((await response.json()) as { data: { source: unknown; ranks: unknown }[] }).data.map((hit) => [hit.source, hit.ranks]);
+          }),
+        );
+        expect(pgSemantic!.length, q).toBeGreaterThan(0);
+        expect(pgLexical, q).toEqual(arrayLexical);
+        expect(pgSemantic, q).toEqual(arraySemantic);
+      }
+    } finally {
+      await Promise.all(servers.map((server) => server.close()));
+    }
+  });
+
+  it('skips passages of another dimension instead of failing the search', async () => {
+    // The same model name at another dimension (a reconfigured remote embedder): pgvector refuses to compare those.
+    const [event] = await env.db.admin.withTenant(acme.orgId, (tx) => tx.execute<{ id: string }>(sql`select id from decision_events where org_id = ${acme.orgId} limit 1`));
+    await env.db.admin.withTenant(acme.orgId, (tx) =>
+      tx.execute(sql`insert into search_chunks (org_id, source_type, decision_event_id, chunk_no, content, embedding, model)
+                     values (${acme.orgId}, 'decision_event', ${event!.id}, 99, 'residency in three dimensions', '{1,0,0}'::real[], ${new LocalHashEmbedder().model})`),
+    );
+    const local = new LocalHashEmbedder();
+    const semantic = { model: local.model, dimensions: local.dimensions, embed: (texts: string[]) => local.embed(texts) };
+    const server = await startTestServer(env.db, { embedder: semantic });
+    try {
+      for (const url of [`${env.server.url}/v1/search?q=residency`, `${server.url}/v1/search?q=residency`]) {
+        const response = await fetch(url, { headers: { authorization: `Bearer ${acme.key}` } });
+        expect(response.status, url).toBe(200);
+        const hits = ((await response.json()) as { data: { chunkNo: number; ranks: { vector: number | null } }[] }).data;
+        expect(hits.find((hit) => hit.chunkNo === 99)?.ranks.vector ?? null, url).toBeNull();
+      }
+    } finally {
+      await server.close();
+    }
   });
 
   it('answers bad queries with 400 and field paths', async () => {

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { LocalHashEmbedder } from '../../db/search/embedder.ts';
+import { vectorScoring } from '../../db/search/index.ts';
 import { createOrganization } from '../../db/operators.ts';
 import { groundingPassages } from '../../functions/widget-api/grounding.ts';
 import { DEFAULT_WIDGET_LIMITS } from '../../middleware/config.ts';
@@ -73,7 +74,9 @@ export async function benchWidget(options: { seconds: number }) {
     const seconds = Math.max(3, options.seconds / 2);
     for (let i = 0, deadline = Date.now() + seconds * 1000; Date.now() < deadline; i++) {
       const started = performance.now();
-      const passages = await db.app.withTenant(tenant.orgId, (tx) => groundingPassages(tx, embedder, QUESTIONS[i % QUESTIONS.length]!, (slug) => `/a/${slug}`));
+      const passages = await db.app.withTenant(tenant.orgId, async (tx) =>
+        groundingPassages(tx, { embedder, scoring: await vectorScoring(tx) }, QUESTIONS[i % QUESTIONS.length]!, (slug) => `/a/${slug}`),
+      );
       retrieval.push(performance.now() - started);
       if (passages.length) found++;
     }

@@ -42,13 +42,14 @@ export const route = createRoute({
 export function registerSearch(app: FunctionApp) {
   app.openapi(route, async (c) => {
     const { q, types, limit } = c.req.valid('query');
-    const { embedder } = c.get('platform');
-    // Without pgvector a full vector scan costs about 30 us per chunk. A lexical
+    const { embedder, vectorScoring } = c.get('platform');
+    const scoring = await vectorScoring(c.var.tx);
+    // A full vector scan costs about 30 us per chunk without pgvector. A lexical
     // embedder's vectors only restate shared words, so its vectors are ranked
     // among the 500 passages that match the query words best; a passage sharing
     // no word could not rank by vector anyway. A semantic embedder gets the full scan.
     const words = wordsOf(q);
-    const data = await hybridSearch(c.var.tx, embedder, q, embedder.lexical ? { types, limit, anyTerms: words.slice(0, 20), vectorWithinText: 500 } : { types, limit });
+    const data = await hybridSearch(c.var.tx, embedder, q, embedder.lexical ? { types, limit, anyTerms: words.slice(0, 20), vectorWithinText: 500, scoring } : { types, limit, scoring });
     return c.json({ data }, 200);
   });
 }

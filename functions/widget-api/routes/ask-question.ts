@@ -80,7 +80,7 @@ export function registerAskQuestion(app: FunctionApp) {
       assertOrigin(c, widget.allowedOrigins);
       const [conversation] = await tx.select({ id: supportTranscripts.id }).from(supportTranscripts).where(eq(supportTranscripts.id, visitor.c));
       if (!conversation) throw badToken();
-      const passages = await groundingPassages(tx, platform.embedder, question, (slug) => articleUrl(platform.config.baseURL, widget.publicKey, slug));
+      const passages = await groundingPassages(tx, { embedder: platform.embedder, scoring: await platform.vectorScoring(tx) }, question, (slug) => articleUrl(platform.config.baseURL, widget.publicKey, slug));
       return { passages, contact: widget.contact };
     });
 

@@ -9,6 +9,13 @@ export type FunctionApp = OpenAPIHono<AppEnv> & {
   functionName: string;
   /** The tenant chain, for plain (non-OpenAPI) routes such as console pages. */
   tenantChain: MiddlewareHandler<AppEnv>[];
+  /**
+   * Declares a route whose caller is checked (and c.var.org set) as on the
+   * tenant chain, but whose handler runs outside any transaction and opens its
+   * own with callerTransactions: for work that must not hold a connection
+   * meanwhile, such as waiting on a remote service.
+   */
+  openapiWithCallerTransactions: OpenAPIHono<AppEnv>['openapi'];
   /** Declares a route that does its own authentication and runs outside any tenant. */
   openapiWithoutTenant: OpenAPIHono<AppEnv>['openapi'];
   /** Names the function in logs, for plain routes outside the tenant chain. */
@@ -40,6 +47,7 @@ export function createFunctionApp(name: string): FunctionApp {
       return register({ ...route, middleware: [...chain, ...own] }, handler, hook);
     }) as typeof app.openapi;
   app.openapi = withMiddleware(app.tenantChain);
+  app.openapiWithCallerTransactions = withMiddleware([app.named, authenticate(), tenantTransaction({ span: 'entry' })]);
   app.openapiWithoutTenant = withMiddleware([app.named]);
   return app;
 }

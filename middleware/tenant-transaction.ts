@@ -23,10 +23,12 @@ class NotAMember extends Error {}
  * so success is judged from c.error and the status: a handler that threw or
  * answered 5xx rolls back everything it wrote.
  */
-export function tenantTransaction(): MiddlewareHandler<AppEnv> {
+export function tenantTransaction(options: { span: 'request' | 'entry' } = { span: 'request' }): MiddlewareHandler<AppEnv> {
   return async function tenantTransaction(c, next) {
     const { database, authDatabase } = c.get('platform');
     async function run(tx: Tx) {
+      // Entry only: the caller is checked and the context set; the handler opens its own transactions.
+      if (options.span === 'entry') return;
       c.set('tx', tx);
       await next();
       if (c.error || c.res.status >= 500) {
@@ -61,6 +63,7 @@ export function tenantTransaction(): MiddlewareHandler<AppEnv> {
       } else {
         throw new Error('tenantTransaction needs authenticate() before it');
       }
+      if (options.span === 'entry') await next();
     } catch (error) {
       if (error instanceof RollBack) return;
       if (error instanceof NotAMember && principal?.kind === 'session') {
@@ -77,6 +80,9 @@ export function tenantTransaction(): MiddlewareHandler<AppEnv> {
     }
   };
 }
+
+/** A route whose caller lost access between the entry check and its own transaction. */
+export const accessGone = () => new ApiError('forbidden', 'Access to this organization ended while the request ran.');
 
 /** What a caller transaction answers when the caller no longer has access. */
 export const ACCESS_GONE = Symbol('access gone');

@@ -67,3 +67,28 @@ export async function startFakeEmbeddings(options: { apiKey: string; model: stri
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
+
+/**
+ * The local embedder behind a gate, like a remote one that has not answered
+ * yet: every embed call waits until answer() is called; waiting() counts them.
+ */
+export function gatedEmbedder() {
+  const local = new LocalHashEmbedder();
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  let waiting = 0;
+  return {
+    embedder: {
+      model: local.model,
+      dimensions: local.dimensions,
+      lexical: true,
+      async embed(texts: string[]) {
+        waiting++;
+        await opened;
+        return local.embed(texts);
+      },
+    },
+    waiting: () => waiting,
+    answer: () => open(),
+  };
+}

@@ -98,12 +98,29 @@ export async function vectorScoring(tx: Tx): Promise<VectorScoring> {
   return row!.found ? 'pgvector' : 'array';
 }
 
-export async function hybridSearch(tx: Tx, embedder: Embedder, query: string, options: HybridOptions) {
-  const [vector] = await embedder.embed([query]);
+/** A query's text and its vector, made before any transaction opens (see embedQuery). */
+export interface SearchQuery {
+  text: string;
+  model: string;
+  vector: number[];
+}
+
+/**
+ * Embeds a query. Call it outside any transaction: a remote embedder may take
+ * seconds, and a transaction waiting on it holds a pooled connection that
+ * every organization's requests share.
+ */
+export async function embedQuery(embedder: Embedder, text: string): Promise<SearchQuery> {
+  const [vector] = await embedder.embed([text]);
+  return { text, model: embedder.model, vector: vector! };
+}
+
+export async function hybridSearch(tx: Tx, search: SearchQuery, options: HybridOptions) {
+  const { text: query, model, vector } = search;
   // As one Postgres array literal: drizzle would expand a JS array into a row.
-  const vectorLiteral = `{${vector!.join(',')}}`;
+  const vectorLiteral = `{${vector.join(',')}}`;
   // Chunks embedded by this model at this dimension: pgvector refuses to compare others.
-  const comparable = sql`model = ${embedder.model} and cardinality(embedding) = ${vector!.length}`;
+  const comparable = sql`model = ${model} and cardinality(embedding) = ${vector.length}`;
   const candidates = Math.max(50, options.limit * 5);
   const types = sql`${searchChunks.sourceType} in ${options.types}`;
   const terms = (options.anyTerms ?? []).filter((t) => /^[\p{L}\p{N}]+$/u.test(t));

@@ -2,8 +2,10 @@ import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { LocalHashEmbedder } from '../../db/search/embedder.ts';
 import { vectorScoring } from '../../db/search/index.ts';
+import { createDatabase } from '../../db/tenant.ts';
 import { offersPgvector } from '../../test/cluster.ts';
 import { startTestServer } from '../../test/server.ts';
+import { gatedEmbedder } from '../../test/fake-embeddings.ts';
 import { queuedJobs, runJobs } from '../../test/jobs.ts';
 import { describeTenantRouteSecurity } from '../../test/security-suite.ts';
 import { createTenant, type TestTenant } from '../../test/tenants.ts';
@@ -137,6 +139,28 @@ describe('hybrid search', () => {
       }
     } finally {
       await server.close();
+    }
+  });
+
+  it('holds no database connection while the embedder is slow to answer', async () => {
+    // Like a remote embedder that has not answered yet: each question waits on it.
+    const gate = gatedEmbedder();
+    const database = createDatabase(env.db.appUrl, { ca: env.db.ca, max: 2 });
+    const server = await startTestServer(env.db, { embedder: gate.embedder, database });
+    try {
+      const get = (path: string) => fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${acme.key}` } });
+      // More searches than the pool has connections, all waiting on the embedder.
+      const searches = [1, 2, 3, 4].map(() => get('/v1/search?q=residency'));
+      await expect.poll(gate.waiting, { timeout: 10_000 }).toBe(4);
+      expect(database.stats().active).toBe(0);
+      // Meanwhile the organization's other requests are served.
+      expect((await get('/v1/projects')).status).toBe(200);
+      gate.answer();
+      for (const response of await Promise.all(searches)) expect(response.status).toBe(200);
+    } finally {
+      gate.answer();
+      await server.close();
+      await database.close();
     }
   });
 

@@ -2,8 +2,7 @@ import { and, eq, inArray } from 'drizzle-orm';
 import { helpdeskArticles } from '../../db/schema/helpdesk.ts';
 import { searchChunks } from '../../db/schema/search.ts';
 import { answersQuestion, questionTerms, type Passage } from '../../db/search/answerer.ts';
-import type { Embedder } from '../../db/search/embedder.ts';
-import { hybridSearch, type VectorScoring } from '../../db/search/index.ts';
+import { hybridSearch, type SearchQuery, type VectorScoring } from '../../db/search/index.ts';
 import type { Tx } from '../../db/tenant.ts';
 
 /** Passages an answer may use, at most. */
@@ -19,12 +18,13 @@ export function articleUrl(baseURL: string, publicKey: string, slug: string) {
  * row-level security keeps it to them), kept only if their article is still
  * published and the passage really covers the question. Empty means "not covered".
  */
-export async function groundingPassages(tx: Tx, search: { embedder: Embedder; scoring: VectorScoring }, question: string, link: (slug: string) => string): Promise<Passage[]> {
+export async function groundingPassages(tx: Tx, search: { query: SearchQuery; scoring: VectorScoring }, link: (slug: string) => string): Promise<Passage[]> {
+  const question = search.query.text;
   const terms = questionTerms(question);
   if (terms.length === 0) return [];
   // Passages sharing no word with the question are discarded below, so the
   // vector side need only rank the full-text matches (see vectorWithinText).
-  const hits = await hybridSearch(tx, search.embedder, question, { types: ['helpdesk_article'], limit: 8, anyTerms: terms, vectorWithinText: 200, scoring: search.scoring });
+  const hits = await hybridSearch(tx, search.query, { types: ['helpdesk_article'], limit: 8, anyTerms: terms, vectorWithinText: 200, scoring: search.scoring });
   if (hits.length === 0) return [];
   const rows = await tx
     .select({ articleId: searchChunks.articleId, chunkNo: searchChunks.chunkNo, content: searchChunks.content, title: helpdeskArticles.title, slug: helpdeskArticles.slug })

@@ -1,6 +1,8 @@
 import { gzipSync } from 'node:zlib';
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createDatabase } from '../../db/tenant.ts';
+import { gatedEmbedder } from '../../test/fake-embeddings.ts';
 import { runJobs } from '../../test/jobs.ts';
 import { startTestServer, type TestServer } from '../../test/server.ts';
 import { createTenant, type TestTenant } from '../../test/tenants.ts';
@@ -203,6 +205,26 @@ describe('asking the widget', () => {
     const actions = (await acme.owner.request('GET', `/v1/audit-log?targetId=${conversation.conversationId}`)).body.data;
     expect(actions.map((r: { action: string }) => r.action).sort()).toEqual(['support_transcript.widget_message', 'support_transcript.widget_message', 'support_transcript.widget_start']);
     expect(actions[0]).toMatchObject({ actor_type: 'widget_visitor', actor_id: conversation.visitor.id });
+  });
+
+  it('holds no database connection while the embedder is slow to answer', async () => {
+    // Like a remote embedder that has not answered yet: each question waits on it.
+    const gate = gatedEmbedder();
+    const database = createDatabase(env.db.appUrl, { ca: env.db.ca, max: 2 });
+    const server = await startTestServer(env.db, { embedder: gate.embedder, database });
+    try {
+      const conversation = await started(server, acmeKey, ACME_ORIGIN);
+      // More questions than the pool has connections, all waiting on the embedder.
+      const questions = [1, 2, 3].map(() => ask(server, conversation, 'Where is my data stored?', ACME_ORIGIN));
+      await expect.poll(gate.waiting, { timeout: 10_000 }).toBe(3);
+      expect(database.stats().active).toBe(0);
+      gate.answer();
+      for (const response of await Promise.all(questions)) expect(await response.text()).toContain('Frankfurt');
+    } finally {
+      gate.answer();
+      await server.close();
+      await database.close();
+    }
   });
 
   it('says plainly when the articles do not cover a question and offers a person, citing nothing', async () => {

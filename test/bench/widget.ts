@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { LocalHashEmbedder } from '../../db/search/embedder.ts';
-import { vectorScoring } from '../../db/search/index.ts';
+import { embedQuery, vectorScoring } from '../../db/search/index.ts';
 import { createOrganization } from '../../db/operators.ts';
 import { groundingPassages } from '../../functions/widget-api/grounding.ts';
 import { DEFAULT_WIDGET_LIMITS } from '../../middleware/config.ts';
@@ -74,9 +74,8 @@ export async function benchWidget(options: { seconds: number }) {
     const seconds = Math.max(3, options.seconds / 2);
     for (let i = 0, deadline = Date.now() + seconds * 1000; Date.now() < deadline; i++) {
       const started = performance.now();
-      const passages = await db.app.withTenant(tenant.orgId, async (tx) =>
-        groundingPassages(tx, { embedder, scoring: await vectorScoring(tx) }, QUESTIONS[i % QUESTIONS.length]!, (slug) => `/a/${slug}`),
-      );
+      const query = await embedQuery(embedder, QUESTIONS[i % QUESTIONS.length]!);
+      const passages = await db.app.withTenant(tenant.orgId, async (tx) => groundingPassages(tx, { query, scoring: await vectorScoring(tx) }, (slug) => `/a/${slug}`));
       retrieval.push(performance.now() - started);
       if (passages.length) found++;
     }

@@ -1,9 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { wordsOf } from '../../../db/search/embedder.ts';
-import { hybridSearch } from '../../../db/search/index.ts';
+import { embedQuery, hybridSearch } from '../../../db/search/index.ts';
 import { searchSourceTypes } from '../../../db/schema/search.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonResponse } from '../../../middleware/openapi.ts';
+import { ACCESS_GONE, accessGone, callerTransactions } from '../../../middleware/tenant-transaction.ts';
 
 export const searchQuery = z.object({
   q: z.string().trim().min(1).max(500).openapi({ example: 'EU data residency' }),
@@ -40,16 +41,21 @@ export const route = createRoute({
 });
 
 export function registerSearch(app: FunctionApp) {
-  app.openapi(route, async (c) => {
+  app.openapiWithCallerTransactions(route, async (c) => {
     const { q, types, limit } = c.req.valid('query');
     const { embedder, vectorScoring } = c.get('platform');
-    const scoring = await vectorScoring(c.var.tx);
+    // Embedded before the search's transaction opens (see embedQuery).
+    const query = await embedQuery(embedder, q);
     // A full vector scan costs about 30 us per chunk without pgvector. A lexical
     // embedder's vectors only restate shared words, so its vectors are ranked
     // among the 500 passages that match the query words best; a passage sharing
     // no word could not rank by vector anyway. A semantic embedder gets the full scan.
     const words = wordsOf(q);
-    const data = await hybridSearch(c.var.tx, embedder, q, embedder.lexical ? { types, limit, anyTerms: words.slice(0, 20), vectorWithinText: 500, scoring } : { types, limit, scoring });
+    const data = await callerTransactions(c)(async (tx) => {
+      const scoring = await vectorScoring(tx);
+      return hybridSearch(tx, query, embedder.lexical ? { types, limit, anyTerms: words.slice(0, 20), vectorWithinText: 500, scoring } : { types, limit, scoring });
+    });
+    if (data === ACCESS_GONE) throw accessGone();
     return c.json({ data }, 200);
   });
 }

@@ -6,7 +6,7 @@ import { emitAudit } from '../../../db/audit/emit.ts';
 import { widgetConfigs } from '../../../db/schema/helpdesk.ts';
 import { supportMessages, supportTranscripts } from '../../../db/schema/transcripts.ts';
 import type { Passage } from '../../../db/search/answerer.ts';
-import { queueIndex } from '../../../db/search/index.ts';
+import { embedQuery, queueIndex } from '../../../db/search/index.ts';
 import { requestAddress } from '../../../middleware/addresses.ts';
 import type { AppEnv } from '../../../middleware/env.ts';
 import { ApiError } from '../../../middleware/errors.ts';
@@ -71,6 +71,8 @@ export function registerAskQuestion(app: FunctionApp) {
     }
     if (!question) throw new ApiError('invalid_request', 'Ask a question.', { errors: [{ path: 'json.question', message: 'empty' }] });
 
+    // Embedded before the transaction opens (see embedQuery); the token and the limits above were checked first.
+    const query = await embedQuery(platform.embedder, question);
     // Reading only: which passages may answer. Writes wait until the answer is whole.
     const grounding = await platform.database.withWidgetKey(visitor.k, async (tx, orgId) => {
       // The key moved to another organization's widget, was rotated or disabled: the token is stale.
@@ -80,7 +82,7 @@ export function registerAskQuestion(app: FunctionApp) {
       assertOrigin(c, widget.allowedOrigins);
       const [conversation] = await tx.select({ id: supportTranscripts.id }).from(supportTranscripts).where(eq(supportTranscripts.id, visitor.c));
       if (!conversation) throw badToken();
-      const passages = await groundingPassages(tx, { embedder: platform.embedder, scoring: await platform.vectorScoring(tx) }, question, (slug) => articleUrl(platform.config.baseURL, widget.publicKey, slug));
+      const passages = await groundingPassages(tx, { query, scoring: await platform.vectorScoring(tx) }, (slug) => articleUrl(platform.config.baseURL, widget.publicKey, slug));
       return { passages, contact: widget.contact };
     });
 

@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, gt, sql } from 'drizzle-orm';
 import type { Context, MiddlewareHandler } from 'hono';
 import { sessions } from '../db/schema/auth.ts';
 import { effectiveRole } from '../db/member-roles.ts';
@@ -91,12 +91,12 @@ export const ACCESS_GONE = Symbol('access gone');
  * Transactions of their own as this request's caller, for work that outlives
  * the request's transaction (the pages of a streamed export). Each one checks
  * the caller again as tenantTransaction did, in the statement that enters the
- * tenant: the API key still valid, or the membership still there with a role
- * Kommit knows (and share-locked while fn runs). fn runs only then; otherwise
+ * tenant: the API key still valid, or the session still live and the
+ * membership still there with a role Kommit knows (and share-locked while fn runs). fn runs only then; otherwise
  * the answer is ACCESS_GONE and nothing of the tenant was read.
  */
 export function callerTransactions(c: Context<AppEnv>) {
-  const { database } = c.get('platform');
+  const { database, authDatabase } = c.get('platform');
   // Read now: the request (and its context) may be over by the time these run.
   const orgId = c.get('org').id;
   const apiKeyHash = c.get('apiKeyHash');
@@ -106,7 +106,15 @@ export function callerTransactions(c: Context<AppEnv>) {
       return database.withTenantKey(apiKeyHash, async (tx, key) => (key?.orgId === orgId ? fn(tx) : ACCESS_GONE));
     }
     if (principal.kind === 'session') {
-      return database.withTenantMember(orgId, principal.userId, async (tx, stored) => (stored && effectiveRole(stored) ? fn(tx) : ACCESS_GONE));
+      return (async () => {
+        // Signed out (or the session expired or was revoked) since the request began: the session row is gone or stale.
+        const [live] = await authDatabase.db
+          .select({ id: sessions.id })
+          .from(sessions)
+          .where(and(eq(sessions.id, principal.sessionId), gt(sessions.expiresAt, sql`now()`)));
+        if (!live) return ACCESS_GONE;
+        return database.withTenantMember(orgId, principal.userId, async (tx, stored) => (stored && effectiveRole(stored) ? fn(tx) : ACCESS_GONE));
+      })();
     }
     throw new Error('callerTransactions needs a request that passed tenantTransaction');
   };

@@ -57,6 +57,22 @@ describe('GET /v1/audit-log/export when the caller loses access mid-export', () 
     expect(seqs).toEqual(upTo(1000));
   });
 
+  it('aborts after the page being read when the member signs out', async () => {
+    const member = new UserAgent(env.server);
+    const email = uniqueEmail('signing-out');
+    await member.signUp(email);
+    const invitation = await tenant.owner.request('POST', '/api/auth/organization/invite-member', { email, role: 'member', organizationId: tenant.orgId });
+    expect((await member.request('POST', '/api/auth/organization/accept-invitation', { invitationId: invitation.body.id })).status).toBe(200);
+    expect((await member.request('POST', '/api/auth/organization/set-active', { organizationId: tenant.orgId })).status).toBe(200);
+    const cookie = member.cookieHeader();
+    const exported = await env.server.request('/v1/audit-log/export', { headers: { cookie } });
+    const { seqs, aborted } = await readExport(exported, async () => {
+      expect((await member.request('POST', '/api/auth/sign-out', {})).status).toBe(200);
+    });
+    expect(aborted).toBeInstanceOf(Error);
+    expect(seqs).toEqual(upTo(1000));
+  });
+
   it('aborts after the page being read when the member is removed', async () => {
     const member = new UserAgent(env.server);
     const email = uniqueEmail('leaving');

@@ -39,6 +39,17 @@ async function readExport(response: Response, meanwhile: () => Promise<unknown> 
   return { seqs, aborted };
 }
 
+/** A new user, a member of the tenant with it as the active organization. */
+async function joinedMember(name: string) {
+  const member = new UserAgent(env.server);
+  const email = uniqueEmail(name);
+  await member.signUp(email);
+  const invitation = await tenant.owner.request('POST', '/api/auth/organization/invite-member', { email, role: 'member', organizationId: tenant.orgId });
+  expect((await member.request('POST', '/api/auth/organization/accept-invitation', { invitationId: invitation.body.id })).status).toBe(200);
+  expect((await member.request('POST', '/api/auth/organization/set-active', { organizationId: tenant.orgId })).status).toBe(200);
+  return { member, email };
+}
+
 const upTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
 describe('GET /v1/audit-log/export when the caller loses access mid-export', () => {
@@ -58,12 +69,7 @@ describe('GET /v1/audit-log/export when the caller loses access mid-export', () 
   });
 
   it('aborts after the page being read when the member signs out', async () => {
-    const member = new UserAgent(env.server);
-    const email = uniqueEmail('signing-out');
-    await member.signUp(email);
-    const invitation = await tenant.owner.request('POST', '/api/auth/organization/invite-member', { email, role: 'member', organizationId: tenant.orgId });
-    expect((await member.request('POST', '/api/auth/organization/accept-invitation', { invitationId: invitation.body.id })).status).toBe(200);
-    expect((await member.request('POST', '/api/auth/organization/set-active', { organizationId: tenant.orgId })).status).toBe(200);
+    const { member } = await joinedMember('signing-out');
     const cookie = member.cookieHeader();
     const exported = await env.server.request('/v1/audit-log/export', { headers: { cookie } });
     const { seqs, aborted } = await readExport(exported, async () => {
@@ -74,12 +80,7 @@ describe('GET /v1/audit-log/export when the caller loses access mid-export', () 
   });
 
   it('aborts after the page being read when the member is removed', async () => {
-    const member = new UserAgent(env.server);
-    const email = uniqueEmail('leaving');
-    await member.signUp(email);
-    const invitation = await tenant.owner.request('POST', '/api/auth/organization/invite-member', { email, role: 'member', organizationId: tenant.orgId });
-    expect((await member.request('POST', '/api/auth/organization/accept-invitation', { invitationId: invitation.body.id })).status).toBe(200);
-    expect((await member.request('POST', '/api/auth/organization/set-active', { organizationId: tenant.orgId })).status).toBe(200);
+    const { member, email } = await joinedMember('leaving');
     const exported = await env.server.request('/v1/audit-log/export', { headers: { cookie: member.cookieHeader() } });
     const { seqs, aborted } = await readExport(exported, async () => {
       const removed = await tenant.owner.request('POST', '/api/auth/organization/remove-member', { memberIdOrEmail: email, organizationId: tenant.orgId });

@@ -54,7 +54,8 @@ if [ ! -f "$cache/vector.so" ]; then
   printf 'deb-src %s %s main\n' "$mirror" trixie "$mirror" sid > "$work/sources.list"
   mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
   apt_options=(-o "Dir::Etc::SourceList=$work/sources.list" -o Dir::Etc::SourceParts=/dev/null
-               -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
+               -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o Debug::NoLocking=1 -o APT::Sandbox::User=root
+               -o Acquire::Retries=1 -o Acquire::http::Timeout=30)
   say "reading Debian's source index"
   apt-get "${apt_options[@]}" -qq update > /dev/null 2>&1 || skip "cannot read Debian's source index from $mirror"
 

@@ -92,8 +92,9 @@ export const ACCESS_GONE = Symbol('access gone');
  * the request's transaction (the pages of a streamed export). Each one checks
  * the caller again as tenantTransaction did, in the statement that enters the
  * tenant: the API key still valid, or the session still live and the
- * membership still there with a role Kommit knows (and share-locked while fn runs). fn runs only then; otherwise
- * the answer is ACCESS_GONE and nothing of the tenant was read.
+ * membership still there with a role Kommit knows (and share-locked while fn
+ * runs). fn runs only then; otherwise the answer is ACCESS_GONE and nothing of
+ * the tenant was read.
  */
 export function callerTransactions(c: Context<AppEnv>) {
   const { database, authDatabase } = c.get('platform');

@@ -1,14 +1,17 @@
 import { execFile } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { sql } from 'drizzle-orm';
+import { eq, sql, type SQL } from 'drizzle-orm';
 import type { Job } from 'graphile-worker';
 import pino from 'pino';
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlLibrary, frameworkTemplateSchema } from '../../db/controls/library.ts';
+import { controlFrameworks } from '../../db/schema/controls.ts';
+import { ApiError } from '../../middleware/errors.ts';
 import { sha256Hex, verifyPack } from '../../db/audit/pack.ts';
 import { LocalHashEmbedder } from '../../db/search/embedder.ts';
 import { runJobs } from '../../test/jobs.ts';
@@ -18,6 +21,7 @@ import { createTenant, type TestTenant } from '../../test/tenants.ts';
 import { useTestServer } from '../../test/use-server.ts';
 import { uniqueEmail, UserAgent } from '../../test/user-agent.ts';
 import controlsApp from './index.ts';
+import { buildEvidencePack, DEFAULT_PACK_MAX_BYTES, type PackInput } from './pack.ts';
 import { controlTasks } from './tasks.ts';
 
 // Checkpoints every few appends, so packs carry signed checkpoints.
@@ -398,6 +402,71 @@ describe('evidence packs', () => {
       await small.close();
     }
     expect(await countPacks()).toBe(before);
+  });
+
+  describe('reading snapshots within the budget', () => {
+    const signer = { keyName: 'kommit-test', publicKey: generateKeyPairSync('ed25519').publicKey };
+    /**
+     * Builds acme's pack straight from buildEvidencePack, watching what its
+     * queries return: an organization can hold far more snapshot content than
+     * a process can, so how much of it is read is the property under test.
+     */
+    async function build(options: Pick<PackInput, 'maxBytes' | 'snapshotPageBytes'>, { from, to } = period()) {
+      const contentReads: { rows: number; bytes: number }[] = [];
+      const outcome = await env.db.app.withTenant(acme.orgId, async (tx) => {
+        const watched = new Proxy(tx, {
+          get(target, key, receiver) {
+            if (key !== 'execute') return Reflect.get(target, key, receiver);
+            return async (query: SQL) => {
+              const rows = (await target.execute(query)) as Record<string, unknown>[];
+              const content = rows.flatMap((row) => (typeof row.content === 'string' ? [Buffer.byteLength(row.content)] : []));
+              if (content.length) contentReads.push({ rows: content.length, bytes: content.reduce((a, b) => a + b, 0) });
+              return rows;
+            };
+          },
+        });
+        const [framework] = await tx.select().from(controlFrameworks).where(eq(controlFrameworks.framework, 'soc2'));
+        return buildEvidencePack(watched, { orgId: acme.orgId, framework: framework!, from, to, controls: [], signer, ...options }).then(
+          (pack) => ({ pack, files: unzipSync(pack.zip) }),
+          (e: unknown) => e,
+        );
+      });
+      return { outcome, contentReads };
+    }
+    const sizes = (files: Record<string, Uint8Array>, prefix: string) => Object.entries(files).filter(([p]) => p.startsWith(prefix)).reduce((n, [, f]) => n + f.length, 0);
+
+    it('refuses a period whose snapshots exceed the budget before reading any snapshot content', async () => {
+      const at = period();
+      const { outcome } = await build({ maxBytes: DEFAULT_PACK_MAX_BYTES }, at);
+      const { files } = outcome as { files: Record<string, Uint8Array> };
+      const snapshotBytes = sizes(files, 'snapshots/');
+      expect(Object.keys(files).filter((p) => p.startsWith('snapshots/')).length).toBeGreaterThan(3);
+      // Room for the audit chain, its checkpoints and key and all snapshots but one byte.
+      const maxBytes = sizes(files, 'audit/') + snapshotBytes - 1;
+      const refused = await build({ maxBytes }, at);
+      expect(refused.outcome).toBeInstanceOf(ApiError);
+      expect(refused.outcome).toMatchObject({ code: 'unprocessable', options: { extensions: { maxBytes } } });
+      expect((refused.outcome as ApiError).detail).toMatch(new RegExp(`exceed ${maxBytes} bytes`));
+      expect(refused.contentReads).toEqual([]);
+      // A budget of exactly the pack's size is enough.
+      expect((await build({ maxBytes: sizes(files, '') }, at)).outcome).toHaveProperty('pack');
+    });
+
+    it('reads snapshot content a page at a time and builds the same pack whatever the page size', async () => {
+      const at = period();
+      const whole = await build({ maxBytes: DEFAULT_PACK_MAX_BYTES }, at);
+      const paged = await build({ maxBytes: DEFAULT_PACK_MAX_BYTES, snapshotPageBytes: 1 }, at);
+      const [a, b] = [whole, paged].map((r) => r.outcome as { files: Record<string, Uint8Array>; pack: { manifest: { files: { path: string }[] } } });
+      const count = Object.keys(a!.files).filter((p) => p.startsWith('snapshots/')).length;
+      expect(count).toBeGreaterThan(3);
+      // One snapshot a query when a page holds less than one.
+      expect(paged.contentReads.map((r) => r.rows)).toEqual(Array(count).fill(1));
+      expect(whole.contentReads.map((r) => r.rows)).toEqual([count]);
+      // The same files in the same order; only the time the pack was made (README, manifest) differs.
+      const made = (files: Record<string, Uint8Array>) => Object.entries(files).filter(([p]) => p !== 'README.md' && p !== 'manifest.json');
+      expect(made(b!.files)).toEqual(made(a!.files));
+      expect(b!.pack.manifest.files.filter((f) => f.path !== 'README.md')).toEqual(a!.pack.manifest.files.filter((f) => f.path !== 'README.md'));
+    });
   });
 });
 

@@ -8,6 +8,8 @@ import { ApiError } from '../../middleware/errors.ts';
 
 export const DEFAULT_PACK_MAX_BYTES = 64 * 1024 * 1024;
 const PAGE = 5000;
+/** About how much snapshot content one query reads. */
+const SNAPSHOT_PAGE_BYTES = 4 * 1024 * 1024;
 
 export interface PackInput {
   orgId: string;
@@ -17,7 +19,12 @@ export interface PackInput {
   controls: unknown[];
   signer: Pick<CheckpointSigner, 'keyName' | 'publicKey'>;
   maxBytes: number;
+  /** Overrides SNAPSHOT_PAGE_BYTES (tests). */
+  snapshotPageBytes?: number;
 }
+
+const tooBig = (maxBytes: number) =>
+  new ApiError('unprocessable', `The pack would exceed ${maxBytes} bytes; ask for a shorter period.`, { extensions: { maxBytes } });
 
 const README = (m: Omit<PackManifest, 'files'>, title: string) => `# Kommit evidence pack
 
@@ -53,6 +60,22 @@ was collected. It names each file that fails. Rows of the audit log in the perio
 are those whose occurred_at lies between the dates above.
 `;
 
+/** Consecutive runs of items of at most pageBytes together (an item larger than that is a page of its own). */
+function* pagesOf<T extends { bytes: number }>(items: T[], pageBytes: number) {
+  let page: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    if (page.length && bytes + item.bytes > pageBytes) {
+      yield page;
+      page = [];
+      bytes = 0;
+    }
+    page.push(item);
+    bytes += item.bytes;
+  }
+  if (page.length) yield page;
+}
+
 /** Builds the zip inside the caller's tenant transaction: row-level security keeps it to one organization. */
 export async function buildEvidencePack(tx: Tx, input: PackInput): Promise<{ zip: Uint8Array; manifest: PackManifest }> {
   const files: Zippable = {};
@@ -60,9 +83,7 @@ export async function buildEvidencePack(tx: Tx, input: PackInput): Promise<{ zip
   const add = (path: string, content: string) => {
     const bytes = strToU8(content);
     total += bytes.length;
-    if (total > input.maxBytes) {
-      throw new ApiError('unprocessable', `The pack would exceed ${input.maxBytes} bytes; ask for a shorter period.`, { extensions: { maxBytes: input.maxBytes } });
-    }
+    if (total > input.maxBytes) throw tooBig(input.maxBytes);
     files[path] = bytes;
   };
 
@@ -84,7 +105,7 @@ export async function buildEvidencePack(tx: Tx, input: PackInput): Promise<{ zip
       lines.push(line);
       // Checked while reading, so an oversized period stops early instead of filling memory.
       logBytes += Buffer.byteLength(line) + 1;
-      if (logBytes > input.maxBytes) throw new ApiError('unprocessable', `The pack would exceed ${input.maxBytes} bytes; ask for a shorter period.`, { extensions: { maxBytes: input.maxBytes } });
+      if (logBytes > input.maxBytes) throw tooBig(input.maxBytes);
       if (record.action === 'evidence.collect') for (const s of (record.data as { snapshots?: { id: string }[] }).snapshots ?? []) recorded.add(s.id);
     }
     after = rows.at(-1)!.seq;
@@ -95,12 +116,29 @@ export async function buildEvidencePack(tx: Tx, input: PackInput): Promise<{ zip
   for (const c of checkpoints) add(PACK_PATHS.checkpoint(Number(c.seq)), c.note);
   add(PACK_PATHS.publicKey, `${verifierKey(input.signer)}\n`);
 
-  // Snapshots of this framework's controls collected in the period whose collection the exported chain records.
-  const snapshots = await tx.execute<{ id: string; content: string }>(sql`
-    select s.id, s.content from evidence_snapshots s join controls c on c.org_id = s.org_id and c.id = s.control_id
+  // Snapshots of this framework's controls collected in the period whose
+  // collection the exported chain records. Sizes first, content never: a
+  // period past the budget is refused before any content is read.
+  const listed = await tx.execute<{ id: string; bytes: number }>(sql`
+    select s.id, octet_length(s.content)::int as bytes
+    from evidence_snapshots s
+    join controls c on c.org_id = s.org_id and c.id = s.control_id
+    join jsonb_array_elements_text(${JSON.stringify([...recorded])}::jsonb) as r(id) on r.id = s.id::text
     where c.framework_id = ${input.framework.id} and s.collected_at >= ${input.from}::timestamptz and s.collected_at <= ${input.to}::timestamptz
     order by s.collected_at, s.id`);
-  for (const s of snapshots) if (recorded.has(s.id)) add(PACK_PATHS.snapshot(s.id), s.content);
+  if (listed.reduce((sum, s) => sum + s.bytes, total) > input.maxBytes) throw tooBig(input.maxBytes);
+  // Then the content, a page of about snapshotPageBytes at a time, in the listed order.
+  for (const page of pagesOf(listed, input.snapshotPageBytes ?? SNAPSHOT_PAGE_BYTES)) {
+    const rows = await tx.execute<{ id: string; content: string }>(
+      sql`select id, content from evidence_snapshots where id = any(${`{${page.map((s) => s.id).join(',')}}`}::uuid[])`,
+    );
+    const content = new Map(rows.map((row) => [row.id, row.content]));
+    for (const { id } of page) {
+      const text = content.get(id);
+      if (text === undefined) throw new Error(`evidence snapshot ${id} disappeared while the pack was built`);
+      add(PACK_PATHS.snapshot(id), text);
+    }
+  }
   add(PACK_PATHS.controls, `${JSON.stringify(input.controls, null, 2)}\n`);
 
   const header = {

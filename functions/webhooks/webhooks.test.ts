@@ -286,7 +286,7 @@ describe('receiving deliveries', () => {
 
 describe('delivery limits', () => {
   it('refuses an oversized body before reading it all, and rate-limits per endpoint', async () => {
-    const server = await startTestServer(env.db, { config: { webhooks: { maxBodyBytes: 1024, perEndpointPerMinute: 3 } } });
+    const server = await startTestServer(env.db, { config: { webhooks: { maxBodyBytes: 1024, perEndpointPerMinute: 3, failedPerAddressPerMinute: 60 } } });
     try {
       const endpoint = await createEndpoint(acme, { name: 'Small', projectId: acmeProject, target: 'raw_event' });
       // Streamed without a length: the server must stop at the limit, not after 8 MiB.
@@ -315,6 +315,32 @@ describe('delivery limits', () => {
       for (let i = 0; i < 5; i++) statuses.push((await deliver(server.url, endpoint.id, endpoint.secret, '{}')).status);
       expect(statuses.slice(0, 2)).toEqual([202, 202]);
       expect(statuses.at(-1)).toBe(429);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('counts signatures that do not verify per client address, never against the endpoint’s budget', async () => {
+    // Behind a trusted proxy, so the test can send from two client addresses.
+    const server = await startTestServer(env.db, {
+      config: { trustedProxies: ['127.0.0.1/32'], webhooks: { maxBodyBytes: 1024, perEndpointPerMinute: 3, failedPerAddressPerMinute: 5 } },
+    });
+    try {
+      const endpoint = await createEndpoint(acme, { name: 'Targeted', projectId: acmeProject, target: 'raw_event' });
+      const attacker = { 'x-forwarded-for': '203.0.113.7' };
+      const sender = { 'x-forwarded-for': '198.51.100.1' };
+      const forged = `v1,${Buffer.alloc(32).toString('base64')}`;
+      const noise: Response[] = [];
+      for (let i = 0; i < 10; i++) noise.push(await deliver(server.url, endpoint.id, endpoint.secret, '{}', { headers: { ...attacker, 'webhook-signature': forged } }));
+      expect(noise.map((r) => r.status)).toEqual([...Array(5).fill(404), ...Array(5).fill(429)]);
+      expect(noise.at(-1)!.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(noise.at(-1)!.headers.get('content-type')).toBe('application/problem+json');
+      // Unknown endpoints are failures too, counted per endpoint: the attacker's budget for them is its own.
+      expect((await deliver(server.url, crypto.randomUUID(), endpoint.secret, '{}', { headers: attacker })).status).toBe(404);
+      // The real sender is untouched by the noise, and its signed deliveries spend the endpoint's budget alone.
+      const signed: number[] = [];
+      for (let i = 0; i < 4; i++) signed.push((await deliver(server.url, endpoint.id, endpoint.secret, '{}', { headers: sender })).status);
+      expect(signed).toEqual([202, 202, 202, 429]);
     } finally {
       await server.close();
     }

@@ -11,6 +11,7 @@ import { refuseWhileSpent, takeRequest } from '../../middleware/request-limits.t
 import { requestAddress } from '../../middleware/addresses.ts';
 import { jsonResponse, problem } from '../../middleware/openapi.ts';
 import { isUuid } from '../../db/tenant.ts';
+import { parseDeliveryJson } from './body.ts';
 
 /** Standard Webhooks' tolerance for webhook-timestamp, either way. */
 const TOLERANCE_SECONDS = 5 * 60;
@@ -44,7 +45,8 @@ export const route = createRoute({
       required: true,
       description:
         'For an endpoint whose target is `decision_event` or `workflow_run`, a JSON object (the event or the run to start). ' +
-        'For a `raw_event` endpoint, any UTF-8 text, stored as it came; the content type is not checked, the signature covers the bytes.',
+        'For a `raw_event` endpoint, any UTF-8 text, stored as it came; the content type is not checked, the signature covers the bytes. ' +
+        'A leading byte order mark is part of those bytes: it is verified and stored with the body, and skipped when JSON is parsed.',
       content: {
         'application/json': { schema: z.record(z.string(), z.unknown()).openapi({ example: { title: 'Deal won', rationale: 'Signed by the customer' } }) },
         'text/plain': { schema: z.string().openapi({ example: 'order 1042 shipped' }) },
@@ -135,7 +137,8 @@ export function registerReceive(app: FunctionApp) {
     await refuseWhileSpent(webhookFailureLimiter, failureKey, failing);
     let body: string;
     try {
-      body = new TextDecoder('utf-8', { fatal: true }).decode(await c.req.arrayBuffer());
+      // ignoreBOM keeps a leading byte order mark: the signature covers it, and the body is stored as sent.
+      body = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(await c.req.arrayBuffer());
     } catch (error) {
       if (error instanceof ApiError) throw error;
       throw new ApiError('invalid_request', 'The body is not UTF-8 text.');
@@ -153,7 +156,7 @@ export function registerReceive(app: FunctionApp) {
     // Only a sender holding the secret gets this far, and learns these answers.
     if (JSON_TARGETS.has(endpoint.target)) {
       try {
-        JSON.parse(body);
+        parseDeliveryJson(body);
       } catch {
         throw new ApiError('invalid_request', `This endpoint turns deliveries into ${endpoint.target.replace('_', ' ')}s: the body must be JSON.`);
       }

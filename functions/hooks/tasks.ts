@@ -9,6 +9,7 @@ import { webhookDeliveries, webhookEndpoints } from '../../db/schema/webhooks.ts
 import { workflowRuns, workflows } from '../../db/schema/workflows.ts';
 import type { Tx } from '../../db/tenant.ts';
 import { reasonOf } from '../../db/query-errors.ts';
+import { parseDeliveryJson } from './body.ts';
 
 const processPayload = z.object({ orgId: z.uuid(), deliveryId: z.uuid() });
 const RELAY_BATCH = 500;
@@ -37,7 +38,7 @@ async function apply(tx: Tx, endpoint: Endpoint, delivery: Delivery, signer?: Ch
     await audit('webhook_delivery.store', 'webhook_delivery', delivery.id, { bytes: Buffer.byteLength(delivery.body) });
     return { type: 'raw_event', id: delivery.id };
   }
-  const body = JSON.parse(delivery.body) as unknown;
+  const body = parseDeliveryJson(delivery.body);
   if (endpoint.target === 'decision_event') {
     const parsed = decisionDelivery.safeParse(body);
     if (!parsed.success) throw new Undeliverable(`not a decision event: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);

@@ -233,6 +233,23 @@ describe('receiving deliveries', () => {
     expect(latest!.seq).toBe(latest!.head);
   });
 
+  it('verifies over the exact bytes sent: a body opening with a byte order mark is accepted and stored with it', async () => {
+    const bom = '\uFEFF';
+    const rawResponse = await deliver(env.server.url, raw.id, raw.secret, `${bom}order 1042 shipped`, { headers: { 'content-type': 'text/plain' } });
+    expect(rawResponse.status).toBe(202);
+    const rawId = (await rawResponse.json()).id;
+    const [stored] = await env.db.admin.withTenant(acme.orgId, (tx) => tx.execute<{ body: string }>(sql`select body from webhook_deliveries where id = ${rawId}`));
+    expect(Buffer.from(stored!.body, 'utf8').subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
+    expect(stored!.body).toBe(`${bom}order 1042 shipped`);
+    // JSON may open with one too (RFC 8259 lets parsers ignore it): still a decision event.
+    const jsonResponse = await deliver(env.server.url, deals.id, deals.secret, `${bom}${JSON.stringify({ title: 'Deal won: BOM Corp' })}`);
+    expect(jsonResponse.status).toBe(202);
+    const jsonId = (await jsonResponse.json()).id;
+    await runJobs(env.db);
+    const deliveries = (await acme.owner.request('GET', `/v1/webhook-endpoints/${deals.id}/deliveries?limit=200`)).body.data as { id: string; status: string }[];
+    expect(deliveries.find((d) => d.id === jsonId)).toMatchObject({ status: 'processed', result: { type: 'decision_event' } });
+  });
+
   it('accepts several space-separated signatures when one of them verifies', async () => {
     const at = new Date();
     const good = new Webhook(raw.secret).sign('msg_multi', at, '{}');

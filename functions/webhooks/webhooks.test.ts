@@ -1,7 +1,10 @@
 import { request as httpRequest } from 'node:http';
 import { generateKeyPairSync } from 'node:crypto';
 import { sql } from 'drizzle-orm';
+import type { Job } from 'graphile-worker';
+import pino from 'pino';
 import { signerFromPem } from '../../db/audit/checkpoint.ts';
+import { LocalHashEmbedder } from '../../db/search/embedder.ts';
 import { Webhook } from 'standardwebhooks';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { queuedJobs, runJobs } from '../../test/jobs.ts';
@@ -9,6 +12,7 @@ import { describeTenantRouteSecurity } from '../../test/security-suite.ts';
 import { startTestServer } from '../../test/server.ts';
 import { createTenant, type TestTenant } from '../../test/tenants.ts';
 import { useTestServer } from '../../test/use-server.ts';
+import { taskRegistry } from '../jobs.ts';
 import webhooks from './index.ts';
 
 const env = useTestServer();
@@ -298,6 +302,39 @@ describe('receiving deliveries', () => {
     const dead = (await acme.owner.request('GET', `/v1/webhook-endpoints/${deals.id}/deliveries?status=dead`)).body.data.find((d: { lastError: string }) => d.lastError.includes('metadata'));
     expect(dead).toMatchObject({ status: 'dead', attempts: 1, result: null });
     expect(dead.lastError).toMatch(/metadata is limited to 16384 bytes/);
+  });
+});
+
+describe('deliveries of an organization being deleted', () => {
+  it('are left dead by the worker, creating no decision event, audit row or search job, and not retried', async () => {
+    const doomed = await createTenant(env.db, env.server, 'Doomed');
+    const project = (await doomed.owner.request('POST', '/v1/projects', { name: 'CRM' })).body.id;
+    const endpoint = await createEndpoint(doomed, { name: 'Deals', projectId: project, target: 'decision_event' });
+    const response = await deliver(env.server.url, endpoint.id, endpoint.secret, JSON.stringify({ title: 'Deal won after goodbye' }));
+    expect(response.status).toBe(202);
+    const deliveryId = (await response.json()).id as string;
+    // Queued before the deletion request, as the relay does it; its job runs after.
+    await env.db.admin.withTenant(doomed.orgId, (tx) => tx.execute(sql`update webhook_deliveries set status = 'queued' where id = ${deliveryId}`));
+    const ownerId = (await doomed.owner.request('GET', '/v1/session')).body.user.id as string;
+    await env.db.app.withTenant(doomed.orgId, (tx) => tx.execute(sql`select kommit_begin_org_deletion(${ownerId})`));
+    const state = async () => {
+      const [row] = await env.db.admin.withTenant(doomed.orgId, (tx) =>
+        tx.execute<{ events: number; audit: number; status: string; last_error: string | null }>(sql`
+          select (select count(*)::int from decision_events) as events, (select count(*)::int from audit_log) as audit,
+                 d.status, d.last_error from webhook_deliveries d where d.id = ${deliveryId}`),
+      );
+      const searchJobs = (await queuedJobs(env.db)).filter((j) => j.task_identifier === 'search.index').length;
+      return { ...row!, searchJobs };
+    };
+    const before = await state();
+    // The job alone, as the worker runs it: org.delete (queued by the request) would remove what this test looks at.
+    const process = taskRegistry['webhook.process']!;
+    const context = { database: env.db.admin, logger: pino({ level: 'silent' }), embedder: new LocalHashEmbedder(), job: { attempts: 1, max_attempts: 8 } as Job };
+    await process({ orgId: doomed.orgId, deliveryId }, context);
+    expect(await state()).toEqual({ ...before, status: 'dead', last_error: expect.stringMatching(/^not processed: the organization is being deleted/) });
+    // The organization's removal then goes through as usual.
+    await runJobs(env.db);
+    expect(await env.db.admin.withTenant(doomed.orgId, (tx) => tx.execute(sql`select 1 from organizations where id = ${doomed.orgId}`))).toHaveLength(0);
   });
 });
 

@@ -215,6 +215,34 @@ describe('receiving deliveries', () => {
     expect((await deliver(env.server.url, endpoint.id, again.secret, '{}')).status).toBe(202);
   });
 
+  it('refuses a second rotation with an overlap while the first one’s overlap runs, so no secret in use is cut off', async () => {
+    const endpoint = await createEndpoint(acme, { name: 'Rotating twice', projectId: acmeProject, target: 'raw_event' });
+    const first = await acme.owner.request('POST', `/v1/webhook-endpoints/${endpoint.id}/rotate-secret`, { overlapMinutes: 60 });
+    expect(first.status).toBe(200);
+    const second = await acme.owner.request('POST', `/v1/webhook-endpoints/${endpoint.id}/rotate-secret`, { overlapMinutes: 60 });
+    expect(second.status).toBe(409);
+    expect(second.headers.get('content-type')).toBe('application/problem+json');
+    expect(second.body.previousSecretExpiresAt).toBe(first.body.previousSecretExpiresAt);
+    expect(second.body.detail).toContain(first.body.previousSecretExpiresAt);
+    // Nothing changed: the original secret and the first rotation's both still verify, and only one rotation is audited.
+    expect((await deliver(env.server.url, endpoint.id, endpoint.secret, '{}')).status).toBe(202);
+    expect((await deliver(env.server.url, endpoint.id, first.body.secret, '{}')).status).toBe(202);
+    expect((await acme.owner.request('GET', `/v1/audit-log?action=webhook_endpoint.rotate_secret&targetId=${endpoint.id}`)).body.data).toHaveLength(1);
+    // Once the overlap is over, rotating with an overlap works again, and the first rotation's secret is the previous one.
+    await env.db.admin.withTenant(acme.orgId, (tx) => tx.execute(sql`update webhook_endpoints set previous_secret_expires_at = now() - interval '1 second' where id = ${endpoint.id}`));
+    const third = await acme.owner.request('POST', `/v1/webhook-endpoints/${endpoint.id}/rotate-secret`, { overlapMinutes: 60 });
+    expect(third.status).toBe(200);
+    expect((await deliver(env.server.url, endpoint.id, endpoint.secret, '{}')).status).toBe(404);
+    expect((await deliver(env.server.url, endpoint.id, first.body.secret, '{}')).status).toBe(202);
+    expect((await deliver(env.server.url, endpoint.id, third.body.secret, '{}')).status).toBe(202);
+    // Without overlap a rotation is always carried out: every earlier secret stops at once.
+    const cut = await acme.owner.request('POST', `/v1/webhook-endpoints/${endpoint.id}/rotate-secret`, { overlapMinutes: 0 });
+    expect(cut.status).toBe(200);
+    expect((await deliver(env.server.url, endpoint.id, first.body.secret, '{}')).status).toBe(404);
+    expect((await deliver(env.server.url, endpoint.id, third.body.secret, '{}')).status).toBe(404);
+    expect((await deliver(env.server.url, endpoint.id, cut.body.secret, '{}')).status).toBe(202);
+  });
+
   it('stores deliveries as an outbox: no job per request; the relay queues one per waiting delivery', async () => {
     await runJobs(env.db);
     for (let i = 0; i < 5; i++) expect((await deliver(env.server.url, raw.id, raw.secret, JSON.stringify({ n: i }))).status).toBe(202);

@@ -8,7 +8,7 @@ import { decisionKinds } from '../../db/schema/decisions.ts';
 import { webhookDeliveries, webhookEndpoints } from '../../db/schema/webhooks.ts';
 import { workflowRuns, workflows } from '../../db/schema/workflows.ts';
 import type { Tx } from '../../db/tenant.ts';
-import { reasonOf } from '../../db/query-errors.ts';
+import { isDataError, reasonOf } from '../../db/query-errors.ts';
 import { lockOrganization } from '../../db/operators.ts';
 import { parseDeliveryJson } from './body.ts';
 
@@ -25,7 +25,7 @@ export const decisionDelivery = z.object({
 });
 
 
-/** A delivery that can never succeed as it is: dead at once instead of retried. */
+/** A delivery that can never succeed as it is: dead at once instead of retried (as is one whose data the database refuses, see isDataError). */
 class Undeliverable extends Error {}
 
 type Endpoint = typeof webhookEndpoints.$inferSelect;
@@ -139,7 +139,8 @@ export const hookTasks: KommitTaskList = {
           .where(eq(webhookDeliveries.id, deliveryId));
         return null;
       } catch (error) {
-        const dead = error instanceof Undeliverable || job.attempts >= job.max_attempts;
+        // Retrying helps a passing fault only; bad data fails the same way each time.
+        const dead = error instanceof Undeliverable || isDataError(error) || job.attempts >= job.max_attempts;
         const message = reasonOf(error);
         await tx
           .update(webhookDeliveries)

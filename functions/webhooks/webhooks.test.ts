@@ -323,6 +323,26 @@ describe('receiving deliveries', () => {
     expect(dead.lastError).toContain('title');
   });
 
+  it('dead-letters at once a delivery whose data the database can never take, or nested too deep', async () => {
+    const workflow = (await acme.owner.request('POST', `/v1/projects/${acmeProject}/workflows`, { name: 'Deep', steps: [{ name: 'Check', kind: 'review', requiredRole: 'member' }] })).body.id;
+    await acme.owner.request('PATCH', `/v1/workflows/${workflow}`, { status: 'active' });
+    const runs = await createEndpoint(acme, { name: 'Deep runs', projectId: acmeProject, target: 'workflow_run', workflowId: workflow });
+    const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    const cases = [
+      // JSON may escape a NUL; Postgres text cannot hold one (SQLSTATE 22021).
+      { endpoint: deals, id: 'msg_nul', body: JSON.stringify({ title: 'Nul\u0000title' }), reason: /0x00/ },
+      // Parses, but is too deep to write down again (the audit row's canonical JSON).
+      { endpoint: runs, id: 'msg_deep_run', body: `{"input":${nested(30_000)}}`, reason: /call stack/ },
+    ];
+    for (const c of cases) expect((await deliver(env.server.url, c.endpoint.id, c.endpoint.secret, c.body, { id: c.id })).status, c.id).toBe(202);
+    // Not retried: no job is left failing, and each delivery is dead after its one attempt, with the reason.
+    await runJobs(env.db);
+    for (const c of cases) {
+      const delivery = (await acme.owner.request('GET', `/v1/webhook-endpoints/${c.endpoint.id}/deliveries?limit=200`)).body.data.find((d: { messageId: string }) => d.messageId === c.id);
+      expect(delivery, c.id).toMatchObject({ status: 'dead', attempts: 1, result: null, lastError: expect.stringMatching(c.reason) });
+    }
+  });
+
   it('holds webhook decision events to the same metadata limit as the API', async () => {
     const body = JSON.stringify({ title: 'Huge', metadata: { blob: 'x'.repeat(20_000) } });
     expect((await deliver(env.server.url, deals.id, deals.secret, body)).status).toBe(202);

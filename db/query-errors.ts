@@ -10,3 +10,23 @@ export function reasonOf(error: unknown): string {
   if (error instanceof DrizzleQueryError && error.cause instanceof Error) return error.cause.message;
   return error instanceof Error ? error.message : String(error);
 }
+
+/** The SQLSTATE of a Postgres error, also when wrapped (drizzle puts it in `cause`). */
+export function sqlStateOf(error: unknown): string | undefined {
+  for (let current = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; current && depth < 5; current = current.cause as typeof current, depth++) {
+    if (typeof current.code === 'string' && /^[0-9A-Z]{5}$/.test(current.code)) return current.code;
+  }
+  return undefined;
+}
+
+/**
+ * Whether the input itself is at fault, so the same input fails the same way
+ * every time: Postgres refused a value (SQLSTATE class 22, data exception: a
+ * NUL character, an impossible date), or a structure was nested too deep for
+ * Postgres (54001) or for JavaScript's stack.
+ */
+export function isDataError(error: unknown): boolean {
+  const state = sqlStateOf(error);
+  if (state?.startsWith('22') || state === '54001') return true;
+  return error instanceof RangeError && /call stack/i.test(error.message);
+}

@@ -38,13 +38,31 @@ export async function insertWebhookEndpoint(tx: Tx, box: SecretBox, orgId: strin
 }
 
 /**
+ * A rotation with an overlap asked for while the last rotation's overlap still
+ * runs: the endpoint keeps one previous secret, so it would cut off at once
+ * whichever of the two old secrets the sender still signs with.
+ */
+export class RotationOverlapRunning extends Error {
+  constructor(readonly previousSecretExpiresAt: string) {
+    super(`the previous secret keeps verifying until ${previousSecretExpiresAt}`);
+  }
+}
+
+/**
  * Gives the endpoint a new secret; the current one keeps verifying for
  * `overlapMinutes` (none when 0). Returns null for an endpoint this tenant
- * does not have.
+ * does not have. Throws RotationOverlapRunning for an overlap asked for while
+ * the previous secret still verifies; without overlap (0) the rotation goes
+ * through and cuts off every earlier secret at once, as asked.
  */
 export async function rotateWebhookSecret(tx: Tx, box: SecretBox, id: string, overlapMinutes: number) {
-  const [current] = await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, id)).for('update');
+  const [current] = await tx
+    .select({ sealedSecret: webhookEndpoints.sealedSecret, overlapUntil: sql<string | null>`case when ${webhookEndpoints.previousSecretExpiresAt} > now() and ${webhookEndpoints.sealedPreviousSecret} is not null then ${webhookEndpoints.previousSecretExpiresAt} end` })
+    .from(webhookEndpoints)
+    .where(eq(webhookEndpoints.id, id))
+    .for('update');
   if (!current) return null;
+  if (overlapMinutes > 0 && current.overlapUntil) throw new RotationOverlapRunning(current.overlapUntil);
   const secret = newSigningSecret();
   const [row] = await tx
     .update(webhookEndpoints)

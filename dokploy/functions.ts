@@ -148,7 +148,7 @@ export const services: Service[] = Manifest.parse([
   fn('search', 'Hybrid search over decision events and transcripts', [{ prefix: '/v1/search' }], { env: EMBEDDINGS_ENV }),
   fn('webhooks', 'Inbound webhook endpoints (management)', [{ prefix: '/v1/webhook-endpoints' }]),
   fn('hooks', 'The public webhook ingress customer systems post to', [{ prefix: '/hooks' }], {
-    env: [shared('WEBHOOK_MAX_BODY_BYTES', true), shared('WEBHOOK_RATE_PER_MINUTE', true)],
+    env: [shared('WEBHOOK_MAX_BODY_BYTES', true), shared('WEBHOOK_RATE_PER_MINUTE', true), shared('WEBHOOK_FAILED_RATE_PER_MINUTE', true)],
   }),
   fn('helpdesk', 'Helpdesk articles (published ones ground the chat widget)', [{ prefix: '/v1/helpdesk' }], { env: EMBEDDINGS_ENV }),
   fn('widget', 'Chat widget configuration (key, origins, identity secret)', [{ prefix: '/v1/widget' }]),

@@ -38,11 +38,17 @@ export const DEFAULT_WIDGET_LIMITS: WidgetLimits = { perKeyPerMinute: 600, perVi
 export interface WebhookLimits {
   /** Largest delivery body, enforced while reading. */
   maxBodyBytes: number;
-  /** Deliveries one endpoint may send per minute. */
+  /** Verified deliveries one endpoint may send per minute. */
   perEndpointPerMinute: number;
+  /**
+   * Deliveries whose signature does not verify that one client address may
+   * send to one endpoint per minute: a budget of their own, so unsigned noise
+   * never spends the endpoint's budget the real sender needs.
+   */
+  failedPerAddressPerMinute: number;
 }
 
-export const DEFAULT_WEBHOOK_LIMITS: WebhookLimits = { maxBodyBytes: 256 * 1024, perEndpointPerMinute: 6000 };
+export const DEFAULT_WEBHOOK_LIMITS: WebhookLimits = { maxBodyBytes: 256 * 1024, perEndpointPerMinute: 6000, failedPerAddressPerMinute: 60 };
 
 export interface SignInLimits {
   /** Password attempts per account (the email signed in with, or the session's user) within the window. */
@@ -78,6 +84,7 @@ export function httpConfigFromEnv(env: NodeJS.ProcessEnv = process.env): HttpCon
     webhooks: {
       maxBodyBytes: Number(env.WEBHOOK_MAX_BODY_BYTES ?? DEFAULT_WEBHOOK_LIMITS.maxBodyBytes),
       perEndpointPerMinute: Number(env.WEBHOOK_RATE_PER_MINUTE ?? DEFAULT_WEBHOOK_LIMITS.perEndpointPerMinute),
+      failedPerAddressPerMinute: Number(env.WEBHOOK_FAILED_RATE_PER_MINUTE ?? DEFAULT_WEBHOOK_LIMITS.failedPerAddressPerMinute),
     },
     evidencePackMaxBytes: env.EVIDENCE_PACK_MAX_BYTES ? Number(env.EVIDENCE_PACK_MAX_BYTES) : undefined,
     widget: {

@@ -33,8 +33,10 @@ export interface Platform {
   metrics: Metrics;
   /** Seals and opens secrets stored in the database (webhook signing secrets). */
   secretBox: SecretBox;
-  /** Per-endpoint delivery budget of inbound webhooks. */
+  /** Per-endpoint budget of inbound webhook deliveries whose signature verified. */
   webhookLimiter: RateLimiterMemory;
+  /** Per client address and endpoint: deliveries whose signature did not verify (or whose endpoint is unknown). */
+  webhookFailureLimiter: RateLimiterMemory;
   /** Budgets of the chat widget's public API: per widget key and per visitor. */
   widgetLimiters: { perKey: RateLimiterMemory; perVisitor: RateLimiterMemory; startsPerAddress: RateLimiterMemory };
   /** HMAC key of widget visitor tokens (derived from the secret-sealing key). */

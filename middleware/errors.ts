@@ -4,6 +4,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ZodError } from 'zod';
 import { DatabaseBusyError } from '../db/admission.ts';
 import { EmbedderUnavailable } from '../db/search/embedder.ts';
+import { sqlStateOf } from '../db/query-errors.ts';
 import type { AppEnv } from './env.ts';
 
 /** The closed set of errors the API answers with. */
@@ -141,14 +142,6 @@ function databaseUnreachable(error: unknown): boolean {
     if (UNREACHABLE_CODES.has(code) || /^(57P0[123]|08...|53300|57014)$/.test(code)) return true;
   }
   return false;
-}
-
-/** The SQLSTATE of a Postgres error, also when wrapped (drizzle puts it in `cause`). */
-export function sqlStateOf(error: unknown): string | undefined {
-  for (let current = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; current && depth < 5; current = current.cause as typeof current, depth++) {
-    if (typeof current.code === 'string' && /^[0-9A-Z]{5}$/.test(current.code)) return current.code;
-  }
-  return undefined;
 }
 
 export function notFound(c: Context<AppEnv>) {

@@ -71,6 +71,7 @@ export function createPlatform(input: PlatformInput): Platform {
     metrics,
     requestLimiters: createRequestLimiters(input.config.requestLimits),
     webhookLimiter: new RateLimiterMemory({ keyPrefix: 'webhook-endpoint', points: input.config.webhooks.perEndpointPerMinute, duration: 60 }),
+    webhookFailureLimiter: new RateLimiterMemory({ keyPrefix: 'webhook-failed', points: input.config.webhooks.failedPerAddressPerMinute, duration: 60 }),
     widgetLimiters: {
       perKey: new RateLimiterMemory({ keyPrefix: 'widget-key', points: input.config.widget.perKeyPerMinute, duration: 60 }),
       perVisitor: new RateLimiterMemory({ keyPrefix: 'widget-visitor', points: input.config.widget.perVisitorPerMinute, duration: 60 }),

@@ -32,9 +32,22 @@ export async function takeRequest(limiter: RateLimiterMemory | undefined, key: s
     await limiter.consume(key);
   } catch (rejection) {
     if (!(rejection instanceof RateLimiterRes)) throw rejection;
-    const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-    throw new ApiError('rate_limited', `Too many requests ${who}; try again in ${retryAfter} s.`, { headers: { 'retry-after': String(retryAfter) } });
+    throw rateLimited(rejection, who);
   }
+}
+
+/**
+ * Answers 429 while a budget is spent, without counting this request: for
+ * budgets charged only once the outcome is known (see functions/hooks/receive.ts).
+ */
+export async function refuseWhileSpent(limiter: RateLimiterMemory, key: string, who: string) {
+  const spent = await limiter.get(key);
+  if (spent && spent.consumedPoints >= limiter.points && spent.msBeforeNext > 0) throw rateLimited(spent, who);
+}
+
+function rateLimited(res: RateLimiterRes, who: string) {
+  const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+  return new ApiError('rate_limited', `Too many requests ${who}; try again in ${retryAfter} s.`, { headers: { 'retry-after': String(retryAfter) } });
 }
 
 /** The per-address budget, for every request but the health check and the metrics scrape. */

@@ -5,7 +5,8 @@ import { effectiveRole } from '../db/member-roles.ts';
 import { failedAhead, type Tx } from '../db/tenant.ts';
 import type { AppEnv } from './env.ts';
 import { INVALID_API_KEY } from './authenticate.ts';
-import { ApiError, onError, sqlStateOf } from './errors.ts';
+import { sqlStateOf } from '../db/query-errors.ts';
+import { ApiError, onError } from './errors.ts';
 
 class RollBack extends Error {}
 class NotAMember extends Error {}

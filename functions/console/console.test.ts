@@ -190,6 +190,10 @@ describe('the console in a real browser', () => {
     const rotated = (await page.getByTestId('secret-value').textContent())!;
     expect(rotated).toMatch(/^whsec_/);
     expect(rotated).not.toBe(secret);
+    // A second rotation during the first one's overlap would cut off a secret still in use: refused, with until when.
+    await page.getByRole('button', { name: 'Rotate secret of Deals' }).click();
+    expect(await page.getByRole('alert').textContent()).toMatch(/still verifies until \d{4}-/);
+    expect(await page.getByTestId('secret').count()).toBe(0);
   });
 
   it('shows a wrong password as an error on the sign-in page', async () => {

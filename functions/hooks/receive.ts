@@ -7,9 +7,11 @@ import { webhookDeliveries } from '../../db/schema/webhooks.ts';
 import type { AppEnv } from '../../middleware/env.ts';
 import { ApiError, problemResponse } from '../../middleware/errors.ts';
 import type { FunctionApp } from '../../middleware/function-app.ts';
-import { takeRequest } from '../../middleware/request-limits.ts';
+import { refuseWhileSpent, takeRequest } from '../../middleware/request-limits.ts';
+import { requestAddress } from '../../middleware/addresses.ts';
 import { jsonResponse, problem } from '../../middleware/openapi.ts';
 import { isUuid } from '../../db/tenant.ts';
+import { parseDeliveryJson } from './body.ts';
 
 /** Standard Webhooks' tolerance for webhook-timestamp, either way. */
 const TOLERANCE_SECONDS = 5 * 60;
@@ -43,7 +45,8 @@ export const route = createRoute({
       required: true,
       description:
         'For an endpoint whose target is `decision_event` or `workflow_run`, a JSON object (the event or the run to start). ' +
-        'For a `raw_event` endpoint, any UTF-8 text, stored as it came; the content type is not checked, the signature covers the bytes.',
+        'For a `raw_event` endpoint, any UTF-8 text, stored as it came; the content type is not checked, the signature covers the bytes. ' +
+        'A leading byte order mark is part of those bytes: it is verified and stored with the body, and skipped when JSON is parsed.',
       content: {
         'application/json': { schema: z.record(z.string(), z.unknown()).openapi({ example: { title: 'Deal won', rationale: 'Signed by the customer' } }) },
         'text/plain': { schema: z.string().openapi({ example: 'order 1042 shipped' }) },
@@ -56,7 +59,10 @@ export const route = createRoute({
     400: problem('Missing headers, a timestamp outside five minutes, or a body that is not UTF-8 (or not JSON where JSON is expected).'),
     404: problem('Unknown or disabled endpoint, or a signature that does not verify.'),
     413: problem('The body is over the limit.'),
-    429: problem('Too many deliveries to this endpoint; see Retry-After.'),
+    429: problem(
+      'Too many verified deliveries to this endpoint, or too many deliveries from this client address whose signature did not verify ' +
+        '(the two are counted apart: unsigned requests never spend the endpoint’s budget); see Retry-After.',
+    ),
   },
 });
 
@@ -120,29 +126,37 @@ export function registerReceive(app: FunctionApp) {
     const endpointId = c.req.param('endpointId').toLowerCase();
     const headers = requiredHeaders(c);
     if (!isUuid(endpointId)) throw refused();
-    // Counted per endpoint id whether or not it exists, so the limit reveals nothing either.
-    await takeRequest(c.get('platform').webhookLimiter, endpointId, 'to this endpoint');
+    const { database, webhookLimiter, webhookFailureLimiter } = c.get('platform');
+    // Two budgets. The endpoint's is spent only by deliveries that verified, so
+    // someone who knows its URL but not its secret cannot use it up for the
+    // real sender. Failures have their own, per client address and endpoint,
+    // checked before any work; an unknown endpoint counts as a failure, so
+    // neither budget tells whether an endpoint exists.
+    const failureKey = `${requestAddress(c) ?? 'unknown'} ${endpointId}`;
+    const failing = 'whose signature does not verify from this address';
+    await refuseWhileSpent(webhookFailureLimiter, failureKey, failing);
     let body: string;
     try {
-      body = new TextDecoder('utf-8', { fatal: true }).decode(await c.req.arrayBuffer());
+      // ignoreBOM keeps a leading byte order mark: the signature covers it, and the body is stored as sent.
+      body = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(await c.req.arrayBuffer());
     } catch (error) {
       if (error instanceof ApiError) throw error;
       throw new ApiError('invalid_request', 'The body is not UTF-8 text.');
     }
-    const { database } = c.get('platform');
 
     // Two statements, no explicit transaction: each is its own, and the
     // second enters the endpoint's organization before its row is checked.
     const [endpoint] = await database.sql<EndpointSecrets[]>`select * from kommit_webhook_endpoint_secrets(${endpointId})`;
-    if (!endpoint) {
-      verifies(DECOY, body, headers);
+    if (!endpoint) verifies(DECOY, body, headers);
+    if (!endpoint || !signatureVerifies(c, endpointId, endpoint, body, headers)) {
+      await takeRequest(webhookFailureLimiter, failureKey, failing);
       throw refused();
     }
-    if (!signatureVerifies(c, endpointId, endpoint, body, headers)) throw refused();
+    await takeRequest(webhookLimiter, endpointId, 'to this endpoint');
     // Only a sender holding the secret gets this far, and learns these answers.
     if (JSON_TARGETS.has(endpoint.target)) {
       try {
-        JSON.parse(body);
+        parseDeliveryJson(body);
       } catch {
         throw new ApiError('invalid_request', `This endpoint turns deliveries into ${endpoint.target.replace('_', ' ')}s: the body must be JSON.`);
       }

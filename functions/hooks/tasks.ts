@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, notInArray, sql } from 'drizzle-orm';
 import type { CheckpointSigner } from '../../db/audit/checkpoint.ts';
 import { emitAudit } from '../../db/audit/emit.ts';
 import type { KommitTaskList } from '../../db/jobs/worker.ts';
@@ -8,7 +8,9 @@ import { decisionKinds } from '../../db/schema/decisions.ts';
 import { webhookDeliveries, webhookEndpoints } from '../../db/schema/webhooks.ts';
 import { workflowRuns, workflows } from '../../db/schema/workflows.ts';
 import type { Tx } from '../../db/tenant.ts';
-import { reasonOf } from '../../db/query-errors.ts';
+import { isDataError, reasonOf } from '../../db/query-errors.ts';
+import { lockOrganization } from '../../db/operators.ts';
+import { parseDeliveryJson } from './body.ts';
 
 const processPayload = z.object({ orgId: z.uuid(), deliveryId: z.uuid() });
 const RELAY_BATCH = 500;
@@ -23,7 +25,7 @@ export const decisionDelivery = z.object({
 });
 
 
-/** A delivery that can never succeed as it is: dead at once instead of retried. */
+/** A delivery that can never succeed as it is: dead at once instead of retried (as is one whose data the database refuses, see isDataError). */
 class Undeliverable extends Error {}
 
 type Endpoint = typeof webhookEndpoints.$inferSelect;
@@ -37,7 +39,7 @@ async function apply(tx: Tx, endpoint: Endpoint, delivery: Delivery, signer?: Ch
     await audit('webhook_delivery.store', 'webhook_delivery', delivery.id, { bytes: Buffer.byteLength(delivery.body) });
     return { type: 'raw_event', id: delivery.id };
   }
-  const body = JSON.parse(delivery.body) as unknown;
+  const body = parseDeliveryJson(delivery.body);
   if (endpoint.target === 'decision_event') {
     const parsed = decisionDelivery.safeParse(body);
     if (!parsed.success) throw new Undeliverable(`not a decision event: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
@@ -102,11 +104,24 @@ export const hookTasks: KommitTaskList = {
    * Turns a stored delivery into what its endpoint says, in the delivery's
    * organization. Failures are recorded on the delivery; the queue retries
    * with back-off, and the last attempt (or a delivery that can never work)
-   * leaves it dead, visible in the deliveries list.
+   * leaves it dead, visible in the deliveries list. A delivery of an
+   * organization whose deletion was requested is left dead too, untouched:
+   * nothing may be created in an organization that is being removed.
    */
   'webhook.process': async (payload, { database, job, auditSigner }) => {
     const { orgId, deliveryId } = processPayload.parse(payload);
     const failure = await database.withTenant(orgId, async (tx) => {
+      // Share-locked until this attempt ends: a deletion requested meanwhile
+      // waits for it, and one requested earlier (the delivery was queued or
+      // retrying by then) is seen here.
+      const org = await lockOrganization(tx, orgId);
+      if (org?.deletionRequestedAt) {
+        await tx
+          .update(webhookDeliveries)
+          .set({ status: 'dead', lastError: `not processed: the organization is being deleted (requested ${org.deletionRequestedAt})` })
+          .where(and(eq(webhookDeliveries.id, deliveryId), notInArray(webhookDeliveries.status, ['processed', 'dead'])));
+        return null;
+      }
       const [found] = await tx
         .select({ delivery: webhookDeliveries, endpoint: webhookEndpoints })
         .from(webhookDeliveries)
@@ -124,7 +139,8 @@ export const hookTasks: KommitTaskList = {
           .where(eq(webhookDeliveries.id, deliveryId));
         return null;
       } catch (error) {
-        const dead = error instanceof Undeliverable || job.attempts >= job.max_attempts;
+        // Retrying helps a passing fault only; bad data fails the same way each time.
+        const dead = error instanceof Undeliverable || isDataError(error) || job.attempts >= job.max_attempts;
         const message = reasonOf(error);
         await tx
           .update(webhookDeliveries)

@@ -1,7 +1,10 @@
 import { request as httpRequest } from 'node:http';
 import { generateKeyPairSync } from 'node:crypto';
 import { sql } from 'drizzle-orm';
+import type { Job } from 'graphile-worker';
+import pino from 'pino';
 import { signerFromPem } from '../../db/audit/checkpoint.ts';
+import { LocalHashEmbedder } from '../../db/search/embedder.ts';
 import { Webhook } from 'standardwebhooks';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { queuedJobs, runJobs } from '../../test/jobs.ts';
@@ -9,6 +12,7 @@ import { describeTenantRouteSecurity } from '../../test/security-suite.ts';
 import { startTestServer } from '../../test/server.ts';
 import { createTenant, type TestTenant } from '../../test/tenants.ts';
 import { useTestServer } from '../../test/use-server.ts';
+import { taskRegistry } from '../jobs.ts';
 import webhooks from './index.ts';
 
 const env = useTestServer();
@@ -211,6 +215,34 @@ describe('receiving deliveries', () => {
     expect((await deliver(env.server.url, endpoint.id, again.secret, '{}')).status).toBe(202);
   });
 
+  it('refuses a second rotation with an overlap while the first one’s overlap runs, so no secret in use is cut off', async () => {
+    const endpoint = await createEndpoint(acme, { name: 'Rotating twice', projectId: acmeProject, target: 'raw_event' });
+    const first = await acme.owner.request('POST', `/v1/webhook-endpoints/${endpoint.id}/rotate-secret`, { overlapMinutes: 60 });
+    expect(first.status).toBe(200);
+    const second = await acme.owner.request('POST', `/v1/webhook-endpoints/${endpoint.id}/rotate-secret`, { overlapMinutes: 60 });
+    expect(second.status).toBe(409);
+    expect(second.headers.get('content-type')).toBe('application/problem+json');
+    expect(second.body.previousSecretExpiresAt).toBe(first.body.previousSecretExpiresAt);
+    expect(second.body.detail).toContain(first.body.previousSecretExpiresAt);
+    // Nothing changed: the original secret and the first rotation's both still verify, and only one rotation is audited.
+    expect((await deliver(env.server.url, endpoint.id, endpoint.secret, '{}')).status).toBe(202);
+    expect((await deliver(env.server.url, endpoint.id, first.body.secret, '{}')).status).toBe(202);
+    expect((await acme.owner.request('GET', `/v1/audit-log?action=webhook_endpoint.rotate_secret&targetId=${endpoint.id}`)).body.data).toHaveLength(1);
+    // Once the overlap is over, rotating with an overlap works again, and the first rotation's secret is the previous one.
+    await env.db.admin.withTenant(acme.orgId, (tx) => tx.execute(sql`update webhook_endpoints set previous_secret_expires_at = now() - interval '1 second' where id = ${endpoint.id}`));
+    const third = await acme.owner.request('POST', `/v1/webhook-endpoints/${endpoint.id}/rotate-secret`, { overlapMinutes: 60 });
+    expect(third.status).toBe(200);
+    expect((await deliver(env.server.url, endpoint.id, endpoint.secret, '{}')).status).toBe(404);
+    expect((await deliver(env.server.url, endpoint.id, first.body.secret, '{}')).status).toBe(202);
+    expect((await deliver(env.server.url, endpoint.id, third.body.secret, '{}')).status).toBe(202);
+    // Without overlap a rotation is always carried out: every earlier secret stops at once.
+    const cut = await acme.owner.request('POST', `/v1/webhook-endpoints/${endpoint.id}/rotate-secret`, { overlapMinutes: 0 });
+    expect(cut.status).toBe(200);
+    expect((await deliver(env.server.url, endpoint.id, first.body.secret, '{}')).status).toBe(404);
+    expect((await deliver(env.server.url, endpoint.id, third.body.secret, '{}')).status).toBe(404);
+    expect((await deliver(env.server.url, endpoint.id, cut.body.secret, '{}')).status).toBe(202);
+  });
+
   it('stores deliveries as an outbox: no job per request; the relay queues one per waiting delivery', async () => {
     await runJobs(env.db);
     for (let i = 0; i < 5; i++) expect((await deliver(env.server.url, raw.id, raw.secret, JSON.stringify({ n: i }))).status).toBe(202);
@@ -231,6 +263,23 @@ describe('receiving deliveries', () => {
     );
     expect(latest).toMatchObject({ key_name: 'worker-test' });
     expect(latest!.seq).toBe(latest!.head);
+  });
+
+  it('verifies over the exact bytes sent: a body opening with a byte order mark is accepted and stored with it', async () => {
+    const bom = '\uFEFF';
+    const rawResponse = await deliver(env.server.url, raw.id, raw.secret, `${bom}order 1042 shipped`, { headers: { 'content-type': 'text/plain' } });
+    expect(rawResponse.status).toBe(202);
+    const rawId = (await rawResponse.json()).id;
+    const [stored] = await env.db.admin.withTenant(acme.orgId, (tx) => tx.execute<{ body: string }>(sql`select body from webhook_deliveries where id = ${rawId}`));
+    expect(Buffer.from(stored!.body, 'utf8').subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
+    expect(stored!.body).toBe(`${bom}order 1042 shipped`);
+    // JSON may open with one too (RFC 8259 lets parsers ignore it): still a decision event.
+    const jsonResponse = await deliver(env.server.url, deals.id, deals.secret, `${bom}${JSON.stringify({ title: 'Deal won: BOM Corp' })}`);
+    expect(jsonResponse.status).toBe(202);
+    const jsonId = (await jsonResponse.json()).id;
+    await runJobs(env.db);
+    const deliveries = (await acme.owner.request('GET', `/v1/webhook-endpoints/${deals.id}/deliveries?limit=200`)).body.data as { id: string; status: string }[];
+    expect(deliveries.find((d) => d.id === jsonId)).toMatchObject({ status: 'processed', result: { type: 'decision_event' } });
   });
 
   it('accepts several space-separated signatures when one of them verifies', async () => {
@@ -274,6 +323,26 @@ describe('receiving deliveries', () => {
     expect(dead.lastError).toContain('title');
   });
 
+  it('dead-letters at once a delivery whose data the database can never take, or nested too deep', async () => {
+    const workflow = (await acme.owner.request('POST', `/v1/projects/${acmeProject}/workflows`, { name: 'Deep', steps: [{ name: 'Check', kind: 'review', requiredRole: 'member' }] })).body.id;
+    await acme.owner.request('PATCH', `/v1/workflows/${workflow}`, { status: 'active' });
+    const runs = await createEndpoint(acme, { name: 'Deep runs', projectId: acmeProject, target: 'workflow_run', workflowId: workflow });
+    const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    const cases = [
+      // JSON may escape a NUL; Postgres text cannot hold one (SQLSTATE 22021).
+      { endpoint: deals, id: 'msg_nul', body: JSON.stringify({ title: 'Nul\u0000title' }), reason: /0x00/ },
+      // Parses, but is too deep to write down again (the audit row's canonical JSON).
+      { endpoint: runs, id: 'msg_deep_run', body: `{"input":${nested(30_000)}}`, reason: /call stack/ },
+    ];
+    for (const c of cases) expect((await deliver(env.server.url, c.endpoint.id, c.endpoint.secret, c.body, { id: c.id })).status, c.id).toBe(202);
+    // Not retried: no job is left failing, and each delivery is dead after its one attempt, with the reason.
+    await runJobs(env.db);
+    for (const c of cases) {
+      const delivery = (await acme.owner.request('GET', `/v1/webhook-endpoints/${c.endpoint.id}/deliveries?limit=200`)).body.data.find((d: { messageId: string }) => d.messageId === c.id);
+      expect(delivery, c.id).toMatchObject({ status: 'dead', attempts: 1, result: null, lastError: expect.stringMatching(c.reason) });
+    }
+  });
+
   it('holds webhook decision events to the same metadata limit as the API', async () => {
     const body = JSON.stringify({ title: 'Huge', metadata: { blob: 'x'.repeat(20_000) } });
     expect((await deliver(env.server.url, deals.id, deals.secret, body)).status).toBe(202);
@@ -284,9 +353,42 @@ describe('receiving deliveries', () => {
   });
 });
 
+describe('deliveries of an organization being deleted', () => {
+  it('are left dead by the worker, creating no decision event, audit row or search job, and not retried', async () => {
+    const doomed = await createTenant(env.db, env.server, 'Doomed');
+    const project = (await doomed.owner.request('POST', '/v1/projects', { name: 'CRM' })).body.id;
+    const endpoint = await createEndpoint(doomed, { name: 'Deals', projectId: project, target: 'decision_event' });
+    const response = await deliver(env.server.url, endpoint.id, endpoint.secret, JSON.stringify({ title: 'Deal won after goodbye' }));
+    expect(response.status).toBe(202);
+    const deliveryId = (await response.json()).id as string;
+    // Queued before the deletion request, as the relay does it; its job runs after.
+    await env.db.admin.withTenant(doomed.orgId, (tx) => tx.execute(sql`update webhook_deliveries set status = 'queued' where id = ${deliveryId}`));
+    const ownerId = (await doomed.owner.request('GET', '/v1/session')).body.user.id as string;
+    await env.db.app.withTenant(doomed.orgId, (tx) => tx.execute(sql`select kommit_begin_org_deletion(${ownerId})`));
+    const state = async () => {
+      const [row] = await env.db.admin.withTenant(doomed.orgId, (tx) =>
+        tx.execute<{ events: number; audit: number; status: string; last_error: string | null }>(sql`
+          select (select count(*)::int from decision_events) as events, (select count(*)::int from audit_log) as audit,
+                 d.status, d.last_error from webhook_deliveries d where d.id = ${deliveryId}`),
+      );
+      const searchJobs = (await queuedJobs(env.db)).filter((j) => j.task_identifier === 'search.index').length;
+      return { ...row!, searchJobs };
+    };
+    const before = await state();
+    // The job alone, as the worker runs it: org.delete (queued by the request) would remove what this test looks at.
+    const process = taskRegistry['webhook.process']!;
+    const context = { database: env.db.admin, logger: pino({ level: 'silent' }), embedder: new LocalHashEmbedder(), job: { attempts: 1, max_attempts: 8 } as Job };
+    await process({ orgId: doomed.orgId, deliveryId }, context);
+    expect(await state()).toEqual({ ...before, status: 'dead', last_error: expect.stringMatching(/^not processed: the organization is being deleted/) });
+    // The organization's removal then goes through as usual.
+    await runJobs(env.db);
+    expect(await env.db.admin.withTenant(doomed.orgId, (tx) => tx.execute(sql`select 1 from organizations where id = ${doomed.orgId}`))).toHaveLength(0);
+  });
+});
+
 describe('delivery limits', () => {
   it('refuses an oversized body before reading it all, and rate-limits per endpoint', async () => {
-    const server = await startTestServer(env.db, { config: { webhooks: { maxBodyBytes: 1024, perEndpointPerMinute: 3 } } });
+    const server = await startTestServer(env.db, { config: { webhooks: { maxBodyBytes: 1024, perEndpointPerMinute: 3, failedPerAddressPerMinute: 60 } } });
     try {
       const endpoint = await createEndpoint(acme, { name: 'Small', projectId: acmeProject, target: 'raw_event' });
       // Streamed without a length: the server must stop at the limit, not after 8 MiB.
@@ -315,6 +417,32 @@ describe('delivery limits', () => {
       for (let i = 0; i < 5; i++) statuses.push((await deliver(server.url, endpoint.id, endpoint.secret, '{}')).status);
       expect(statuses.slice(0, 2)).toEqual([202, 202]);
       expect(statuses.at(-1)).toBe(429);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('counts signatures that do not verify per client address, never against the endpoint’s budget', async () => {
+    // Behind a trusted proxy, so the test can send from two client addresses.
+    const server = await startTestServer(env.db, {
+      config: { trustedProxies: ['127.0.0.1/32'], webhooks: { maxBodyBytes: 1024, perEndpointPerMinute: 3, failedPerAddressPerMinute: 5 } },
+    });
+    try {
+      const endpoint = await createEndpoint(acme, { name: 'Targeted', projectId: acmeProject, target: 'raw_event' });
+      const attacker = { 'x-forwarded-for': '203.0.113.7' };
+      const sender = { 'x-forwarded-for': '198.51.100.1' };
+      const forged = `v1,${Buffer.alloc(32).toString('base64')}`;
+      const noise: Response[] = [];
+      for (let i = 0; i < 10; i++) noise.push(await deliver(server.url, endpoint.id, endpoint.secret, '{}', { headers: { ...attacker, 'webhook-signature': forged } }));
+      expect(noise.map((r) => r.status)).toEqual([...Array(5).fill(404), ...Array(5).fill(429)]);
+      expect(noise.at(-1)!.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(noise.at(-1)!.headers.get('content-type')).toBe('application/problem+json');
+      // Unknown endpoints are failures too, counted per endpoint: the attacker's budget for them is its own.
+      expect((await deliver(server.url, crypto.randomUUID(), endpoint.secret, '{}', { headers: attacker })).status).toBe(404);
+      // The real sender is untouched by the noise, and its signed deliveries spend the endpoint's budget alone.
+      const signed: number[] = [];
+      for (let i = 0; i < 4; i++) signed.push((await deliver(server.url, endpoint.id, endpoint.secret, '{}', { headers: sender })).status);
+      expect(signed).toEqual([202, 202, 202, 429]);
     } finally {
       await server.close();
     }

@@ -16,7 +16,7 @@ const run = promisify(execFile);
 export async function benchWebhooks(options: { seconds: number }) {
   const cluster = await startTestCluster();
   const db = await cloneDatabase(cluster, { appPoolMax: 10 });
-  const server = await startTestServer(db, { config: { webhooks: { maxBodyBytes: 256 * 1024, perEndpointPerMinute: 1_000_000 } } });
+  const server = await startTestServer(db, { config: { webhooks: { maxBodyBytes: 256 * 1024, perEndpointPerMinute: 1_000_000, failedPerAddressPerMinute: 60 } } });
   try {
     const tenant = await createTenant(db, server, 'Bench');
     const projectId = (await tenant.owner.request('POST', '/v1/projects', { name: 'CRM' })).body.id;

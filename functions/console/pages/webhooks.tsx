@@ -3,7 +3,7 @@ import { desc, eq } from 'drizzle-orm';
 import { organizations } from '../../../db/schema/organizations.ts';
 import { projects } from '../../../db/schema/projects.ts';
 import { webhookDeliveries, webhookEndpoints } from '../../../db/schema/webhooks.ts';
-import { insertWebhookEndpoint, rotateWebhookSecret } from '../../../db/webhooks.ts';
+import { insertWebhookEndpoint, RotationOverlapRunning, rotateWebhookSecret } from '../../../db/webhooks.ts';
 import { audit } from '../../../middleware/audit.ts';
 import type { AppEnv } from '../../../middleware/env.ts';
 import { requireRole } from '../../../middleware/roles.ts';
@@ -132,7 +132,15 @@ export async function createWebhookEndpoint(c: Context<AppEnv>) {
 export async function rotateWebhookEndpointSecret(c: Context<AppEnv>) {
   requireRole(c, ['owner', 'admin']);
   const id = c.req.param('id') ?? '';
-  const rotated = isUuid(id) ? await rotateWebhookSecret(c.var.tx, c.get('platform').secretBox, id, 60) : null;
+  let rotated;
+  try {
+    rotated = isUuid(id) ? await rotateWebhookSecret(c.var.tx, c.get('platform').secretBox, id, 60) : null;
+  } catch (error) {
+    if (!(error instanceof RotationOverlapRunning)) throw error;
+    return back(c, '/console/webhooks', {
+      error: `The previous secret still verifies until ${error.previousSecretExpiresAt}: rotating again now would cut off a secret the sender may still use. Rotate again after that time.`,
+    });
+  }
   if (!rotated) return back(c, '/console/webhooks', { error: 'No such endpoint in this organization.' });
   await audit(c, { action: 'webhook_endpoint.rotate_secret', targetType: 'webhook_endpoint', targetId: id, data: { overlapMinutes: 60, previousSecretExpiresAt: rotated.row.previousSecretExpiresAt } });
   return renderWebhooks(c, { name: rotated.row.name, secret: rotated.secret });

@@ -68,7 +68,12 @@ export function problemResponse(c: Context<AppEnv>, error: ApiError) {
 }
 
 export function fieldErrors(error: ZodError): FieldError[] {
-  return error.issues.map((issue) => ({ path: issue.path.join('.') || '(root)', message: issue.message }));
+  return error.issues.flatMap((issue) =>
+    // A field the schema does not know is named by its own path, one error each.
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ path: [...issue.path, key].join('.'), message: 'not a known field' }))
+      : [{ path: issue.path.join('.') || '(root)', message: issue.message }],
+  );
 }
 
 /** The defaultHook of every OpenAPIHono app: invalid input answers 400 with field paths. */

@@ -3,7 +3,8 @@ import { and, eq, gte, lte, sql, type SQL } from 'drizzle-orm';
 import { auditLog } from '../../db/schema/audit.ts';
 import { dateTimeSchema } from '../../middleware/openapi.ts';
 
-export const auditFilterSchema = z.object({
+// Strict: a misspelt filter (target= for targetId=) must not silently return the unfiltered log.
+export const auditFilterSchema = z.strictObject({
   actor: z.string().min(1).max(200).optional().openapi({ description: 'Actor id (user id or API key id).' }),
   action: z.string().regex(/^[a-z_]+(\.[a-z_]+)*$/, 'a dotted action name such as project.create').max(100).optional().openapi({ example: 'project.create' }),
   targetType: z.string().max(100).optional(),

@@ -164,7 +164,7 @@ describe('collecting evidence', () => {
     expect((await collect(acme, cc61.id)).passed).toBe(true);
     expect((await acme.owner.request('GET', '/v1/controls/summary')).body.failing).toEqual([]);
     // Each collection is a governed action recording the snapshot's hash.
-    const audit = (await acme.owner.request('GET', `/v1/audit-log?action=evidence.collect&target=${cc61.id}`)).body.data;
+    const audit = (await acme.owner.request('GET', `/v1/audit-log?action=evidence.collect&targetId=${cc61.id}`)).body.data;
     expect(audit).toHaveLength(3);
   });
 

@@ -76,7 +76,7 @@ describe('webhook endpoints', () => {
     );
     expect(stored!.sealed_secret).toMatch(/^v1\./);
     expect(stored!.sealed_secret).not.toContain(endpoint.secret.slice(6, 20));
-    const audit = (await acme.owner.request('GET', `/v1/audit-log?action=webhook_endpoint.create&target=${endpoint.id}`)).body.data;
+    const audit = (await acme.owner.request('GET', `/v1/audit-log?action=webhook_endpoint.create&targetId=${endpoint.id}`)).body.data;
     expect(audit).toHaveLength(1);
     expect(JSON.stringify(audit)).not.toContain(endpoint.secret.slice(6));
   });
@@ -114,7 +114,7 @@ describe('receiving deliveries', () => {
     expect(JSON.stringify((await globex.owner.request('GET', '/v1/decision-events?limit=200')).body)).not.toContain('Initech');
     const deliveries = (await acme.owner.request('GET', `/v1/webhook-endpoints/${deals.id}/deliveries`)).body.data;
     expect(deliveries[0]).toMatchObject({ id: receipt.id, status: 'processed', attempts: 1, result: { type: 'decision_event', id: event!.id } });
-    const audit = (await acme.owner.request('GET', `/v1/audit-log?action=decision_event.create&target=${event!.id}`)).body.data;
+    const audit = (await acme.owner.request('GET', `/v1/audit-log?action=decision_event.create&targetId=${event!.id}`)).body.data;
     expect(audit[0]).toMatchObject({ actor_type: 'webhook', actor_id: deals.id });
   });
 

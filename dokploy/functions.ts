@@ -156,7 +156,7 @@ export const services: Service[] = Manifest.parse([
     env: [
       ...EMBEDDINGS_ENV,
       ...['ANSWER_URL', 'ANSWER_MODEL', 'ANSWER_API_KEY', 'ANSWER_TIMEOUT_MS'].map((name) => shared(name, true)),
-      ...['WIDGET_RATE_PER_KEY_PER_MINUTE', 'WIDGET_RATE_PER_VISITOR_PER_MINUTE', 'WIDGET_STARTS_PER_ADDRESS_PER_MINUTE', 'WIDGET_MAX_QUESTION_CHARS', 'WIDGET_TOKEN_TTL_SECONDS'].map((name) => shared(name, true)),
+      ...['WIDGET_RATE_PER_KEY_PER_MINUTE', 'WIDGET_RATE_PER_VISITOR_PER_MINUTE', 'WIDGET_STARTS_PER_ADDRESS_PER_MINUTE', 'WIDGET_QUESTIONS_PER_ADDRESS_PER_MINUTE', 'WIDGET_MAX_QUESTION_CHARS', 'WIDGET_TOKEN_TTL_SECONDS'].map((name) => shared(name, true)),
     ],
   }),
   fn('audit', 'The hash-chained audit log, verification, export', [{ prefix: '/v1/audit-log' }], {

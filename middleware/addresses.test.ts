@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLIENT_ADDRESS_HEADER, withClientAddress } from './addresses.ts';
+import { addressBucket, CLIENT_ADDRESS_HEADER, withClientAddress } from './addresses.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -29,5 +29,17 @@ describe('the client address Better Auth sees', () => {
   it('reaches Better Auth only through the helpers that set it', () => {
     const readers = sources(ROOT).filter((path) => readFileSync(path, 'utf8').includes('c.req.raw.headers'));
     expect(readers.map((path) => relative(ROOT, path)).sort()).toEqual(['functions/admin/support.ts', 'functions/identity/better-auth.ts', 'middleware/addresses.ts']);
+  });
+});
+
+describe('addressBucket', () => {
+  it('counts an IPv4 address by itself and an IPv6 address by its /64, whatever its spelling', () => {
+    expect(addressBucket('203.0.113.7')).toBe('203.0.113.7');
+    expect(addressBucket('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(addressBucket('2001:db8:0:1::1')).toBe('2001:db8:0:1::/64');
+    expect(addressBucket('2001:0db8:0000:0001:ffff:ffff:ffff:ffff')).toBe('2001:db8:0:1::/64');
+    expect(addressBucket('2001:db8:0:2::1')).not.toBe(addressBucket('2001:db8:0:1::1'));
+    expect(addressBucket(undefined)).toBe('unknown');
+    expect(addressBucket('not an address')).toBe('unknown');
   });
 });

@@ -68,6 +68,19 @@ export function clientAddress(c: Context<AppEnv>, trusted: AddressRange[]) {
   return peer;
 }
 
+/**
+ * What a per-address limit counts: an IPv4 address itself, an IPv6 address's
+ * /64 (one host is usually given a whole /64, so counting single addresses
+ * would let it rotate past any limit).
+ */
+export function addressBucket(address: string | undefined) {
+  const ip = address ? parsed(address) : null;
+  if (!ip) return 'unknown';
+  if (ip.kind() === 'ipv4') return ip.toString();
+  const parts = (ip as ipaddr.IPv6).parts.slice(0, 4).map((part) => part.toString(16));
+  return `${parts.join(':')}::/64`;
+}
+
 /** The client's address for this request, with the platform's trusted proxies. */
 export function requestAddress(c: Context<AppEnv>) {
   return clientAddress(c, c.get('platform').trustedProxyRanges);

@@ -27,13 +27,19 @@ export interface WidgetLimits {
   perVisitorPerMinute: number;
   /** Conversations one client address may start per minute, across all widgets (anonymous visitors are free to mint). */
   startsPerAddressPerMinute: number;
+  /**
+   * Questions one client address may ask per minute, across all widgets and
+   * conversations: an anonymous visitor is a new visitor in every conversation,
+   * so the per-visitor limit alone does not bound one address.
+   */
+  questionsPerAddressPerMinute: number;
   /** Longest question, in characters. */
   maxQuestionChars: number;
   /** How long a visitor token stays valid. */
   tokenTtlSeconds: number;
 }
 
-export const DEFAULT_WIDGET_LIMITS: WidgetLimits = { perKeyPerMinute: 600, perVisitorPerMinute: 20, startsPerAddressPerMinute: 30, maxQuestionChars: 1000, tokenTtlSeconds: 3600 };
+export const DEFAULT_WIDGET_LIMITS: WidgetLimits = { perKeyPerMinute: 600, perVisitorPerMinute: 20, startsPerAddressPerMinute: 30, questionsPerAddressPerMinute: 60, maxQuestionChars: 1000, tokenTtlSeconds: 3600 };
 
 export interface WebhookLimits {
   /** Largest delivery body, enforced while reading. */
@@ -91,6 +97,7 @@ export function httpConfigFromEnv(env: NodeJS.ProcessEnv = process.env): HttpCon
       perKeyPerMinute: Number(env.WIDGET_RATE_PER_KEY_PER_MINUTE ?? DEFAULT_WIDGET_LIMITS.perKeyPerMinute),
       perVisitorPerMinute: Number(env.WIDGET_RATE_PER_VISITOR_PER_MINUTE ?? DEFAULT_WIDGET_LIMITS.perVisitorPerMinute),
       startsPerAddressPerMinute: Number(env.WIDGET_STARTS_PER_ADDRESS_PER_MINUTE ?? DEFAULT_WIDGET_LIMITS.startsPerAddressPerMinute),
+      questionsPerAddressPerMinute: Number(env.WIDGET_QUESTIONS_PER_ADDRESS_PER_MINUTE ?? DEFAULT_WIDGET_LIMITS.questionsPerAddressPerMinute),
       maxQuestionChars: Number(env.WIDGET_MAX_QUESTION_CHARS ?? DEFAULT_WIDGET_LIMITS.maxQuestionChars),
       tokenTtlSeconds: Number(env.WIDGET_TOKEN_TTL_SECONDS ?? DEFAULT_WIDGET_LIMITS.tokenTtlSeconds),
     },

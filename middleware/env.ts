@@ -38,7 +38,7 @@ export interface Platform {
   /** Per client address and endpoint: deliveries whose signature did not verify (or whose endpoint is unknown). */
   webhookFailureLimiter: RateLimiterMemory;
   /** Budgets of the chat widget's public API: per widget key and per visitor. */
-  widgetLimiters: { perKey: RateLimiterMemory; perVisitor: RateLimiterMemory; startsPerAddress: RateLimiterMemory };
+  widgetLimiters: { perKey: RateLimiterMemory; perVisitor: RateLimiterMemory; startsPerAddress: RateLimiterMemory; questionsPerAddress: RateLimiterMemory };
   /** HMAC key of widget visitor tokens (derived from the secret-sealing key). */
   widgetTokenKey: Buffer;
   /** Composes the widget's answers from retrieved passages (extractive unless ANSWER_URL is set). */

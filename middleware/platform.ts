@@ -76,6 +76,7 @@ export function createPlatform(input: PlatformInput): Platform {
       perKey: new RateLimiterMemory({ keyPrefix: 'widget-key', points: input.config.widget.perKeyPerMinute, duration: 60 }),
       perVisitor: new RateLimiterMemory({ keyPrefix: 'widget-visitor', points: input.config.widget.perVisitorPerMinute, duration: 60 }),
       startsPerAddress: new RateLimiterMemory({ keyPrefix: 'widget-address', points: input.config.widget.startsPerAddressPerMinute, duration: 60 }),
+      questionsPerAddress: new RateLimiterMemory({ keyPrefix: 'widget-address-questions', points: input.config.widget.questionsPerAddressPerMinute, duration: 60 }),
     },
     // Its own key, derived from the sealing key: one secret to configure, and
     // a leaked token key would still not open sealed secrets (nor the reverse).

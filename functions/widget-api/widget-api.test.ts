@@ -340,6 +340,10 @@ describe('bad input and abuse', () => {
     expect(tooLong.status).toBe(413);
     expect(tooLong.headers.get('content-type')).toBe('application/problem+json');
     expect((await ask(env.server, conversation, '   ', ACME_ORIGIN)).status).toBe(400);
+    // Postgres text cannot hold NUL: refused before the answer streams, not lost after it.
+    const nul = await ask(env.server, conversation, 'zzqqxx\u0000 wwvvyy', ACME_ORIGIN);
+    expect(nul.status).toBe(400);
+    expect((await nul.json()).errors).toEqual([{ path: 'json.question', message: 'must not contain NUL characters' }]);
     const notJson = await fetch(`${env.server.url}/widget/v1/conversations/${conversation.conversationId}/messages`, {
       method: 'POST',
       headers: { authorization: `Bearer ${conversation.token}`, origin: ACME_ORIGIN, 'content-type': 'application/json' },
@@ -351,8 +355,39 @@ describe('bad input and abuse', () => {
     expect(await widgetRows(acme)).toEqual(before);
   });
 
+  it('tells the visitor with an error event, and logs it, when the exchange cannot be stored after the answer streamed', async () => {
+    const lines: string[] = [];
+    let conversationId = '';
+    // The conversation is deleted (by its organization, say) while the answer is being written.
+    const answerer = {
+      name: 'deleting',
+      async *answer() {
+        await env.db.admin.withTenant(acme.orgId, (tx) => tx.execute(sql`delete from support_transcripts where id = ${conversationId}`));
+        yield 'Frankfurt [1]';
+      },
+    };
+    const server = await startTestServer(env.db, { answerer, log: (line) => lines.push(line) });
+    try {
+      const conversation = await started(server, acmeKey, ACME_ORIGIN);
+      conversationId = conversation.conversationId;
+      const response = await ask(server, conversation, 'Where is my data stored?', ACME_ORIGIN);
+      expect(response.status).toBe(200);
+      const text = await response.text();
+      expect(text).not.toMatch(/insert into|params/i);
+      const events = parseSse(text);
+      expect(events.at(-1)).toEqual({ event: 'error', data: { message: expect.stringMatching(/could not be saved/) } });
+      expect(events.some((e) => e.event === 'end')).toBe(false);
+      const logged = lines.map((line) => JSON.parse(line)).find((entry) => entry.msg === 'widget exchange could not be completed');
+      expect(logged?.reason).toBeTruthy();
+      // The database's words, never the query with its parameters.
+      expect(JSON.stringify(logged)).not.toMatch(/insert into|params/i);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('rate-limits per visitor and per widget key with 429 and Retry-After', async () => {
-    const server = await startTestServer(env.db, { config: { widget: { perKeyPerMinute: 8, perVisitorPerMinute: 3, startsPerAddressPerMinute: 100, maxQuestionChars: 1000, tokenTtlSeconds: 600 } } });
+    const server = await startTestServer(env.db, { config: { widget: { perKeyPerMinute: 8, perVisitorPerMinute: 3, startsPerAddressPerMinute: 100, questionsPerAddressPerMinute: 100, maxQuestionChars: 1000, tokenTtlSeconds: 600 } } });
     try {
       const conversation = await started(server, acmeKey, ACME_ORIGIN);
       const statuses: number[] = [];
@@ -373,8 +408,46 @@ describe('bad input and abuse', () => {
     }
   });
 
+  it('spends the widget’s budget only on requests it serves: a flood of refused ones leaves real visitors answered', async () => {
+    const server = await startTestServer(env.db, {
+      config: { widget: { perKeyPerMinute: 4, perVisitorPerMinute: 100, startsPerAddressPerMinute: 100, questionsPerAddressPerMinute: 100, maxQuestionChars: 1000, tokenTtlSeconds: 600 } },
+    });
+    try {
+      // Anyone can copy the public key from a customer's page and send it from elsewhere.
+      const refused: number[] = [];
+      for (let i = 0; i < 20; i++) refused.push((await start(server, acmeKey, 'https://evil.test')).status);
+      expect(new Set(refused)).toEqual(new Set([403]));
+      const conversation = await started(server, acmeKey, ACME_ORIGIN);
+      expect((await ask(server, conversation, 'Where is my data stored?', ACME_ORIGIN)).status).toBe(200);
+      // A token used from a foreign page is refused without spending the budget either.
+      for (let i = 0; i < 5; i++) expect((await ask(server, conversation, 'Where is my data stored?', 'https://evil.test')).status).toBe(403);
+      expect((await ask(server, conversation, 'Where is my data stored?', ACME_ORIGIN)).status).toBe(200);
+      // Served requests do spend it: three so far, one more, then the limit.
+      expect((await start(server, acmeKey, ACME_ORIGIN)).status).toBe(201);
+      expect((await start(server, acmeKey, ACME_ORIGIN)).status).toBe(429);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('limits questions from one address across all its conversations, anonymous visitors being new in each', async () => {
+    const server = await startTestServer(env.db, {
+      config: { widget: { perKeyPerMinute: 100, perVisitorPerMinute: 100, startsPerAddressPerMinute: 100, questionsPerAddressPerMinute: 3, maxQuestionChars: 1000, tokenTtlSeconds: 600 } },
+    });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 2; i++) {
+        const conversation = await started(server, acmeKey, ACME_ORIGIN);
+        for (let j = 0; j < 2; j++) statuses.push((await ask(server, conversation, 'Where is my data stored?', ACME_ORIGIN)).status);
+      }
+      expect(statuses).toEqual([200, 200, 200, 429]);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('limits conversations started from one address, across widgets', async () => {
-    const server = await startTestServer(env.db, { config: { widget: { perKeyPerMinute: 100, perVisitorPerMinute: 100, startsPerAddressPerMinute: 3, maxQuestionChars: 1000, tokenTtlSeconds: 600 } } });
+    const server = await startTestServer(env.db, { config: { widget: { perKeyPerMinute: 100, perVisitorPerMinute: 100, startsPerAddressPerMinute: 3, questionsPerAddressPerMinute: 100, maxQuestionChars: 1000, tokenTtlSeconds: 600 } } });
     try {
       const before = await widgetRows(acme);
       const statuses = [];

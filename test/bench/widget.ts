@@ -25,7 +25,7 @@ const percentile = (sorted: number[], q: number) => sorted[Math.min(sorted.lengt
 export async function benchWidget(options: { seconds: number }) {
   const cluster = await startTestCluster();
   const db = await cloneDatabase(cluster, { appPoolMax: 10 });
-  const unlimited = { ...DEFAULT_WIDGET_LIMITS, perKeyPerMinute: 1_000_000, perVisitorPerMinute: 1_000_000, startsPerAddressPerMinute: 1_000_000 };
+  const unlimited = { ...DEFAULT_WIDGET_LIMITS, perKeyPerMinute: 1_000_000, perVisitorPerMinute: 1_000_000, startsPerAddressPerMinute: 1_000_000, questionsPerAddressPerMinute: 1_000_000 };
   const server = await startTestServer(db, { config: { widget: unlimited } });
   const embedder = new LocalHashEmbedder();
   try {

@@ -3,11 +3,12 @@ import { eq, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { emitAudit } from '../../../db/audit/emit.ts';
+import { reasonOf } from '../../../db/query-errors.ts';
 import { widgetConfigs } from '../../../db/schema/helpdesk.ts';
 import { supportMessages, supportTranscripts } from '../../../db/schema/transcripts.ts';
 import type { Passage } from '../../../db/search/answerer.ts';
 import { embedQuery, queueIndex } from '../../../db/search/index.ts';
-import { requestAddress } from '../../../middleware/addresses.ts';
+import { addressBucket, requestAddress } from '../../../middleware/addresses.ts';
 import type { AppEnv } from '../../../middleware/env.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
@@ -16,7 +17,12 @@ import { articleUrl, groundingPassages, notCoveredAnswer } from '../grounding.ts
 import { verifyVisitorToken, type VisitorClaims } from '../tokens.ts';
 import { allowOrigin, assertOrigin, badToken, jsonInput, take, unknownWidget } from '../visitor-guard.ts';
 
-export const askBody = z.object({ question: z.string().openapi({ example: 'How do I delete my organization?' }) }).openapi('AskWidgetQuestion');
+export const askBody = z
+  .object({
+    // Refused before the stream starts: Postgres text cannot hold NUL, and the exchange is stored after the answer.
+    question: z.string().regex(/^[^\u0000]*$/, 'must not contain NUL characters').openapi({ example: 'How do I delete my organization?' }),
+  })
+  .openapi('AskWidgetQuestion');
 
 export const route = createRoute({
   method: 'post',
@@ -61,7 +67,8 @@ export function registerAskQuestion(app: FunctionApp) {
     const platform = c.get('platform');
     const visitor = visitorOf(c, platform.widgetTokenKey, c.req.param('conversationId'));
     await take(c, platform.widgetLimiters.perVisitor, `${visitor.o}/${visitor.v}`, 'questions from this visitor');
-    await take(c, platform.widgetLimiters.perKey, visitor.k, 'requests for this widget');
+    // Anonymous visitors are new in every conversation: the address bounds them all.
+    await take(c, platform.widgetLimiters.questionsPerAddress, addressBucket(requestAddress(c)), 'questions from this address');
     const { question: raw } = await jsonInput(c, (v) => askBody.safeParse(v));
     const question = raw.trim();
     const { maxQuestionChars } = platform.config.widget;
@@ -80,6 +87,8 @@ export function registerAskQuestion(app: FunctionApp) {
       const [widget] = await tx.select().from(widgetConfigs);
       if (!widget || widget.publicKey !== visitor.k) throw unknownWidget();
       assertOrigin(c, widget.allowedOrigins);
+      // Spent only by questions the widget serves (see the start route).
+      await take(c, platform.widgetLimiters.perKey, visitor.k, 'requests for this widget');
       const [conversation] = await tx.select({ id: supportTranscripts.id }).from(supportTranscripts).where(eq(supportTranscripts.id, visitor.c));
       if (!conversation) throw badToken();
       const passages = await groundingPassages(tx, { query, scoring: await platform.vectorScoring(tx) }, (slug) => articleUrl(platform.config.baseURL, widget.publicKey, slug));
@@ -110,7 +119,17 @@ export function registerAskQuestion(app: FunctionApp) {
       const cited = passages.filter((p) => answer.includes(`[${p.n}]`));
       const sources = cited.length ? cited : failed ? [] : passages;
       for (const source of sources) await stream.writeSSE({ event: 'source', data: JSON.stringify({ n: source.n, title: source.title, url: source.url }) });
-      await storeExchange(c, visitor, question, answer || '(no answer: the answering service failed)', sources, { covered: passages.length > 0, failed });
+      try {
+        await storeExchange(c, visitor, question, answer || '(no answer: the answering service failed)', sources, { covered: passages.length > 0, failed });
+      } catch (error) {
+        // After the 200 has gone: the visitor hears of it as an event, the
+        // operator through the log (the database's words, not the query).
+        // Caught here, not by streamSSE's onError, which would also send the
+        // error's own message (drizzle's, with the query) to the visitor.
+        platform.logger.error({ reqId: c.get('requestId'), reason: reasonOf(error) }, 'widget exchange could not be completed');
+        await stream.writeSSE({ event: 'error', data: JSON.stringify({ message: 'This exchange could not be saved. Please try again, or contact a person.' }) });
+        return;
+      }
       await stream.writeSSE({ event: 'end', data: JSON.stringify({ covered: passages.length > 0 && !failed }) });
     });
   });

@@ -3,7 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { emitAudit } from '../../../db/audit/emit.ts';
 import { widgetConfigs } from '../../../db/schema/helpdesk.ts';
 import { supportTranscripts } from '../../../db/schema/transcripts.ts';
-import { requestAddress } from '../../../middleware/addresses.ts';
+import { addressBucket, requestAddress } from '../../../middleware/addresses.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { jsonBody, jsonResponse, problem } from '../../../middleware/openapi.ts';
@@ -54,16 +54,18 @@ export function registerStartConversation(app: FunctionApp) {
   app.post('/widget/v1/conversations', app.named, async (c) => {
     const input = await jsonInput(c, (v) => startBody.safeParse(v));
     const platform = c.get('platform');
-    // Counted per key whether or not it exists, so the limit reveals nothing either.
-    await take(c, platform.widgetLimiters.perKey, input.key, 'requests for this widget');
     // Anonymous visitors cost nothing to mint: one address may not start conversations (and transcripts) at speed.
-    await take(c, platform.widgetLimiters.startsPerAddress, requestAddress(c) ?? 'unknown', 'conversations started from this address');
+    await take(c, platform.widgetLimiters.startsPerAddress, addressBucket(requestAddress(c)), 'conversations started from this address');
     const result = await platform.database.withWidgetKey(input.key, async (tx, orgId) => {
       if (!orgId) throw unknownWidget();
       // Under row-level security now: only this organization's widget is visible.
       const [widget] = await tx.select().from(widgetConfigs);
       if (!widget || widget.publicKey !== input.key) throw unknownWidget();
       assertOrigin(c, widget.allowedOrigins);
+      // The widget's shared budget is spent only by requests it serves: refused
+      // ones (a foreign origin, an address over its limit) cannot use it up for
+      // the organization's real visitors.
+      await take(c, platform.widgetLimiters.perKey, input.key, 'requests for this widget');
       let visitor = { id: `anon_${randomUUID()}`, verified: false };
       if (input.visitor) {
         const secret = widget.sealedIdentitySecret ? platform.secretBox.open(widget.sealedIdentitySecret, widget.id) : null;

@@ -48,10 +48,13 @@ export async function syncArticleIndex(tx: Tx, before: ArticleRow | undefined, a
  * numeric suffix ("pricing", "pricing-2"). A slug the caller chose is never
  * changed: taking one that exists is a conflict.
  */
-async function freeSlug(tx: Tx, title: string) {
+async function freeSlug(tx: Tx, orgId: string, title: string) {
   // Room for a "-NN" suffix within the 80 characters; cut before the hyphens
   // are trimmed, or a cut right after a word would leave one at the end.
   const base = slugify(title, 72);
+  // Two articles of the same title at once would pick the same free slug: the
+  // second waits here until the first commits, and then sees its slug taken.
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`helpdesk-slug:${orgId}:${base}`}, 0))`);
   const taken = await tx
     .select({ slug: helpdeskArticles.slug })
     .from(helpdeskArticles)
@@ -67,7 +70,7 @@ export async function insertArticle(tx: Tx, orgId: string, input: ArticleInput) 
     .insert(helpdeskArticles)
     .values({
       orgId,
-      slug: input.slug ?? (await freeSlug(tx, input.title)),
+      slug: input.slug ?? (await freeSlug(tx, orgId, input.title)),
       title: input.title,
       body: input.body,
       tags: input.tags ?? [],

@@ -124,7 +124,11 @@ export async function hybridSearch(tx: Tx, search: SearchQuery, options: HybridO
   const candidates = Math.max(50, options.limit * 5);
   const types = sql`${searchChunks.sourceType} in ${options.types}`;
   const terms = (options.anyTerms ?? []).filter((t) => /^[\p{L}\p{N}]+$/u.test(t));
-  const textQuery = terms.length ? sql`to_tsquery('simple', ${terms.map((t) => `'${t}':*`).join(' | ')})` : sql`plainto_tsquery('simple', ${query})`;
+  // Words of three letters or more match as prefixes (stems); shorter ones only
+  // as themselves, or "ab ac ad ..." would match nearly every passage.
+  const textQuery = terms.length
+    ? sql`to_tsquery('simple', ${terms.map((t) => (t.length >= 3 ? `'${t}':*` : `'${t}'`)).join(' | ')})`
+    : sql`plainto_tsquery('simple', ${query})`;
   // Inner product either way. pgvector's operator (<#> is its negative) runs in C;
   // the query vector is cast once, as an uncorrelated subquery.
   const similarity =

@@ -164,6 +164,12 @@ describe('hybrid search', () => {
     }
   });
 
+  it('matches words shorter than three letters only as themselves, not as the start of every longer word', async () => {
+    // "re" would otherwise be the prefix of "residency" (and of much else).
+    expect((await acme.owner.request('GET', '/v1/search?q=re')).body.data).toEqual([]);
+    expect((await acme.owner.request('GET', '/v1/search?q=res')).body.data.map((h: { source: { id: string } }) => h.source.id)).toContain(ids.residency);
+  });
+
   it('answers bad queries with 400 and field paths', async () => {
     for (const [query, field] of [['q=', 'query.q'], ['q=x&types=projects', 'query.types'], ['q=x&limit=500', 'query.limit']]) {
       const response = await acme.owner.request('GET', `/v1/search?${query}`);

@@ -147,6 +147,13 @@ describe('helpdesk articles', () => {
     expect(drafts).toEqual(['Refund policy (draft)']);
   });
 
+  it('derive distinct slugs for articles of the same title created at once', async () => {
+    const created = await Promise.all(Array.from({ length: 6 }, () => globex.owner.request('POST', '/v1/helpdesk/articles', { title: 'Pricing plans', body: 'x' })));
+    expect(created.map((r) => r.status)).toEqual([201, 201, 201, 201, 201, 201]);
+    expect(new Set(created.map((r) => r.body.slug)).size).toBe(6);
+    for (const r of created) expect((await globex.owner.request('DELETE', `/v1/helpdesk/articles/${r.body.id}`)).status).toBeLessThan(300);
+  });
+
   it('derive a valid slug from a long title even where the cut falls right after a word', async () => {
     const title = `${'a'.repeat(71)} b`;
     const created = await globex.owner.request('POST', '/v1/helpdesk/articles', { title, body: 'x' });

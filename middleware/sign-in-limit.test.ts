@@ -78,7 +78,7 @@ describe('sign-in rate limits, whatever the way in', () => {
         locations.push(page.headers.get('location') ?? '');
       }
       expect(locations.slice(0, 2)).toEqual([expect.stringMatching(/^\/console\?notice=/), expect.stringMatching(/^\/console\?notice=/)]);
-      expect(redirect(locations[2]!)).toEqual({ path: '/console/sign-up', error: expect.stringMatching(/^Too many sign-in attempts from this address/) });
+      expect(redirect(locations[2]!)).toEqual({ path: '/console/sign-up', error: expect.stringMatching(/^Too many sign-ups from this address/) });
     });
   });
 
@@ -109,6 +109,7 @@ describe('sign-in rate limits, whatever the way in', () => {
         const limited = await thief.request('POST', path, { ...body, currentPassword: 'correct horse battery', password: 'correct horse battery' });
         expect(limited.status, path).toBe(429);
         expect(limited.headers.get('content-type')).toBe('application/problem+json');
+        expect(limited.body.detail, path).toMatch(/^Too many password attempts for this account/);
       }
     });
   });

@@ -14,23 +14,27 @@ export function createSignInLimiter(limits: SignInLimits) {
   const perAccount = new RateLimiterMemory({ keyPrefix: 'sign-in-account', points: limits.perAccount, duration: limits.windowSeconds });
   const perAddress = new RateLimiterMemory({ keyPrefix: 'sign-in-address', points: limits.perAddress, duration: limits.windowSeconds });
 
-  async function consume(limiter: RateLimiterMemory, key: string, what: string) {
+  async function consume(limiter: RateLimiterMemory, key: string, what: string, counted: string) {
     try {
       await limiter.consume(key);
     } catch (rejection) {
       if (!(rejection instanceof RateLimiterRes)) throw rejection;
       const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-      throw new ApiError('rate_limited', `Too many sign-in attempts ${what}; try again in ${retryAfter} s.`, {
+      throw new ApiError('rate_limited', `Too many ${counted} ${what}; try again in ${retryAfter} s.`, {
         headers: { 'retry-after': String(retryAfter) },
       });
     }
   }
 
   return {
-    /** Counts one attempt; throws a 429 ApiError once either budget is spent. */
-    async attempt(input: { address: string | undefined; email?: string }) {
-      await consume(perAddress, input.address ?? 'unknown', 'from this address');
-      if (input.email) await consume(perAccount, input.email.trim().toLowerCase(), 'for this account');
+    /**
+     * Counts one attempt; throws a 429 ApiError once either budget is spent.
+     * kind only words the refusal (default: a sign-in).
+     */
+    async attempt(input: { address: string | undefined; email?: string; kind?: 'sign-in' | 'password' | 'sign-up' }) {
+      const counted = { 'sign-in': 'sign-in attempts', password: 'password attempts', 'sign-up': 'sign-ups' }[input.kind ?? 'sign-in'];
+      await consume(perAddress, input.address ?? 'unknown', 'from this address', counted);
+      if (input.email) await consume(perAccount, input.email.trim().toLowerCase(), 'for this account', counted);
     },
   };
 }

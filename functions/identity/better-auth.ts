@@ -54,12 +54,12 @@ export async function handleBetterAuth(c: Context<AppEnv>) {
  */
 async function limitAttempts(c: Context<AppEnv>, headers: Headers, address: string | undefined, fields: Record<string, unknown> | undefined) {
   const { auth, signInLimiter } = c.get('platform');
-  if (c.req.path === SIGN_UP) return signInLimiter.attempt({ address });
+  if (c.req.path === SIGN_UP) return signInLimiter.attempt({ address, kind: 'sign-up' });
   if (!PASSWORD_CHECKS.has(c.req.path)) return;
   if (c.req.path === SIGN_IN) return signInLimiter.attempt({ address, email: typeof fields?.email === 'string' ? fields.email : undefined });
   // Without a session Better Auth answers 401 and the address alone counts.
   const session = await auth.api.getSession({ headers, query: { disableCookieCache: true } });
-  return signInLimiter.attempt({ address, email: session?.user.email });
+  return signInLimiter.attempt({ address, email: session?.user.email, kind: 'password' });
 }
 
 /**

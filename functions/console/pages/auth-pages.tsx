@@ -64,7 +64,7 @@ export async function signUp(c: Context<AppEnv>) {
   const { auth, signInLimiter } = c.get('platform');
   try {
     // Counted per address, as /api/auth/sign-up/email is: no address creates accounts at speed.
-    await signInLimiter.attempt({ address: requestAddress(c) });
+    await signInLimiter.attempt({ address: requestAddress(c), kind: 'sign-up' });
     const { headers } = await auth.api.signUpEmail({
       body: { name: field('name'), email: field('email'), password: field('password') },
       headers: betterAuthHeaders(c),

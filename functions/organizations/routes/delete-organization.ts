@@ -65,7 +65,7 @@ async function assertReauthenticated(c: Context<AppEnv>, password: string | unde
   const principal = c.get('principal');
   if (principal.kind !== 'session') throw new ApiError('forbidden', 'Deleting an organization needs a signed-in owner.');
   if (password !== undefined) {
-    await platform.signInLimiter.attempt({ address: requestAddress(c), email: principal.email });
+    await platform.signInLimiter.attempt({ address: requestAddress(c), email: principal.email, kind: 'password' });
     const verified = await platform.auth.api
       .verifyPassword({ body: { password }, headers: betterAuthHeaders(c) })
       .then((result) => result.status === true, () => false);

@@ -1,4 +1,5 @@
 import { connect, type Sql } from './connection.ts';
+import { reasonOf } from './query-errors.ts';
 import { GRANT_GROUP_ROLE, IDENTITY_GROUP_ROLE, RESOLVER_ROLE } from './roles.ts';
 
 export interface BootstrapTarget {
@@ -90,14 +91,14 @@ export async function bootstrapDatabase(target: BootstrapTarget) {
   } finally {
     await su.end();
   }
-  await secureDatabase(target.superuserUrl, app.database, admin.user, target.ca);
+  await secureDatabase(target.superuserUrl, app.database, admin.user, target.ca, log);
 }
 
 /**
  * Database-level privileges. CREATE DATABASE ... TEMPLATE does not copy these,
  * so test databases cloned from a template run this again.
  */
-export async function secureDatabase(superuserUrl: string, database: string, adminRole: string, ca?: string) {
+export async function secureDatabase(superuserUrl: string, database: string, adminRole: string, ca?: string, log: (line: string) => void = () => {}) {
   const url = new URL(superuserUrl);
   url.pathname = `/${encodeURIComponent(database)}`;
   const su = connect(url.toString(), { max: 1, ca, applicationName: 'kommit-bootstrap' });
@@ -111,7 +112,10 @@ export async function secureDatabase(superuserUrl: string, database: string, adm
     // Search scores vectors with pgvector where the server has it (db/pgvector/install.sh
     // builds it for the embedded one); creating it takes a superuser, hence here.
     const [vector] = await su<{ available: boolean }[]>`select exists (select 1 from pg_available_extensions where name = 'vector') as available`;
-    if (vector!.available) await su.unsafe('CREATE EXTENSION IF NOT EXISTS vector SCHEMA public');
+    if (vector!.available) {
+      // A broken build (a control file whose library does not load) leaves search on plain SQL rather than stopping the platform.
+      await su.unsafe('CREATE EXTENSION IF NOT EXISTS vector SCHEMA public').catch((error: unknown) => log(`pgvector not enabled, search scores vectors in plain SQL: ${reasonOf(error)}`));
+    }
   } finally {
     await su.end();
   }

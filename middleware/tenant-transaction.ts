@@ -29,7 +29,10 @@ export function tenantTransaction(options: { span: 'request' | 'entry' } = { spa
     const { database, authDatabase } = c.get('platform');
     async function run(tx: Tx) {
       // Entry only: the caller is checked and the context set; the handler opens its own transactions.
-      if (options.span === 'entry') return;
+      if (options.span === 'entry') {
+        c.set('tx', NO_REQUEST_TRANSACTION);
+        return;
+      }
       c.set('tx', tx);
       await next();
       if (c.error || c.res.status >= 500) {
@@ -81,6 +84,16 @@ export function tenantTransaction(options: { span: 'request' | 'entry' } = { spa
     }
   };
 }
+
+/**
+ * c.var.tx on a route that runs outside the request's transaction: any use
+ * fails with what to do instead, rather than with a TypeError deep in a query.
+ */
+const NO_REQUEST_TRANSACTION = new Proxy({} as Tx, {
+  get() {
+    throw new Error('this route runs outside a request transaction (openapiWithCallerTransactions): open one with callerTransactions(c)');
+  },
+});
 
 /** A route whose caller lost access between the entry check and its own transaction. */
 export const accessGone = () => new ApiError('forbidden', 'Access to this organization ended while the request ran.');

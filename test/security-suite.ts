@@ -204,16 +204,18 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
           it(`ignores a header or query parameter naming another organization (${credential})`, async () => {
             const naming = { 'x-organization-id': theirs.orgId, 'x-org-id': theirs.orgId, 'x-tenant-id': theirs.orgId };
             const suffix = `?organizationId=${theirs.orgId}&orgId=${theirs.orgId}`;
-            const response = await sendAs(mine, credential, route, theirResource, naming, route.method === 'GET' ? suffix : '');
-            const text = await response.text();
-            expect(JSON.stringify(text)).not.toContain(theirResource.id);
-            if (response.status === 400 && suffix && route.method === 'GET') {
-              // A route that refuses unknown query parameters (the audit log's filters) names them; it never switches organization.
-              expect(JSON.parse(text).errors).toEqual([
+            let response = await sendAs(mine, credential, route, theirResource, naming, route.method === 'GET' ? suffix : '');
+            if (response.status === 400 && route.method === 'GET') {
+              // A route that refuses unknown query parameters (the audit log's filters) names them;
+              // the headers are then tried on their own, so they are tested on that route too.
+              expect((await problemOf(response)).errors).toEqual([
                 { path: 'query.organizationId', message: 'not a known field' },
                 { path: 'query.orgId', message: 'not a known field' },
               ]);
-            } else if (!route.path.includes('{')) expect(response.status).toBeLessThan(300);
+              response = await sendAs(mine, credential, route, theirResource, naming, '');
+            }
+            expect(JSON.stringify(await response.text())).not.toContain(theirResource.id);
+            if (!route.path.includes('{')) expect(response.status).toBeLessThan(300);
             else expect(response.status).toBe(404);
           });
         }

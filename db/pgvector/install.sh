@@ -33,11 +33,13 @@ if [ -f "$extension_dir/vector.control" ] && [ -f "$library_dir/vector.so" ]; th
   exit 0
 fi
 
-pg_version=$("$native/bin/postgres" --version | awk '{ print $3 }')
+pg_version=$("$native/bin/postgres" --version 2> /dev/null | awk '{ print $3 }') || true
 major=${pg_version%%.*}
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/kommit/pgvector-pg$major"
+[[ "$major" =~ ^[0-9]+$ ]] || skip "the embedded postgres binary does not run here"
+cache="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/kommit/pgvector-pg$major"
 
-if [ ! -f "$cache/vector.so" ]; then
+# VERSION is written last and the directory moved in whole: with it, the cache is complete.
+if [ ! -f "$cache/VERSION" ]; then
   for tool in cc make bison flex perl apt-get apt-cache tar; do
     command -v "$tool" > /dev/null || skip "$tool is missing (Debian: apt-get install build-essential bison flex)"
   done
@@ -57,7 +59,9 @@ if [ ! -f "$cache/vector.so" ]; then
                -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o Debug::NoLocking=1 -o APT::Sandbox::User=root
                -o Acquire::Retries=1 -o Acquire::http::Timeout=30)
   say "reading Debian's source index"
-  apt-get "${apt_options[@]}" -qq update > /dev/null 2>&1 || skip "cannot read Debian's source index from $mirror"
+  # apt-get update also succeeds when every fetch failed: the index files say whether it read any.
+  { apt-get "${apt_options[@]}" -qq update > /dev/null 2>&1 && compgen -G "$work/lists/*_Sources*" > /dev/null; } ||
+    skip "cannot read Debian's source index from $mirror"
 
   # Downloads the newest version of a source package the mirror actually serves.
   fetch() {
@@ -73,20 +77,23 @@ if [ ! -f "$cache/vector.so" ]; then
   say "downloading the Postgres $major and pgvector sources"
   postgres_source=$(fetch "postgresql-$major") || skip "no postgresql-$major source package on the mirror"
   vector_source=$(fetch pgvector) || skip "no pgvector source package on the mirror"
-  tar -C "$work" -xf "$work"/postgresql-"$major"_"$postgres_source".orig.tar.*
-  tar -C "$work" -xf "$work"/pgvector_"$vector_source".orig.tar.*
+  { tar -C "$work" -xf "$work"/postgresql-"$major"_"$postgres_source".orig.tar.* &&
+    tar -C "$work" -xf "$work"/pgvector_"$vector_source".orig.tar.*; } || skip "cannot unpack the sources"
 
   # Headers, pg_config and the PGXS makefiles: what an extension build needs, not a server.
   say "preparing Postgres $postgres_source headers (the embedded server is $pg_version)"
+  # Chained: errexit does not apply on the left of ||, so each step must stop the next.
   (
-    cd "$work/postgresql-$postgres_source"
-    ./configure --quiet --prefix="$work/pg" --without-icu --without-readline --without-zlib > /dev/null
-    make -s -C src/backend generated-headers
-    make -s -C src/include install
-    make -s -j2 -C src/port install
-    make -s -j2 -C src/common install
-    for dir in src/bin/pg_config src/makefiles config; do make -s -C "$dir" install; done
-    make -s -C src install-local
+    cd "$work/postgresql-$postgres_source" &&
+      ./configure --quiet --prefix="$work/pg" --without-icu --without-readline --without-zlib > /dev/null &&
+      make -s -C src/backend generated-headers &&
+      make -s -C src/include install &&
+      make -s -j2 -C src/port install &&
+      make -s -j2 -C src/common install &&
+      make -s -C src/bin/pg_config install &&
+      make -s -C src/makefiles install &&
+      make -s -C config install &&
+      make -s -C src install-local
   ) > "$work/postgres-build.log" 2>&1 || { tail -n 20 "$work/postgres-build.log" >&2; skip "preparing the Postgres headers failed"; }
 
   say "building pgvector $vector_source"
@@ -101,13 +108,14 @@ if [ ! -f "$cache/vector.so" ]; then
   make -s -C "$vector_dir" -j2 PG_CONFIG="$work/pg/bin/pg_config" OPTFLAGS= > "$work/pgvector-build.log" 2>&1 ||
     { tail -n 20 "$work/pgvector-build.log" >&2; skip "building pgvector failed"; }
 
-  rm -rf "$cache.partial" && mkdir -p "$cache.partial"
-  cp "$vector_dir/vector.so" "$vector_dir/vector.control" "$cache.partial/"
-  cp "$vector_dir"/sql/vector--*.sql "$cache.partial/"
-  echo "$vector_source" > "$cache.partial/VERSION"
-  rm -rf "$cache" && mv "$cache.partial" "$cache"
+  { rm -rf "$cache.partial" && mkdir -p "$cache.partial" &&
+    cp "$vector_dir/vector.so" "$vector_dir/vector.control" "$vector_dir"/sql/vector--*.sql "$cache.partial/" &&
+    echo "$vector_source" > "$cache.partial/VERSION" &&
+    rm -rf "$cache" && mv "$cache.partial" "$cache"; } || skip "cannot write the build cache $cache"
 fi
 
-install -m 644 "$cache"/vector.control "$cache"/vector--*.sql "$extension_dir/"
-install -m 755 "$cache/vector.so" "$library_dir/"
+# The library before the control file: the server offers the extension once
+# its control file is there, and it must then load.
+{ install -m 755 "$cache/vector.so" "$library_dir/" &&
+  install -m 644 "$cache"/vector--*.sql "$cache"/vector.control "$extension_dir/"; } || skip "cannot write into $native"
 say "pgvector $(cat "$cache/VERSION") installed in the embedded Postgres $pg_version"

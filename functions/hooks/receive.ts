@@ -8,7 +8,7 @@ import type { AppEnv } from '../../middleware/env.ts';
 import { ApiError, problemResponse } from '../../middleware/errors.ts';
 import type { FunctionApp } from '../../middleware/function-app.ts';
 import { refuseWhileSpent, takeRequest } from '../../middleware/request-limits.ts';
-import { requestAddress } from '../../middleware/addresses.ts';
+import { addressBucket, requestAddress } from '../../middleware/addresses.ts';
 import { jsonResponse, problem } from '../../middleware/openapi.ts';
 import { isUuid } from '../../db/tenant.ts';
 import { parseDeliveryJson } from './body.ts';
@@ -132,7 +132,7 @@ export function registerReceive(app: FunctionApp) {
     // real sender. Failures have their own, per client address and endpoint,
     // checked before any work; an unknown endpoint counts as a failure, so
     // neither budget tells whether an endpoint exists.
-    const failureKey = `${requestAddress(c) ?? 'unknown'} ${endpointId}`;
+    const failureKey = `${addressBucket(requestAddress(c))} ${endpointId}`;
     const failing = 'whose signature does not verify from this address';
     await refuseWhileSpent(webhookFailureLimiter, failureKey, failing);
     let body: string;

@@ -5,7 +5,7 @@ import { ApiError } from './errors.ts';
 import { takeRequest } from './request-limits.ts';
 import type { AppEnv } from './env.ts';
 
-const CHALLENGE = { headers: { 'www-authenticate': 'Bearer realm="kommit"' } };
+export const CHALLENGE = { headers: { 'www-authenticate': 'Bearer realm="kommit"' } };
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**

@@ -4,7 +4,7 @@ import { sessions } from '../db/schema/auth.ts';
 import { effectiveRole } from '../db/member-roles.ts';
 import { failedAhead, type Tx } from '../db/tenant.ts';
 import type { AppEnv } from './env.ts';
-import { INVALID_API_KEY } from './authenticate.ts';
+import { CHALLENGE, INVALID_API_KEY } from './authenticate.ts';
 import { sqlStateOf } from '../db/query-errors.ts';
 import { ApiError, onError } from './errors.ts';
 
@@ -95,11 +95,22 @@ const NO_REQUEST_TRANSACTION = new Proxy({} as Tx, {
   },
 });
 
-/** A route whose caller lost access between the entry check and its own transaction. */
-export const accessGone = () => new ApiError('forbidden', 'Access to this organization ended while the request ran.');
+/**
+ * What a caller transaction answers when the caller no longer has access:
+ * `credentials` when the API key was revoked or the session ended (sign in
+ * again: 401), `membership` when the member was removed or lost every role
+ * Kommit knows (403).
+ */
+export class AccessGone {
+  constructor(readonly lost: 'credentials' | 'membership') {}
 
-/** What a caller transaction answers when the caller no longer has access. */
-export const ACCESS_GONE = Symbol('access gone');
+  /** The answer for a route whose caller lost access between the entry check and its own transaction. */
+  problem(): ApiError {
+    return this.lost === 'credentials'
+      ? new ApiError('unauthorized', 'Your API key was revoked or your session ended while the request ran; sign in again.', CHALLENGE)
+      : new ApiError('forbidden', 'Access to this organization ended while the request ran.');
+  }
+}
 
 /**
  * Transactions of their own as this request's caller, for work that outlives
@@ -107,8 +118,8 @@ export const ACCESS_GONE = Symbol('access gone');
  * the caller again as tenantTransaction did, in the statement that enters the
  * tenant: the API key still valid, or the session still live and the
  * membership still there with a role Kommit knows (and share-locked while fn
- * runs). fn runs only then; otherwise the answer is ACCESS_GONE and nothing of
- * the tenant was read.
+ * runs). fn runs only then; otherwise the answer is an AccessGone and nothing
+ * of the tenant was read.
  */
 export function callerTransactions(c: Context<AppEnv>) {
   const { database, authDatabase } = c.get('platform');
@@ -116,9 +127,9 @@ export function callerTransactions(c: Context<AppEnv>) {
   const orgId = c.get('org').id;
   const apiKeyHash = c.get('apiKeyHash');
   const principal = c.get('principal');
-  return function asCaller<T>(fn: (tx: Tx) => Promise<T>): Promise<T | typeof ACCESS_GONE> {
+  return function asCaller<T>(fn: (tx: Tx) => Promise<T>): Promise<T | AccessGone> {
     if (apiKeyHash) {
-      return database.withTenantKey(apiKeyHash, async (tx, key) => (key?.orgId === orgId ? fn(tx) : ACCESS_GONE));
+      return database.withTenantKey(apiKeyHash, async (tx, key) => (key?.orgId === orgId ? fn(tx) : new AccessGone('credentials')));
     }
     if (principal.kind === 'session') {
       return (async () => {
@@ -127,8 +138,8 @@ export function callerTransactions(c: Context<AppEnv>) {
           .select({ id: sessions.id })
           .from(sessions)
           .where(and(eq(sessions.id, principal.sessionId), gt(sessions.expiresAt, sql`now()`)));
-        if (!live) return ACCESS_GONE;
-        return database.withTenantMember(orgId, principal.userId, async (tx, stored) => (stored && effectiveRole(stored) ? fn(tx) : ACCESS_GONE));
+        if (!live) return new AccessGone('credentials');
+        return database.withTenantMember(orgId, principal.userId, async (tx, stored) => (stored && effectiveRole(stored) ? fn(tx) : new AccessGone('membership')));
       })();
     }
     throw new Error('callerTransactions needs a request that passed tenantTransaction');

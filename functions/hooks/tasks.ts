@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { and, eq, notInArray, sql } from 'drizzle-orm';
 import type { CheckpointSigner } from '../../db/audit/checkpoint.ts';
 import { emitAudit } from '../../db/audit/emit.ts';
-import type { KommitTaskList } from '../../db/jobs/worker.ts';
+import type { KommitTaskList, TaskContext } from '../../db/jobs/worker.ts';
 import { DecisionEventRefused, insertDecisionEvent } from '../../db/decisions.ts';
 import { decisionKinds } from '../../db/schema/decisions.ts';
 import { webhookDeliveries, webhookEndpoints } from '../../db/schema/webhooks.ts';
@@ -108,47 +108,68 @@ export const hookTasks: KommitTaskList = {
    * organization whose deletion was requested is left dead too, untouched:
    * nothing may be created in an organization that is being removed.
    */
-  'webhook.process': async (payload, { database, job, auditSigner }) => {
+  'webhook.process': async (payload, { database, job, auditSigner, logger }) => {
     const { orgId, deliveryId } = processPayload.parse(payload);
-    const failure = await database.withTenant(orgId, async (tx) => {
-      // Share-locked until this attempt ends: a deletion requested meanwhile
-      // waits for it, and one requested earlier (the delivery was queued or
-      // retrying by then) is seen here.
-      const org = await lockOrganization(tx, orgId);
-      if (org?.deletionRequestedAt) {
-        await tx
-          .update(webhookDeliveries)
-          .set({ status: 'dead', lastError: `not processed: the organization is being deleted (requested ${org.deletionRequestedAt})` })
-          .where(and(eq(webhookDeliveries.id, deliveryId), notInArray(webhookDeliveries.status, ['processed', 'dead'])));
-        return null;
+    try {
+      await processDelivery(orgId, deliveryId, { database, job, auditSigner });
+    } catch (error) {
+      // A fault outside the attempt's own record (the connection dropped, the
+      // organization's lock timed out): on the last attempt the queue gives the
+      // job up, so record that here, or the delivery would wait as queued forever.
+      if (job.attempts >= job.max_attempts) {
+        await database
+          .withTenant(orgId, (tx) =>
+            tx
+              .update(webhookDeliveries)
+              .set({ status: 'dead', attempts: sql`${webhookDeliveries.attempts} + 1`, lastError: `gave up after the last attempt: ${reasonOf(error)}`.slice(0, 1000) })
+              .where(and(eq(webhookDeliveries.id, deliveryId), notInArray(webhookDeliveries.status, ['processed', 'dead']))),
+          )
+          .catch((cause: unknown) => logger.error({ err: cause, orgId, deliveryId }, 'could not record a webhook delivery as dead after its last attempt'));
       }
-      const [found] = await tx
-        .select({ delivery: webhookDeliveries, endpoint: webhookEndpoints })
-        .from(webhookDeliveries)
-        .innerJoin(webhookEndpoints, and(eq(webhookEndpoints.orgId, webhookDeliveries.orgId), eq(webhookEndpoints.id, webhookDeliveries.endpointId)))
-        .where(eq(webhookDeliveries.id, deliveryId))
-        .for('update', { of: webhookDeliveries });
-      // Gone with its endpoint, or done by an earlier attempt: nothing to do twice.
-      if (!found || found.delivery.status === 'processed' || found.delivery.status === 'dead') return null;
-      try {
-        // A savepoint: a failed attempt leaves nothing behind but its record below.
-        const result = await tx.transaction((sp) => apply(sp, found.endpoint, found.delivery, auditSigner));
-        await tx
-          .update(webhookDeliveries)
-          .set({ status: 'processed', attempts: sql`${webhookDeliveries.attempts} + 1`, lastError: null, resultType: result.type, resultId: result.id, processedAt: sql`now()` })
-          .where(eq(webhookDeliveries.id, deliveryId));
-        return null;
-      } catch (error) {
-        // Retrying helps a passing fault only; bad data fails the same way each time.
-        const dead = error instanceof Undeliverable || isDataError(error) || job.attempts >= job.max_attempts;
-        const message = reasonOf(error);
-        await tx
-          .update(webhookDeliveries)
-          .set({ status: dead ? 'dead' : 'retrying', attempts: sql`${webhookDeliveries.attempts} + 1`, lastError: message.slice(0, 1000) })
-          .where(eq(webhookDeliveries.id, deliveryId));
-        return dead ? null : new Error(message);
-      }
-    });
-    if (failure) throw failure;
+      throw error;
+    }
   },
 };
+
+async function processDelivery(orgId: string, deliveryId: string, { database, job, auditSigner }: Pick<TaskContext, 'database' | 'job' | 'auditSigner'>) {
+  const failure = await database.withTenant(orgId, async (tx) => {
+    // Share-locked until this attempt ends: a deletion requested meanwhile
+    // waits for it, and one requested earlier (the delivery was queued or
+    // retrying by then) is seen here.
+    const org = await lockOrganization(tx, orgId);
+    if (org?.deletionRequestedAt) {
+      await tx
+        .update(webhookDeliveries)
+        .set({ status: 'dead', lastError: `not processed: the organization is being deleted (requested ${org.deletionRequestedAt})` })
+        .where(and(eq(webhookDeliveries.id, deliveryId), notInArray(webhookDeliveries.status, ['processed', 'dead'])));
+      return null;
+    }
+    const [found] = await tx
+      .select({ delivery: webhookDeliveries, endpoint: webhookEndpoints })
+      .from(webhookDeliveries)
+      .innerJoin(webhookEndpoints, and(eq(webhookEndpoints.orgId, webhookDeliveries.orgId), eq(webhookEndpoints.id, webhookDeliveries.endpointId)))
+      .where(eq(webhookDeliveries.id, deliveryId))
+      .for('update', { of: webhookDeliveries });
+    // Gone with its endpoint, or done by an earlier attempt: nothing to do twice.
+    if (!found || found.delivery.status === 'processed' || found.delivery.status === 'dead') return null;
+    try {
+      // A savepoint: a failed attempt leaves nothing behind but its record below.
+      const result = await tx.transaction((sp) => apply(sp, found.endpoint, found.delivery, auditSigner));
+      await tx
+        .update(webhookDeliveries)
+        .set({ status: 'processed', attempts: sql`${webhookDeliveries.attempts} + 1`, lastError: null, resultType: result.type, resultId: result.id, processedAt: sql`now()` })
+        .where(eq(webhookDeliveries.id, deliveryId));
+      return null;
+    } catch (error) {
+      // Retrying helps a passing fault only; bad data fails the same way each time.
+      const dead = error instanceof Undeliverable || isDataError(error) || job.attempts >= job.max_attempts;
+      const message = reasonOf(error);
+      await tx
+        .update(webhookDeliveries)
+        .set({ status: dead ? 'dead' : 'retrying', attempts: sql`${webhookDeliveries.attempts} + 1`, lastError: message.slice(0, 1000) })
+        .where(eq(webhookDeliveries.id, deliveryId));
+      return dead ? null : new Error(message);
+    }
+  });
+  if (failure) throw failure;
+}

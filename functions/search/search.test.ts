@@ -9,6 +9,8 @@ import { gatedEmbedder } from '../../test/fake-embeddings.ts';
 import { queuedJobs, runJobs } from '../../test/jobs.ts';
 import { describeTenantRouteSecurity } from '../../test/security-suite.ts';
 import { createTenant, type TestTenant } from '../../test/tenants.ts';
+import { UserAgent, uniqueEmail } from '../../test/user-agent.ts';
+import { createApiKey } from '../../db/operators.ts';
 import { useTestServer } from '../../test/use-server.ts';
 import search from './index.ts';
 
@@ -163,6 +165,38 @@ describe('hybrid search', () => {
       gate.answer();
       await server.close();
       await database.close();
+    }
+  });
+
+  it('answers 401 when the key is revoked or the session ends while the query is embedded, and 403 when the membership goes', async () => {
+    const gate = gatedEmbedder();
+    const server = await startTestServer(env.db, { embedder: gate.embedder });
+    try {
+      const { id: keyId, key } = await createApiKey(env.db.admin, acme.orgId, 'revoked mid-search');
+      const byKey = fetch(`${server.url}/v1/search?q=residency`, { headers: { authorization: `Bearer ${key}` } });
+      const email = uniqueEmail('mid-search');
+      const signedOut = new UserAgent(server);
+      await signedOut.signUp(email);
+      const { id: orgId } = await signedOut.createOrganization('Mid search');
+      const removed = new UserAgent(server);
+      await removed.signIn(email);
+      expect((await removed.request('POST', '/v1/session/active-organization', { organizationId: orgId })).status).toBe(200);
+      const searches = [byKey, signedOut.request('GET', '/v1/search?q=residency'), removed.request('GET', '/v1/search?q=residency')] as const;
+      // All three passed the entry check and wait on the embedder; then each caller loses access.
+      await expect.poll(gate.waiting, { timeout: 10_000 }).toBe(3);
+      expect((await acme.owner.request('DELETE', `/v1/api-keys/${keyId}`)).status).toBeLessThan(300);
+      expect((await signedOut.request('POST', '/api/auth/sign-out', {})).status).toBe(200);
+      await env.db.admin.withTenant(orgId, (tx) => tx.execute(sql`delete from members where org_id = ${orgId}`));
+      gate.answer();
+      const [key401, session401, member403] = await Promise.all(searches);
+      expect(key401.status).toBe(401);
+      expect(key401.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect(session401.status).toBe(401);
+      expect(member403.status).toBe(403);
+      expect(member403.body.detail).toMatch(/ended while the request ran/);
+    } finally {
+      gate.answer();
+      await server.close();
     }
   });
 

@@ -5,6 +5,7 @@ import type { Job } from 'graphile-worker';
 import pino from 'pino';
 import { signerFromPem } from '../../db/audit/checkpoint.ts';
 import { LocalHashEmbedder } from '../../db/search/embedder.ts';
+import { createDatabase } from '../../db/tenant.ts';
 import { Webhook } from 'standardwebhooks';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { queuedJobs, runJobs } from '../../test/jobs.ts';
@@ -350,6 +351,34 @@ describe('receiving deliveries', () => {
     const dead = (await acme.owner.request('GET', `/v1/webhook-endpoints/${deals.id}/deliveries?status=dead`)).body.data.find((d: { lastError: string }) => d.lastError.includes('metadata'));
     expect(dead).toMatchObject({ status: 'dead', attempts: 1, result: null });
     expect(dead.lastError).toMatch(/metadata is limited to 16384 bytes/);
+  });
+});
+
+describe('a delivery whose attempts fail before they can record themselves', () => {
+  it('waits for the next attempt, and after the last one is dead with the reason instead of queued forever', async () => {
+    const endpoint = await createEndpoint(acme, { name: 'Locked out', projectId: acmeProject, target: 'raw_event' });
+    const response = await deliver(env.server.url, endpoint.id, endpoint.secret, '{}');
+    const deliveryId = (await response.json()).id as string;
+    await env.db.admin.withTenant(acme.orgId, (tx) => tx.execute(sql`update webhook_deliveries set status = 'queued' where id = ${deliveryId}`));
+    const status = async () =>
+      (await env.db.admin.withTenant(acme.orgId, (tx) => tx.execute<{ status: string; attempts: number; last_error: string | null }>(sql`select status, attempts, last_error from webhook_deliveries where id = ${deliveryId}`)))[0];
+    // A worker whose statements give up after a second, while the organization's row is locked elsewhere:
+    // each attempt fails on its first statement, before it could record anything.
+    const database = createDatabase(env.db.adminUrl, { ca: env.db.ca, max: 2, statementTimeoutSeconds: 1 });
+    const process = taskRegistry['webhook.process']!;
+    const attempt = (attempts: number) =>
+      process({ orgId: acme.orgId, deliveryId }, { database, logger: pino({ level: 'silent' }), embedder: new LocalHashEmbedder(), job: { attempts, max_attempts: 2 } as Job });
+    try {
+      await env.db.admin.withTenant(acme.orgId, async (tx) => {
+        await tx.execute(sql`select 1 from organizations where id = ${acme.orgId} for update`);
+        await expect(attempt(1)).rejects.toMatchObject({ cause: { code: '57014' } });
+        expect(await status()).toEqual({ status: 'queued', attempts: 0, last_error: null });
+        await expect(attempt(2)).rejects.toMatchObject({ cause: { code: '57014' } });
+      });
+      expect(await status()).toEqual({ status: 'dead', attempts: 1, last_error: expect.stringMatching(/^gave up after the last attempt: .*statement timeout/) });
+    } finally {
+      await database.close();
+    }
   });
 });
 

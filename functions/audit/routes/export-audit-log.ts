@@ -6,7 +6,7 @@ import { auditChainHeads } from '../../../db/schema/audit.ts';
 import { audit } from '../../../middleware/audit.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors } from '../../../middleware/openapi.ts';
-import { ACCESS_GONE, callerTransactions } from '../../../middleware/tenant-transaction.ts';
+import { AccessGone, callerTransactions } from '../../../middleware/tenant-transaction.ts';
 import { auditFilterSchema, filterSql } from '../schemas.ts';
 
 /** Rows per page (one short transaction each) and characters per chunk written: both small enough to die young. */
@@ -111,7 +111,7 @@ export function registerExportAuditLog(app: FunctionApp) {
               }
             }),
         );
-        if (read === ACCESS_GONE) {
+        if (read instanceof AccessGone) {
           // Erroring the stream aborts the response before its end (no last
           // chunk): the client sees a failed download, not a shorter file that
           // looks complete. Neither format has room for an end marker that the

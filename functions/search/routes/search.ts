@@ -4,7 +4,7 @@ import { embedQuery, hybridSearch } from '../../../db/search/index.ts';
 import { searchSourceTypes } from '../../../db/schema/search.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonResponse } from '../../../middleware/openapi.ts';
-import { ACCESS_GONE, accessGone, callerTransactions } from '../../../middleware/tenant-transaction.ts';
+import { AccessGone, callerTransactions } from '../../../middleware/tenant-transaction.ts';
 
 export const searchQuery = z.object({
   q: z.string().trim().min(1).max(500).openapi({ example: 'EU data residency' }),
@@ -55,7 +55,7 @@ export function registerSearch(app: FunctionApp) {
       const scoring = await vectorScoring(tx);
       return hybridSearch(tx, query, embedder.lexical ? { types, limit, anyTerms: words.slice(0, 20), vectorWithinText: 500, scoring } : { types, limit, scoring });
     });
-    if (data === ACCESS_GONE) throw accessGone();
+    if (data instanceof AccessGone) throw data.problem();
     return c.json({ data }, 200);
   });
 }

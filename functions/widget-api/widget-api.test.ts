@@ -234,6 +234,24 @@ describe('asking the widget', () => {
     }
   });
 
+  it('refuses a question from a foreign page before embedding it', async () => {
+    const gate = gatedEmbedder();
+    const server = await startTestServer(env.db, { embedder: gate.embedder });
+    try {
+      const conversation = await started(server, acmeKey, ACME_ORIGIN);
+      expect((await ask(server, conversation, 'Where is my data stored?', 'https://evil.test')).status).toBe(403);
+      expect(gate.waiting()).toBe(0);
+      // Served: the question is embedded (and waits on the embedder until it answers).
+      const served = ask(server, conversation, 'Where is my data stored?', ACME_ORIGIN);
+      await expect.poll(gate.waiting, { timeout: 10_000 }).toBe(1);
+      gate.answer();
+      expect(await (await served).text()).toContain('Frankfurt');
+    } finally {
+      gate.answer();
+      await server.close();
+    }
+  });
+
   it('says plainly when the articles do not cover a question and offers a person, citing nothing', async () => {
     const conversation = await started(env.server, acmeKey, 'https://help.acme.test');
     for (const question of ['What is the capital of France?', 'Can I pay with loyalty points?', 'How fast are refunds paid?']) {

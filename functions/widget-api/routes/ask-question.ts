@@ -4,6 +4,7 @@ import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { emitAudit } from '../../../db/audit/emit.ts';
 import { reasonOf } from '../../../db/query-errors.ts';
+import type { Tx } from '../../../db/tenant.ts';
 import { widgetConfigs } from '../../../db/schema/helpdesk.ts';
 import { supportMessages, supportTranscripts } from '../../../db/schema/transcripts.ts';
 import type { Passage } from '../../../db/search/answerer.ts';
@@ -48,6 +49,15 @@ export const route = createRoute({
   },
 });
 
+/** The token's widget, as long as its key still belongs to the token's organization and names this widget; else 404. */
+async function servingWidget(tx: Tx, orgId: string | null, visitor: VisitorClaims) {
+  // The key moved to another organization's widget, was rotated or disabled: the token is stale.
+  if (orgId !== visitor.o) throw unknownWidget();
+  const [widget] = await tx.select().from(widgetConfigs);
+  if (!widget || widget.publicKey !== visitor.k) throw unknownWidget();
+  return widget;
+}
+
 /** The visitor token of the request, checked against the conversation in the path. */
 function visitorOf(c: Context<AppEnv>, key: Buffer, conversationId: string): VisitorClaims {
   const header = c.req.header('authorization') ?? '';
@@ -78,19 +88,24 @@ export function registerAskQuestion(app: FunctionApp) {
     }
     if (!question) throw new ApiError('invalid_request', 'Ask a question.', { errors: [{ path: 'json.question', message: 'empty' }] });
 
-    // Embedded before the transaction opens (see embedQuery); the token and the limits above were checked first.
-    const query = await embedQuery(platform.embedder, question);
-    // Reading only: which passages may answer. Writes wait until the answer is whole.
-    const grounding = await platform.database.withWidgetKey(visitor.k, async (tx, orgId) => {
-      // The key moved to another organization's widget, was rotated or disabled: the token is stale.
-      if (orgId !== visitor.o) throw unknownWidget();
-      const [widget] = await tx.select().from(widgetConfigs);
-      if (!widget || widget.publicKey !== visitor.k) throw unknownWidget();
+    // The widget, the page's origin and the conversation are checked first, in
+    // a short transaction, so a refused request costs no embedding (a remote
+    // embedder's time and money).
+    await platform.database.withWidgetKey(visitor.k, async (tx, orgId) => {
+      const widget = await servingWidget(tx, orgId, visitor);
       assertOrigin(c, widget.allowedOrigins);
       // Spent only by questions the widget serves (see the start route).
       await take(c, platform.widgetLimiters.perKey, visitor.k, 'requests for this widget');
       const [conversation] = await tx.select({ id: supportTranscripts.id }).from(supportTranscripts).where(eq(supportTranscripts.id, visitor.c));
       if (!conversation) throw badToken();
+    });
+    // Embedded between the two transactions (see embedQuery).
+    const query = await embedQuery(platform.embedder, question);
+    // Reading only: which passages may answer. Writes wait until the answer is whole.
+    const grounding = await platform.database.withWidgetKey(visitor.k, async (tx, orgId) => {
+      // Rotated, disabled or narrowed while the query was embedded: checked again.
+      const widget = await servingWidget(tx, orgId, visitor);
+      assertOrigin(c, widget.allowedOrigins);
       const passages = await groundingPassages(tx, { query, scoring: await platform.vectorScoring(tx) }, (slug) => articleUrl(platform.config.baseURL, widget.publicKey, slug));
       return { passages, contact: widget.contact };
     });

@@ -35,6 +35,26 @@ describe('emitAudit', () => {
     expect(result).toMatchObject({ ok: true, rowsChecked: 6, head: { seq: 6 } });
   });
 
+  it('redacts secret fields however they are spelt, keeping words that merely contain "pass" or "key"', async () => {
+    const org = await createOrganization(db.admin, { name: 'Redacted' });
+    const secrets = ['api_key', 'apiKey', 'X-Api-Key', 'private_key', 'accessKey', 'credentials', 'signature', 'Authorization', 'bearerToken', 'passwd', 'key', 'clientSecret'];
+    const kept = { passages: 2, bypass: true, keyboard: 'qwerty', monkey: 'ok', name: 'n' };
+    const data = { ...Object.fromEntries(secrets.map((k) => [k, 'sensitive'])), ...kept, nested: [{ api_key: 'sensitive', passages: 1 }] };
+    await db.app.withTenant(org, (tx) => emitAudit(tx, { orgId: org, actor }, { action: 'thing.happen', data }));
+    const [row] = await db.app.withTenant(org, (tx) => tx.select().from(auditLog).where(sql`action = 'thing.happen'`));
+    expect(row!.data).toEqual({ ...Object.fromEntries(secrets.map((k) => [k, '[redacted]'])), ...kept, nested: [{ api_key: '[redacted]', passages: 1 }] });
+  });
+
+  it('stores lone surrogates as postgres.js stores text (U+FFFD), in the data and the named fields, and the chain verifies', async () => {
+    const org = await createOrganization(db.admin, { name: 'Surrogates' });
+    await db.app.withTenant(org, (tx) =>
+      emitAudit(tx, { orgId: org, actor: { type: 'widget_visitor', id: 'visitor\ud800' }, requestId: 'req\udc00' }, { action: 'thing.happen', targetId: 't\ud800', data: { name: 'a\ud800b', ['k\udfff']: ['\ud83d'] } }),
+    );
+    const [row] = await db.app.withTenant(org, (tx) => tx.select().from(auditLog).where(sql`action = 'thing.happen'`));
+    expect(row).toMatchObject({ actorId: 'visitor\ufffd', requestId: 'req\ufffd', targetId: 't\ufffd', data: { name: 'a\ufffdb', ['k\ufffd']: ['\ufffd'] } });
+    expect(await db.app.withTenant(org, (tx) => readChain(tx, org))).toMatchObject({ ok: true, rowsChecked: 2 });
+  });
+
   it('rolls back with the change: the change and its audit row commit together or not at all', async () => {
     const org = await createOrganization(db.admin, { name: 'Atomic' });
     await expect(

@@ -26,15 +26,30 @@ export interface AuditEntry {
   data?: Record<string, unknown>;
 }
 
-const SECRET_FIELD = /pass(word)?|secret|token|^key$|key_?hash|authorization|cookie/i;
+/**
+ * Field names whose values never go into an audit row, compared without case,
+ * "_" or "-" (api_key, apiKey and Api-Key alike). Whole words, so `passages`
+ * and `bypass` are kept.
+ */
+const SECRET_WORDS = /password|passwd|passphrase|secret|token|apikey|privatekey|accesskey|keyhash|credential|authorization|cookie|signature|bearer/;
+const SECRET_NAMES = new Set(['key', 'pass', 'pwd']);
 
-/** Removes values that must never sit in an audit row, at any depth. */
+function isSecretField(name: string): boolean {
+  const normal = name.toLowerCase().replace(/[-_]/g, '');
+  return SECRET_NAMES.has(normal) || SECRET_WORDS.test(normal);
+}
+
+/**
+ * Removes values that must never sit in an audit row, at any depth. Strings
+ * (and names) are made well-formed as postgres.js stores them, a lone
+ * surrogate becoming U+FFFD: the row then says what the change wrote, and its
+ * canonical JSON (RFC 8785 refuses lone surrogates) can be made.
+ */
 export function stripSecrets(value: unknown): unknown {
+  if (typeof value === 'string') return value.toWellFormed();
   if (Array.isArray(value)) return value.map(stripSecrets);
   if (value && typeof value === 'object' && !(value instanceof Date)) {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, SECRET_FIELD.test(k) ? '[redacted]' : stripSecrets(v)]),
-    );
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.toWellFormed(), isSecretField(k) ? '[redacted]' : stripSecrets(v)]));
   }
   return value instanceof Date ? value.toISOString() : value;
 }
@@ -73,8 +88,12 @@ function canonicalParts(ctx: AuditContext, entry: AuditEntry, data: unknown) {
  * with `failWithoutHead` it fails instead (the row would be all nulls, which
  * the table refuses), for callers that cannot look at the result before COMMIT.
  */
-function appendStatement(ctx: AuditContext, entry: AuditEntry, options: { failWithoutHead: boolean }) {
-  const data = stripSecrets(entry.data ?? {});
+function appendStatement(given: AuditContext, { data: rawData, ...named }: AuditEntry, options: { failWithoutHead: boolean }) {
+  // Names and ids as they will be stored (see stripSecrets), so the hash is over the stored row.
+  const wellFormed = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'string' ? v.toWellFormed() : v])) as T;
+  const ctx = { ...wellFormed(given), actor: wellFormed(given.actor) };
+  const entry = wellFormed(named);
+  const data = stripSecrets(rawData ?? {});
   const parts = canonicalParts(ctx, entry, data);
   const source = options.failWithoutHead
     ? sql`(values (1)) as one (x) left join (select next.* from next join moved using (org_id)) as next on true`

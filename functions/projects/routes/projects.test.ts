@@ -163,6 +163,17 @@ describe('projects', () => {
     expect((await call(acme, 'GET', `/v1/projects?cursor=${forgedCursor}`)).status).toBe(400);
   });
 
+  it('stores a lone surrogate as U+FFFD, with its audit row, instead of failing with 500', async () => {
+    const created = await call(acme, 'POST', '/v1/projects', { name: 'half \ud800 pair' });
+    expect(created.status).toBe(201);
+    expect(created.body.name).toBe('half \ufffd pair');
+    const updated = await call(acme, 'PATCH', `/v1/projects/${created.body.id}`, { description: 'tail \udc00' });
+    expect(updated.status).toBe(200);
+    const audit = (await call(acme, 'GET', `/v1/audit-log?targetId=${created.body.id}`)).body.data;
+    expect(audit.map((r: { action: string }) => r.action)).toEqual(['project.update', 'project.create']);
+    expect((await call(acme, 'GET', '/v1/audit-log/verify')).body.ok).toBe(true);
+  });
+
   it('refuses a body over the size limit with 413', async () => {
     const response = await call(acme, 'POST', '/v1/projects', { name: 'big', description: 'x'.repeat(100 * 1024) });
     expect(response.status).toBe(413);

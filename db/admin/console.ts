@@ -170,7 +170,7 @@ export async function organizationDetail(admin: Database, orgId: string, request
  */
 export function verifyOrganizationChain(admin: Database, orgId: string, request: OperatorRequest) {
   return inOrganization(admin, orgId, request, 'refuse', async (tx) => {
-    const report = await readChain(tx, orgId);
+    const report = await readChain(tx, orgId, { signer: request.signer });
     return {
       result: report,
       audit: { action: 'operator.audit_verify', targetType: 'audit_log', data: { ok: report.ok, rowsChecked: report.rowsChecked, firstBreak: report.firstBreak } },

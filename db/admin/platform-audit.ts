@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { sql } from 'drizzle-orm';
 import { ChainVerifier, checkAgainstCheckpoint, GENESIS_HASH, type VerifyResult } from '../audit/chain.ts';
-import { signCheckpoint, verifierKey, verifyCheckpoint, type CheckpointSigner } from '../audit/checkpoint.ts';
+import { signCheckpoint, storedCheckpointProblem, type CheckpointSigner } from '../audit/checkpoint.ts';
 import { emitAudit, stripSecrets } from '../audit/emit.ts';
 import { hashedTimeText } from '../audit/read.ts';
 import type { Tx } from '../tenant.ts';
@@ -173,14 +173,8 @@ export async function verifyPlatformChain(tx: Tx, options: { verifier?: Checkpoi
     select seq::int8 as seq, encode(head_hash, 'hex') as hash, note from platform_audit_checkpoints order by seq desc limit 1`);
   const checkpoint = stored ? { seq: Number(stored.seq), hash: stored.hash } : null;
   const refused = (detail: string): PlatformChainReport => ({ ok: false, rowsChecked: 0, head: null, firstBreak: { kind: 'altered', seq: checkpoint!.seq, detail }, checkpoint });
-  if (stored && options.verifier) {
-    try {
-      const signed = verifyCheckpoint(stored.note, verifierKey(options.verifier));
-      if (signed.orgId !== PLATFORM_CHAIN || signed.seq !== checkpoint!.seq || signed.hash !== checkpoint!.hash) return refused('the stored checkpoint does not say what its note signs');
-    } catch (error) {
-      return refused(`the checkpoint at seq ${checkpoint!.seq} does not verify: ${(error as Error).message}`);
-    }
-  }
+  const unsigned = stored && options.verifier ? storedCheckpointProblem({ ...checkpoint!, note: stored.note }, options.verifier, PLATFORM_CHAIN) : null;
+  if (unsigned) return refused(unsigned);
   const verifier = new ChainVerifier();
   let hashAtCheckpoint: string | null = null;
   for (let after = 0; !verifier.failed; ) {

@@ -80,6 +80,22 @@ export function verifyCheckpoint(note: string, verifier: string): VerifiedCheckp
   return { orgId: origin.slice('kommit/audit/'.length), seq: Number(seq), hash: Buffer.from(hash, 'base64').toString('hex'), time };
 }
 
+/**
+ * Why a checkpoint as stored (its columns and its note) cannot be trusted under
+ * this signer's key, or null when its note verifies and says what the columns
+ * say. The columns alone prove nothing: whoever can rewrite the chain can
+ * rewrite them too, but cannot sign.
+ */
+export function storedCheckpointProblem(stored: { seq: number; hash: string; note: string }, signer: Pick<CheckpointSigner, 'keyName' | 'publicKey'>, origin: string): string | null {
+  try {
+    const signed = verifyCheckpoint(stored.note, verifierKey(signer));
+    if (signed.orgId !== origin || signed.seq !== stored.seq || signed.hash !== stored.hash) return 'the stored checkpoint does not say what its note signs';
+    return null;
+  } catch (error) {
+    return `the checkpoint at seq ${stored.seq} does not verify: ${(error as Error).message}`;
+  }
+}
+
 /** The signer from configuration: an Ed25519 private key in PEM (PKCS#8). */
 export function signerFromPem(pem: string, options: { keyName: string; everyAppends: number; everyMinutes: number }): CheckpointSigner {
   const privateKey = createPrivateKey(pem);

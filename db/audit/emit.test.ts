@@ -55,6 +55,22 @@ describe('emitAudit', () => {
     expect(await db.app.withTenant(org, (tx) => readChain(tx, org))).toMatchObject({ ok: true, rowsChecked: 2 });
   });
 
+  it('verifies a chain in batches of rows, one statement each, finding breaks in any batch', async () => {
+    const org = await createOrganization(db.admin, { name: 'Batched' });
+    for (let i = 0; i < 9; i++) await db.app.withTenant(org, (tx) => emitAudit(tx, { orgId: org, actor }, { action: 'thing.happen', data: { i } }));
+    for (const batchRows of [1, 3, 4, 10, 250_000]) {
+      expect(await db.app.withTenant(org, (tx) => readChain(tx, org, { batchRows })), String(batchRows)).toMatchObject({ ok: true, rowsChecked: 10, head: { seq: 10 } });
+    }
+    await db.admin.withTenant(org, async (tx) => {
+      await tx.execute(sql`alter table audit_log disable trigger audit_log_append_only`);
+      await tx.execute(sql`update audit_log set data = '{"i":99}' where seq = 8`);
+      await tx.execute(sql`alter table audit_log enable trigger audit_log_append_only`);
+    });
+    for (const batchRows of [1, 3, 4, 10]) {
+      expect(await db.app.withTenant(org, (tx) => readChain(tx, org, { batchRows })), String(batchRows)).toMatchObject({ ok: false, firstBreak: { kind: 'altered', seq: 8 } });
+    }
+  });
+
   it('rolls back with the change: the change and its audit row commit together or not at all', async () => {
     const org = await createOrganization(db.admin, { name: 'Atomic' });
     await expect(

@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import type { TransactionSql } from 'postgres';
 import type { Tx } from '../tenant.ts';
 import { canonicalJson, ChainVerifier, checkAgainstCheckpoint, hashScratch, type ChainedRecord, type ChainLink, type VerifyResult } from './chain.ts';
+import { storedCheckpointProblem, type CheckpointSigner } from './checkpoint.ts';
 
 /**
  * A stored time as the chain hashes it: UTC, microseconds, ISO 8601. "YYYY"
@@ -143,38 +144,51 @@ export interface ChainReport extends VerifyResult {
   checkpoint: { seq: number; hash: string } | null;
 }
 
+/** Rows per statement: each stays well inside the statement timeout (30 s for the server) however long the chain. */
+const BATCH_ROWS = 250_000;
+
 /**
  * Recomputes the organization's chain (inside its tenant transaction) and
  * compares its end with the chain head row and the latest signed checkpoint,
- * which is what reveals a cut-off tail.
+ * which is what reveals a cut-off tail. With the signer, the checkpoint's note
+ * must verify under its key and say what the checkpoint's columns say: else
+ * someone able to rewrite the chain could rewrite the checkpoint to match.
  */
-export async function readChain(tx: Tx, orgId: string): Promise<ChainReport> {
-  const [latest] = await tx.execute<{ seq: string; hash: string }>(sql`
-    select seq::int8 as seq, encode(head_hash, 'hex') as hash from audit_checkpoints order by seq desc limit 1`);
+export async function readChain(tx: Tx, orgId: string, options: { signer?: Pick<CheckpointSigner, 'keyName' | 'publicKey'>; batchRows?: number } = {}): Promise<ChainReport> {
+  const [latest] = await tx.execute<{ seq: string; hash: string; note: string }>(sql`
+    select seq::int8 as seq, encode(head_hash, 'hex') as hash, note from audit_checkpoints order by seq desc limit 1`);
   const [head] = await tx.execute<{ seq: string; hash: string }>(sql`
     select seq::int8 as seq, encode(head_hash, 'hex') as hash from audit_chain_heads where org_id = ${orgId}`);
   const checkpoint = latest ? { seq: Number(latest.seq), hash: latest.hash } : null;
+  const unsigned = latest && options.signer ? storedCheckpointProblem({ ...checkpoint!, note: latest.note }, options.signer, orgId) : null;
+  if (unsigned) return { ok: false, rowsChecked: 0, head: null, firstBreak: { kind: 'altered', seq: checkpoint!.seq, detail: unsigned }, checkpoint };
   const verifier = new ChainVerifier();
   let hashAtCheckpoint: string | null = null;
-  // One statement, read row by row as Postgres sends it (forEach keeps no
-  // result array): memory stays constant however long the chain is, each row
-  // is garbage as soon as it is checked (rows held for a whole page were
-  // promoted and made most of the verification's cost in garbage collection),
-  // and Postgres produces rows while this process hashes, throttled by TCP
-  // alone. Up to the head read above, so appends committing meanwhile (not
-  // visible to this statement anyway) cannot look like rows beyond the head.
-  // After a break the remaining rows are drained unread: cancelling would
-  // abort the caller's transaction.
+  // Each batch is one statement, read row by row as Postgres sends it (forEach
+  // keeps no result array): memory stays constant however long the chain is,
+  // each row is garbage as soon as it is checked (rows held for a whole page
+  // were promoted and made most of the verification's cost in garbage
+  // collection), and Postgres produces rows while this process hashes,
+  // throttled by TCP alone. Up to the head read above, so appends committing
+  // meanwhile cannot look like rows beyond the head. After a break the rest of
+  // the batch is drained unread: cancelling would abort the caller's transaction.
   const upTo = head ? Number(head.seq) : Number.MAX_SAFE_INTEGER;
-  await postgresTransaction(tx)
-    .unsafe(`select ${RECORD_COLUMNS_TEXT} from audit_log where seq <= $1 order by seq`, [upTo])
-    .raw()
-    .forEach((row) => {
-      if (verifier.failed) return;
-      const link = linkOfColumns(row as unknown as (Buffer | null)[]);
-      if (checkpoint && link.seq === checkpoint.seq) hashAtCheckpoint = link.hash;
-      verifier.pushLink(link);
-    });
+  const batchRows = options.batchRows ?? BATCH_ROWS;
+  for (let after = 0; !verifier.failed && after < upTo; after += batchRows) {
+    let rows = 0;
+    await postgresTransaction(tx)
+      .unsafe(`select ${RECORD_COLUMNS_TEXT} from audit_log where seq > $1 and seq <= $2 order by seq`, [after, Math.min(after + batchRows, upTo)])
+      .raw()
+      .forEach((row) => {
+        rows++;
+        if (verifier.failed) return;
+        const link = linkOfColumns(row as unknown as (Buffer | null)[]);
+        if (checkpoint && link.seq === checkpoint.seq) hashAtCheckpoint = link.hash;
+        verifier.pushLink(link);
+      });
+    // Without a head row (it is made with the organization) the end is unknown: stop at the first empty range.
+    if (!head && rows === 0) break;
+  }
   const result = verifier.finish();
   if (result.ok) {
     // The head row and the checkpoint both remember how long the chain was.

@@ -26,7 +26,7 @@ export async function collectControl(tx: Tx, audit: AuditContext, control: Contr
   const snapshots: Snapshot[] = [];
   for (const mapping of control.evidence) {
     const parameters = normalizeParameters(mapping.source, mapping.parameters);
-    const evidence = await runSource({ tx, orgId: control.orgId, now: collectedAt }, mapping.source, parameters);
+    const evidence = await runSource({ tx, orgId: control.orgId, now: collectedAt, signer: audit.signer }, mapping.source, parameters);
     const id = randomUUID();
     const document = {
       kind: 'kommit.evidence-snapshot/v1',

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
+import type { CheckpointSigner } from '../audit/checkpoint.ts';
 import { readChain } from '../audit/read.ts';
 import { hasRoleAtLeast } from '../member-roles.ts';
 import type { Tx } from '../tenant.ts';
@@ -24,6 +25,8 @@ interface SourceContext {
   orgId: string;
   /** Collection time, ISO 8601: every period ends here. */
   now: string;
+  /** The audit signer, whose key the latest checkpoint's note must verify under. */
+  signer?: CheckpointSigner;
 }
 
 interface EvidenceSource<S extends z.ZodType> {
@@ -45,8 +48,8 @@ export const evidenceSources = {
   audit_chain: define({
     description: 'The audit chain recomputed end to end, and its latest signed checkpoint.',
     parameters: z.strictObject({ requireCheckpoint: z.boolean().default(true) }),
-    async run({ tx, orgId }, p) {
-      const report = await readChain(tx, orgId);
+    async run({ tx, orgId, signer }, p) {
+      const report = await readChain(tx, orgId, { signer });
       const [checkpoint] = await tx.execute<{ seq: string; note: string; signed_at: string }>(
         sql`select seq::text as seq, note, signed_at from audit_checkpoints order by seq desc limit 1`,
       );

@@ -164,6 +164,24 @@ describe('tampering with the audit log is detected, by the API and offline', () 
     expect((await verifyExportFile(file, { checkpoint: forgedNote, publicKey: verifierKey })).line).toMatch(/checkpoint rejected/);
   });
 
+  it('the tail cut off with the checkpoints rewound to match: the stored note still signs the old head, so the API tells', async () => {
+    const tenant = await chainOf13();
+    await tamper(tenant, async (tx) => {
+      const nine = await rowAt(tx, 9);
+      await tx.execute(sql`delete from audit_log where seq >= 10`);
+      await tx.execute(sql`update audit_chain_heads set seq = 9, head_hash = decode(${nine.hash}, 'hex')`);
+      // The checkpoint table's columns say seq 9 now; its note cannot be re-signed without the key.
+      await tx.execute(sql`alter table audit_checkpoints disable trigger user`);
+      await tx.execute(sql`delete from audit_checkpoints where seq > 11`);
+      await tx.execute(sql`update audit_checkpoints set seq = 9, head_hash = decode(${nine.hash}, 'hex') where seq = 11`);
+      await tx.execute(sql`alter table audit_checkpoints enable trigger user`);
+    });
+    expect(await api(tenant, '/v1/audit-log/verify')).toMatchObject({
+      ok: false,
+      firstBreak: { kind: 'altered', seq: 9, detail: 'the stored checkpoint does not say what its note signs' },
+    });
+  });
+
   it('an untouched export verifies offline with the npx command, against its checkpoint', async () => {
     const tenant = await chainOf13();
     const { data: checkpoints } = (await api(tenant, '/v1/audit-log/checkpoints')) as { data: { seq: number; note: string }[] };

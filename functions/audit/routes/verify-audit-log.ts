@@ -24,5 +24,5 @@ export const route = createRoute({
 });
 
 export function registerVerifyAuditLog(app: FunctionApp) {
-  app.openapi(route, async (c) => c.json(await readChain(c.var.tx, c.var.org.id), 200));
+  app.openapi(route, async (c) => c.json(await readChain(c.var.tx, c.var.org.id, { signer: c.get('platform').auditSigner }), 200));
 }

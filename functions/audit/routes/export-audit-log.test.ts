@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { revokeApiKey } from '../../../db/operators.ts';
+import { emitAudit } from '../../../db/audit/emit.ts';
+import { createApiKey, revokeApiKey } from '../../../db/operators.ts';
 import { bulkChain } from '../../../test/bench/audit.ts';
 import { createTenant, type TestTenant } from '../../../test/tenants.ts';
 import { useTestServer } from '../../../test/use-server.ts';
@@ -88,5 +89,24 @@ describe('GET /v1/audit-log/export when the caller loses access mid-export', () 
     });
     expect(aborted).toBeInstanceOf(Error);
     expect(seqs).toEqual(upTo(1000));
+  });
+});
+
+describe('GET /v1/audit-log/export of large rows', () => {
+  it('reads a page of at most about 8 MB, however few rows that is, and still exports every row', async () => {
+    const big = await createTenant(env.db, env.server, 'Big rows');
+    // Twelve snapshots of 1.5 MB each (seq 3 to 14), after organization.create and api_key.create.
+    for (let i = 0; i < 12; i++) {
+      await env.db.app.withTenant(big.orgId, (tx) => emitAudit(tx, { orgId: big.orgId, actor: { type: 'system', id: 'test' } }, { action: 'article.update', data: { body: 'x'.repeat(1.5 * 1024 * 1024) } }));
+    }
+    const whole = await readExport(await env.server.request('/v1/audit-log/export', { headers: big.headers }));
+    expect(whole).toEqual({ seqs: upTo(15), aborted: undefined });
+    // A page is read only when the client asks for more: losing access after the first chunk shows where the first page ended.
+    const { id: keyId, key } = await createApiKey(env.db.admin, big.orgId, 'second');
+    const { seqs } = await readExport(await env.server.request('/v1/audit-log/export', { headers: { authorization: `Bearer ${key}` } }), () =>
+      revokeApiKey(env.db.admin, big.orgId, keyId),
+    );
+    // Rows 3 to 8 start within the first 8 MB of data (the 6th at 7.5 MB); row 9 would start at 9 MB.
+    expect(seqs).toEqual(upTo(8));
   });
 });

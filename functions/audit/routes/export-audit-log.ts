@@ -9,8 +9,15 @@ import { commonErrors } from '../../../middleware/openapi.ts';
 import { AccessGone, callerTransactions } from '../../../middleware/tenant-transaction.ts';
 import { auditFilterSchema, filterSql } from '../schemas.ts';
 
-/** Rows per page (one short transaction each) and characters per chunk written: both small enough to die young. */
+/**
+ * Rows per page (one short transaction each), and at most about PAGE_BYTES of
+ * data per page: a page is queued whole however slowly the client reads, and
+ * rows of large snapshots (an article's body before and after) would otherwise
+ * make a page of hundreds of megabytes. Characters per chunk written: small
+ * enough to die young.
+ */
 const PAGE = 1000;
+const PAGE_BYTES = 8 * 1024 * 1024;
 const CHUNK = 64 * 1024;
 const dialect = new PgDialect();
 const CSV_COLUMNS = ['org_id', 'seq', 'occurred_at', 'actor_type', 'actor_id', 'action', 'target_type', 'target_id', 'request_id', 'ip', 'data', 'prev_hash', 'hash'] as const;
@@ -23,7 +30,9 @@ export const route = createRoute({
   tags: ['audit'],
   summary: 'Export the audit log (JSON Lines or CSV), streamed; every row carries seq, prev_hash and hash',
   description:
-    'An export without filters verifies offline with `npx kommit-audit verify <file>`. Exporting is itself audited. ' +
+    'A JSON Lines export without filters verifies offline with `npx kommit-audit verify <file>`. CSV is for spreadsheets: ' +
+    'it has the same columns and hashes, but an empty cell stands for both null and an empty string, so the verifier does not read it. ' +
+    'Exporting is itself audited. ' +
     'Every page of the stream checks the credential again: if the API key is revoked or the member removed during the export, ' +
     'the response is aborted (the body never completes), so a cut-off export cannot pass for a whole one.',
   request: { query: exportQuery },
@@ -93,9 +102,15 @@ export function registerExportAuditLog(app: FunctionApp) {
         }
         // Rows are written out as postgres.js parses them (forEach keeps no
         // result array), so none outlives its own line.
-        const page = dialect.sqlToQuery(
-          sql`select ${RECORD_COLUMNS} from audit_log where seq > ${after} and seq <= ${upTo} and ${where} order by seq limit ${PAGE}`,
-        );
+        // The first row always comes, so every page moves on.
+        const page = dialect.sqlToQuery(sql`
+          select ${RECORD_COLUMNS} from (
+            select *, sum(bytes) over (order by seq) - bytes as bytes_before from (
+              select *, octet_length(data::text) as bytes from audit_log
+              where seq > ${after} and seq <= ${upTo} and ${where} order by seq limit ${PAGE}
+            ) as page
+          ) as audit_log
+          where bytes_before < ${PAGE_BYTES} order by seq`);
         let rows = 0;
         let text = '';
         const read = await asCaller((tx) =>

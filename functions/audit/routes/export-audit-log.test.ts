@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { emitAudit } from '../../../db/audit/emit.ts';
 import { createApiKey, revokeApiKey } from '../../../db/operators.ts';
 import { bulkChain } from '../../../test/bench/audit.ts';
@@ -108,5 +108,23 @@ describe('GET /v1/audit-log/export of large rows', () => {
     );
     // Rows 3 to 8 start within the first 8 MB of data (the 6th at 7.5 MB); row 9 would start at 9 MB.
     expect(seqs).toEqual(upTo(8));
+  });
+});
+
+describe('GET /v1/audit-log/export and its own row', () => {
+  it('includes the row recording this export, even when it is the only one the filter matches', async () => {
+    const fresh = await createTenant(env.db, env.server, 'First export');
+    // Commits that take a while (as under load): the export's own row commits with the request's transaction.
+    await env.db.admin.sql.unsafe(`
+      create function kommit_test_slow_commit() returns trigger language plpgsql as $$ begin perform pg_sleep(0.2); return null; end $$;
+      create constraint trigger slow_commit after insert on audit_log deferrable initially deferred for each row execute function kommit_test_slow_commit();`);
+    onTestFinished(() => env.db.admin.sql.unsafe('drop trigger slow_commit on audit_log; drop function kommit_test_slow_commit()'));
+    for (let i = 0; i < 6; i++) {
+      // By API key and by session, in turn.
+      const headers = i % 2 ? fresh.headers : { cookie: fresh.owner.cookieHeader() };
+      const response = await fetch(`${env.server.url}/v1/audit-log/export?action=audit.export`, { headers });
+      const lines = (await response.text()).split('\n').filter(Boolean).map((line) => JSON.parse(line));
+      expect(lines.map((l) => l.action)).toEqual(Array(i + 1).fill('audit.export'));
+    }
   });
 });

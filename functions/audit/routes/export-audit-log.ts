@@ -138,7 +138,10 @@ export function registerExportAuditLog(app: FunctionApp) {
         if (text) controller.enqueue(Buffer.from(text));
         if (rows === 0) controller.close();
       },
-    });
+      // No page before the client reads: a stream fills its queue as soon as it
+      // is made, which is before the request's transaction (with this export's
+      // own row) has committed; the first page could then miss that row.
+    }, { highWaterMark: 0 });
     const filename = `kommit-audit-${orgId}.${format}`;
     return c.body(body, 200, {
       'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson',

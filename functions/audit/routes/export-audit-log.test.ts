@@ -118,7 +118,9 @@ describe('GET /v1/audit-log/export and its own row', () => {
     await env.db.admin.sql.unsafe(`
       create function kommit_test_slow_commit() returns trigger language plpgsql as $$ begin perform pg_sleep(0.2); return null; end $$;
       create constraint trigger slow_commit after insert on audit_log deferrable initially deferred for each row execute function kommit_test_slow_commit();`);
-    onTestFinished(() => env.db.admin.sql.unsafe('drop trigger slow_commit on audit_log; drop function kommit_test_slow_commit()'));
+    onTestFinished(async () => {
+      await env.db.admin.sql.unsafe('drop trigger slow_commit on audit_log; drop function kommit_test_slow_commit()');
+    });
     for (let i = 0; i < 6; i++) {
       // By API key and by session, in turn.
       const headers = i % 2 ? fresh.headers : { cookie: fresh.owner.cookieHeader() };

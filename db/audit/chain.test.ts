@@ -172,4 +172,26 @@ describe('ChainVerifier', () => {
     lastAltered[2] = { ...lastAltered[2]!, data: { seq: 99 } };
     expect(verify(lastAltered).firstBreak).toMatchObject({ kind: 'altered', seq: 3 });
   });
+
+  it('classifies by links before seq numbers: swapped lines are reordered, an edited seq is an alteration', () => {
+    // Export lines swapped as they are, each keeping its own seq.
+    const swappedLines = chain(5);
+    [swappedLines[2], swappedLines[3]] = [swappedLines[3]!, swappedLines[2]!];
+    expect(verify(swappedLines).firstBreak).toMatchObject({ kind: 'reordered', seq: 4 });
+    const swappedLast = chain(4);
+    [swappedLast[2], swappedLast[3]] = [swappedLast[3]!, swappedLast[2]!];
+    expect(verify(swappedLast).firstBreak).toMatchObject({ kind: 'reordered', seq: 4 });
+    // Only the seq field edited: the row still links to row 2, so it was altered, not a gap.
+    const editedSeq = chain(5);
+    editedSeq[2] = { ...editedSeq[2]!, seq: 7 };
+    expect(verify(editedSeq).firstBreak).toMatchObject({ kind: 'altered', seq: 7 });
+    const editedLastSeq = chain(3);
+    editedLastSeq[2] = { ...editedLastSeq[2]!, seq: 7 };
+    expect(verify(editedLastSeq).firstBreak).toMatchObject({ kind: 'altered', seq: 7 });
+    // A row with a valid hash of its own, linked in, that the next row skips over.
+    const rows = chain(4);
+    const forged = { ...base, seq: 3, data: { forged: true }, prev_hash: rows[1]!.hash };
+    const inserted = [...rows.slice(0, 2), { ...forged, hash: recordHash(forged).toString('hex') }, ...rows.slice(2)];
+    expect(verify(inserted).firstBreak).toMatchObject({ kind: 'inserted', seq: 3 });
+  });
 });

@@ -249,10 +249,12 @@ const GENESIS_HEX = GENESIS_HASH.toString('hex');
 
 /**
  * Checks a chain fed in seq order, one row at a time (constant memory). A break
- * is classified with one row of lookahead: a gap in seq is a missing row; a row
- * whose predecessor comes right after it, rows reordered; a row the next row
- * skips over (or the previous one was skipped), a row inserted; anything else
- * that does not hash to its stored hash, a row altered.
+ * is classified with one row of lookahead, links before seq numbers (a seq is
+ * just a field an editor can change; a link is a hash): a row the next row
+ * skips over (or the previous one was skipped), a row inserted; a row that
+ * links to its expected predecessor but does not hash to its stored hash, a
+ * row altered; a row whose predecessor comes right after it, rows reordered;
+ * a gap in seq, a missing row; anything else, a row altered.
  */
 export class ChainVerifier {
   private prev: { seq: number; hash: string } | null = null;
@@ -298,14 +300,16 @@ export class ChainVerifier {
       return;
     }
     this.checked++;
-    if (row.seq > expectedSeq) {
-      this.broken = { kind: 'missing', seq: expectedSeq, detail: `seq ${expectedSeq} is missing: the chain goes from ${expectedSeq - 1} to ${row.seq}` };
-    } else if (next && row.prev_hash !== expectedPrev && row.prev_hash === next.hash) {
+    const linked = row.prev_hash === expectedPrev;
+    if (!linked && next && row.prev_hash === next.hash) {
       this.broken = { kind: 'reordered', seq: row.seq, detail: `the row at seq ${row.seq} follows the row stored after it` };
     } else if (next && next.prev_hash === expectedPrev) {
       this.broken = { kind: 'inserted', seq: row.seq, detail: `the row at seq ${row.seq} is not part of the chain: the next row links past it` };
     } else if (this.prev && this.prevPrevHash !== null && row.prev_hash === this.prevPrevHash) {
       this.broken = { kind: 'inserted', seq: this.prev.seq, detail: `the row at seq ${this.prev.seq} is not part of the chain: the next row links past it` };
+    } else if (!linked && row.seq > expectedSeq) {
+      // Only a row that does not link where it should: an edited seq on a linked row is an alteration.
+      this.broken = { kind: 'missing', seq: expectedSeq, detail: `seq ${expectedSeq} is missing: the chain goes from ${expectedSeq - 1} to ${row.seq}` };
     } else {
       this.broken = {
         kind: 'altered',

@@ -342,6 +342,39 @@ function isHexHash(value: unknown): value is string {
   return true;
 }
 
+/**
+ * One export line (JSON Lines), as the export route writes it: the same bytes
+ * as JSON.stringify of the row with a numeric seq, without the intermediate
+ * object. The offline verifiers hold every line to these bytes.
+ */
+export function jsonLine(r: Omit<ChainedRecord, 'seq'> & { seq: string | number }) {
+  const j = JSON.stringify;
+  return (
+    `{"org_id":${j(r.org_id)},"seq":${Number(r.seq)},"occurred_at":${j(r.occurred_at)},"actor_type":${j(r.actor_type)},` +
+    `"actor_id":${j(r.actor_id)},"action":${j(r.action)},"target_type":${j(r.target_type)},"target_id":${j(r.target_id)},` +
+    `"request_id":${j(r.request_id)},"ip":${j(r.ip)},"data":${j(r.data)},"prev_hash":${j(r.prev_hash)},"hash":${j(r.hash)}}\n`
+  );
+}
+
+/**
+ * An export line (without its line break) as a record, or why it is none. The
+ * hash covers the parsed values only, so the line must also be exactly what
+ * the export writes: else a key added or repeated (JSON.parse keeps the last)
+ * would pass unseen.
+ */
+export function parseExportLine(line: string): ChainedRecord | string {
+  let record: unknown;
+  try {
+    record = JSON.parse(line);
+  } catch {
+    return 'is not JSON';
+  }
+  if (!looksLikeRecord(record)) return 'is not an audit record';
+  const written = jsonLine(record);
+  if (written.length !== line.length + 1 || !written.startsWith(line)) return 'is not written as the export writes it (a key added, repeated, missing or moved, or other spacing)';
+  return record;
+}
+
 /** A cheap shape check (every row passes through it, so no schema library here). */
 export function looksLikeRecord(value: unknown): value is ChainedRecord {
   const r = value as Partial<ChainedRecord> | null;

@@ -115,6 +115,22 @@ describe('kommit-audit verify', () => {
     await expect(verifyExportFile(folder)).rejects.toThrow(new InputError(`cannot read ${folder}: it is a directory`));
   });
 
+  it('holds every line to the bytes the export writes: an added or repeated key is NOT VERIFIED, naming the line', async () => {
+    const lines = jsonl(rows).split('\n');
+    const comment = lines[1]!.replace(/}$/, ',"comment":"looks fine"}');
+    // JSON.parse keeps the last of a repeated key: the hash sees project.create, a reader may see project.delete.
+    const repeated = lines[1]!.replace('"action":"project.create"', '"action":"project.delete","action":"project.create"');
+    const spaced = lines[1]!.replace('"seq":2', '"seq": 2');
+    for (const line2 of [comment, repeated, spaced]) {
+      expect(line2).not.toBe(lines[1]);
+      const run = await kommitAudit(['verify', await file('keys.jsonl', [lines[0], line2, ...lines.slice(2)].join('\n'))]);
+      expect(run, line2).toMatchObject({ code: 1, stderr: '' });
+      expect(run.stdout).toMatch(/^NOT VERIFIED: line 2 is not written as the export writes it/);
+    }
+    // Line breaks are not part of a line: an export saved with CRLF still verifies.
+    expect(await kommitAudit(['verify', await file('crlf.jsonl', jsonl(rows).replaceAll('\n', '\r\n'))])).toMatchObject({ code: 0 });
+  });
+
   it('reports a row whose data cannot be canonical JSON (a lone surrogate) as the first break, not a crash', async () => {
     // Postgres jsonb refuses a lone surrogate, so no stored row has one: only an edited export can.
     const tampered = jsonl(rows).replace('{"n":2}', '{"n":"\\ud800"}');
@@ -157,6 +173,13 @@ describe('kommit-audit verify-pack', () => {
       expect(run, JSON.stringify(snapshots)).toMatchObject({ code: 1, stderr: '' });
       expect(run.stdout).toMatch(/^NOT VERIFIED: audit\/audit-log\.jsonl: line 2 \(seq 2\): the evidence\.collect row does not list its snapshots as \{id, contentHash\}\n$/);
     }
+  });
+
+  it('holds every line of the pack’s chain to the bytes the export writes', async () => {
+    const log = jsonl(chainOf([{ n: 1 }, { n: 2 }])).replace('{"n":2}', '{"n":2},"comment":"looks fine"');
+    const run = await kommitAudit(['verify-pack', await file('comment.zip', pack({ [PACK_PATHS.auditLog]: log }))]);
+    expect(run).toMatchObject({ code: 1, stderr: '' });
+    expect(run.stdout).toMatch(/^NOT VERIFIED: audit\/audit-log\.jsonl: line 2 is not written as the export writes it/);
   });
 
   it('reports a lone surrogate in the pack’s chain as a break at that seq', async () => {

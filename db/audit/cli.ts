@@ -2,7 +2,7 @@ import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
-import { ChainVerifier, checkAgainstCheckpoint, looksLikeRecord, type ChainedRecord } from './chain.ts';
+import { ChainVerifier, checkAgainstCheckpoint, parseExportLine } from './chain.ts';
 import { verifyCheckpoint, type VerifiedCheckpoint } from './checkpoint.ts';
 import { verifyPack } from './pack.ts';
 
@@ -76,16 +76,10 @@ export async function verifyExportFile(
     for await (const line of createInterface({ input, crlfDelay: Infinity })) {
       lineNumber++;
       if (!line.trim()) continue;
-      let record: ChainedRecord;
-      try {
-        record = JSON.parse(line) as ChainedRecord;
-      } catch {
+      const record = parseExportLine(line);
+      if (typeof record === 'string') {
         input.destroy();
-        return { ok: false, line: `NOT VERIFIED: line ${lineNumber} is not JSON` };
-      }
-      if (!looksLikeRecord(record)) {
-        input.destroy();
-        return { ok: false, line: `NOT VERIFIED: line ${lineNumber} is not an audit record` };
+        return { ok: false, line: `NOT VERIFIED: line ${lineNumber} ${record}` };
       }
       orgId ??= record.org_id;
       if (record.org_id !== orgId) {

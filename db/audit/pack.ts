@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { unzipSync } from 'fflate';
 import { z } from 'zod';
-import { ChainVerifier, checkAgainstCheckpoint, looksLikeRecord } from './chain.ts';
+import { ChainVerifier, checkAgainstCheckpoint, parseExportLine } from './chain.ts';
 import { verifyCheckpoint } from './checkpoint.ts';
 
 /**
@@ -123,15 +123,9 @@ export function verifyPack(zip: Uint8Array): PackVerdict {
   for (const line of log.split('\n')) {
     lineNumber++;
     if (!line.trim()) continue;
-    let record: unknown;
-    try {
-      record = JSON.parse(line);
-    } catch {
-      problems.push(`${PACK_PATHS.auditLog}: line ${lineNumber} is not JSON`);
-      break;
-    }
-    if (!looksLikeRecord(record)) {
-      problems.push(`${PACK_PATHS.auditLog}: line ${lineNumber} is not an audit record`);
+    const record = parseExportLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+    if (typeof record === 'string') {
+      problems.push(`${PACK_PATHS.auditLog}: line ${lineNumber} ${record}`);
       break;
     }
     if (record.org_id !== manifest.orgId) {

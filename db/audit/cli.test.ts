@@ -131,6 +131,21 @@ describe('kommit-audit verify', () => {
     expect(await kommitAudit(['verify', await file('crlf.jsonl', jsonl(rows).replaceAll('\n', '\r\n'))])).toMatchObject({ code: 0 });
   });
 
+  it('says NOT VERIFIED for an empty export, and reads a BOM-prefixed export and a CRLF note as their plain forms', async () => {
+    for (const [name, content] of [['empty.jsonl', ''], ['blank.jsonl', ' \n\n\t\n']] as const) {
+      const run = await kommitAudit(['verify', await file(name, content)]);
+      expect(run, name).toMatchObject({ code: 1, stderr: '' });
+      expect(run.stdout).toMatch(/^NOT VERIFIED: the file holds no audit rows/);
+    }
+    const bom = await kommitAudit(['verify', await file('bom.jsonl', `\uFEFF${jsonl(rows)}`)]);
+    expect(bom).toMatchObject({ code: 0, stderr: '' });
+    expect(bom.stdout).toMatch(/^VERIFIED: 3 rows/);
+    const crlfNote = await file('crlf.note', checkpointAt(rows[1]!).replaceAll('\n', '\r\n'));
+    const crlf = await kommitAudit(['verify', await file('good.jsonl', jsonl(rows)), '--checkpoint', crlfNote, '--public-key', publicKey]);
+    expect(crlf).toMatchObject({ code: 0, stderr: '' });
+    expect(crlf.stdout).toMatch(/matches the signed checkpoint at seq 2\n$/);
+  });
+
   it('reports a row whose data cannot be canonical JSON (a lone surrogate) as the first break, not a crash', async () => {
     // Postgres jsonb refuses a lone surrogate, so no stored row has one: only an edited export can.
     const tampered = jsonl(rows).replace('{"n":2}', '{"n":"\\ud800"}');

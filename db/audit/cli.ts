@@ -52,7 +52,8 @@ export async function verifyExportFile(
   if (options.checkpoint) {
     if (!options.publicKey) return { ok: false, line: 'error: --checkpoint needs --public-key to check its signature' };
     try {
-      checkpoint = verifyCheckpoint(options.checkpoint, options.publicKey);
+      // A note saved on Windows: the signature covers the body with \n line ends.
+      checkpoint = verifyCheckpoint(options.checkpoint.replaceAll('\r\n', '\n'), options.publicKey);
     } catch (error) {
       return { ok: false, line: `NOT VERIFIED: checkpoint rejected: ${(error as Error).message}` };
     }
@@ -73,8 +74,10 @@ export async function verifyExportFile(
   let orgId: string | undefined;
   let hashAtCheckpoint: string | null = null;
   try {
-    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+    for await (let line of createInterface({ input, crlfDelay: Infinity })) {
       lineNumber++;
+      // A byte order mark an editor added: no export starts with one.
+      if (lineNumber === 1 && line.startsWith('\uFEFF')) line = line.slice(1);
       if (!line.trim()) continue;
       const record = parseExportLine(line);
       if (typeof record === 'string') {
@@ -100,15 +103,16 @@ export async function verifyExportFile(
   const result = verifier.finish();
   const describe = (b: { kind: string; seq: number; detail: string }) => `NOT VERIFIED: first break at seq ${b.seq} (${b.kind}): ${b.detail}`;
   if (!result.ok) return { ok: false, line: describe(result.firstBreak!) };
+  // Every export holds at least the audit.export row recording it: an empty file is no export.
+  if (result.rowsChecked === 0) return { ok: false, line: 'NOT VERIFIED: the file holds no audit rows (every export holds at least its own audit.export row)' };
   if (checkpoint) {
     if (orgId && checkpoint.orgId !== orgId) return { ok: false, line: `NOT VERIFIED: the checkpoint is for organization ${checkpoint.orgId}, the export for ${orgId}` };
     const broken = checkAgainstCheckpoint(result, checkpoint, hashAtCheckpoint);
     if (broken) return { ok: false, line: describe(broken) };
   }
-  const head = result.head ? `head seq ${result.head.seq} ${result.head.hash}` : 'empty chain';
   return {
     ok: true,
-    line: `VERIFIED: ${result.rowsChecked} rows, ${head}${checkpoint ? `, matches the signed checkpoint at seq ${checkpoint.seq}` : ''}`,
+    line: `VERIFIED: ${result.rowsChecked} rows, head seq ${result.head!.seq} ${result.head!.hash}${checkpoint ? `, matches the signed checkpoint at seq ${checkpoint.seq}` : ''}`,
   };
 }
 

@@ -164,12 +164,43 @@ describe('kommit-audit verify-pack', () => {
     return zipSync({ ...Object.fromEntries(Object.entries(files).map(([p, text]) => [p, strToU8(text)])), [PACK_PATHS.manifest]: strToU8(JSON.stringify(manifest(listed))) });
   };
 
-  it('verifies a consistent pack', async () => {
+  /** A pack whose chain ends at a checkpoint signed by `by` (unless not `signed`), with `by`'s key inside, as the platform builds it. */
+  const signedPack = (by: typeof signer, { signed = true } = {}) => {
     const snapshot = '{"passed":true}';
-    const log = jsonl(chainOf([{ n: 1 }, { action: 'evidence.collect', snapshots: [{ id: 's1', contentHash: sha256Hex(strToU8(snapshot)) }] }]));
-    const run = await kommitAudit(['verify-pack', await file('good.zip', pack({ [PACK_PATHS.auditLog]: log, [PACK_PATHS.snapshot('s1')]: snapshot }))]);
+    const rows = chainOf([{ n: 1 }, { action: 'evidence.collect', snapshots: [{ id: 's1', contentHash: sha256Hex(strToU8(snapshot)) }] }]);
+    const note = signCheckpoint(by, { orgId, seq: 2, headHash: Buffer.from(rows[1]!.hash, 'hex'), time: '2026-11-26T08:00:09Z' });
+    return pack({
+      [PACK_PATHS.auditLog]: jsonl(rows),
+      [PACK_PATHS.snapshot('s1')]: snapshot,
+      ...(signed ? { [PACK_PATHS.checkpoint(2)]: note } : {}),
+      [PACK_PATHS.publicKey]: `${verifierKey(by)}\n`,
+    });
+  };
+  const forger = { ...signer, ...generateKeyPairSync('ed25519') };
+
+  it('verifies a pack under the deployment’s key, and without it says only that the pack is consistent (exit 3)', async () => {
+    const genuine = await file('good.zip', signedPack(signer));
+    const run = await kommitAudit(['verify-pack', genuine, '--public-key', publicKey]);
     expect(run).toMatchObject({ code: 0, stderr: '' });
-    expect(run.stdout).toMatch(/^VERIFIED: 2 files match the manifest; audit chain of 2 rows verifies .*; 1 snapshot\(s\) match the chain\n$/);
+    expect(run.stdout).toMatch(/^VERIFIED: 4 files match the manifest; audit chain of 2 rows verifies and matches 1 signed checkpoint\(s\); 1 snapshot\(s\) match the chain\n$/);
+    const unpinned = await kommitAudit(['verify-pack', genuine]);
+    expect(unpinned).toMatchObject({ code: 3, stderr: '' });
+    expect(unpinned.stdout).toMatch(/^UNAUTHENTICATED: internally consistent \(.*\), but checked only against the key inside the pack.*pass --public-key/);
+    oneLine(unpinned.stdout);
+  });
+
+  it('refuses a forged pack under the deployment’s key: a key of its own, or no signature over its rows', async () => {
+    // Own key, own chain, own checkpoint: consistent, which is all it can be without the real key.
+    const forged = await file('forged.zip', signedPack(forger));
+    expect(await kommitAudit(['verify-pack', forged])).toMatchObject({ code: 3 });
+    const run = await kommitAudit(['verify-pack', forged, '--public-key', publicKey]);
+    expect(run).toMatchObject({ code: 1, stderr: '' });
+    expect(run.stdout).toContain(`${PACK_PATHS.publicKey}: not the key given to verify the pack with`);
+    expect(run.stdout).toContain(`${PACK_PATHS.checkpoint(2)}: the checkpoint carries no valid signature by kommit-audit`);
+    // The real key copied in, but no checkpoint signed with it.
+    const noCheckpoint = await kommitAudit(['verify-pack', await file('unsigned.zip', signedPack(signer, { signed: false })), '--public-key', publicKey]);
+    expect(noCheckpoint).toMatchObject({ code: 1, stderr: '' });
+    expect(noCheckpoint.stdout).toBe(`NOT VERIFIED: ${PACK_PATHS.auditLog}: rows 1 to 2 are covered by no checkpoint signed with the given key (a pack made after the next checkpoint covers them)\n`);
   });
 
   it('reports a manifest of the wrong shape as NOT VERIFIED, naming what is wrong', async () => {

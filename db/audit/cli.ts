@@ -7,7 +7,7 @@ import { verifyCheckpoint, type VerifiedCheckpoint } from './checkpoint.ts';
 import { verifyPack } from './pack.ts';
 
 const USAGE = `usage: kommit-audit verify <export.jsonl> [--checkpoint <note file or note>] [--public-key <verifier key or file>]
-       kommit-audit verify-pack <evidence-pack.zip>
+       kommit-audit verify-pack <evidence-pack.zip> --public-key <verifier key or file>
 
 verify: checks an audit export offline: every row's hash and link, and (with a
 signed checkpoint and the public key) that the export is neither cut off nor
@@ -17,14 +17,18 @@ holding it; --public-key takes the key itself when the value has the key's
 form (name+keyid+key), and otherwise a file holding it. A file that does not
 exist is an error, never read as the note or key.
 verify-pack: checks an evidence pack offline: every file against the manifest,
-the audit chain inside it, each signed checkpoint, and each snapshot against
-the content hash the chain recorded; names every file that fails.
+the audit chain inside it, each checkpoint signed with the key given by
+--public-key (your deployment's audit key, from GET /v1/audit-log/public-key,
+never the copy inside the pack) and covering the whole chain, and each snapshot
+against the content hash the chain recorded; names every file that fails.
+Without --public-key it can only say the pack is internally consistent
+(UNAUTHENTICATED, exit 3): anyone can sign a pack with a key of their own.
 Prints one verdict line on stdout and exits 0 when it verifies, 1 when it does
 not; with no verdict (bad usage, or a file it cannot read) it prints one line on
 stderr and exits 2.`;
 
 /** Exit codes, as the usage text states them. */
-const EXIT = { verified: 0, notVerified: 1, noVerdict: 2 } as const;
+const EXIT = { verified: 0, notVerified: 1, noVerdict: 2, unauthenticated: 3 } as const;
 
 /** Input the verifier cannot read: no verdict, the input-error exit code. */
 export class InputError extends Error {}
@@ -154,6 +158,7 @@ async function run(argv: string[]) {
     return EXIT.noVerdict;
   }
   const [command, file] = parsed.positionals;
+  const publicKey = parsed.values['public-key'] === undefined ? undefined : itselfOrFile('--public-key', parsed.values['public-key'], isVerifierKey);
   if (command === 'verify-pack' && file && !parsed.values.help) {
     let zip: Buffer;
     try {
@@ -161,9 +166,9 @@ async function run(argv: string[]) {
     } catch (error) {
       throw new InputError(`cannot read ${file}: ${readFailure(error)}`);
     }
-    const verdict = verifyPack(zip);
+    const verdict = verifyPack(zip, { publicKey });
     process.stdout.write(`${verdict.line}\n`);
-    return verdict.ok ? EXIT.verified : EXIT.notVerified;
+    return verdict.verdict === 'verified' ? EXIT.verified : verdict.verdict === 'unauthenticated' ? EXIT.unauthenticated : EXIT.notVerified;
   }
   if (parsed.values.help || command !== 'verify' || !file) {
     process.stderr.write(`${USAGE}\n`);
@@ -174,7 +179,6 @@ async function run(argv: string[]) {
   }
   // Both read before the export, so a mistyped one fails before minutes of hashing.
   const checkpoint = parsed.values.checkpoint === undefined ? undefined : itselfOrFile('--checkpoint', parsed.values.checkpoint, isNote) + '\n';
-  const publicKey = parsed.values['public-key'] === undefined ? undefined : itselfOrFile('--public-key', parsed.values['public-key'], isVerifierKey);
   let stats;
   try {
     stats = statSync(file);

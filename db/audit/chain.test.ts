@@ -2,7 +2,18 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, canonicalRecord, canonicalRecordReference, ChainVerifier, linkHash, recordHash, type AuditRecord, type ChainedRecord } from './chain.ts';
+import {
+  canonicalJson,
+  canonicalRecord,
+  canonicalRecordReference,
+  ChainVerifier,
+  jsonLine,
+  linkHash,
+  parseExportLine,
+  recordHash,
+  type AuditRecord,
+  type ChainedRecord,
+} from './chain.ts';
 
 const base: AuditRecord = {
   org_id: '0b6f2a57-6f0a-4c43-9c1e-0e1b6f5b3f2d',
@@ -131,6 +142,18 @@ describe('canonicalRecord and linkHash', () => {
     const expected = createHash('sha256').update(Buffer.from(r.prev_hash, 'hex')).update(canonicalRecordReference(r)).digest('hex');
     expect(recordHash(r).toString('hex')).toBe(expected);
     expect(recordHash(base).toString('hex')).toBe(createHash('sha256').update(Buffer.alloc(32)).update(canonicalRecordReference(base)).digest('hex'));
+  });
+});
+
+describe('jsonLine', () => {
+  it('writes JSON.stringify’s bytes of a record with a numeric seq, which parseExportLine compares lines with', () => {
+    const record = { ...base, seq: 12, hash: 'ab'.repeat(32) };
+    const awkward = ['"quoted" \\ back', 'tab\tnew\nline\u0001', 'é😀', '\ud800 lone', '', '\u2028'];
+    for (const data of [null, 0, -1.5e300, awkward, { z: 1, 10: 2, a: { '': [true, null] } }, Object.fromEntries(awkward.map((k, i) => [k, i]))]) {
+      const row = { ...record, data, actor_id: awkward[0]!, ip: null };
+      expect(jsonLine({ ...row, seq: '12' })).toBe(`${JSON.stringify(row)}\n`);
+      expect(parseExportLine(JSON.stringify(row))).toEqual(row);
+    }
   });
 });
 

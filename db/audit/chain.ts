@@ -356,6 +356,20 @@ export function jsonLine(r: Omit<ChainedRecord, 'seq'> & { seq: string | number 
   );
 }
 
+const EXPORT_KEYS = ['org_id', 'seq', 'occurred_at', 'actor_type', 'actor_id', 'action', 'target_type', 'target_id', 'request_id', 'ip', 'data', 'prev_hash', 'hash'];
+
+/**
+ * Whether a parsed line has exactly jsonLine's keys, in its order: then
+ * JSON.stringify(record) writes jsonLine's bytes (tested) in one native call,
+ * which costs the verifier far less per row than jsonLine's thirteen.
+ */
+function hasExportKeys(record: object) {
+  const keys = Object.keys(record);
+  if (keys.length !== EXPORT_KEYS.length) return false;
+  for (let i = 0; i < keys.length; i++) if (keys[i] !== EXPORT_KEYS[i]) return false;
+  return true;
+}
+
 /**
  * An export line (without its line break) as a record, or why it is none. The
  * hash covers the parsed values only, so the line must also be exactly what
@@ -370,8 +384,7 @@ export function parseExportLine(line: string): ChainedRecord | string {
     return 'is not JSON';
   }
   if (!looksLikeRecord(record)) return 'is not an audit record';
-  const written = jsonLine(record);
-  if (written.length !== line.length + 1 || !written.startsWith(line)) return 'is not written as the export writes it (a key added, repeated, missing or moved, or other spacing)';
+  if (!hasExportKeys(record) || JSON.stringify(record) !== line) return 'is not written as the export writes it (a key added, repeated, missing or moved, or other spacing)';
   return record;
 }
 

@@ -2,7 +2,18 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, canonicalRecord, canonicalRecordReference, ChainVerifier, linkHash, recordHash, type AuditRecord, type ChainedRecord } from './chain.ts';
+import {
+  canonicalJson,
+  canonicalRecord,
+  canonicalRecordReference,
+  ChainVerifier,
+  jsonLine,
+  linkHash,
+  parseExportLine,
+  recordHash,
+  type AuditRecord,
+  type ChainedRecord,
+} from './chain.ts';
 
 const base: AuditRecord = {
   org_id: '0b6f2a57-6f0a-4c43-9c1e-0e1b6f5b3f2d',
@@ -134,6 +145,18 @@ describe('canonicalRecord and linkHash', () => {
   });
 });
 
+describe('jsonLine', () => {
+  it('writes JSON.stringify’s bytes of a record with a numeric seq, which parseExportLine compares lines with', () => {
+    const record = { ...base, seq: 12, hash: 'ab'.repeat(32) };
+    const awkward = ['"quoted" \\ back', 'tab\tnew\nline\u0001', 'é😀', '\ud800 lone', '', '\u2028'];
+    for (const data of [null, 0, -1.5e300, awkward, { z: 1, 10: 2, a: { '': [true, null] } }, Object.fromEntries(awkward.map((k, i) => [k, i]))]) {
+      const row = { ...record, data, actor_id: awkward[0]!, ip: null };
+      expect(jsonLine({ ...row, seq: '12' })).toBe(`${JSON.stringify(row)}\n`);
+      expect(parseExportLine(JSON.stringify(row))).toEqual(row);
+    }
+  });
+});
+
 describe('ChainVerifier', () => {
   const chain = (n: number) => {
     const rows: ChainedRecord[] = [];
@@ -171,5 +194,27 @@ describe('ChainVerifier', () => {
     const lastAltered = chain(3);
     lastAltered[2] = { ...lastAltered[2]!, data: { seq: 99 } };
     expect(verify(lastAltered).firstBreak).toMatchObject({ kind: 'altered', seq: 3 });
+  });
+
+  it('classifies by links before seq numbers: swapped lines are reordered, an edited seq is an alteration', () => {
+    // Export lines swapped as they are, each keeping its own seq.
+    const swappedLines = chain(5);
+    [swappedLines[2], swappedLines[3]] = [swappedLines[3]!, swappedLines[2]!];
+    expect(verify(swappedLines).firstBreak).toMatchObject({ kind: 'reordered', seq: 4 });
+    const swappedLast = chain(4);
+    [swappedLast[2], swappedLast[3]] = [swappedLast[3]!, swappedLast[2]!];
+    expect(verify(swappedLast).firstBreak).toMatchObject({ kind: 'reordered', seq: 4 });
+    // Only the seq field edited: the row still links to row 2, so it was altered, not a gap.
+    const editedSeq = chain(5);
+    editedSeq[2] = { ...editedSeq[2]!, seq: 7 };
+    expect(verify(editedSeq).firstBreak).toMatchObject({ kind: 'altered', seq: 7 });
+    const editedLastSeq = chain(3);
+    editedLastSeq[2] = { ...editedLastSeq[2]!, seq: 7 };
+    expect(verify(editedLastSeq).firstBreak).toMatchObject({ kind: 'altered', seq: 7 });
+    // A row with a valid hash of its own, linked in, that the next row skips over.
+    const rows = chain(4);
+    const forged = { ...base, seq: 3, data: { forged: true }, prev_hash: rows[1]!.hash };
+    const inserted = [...rows.slice(0, 2), { ...forged, hash: recordHash(forged).toString('hex') }, ...rows.slice(2)];
+    expect(verify(inserted).firstBreak).toMatchObject({ kind: 'inserted', seq: 3 });
   });
 });

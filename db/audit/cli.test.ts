@@ -115,6 +115,37 @@ describe('kommit-audit verify', () => {
     await expect(verifyExportFile(folder)).rejects.toThrow(new InputError(`cannot read ${folder}: it is a directory`));
   });
 
+  it('holds every line to the bytes the export writes: an added or repeated key is NOT VERIFIED, naming the line', async () => {
+    const lines = jsonl(rows).split('\n');
+    const comment = lines[1]!.replace(/}$/, ',"comment":"looks fine"}');
+    // JSON.parse keeps the last of a repeated key: the hash sees project.create, a reader may see project.delete.
+    const repeated = lines[1]!.replace('"action":"project.create"', '"action":"project.delete","action":"project.create"');
+    const spaced = lines[1]!.replace('"seq":2', '"seq": 2');
+    for (const line2 of [comment, repeated, spaced]) {
+      expect(line2).not.toBe(lines[1]);
+      const run = await kommitAudit(['verify', await file('keys.jsonl', [lines[0], line2, ...lines.slice(2)].join('\n'))]);
+      expect(run, line2).toMatchObject({ code: 1, stderr: '' });
+      expect(run.stdout).toMatch(/^NOT VERIFIED: line 2 is not written as the export writes it/);
+    }
+    // Line breaks are not part of a line: an export saved with CRLF still verifies.
+    expect(await kommitAudit(['verify', await file('crlf.jsonl', jsonl(rows).replaceAll('\n', '\r\n'))])).toMatchObject({ code: 0 });
+  });
+
+  it('says NOT VERIFIED for an empty export, and reads a BOM-prefixed export and a CRLF note as their plain forms', async () => {
+    for (const [name, content] of [['empty.jsonl', ''], ['blank.jsonl', ' \n\n\t\n']] as const) {
+      const run = await kommitAudit(['verify', await file(name, content)]);
+      expect(run, name).toMatchObject({ code: 1, stderr: '' });
+      expect(run.stdout).toMatch(/^NOT VERIFIED: the file holds no audit rows/);
+    }
+    const bom = await kommitAudit(['verify', await file('bom.jsonl', `\uFEFF${jsonl(rows)}`)]);
+    expect(bom).toMatchObject({ code: 0, stderr: '' });
+    expect(bom.stdout).toMatch(/^VERIFIED: 3 rows/);
+    const crlfNote = await file('crlf.note', checkpointAt(rows[1]!).replaceAll('\n', '\r\n'));
+    const crlf = await kommitAudit(['verify', await file('good.jsonl', jsonl(rows)), '--checkpoint', crlfNote, '--public-key', publicKey]);
+    expect(crlf).toMatchObject({ code: 0, stderr: '' });
+    expect(crlf.stdout).toMatch(/matches the signed checkpoint at seq 2\n$/);
+  });
+
   it('reports a row whose data cannot be canonical JSON (a lone surrogate) as the first break, not a crash', async () => {
     // Postgres jsonb refuses a lone surrogate, so no stored row has one: only an edited export can.
     const tampered = jsonl(rows).replace('{"n":2}', '{"n":"\\ud800"}');
@@ -133,12 +164,43 @@ describe('kommit-audit verify-pack', () => {
     return zipSync({ ...Object.fromEntries(Object.entries(files).map(([p, text]) => [p, strToU8(text)])), [PACK_PATHS.manifest]: strToU8(JSON.stringify(manifest(listed))) });
   };
 
-  it('verifies a consistent pack', async () => {
+  /** A pack whose chain ends at a checkpoint signed by `by` (unless not `signed`), with `by`'s key inside, as the platform builds it. */
+  const signedPack = (by: typeof signer, { signed = true } = {}) => {
     const snapshot = '{"passed":true}';
-    const log = jsonl(chainOf([{ n: 1 }, { action: 'evidence.collect', snapshots: [{ id: 's1', contentHash: sha256Hex(strToU8(snapshot)) }] }]));
-    const run = await kommitAudit(['verify-pack', await file('good.zip', pack({ [PACK_PATHS.auditLog]: log, [PACK_PATHS.snapshot('s1')]: snapshot }))]);
+    const rows = chainOf([{ n: 1 }, { action: 'evidence.collect', snapshots: [{ id: 's1', contentHash: sha256Hex(strToU8(snapshot)) }] }]);
+    const note = signCheckpoint(by, { orgId, seq: 2, headHash: Buffer.from(rows[1]!.hash, 'hex'), time: '2026-11-26T08:00:09Z' });
+    return pack({
+      [PACK_PATHS.auditLog]: jsonl(rows),
+      [PACK_PATHS.snapshot('s1')]: snapshot,
+      ...(signed ? { [PACK_PATHS.checkpoint(2)]: note } : {}),
+      [PACK_PATHS.publicKey]: `${verifierKey(by)}\n`,
+    });
+  };
+  const forger = { ...signer, ...generateKeyPairSync('ed25519') };
+
+  it('verifies a pack under the deployment’s key, and without it says only that the pack is consistent (exit 3)', async () => {
+    const genuine = await file('good.zip', signedPack(signer));
+    const run = await kommitAudit(['verify-pack', genuine, '--public-key', publicKey]);
     expect(run).toMatchObject({ code: 0, stderr: '' });
-    expect(run.stdout).toMatch(/^VERIFIED: 2 files match the manifest; audit chain of 2 rows verifies .*; 1 snapshot\(s\) match the chain\n$/);
+    expect(run.stdout).toMatch(/^VERIFIED: 4 files match the manifest; audit chain of 2 rows verifies and matches 1 signed checkpoint\(s\); 1 snapshot\(s\) match the chain\n$/);
+    const unpinned = await kommitAudit(['verify-pack', genuine]);
+    expect(unpinned).toMatchObject({ code: 3, stderr: '' });
+    expect(unpinned.stdout).toMatch(/^UNAUTHENTICATED: internally consistent \(.*\), but checked only against the key inside the pack.*pass --public-key/);
+    oneLine(unpinned.stdout);
+  });
+
+  it('refuses a forged pack under the deployment’s key: a key of its own, or no signature over its rows', async () => {
+    // Own key, own chain, own checkpoint: consistent, which is all it can be without the real key.
+    const forged = await file('forged.zip', signedPack(forger));
+    expect(await kommitAudit(['verify-pack', forged])).toMatchObject({ code: 3 });
+    const run = await kommitAudit(['verify-pack', forged, '--public-key', publicKey]);
+    expect(run).toMatchObject({ code: 1, stderr: '' });
+    expect(run.stdout).toContain(`${PACK_PATHS.publicKey}: not the key given to verify the pack with`);
+    expect(run.stdout).toContain(`${PACK_PATHS.checkpoint(2)}: the checkpoint carries no valid signature by kommit-audit`);
+    // The real key copied in, but no checkpoint signed with it.
+    const noCheckpoint = await kommitAudit(['verify-pack', await file('unsigned.zip', signedPack(signer, { signed: false })), '--public-key', publicKey]);
+    expect(noCheckpoint).toMatchObject({ code: 1, stderr: '' });
+    expect(noCheckpoint.stdout).toBe(`NOT VERIFIED: ${PACK_PATHS.auditLog}: rows 1 to 2 are covered by no checkpoint signed with the given key (a pack made after the next checkpoint covers them)\n`);
   });
 
   it('reports a manifest of the wrong shape as NOT VERIFIED, naming what is wrong', async () => {
@@ -157,6 +219,13 @@ describe('kommit-audit verify-pack', () => {
       expect(run, JSON.stringify(snapshots)).toMatchObject({ code: 1, stderr: '' });
       expect(run.stdout).toMatch(/^NOT VERIFIED: audit\/audit-log\.jsonl: line 2 \(seq 2\): the evidence\.collect row does not list its snapshots as \{id, contentHash\}\n$/);
     }
+  });
+
+  it('holds every line of the pack’s chain to the bytes the export writes', async () => {
+    const log = jsonl(chainOf([{ n: 1 }, { n: 2 }])).replace('{"n":2}', '{"n":2},"comment":"looks fine"');
+    const run = await kommitAudit(['verify-pack', await file('comment.zip', pack({ [PACK_PATHS.auditLog]: log }))]);
+    expect(run).toMatchObject({ code: 1, stderr: '' });
+    expect(run.stdout).toMatch(/^NOT VERIFIED: audit\/audit-log\.jsonl: line 2 is not written as the export writes it/);
   });
 
   it('reports a lone surrogate in the pack’s chain as a break at that seq', async () => {

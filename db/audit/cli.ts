@@ -2,12 +2,12 @@ import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
-import { ChainVerifier, checkAgainstCheckpoint, looksLikeRecord, type ChainedRecord } from './chain.ts';
+import { ChainVerifier, checkAgainstCheckpoint, parseExportLine } from './chain.ts';
 import { verifyCheckpoint, type VerifiedCheckpoint } from './checkpoint.ts';
 import { verifyPack } from './pack.ts';
 
 const USAGE = `usage: kommit-audit verify <export.jsonl> [--checkpoint <note file or note>] [--public-key <verifier key or file>]
-       kommit-audit verify-pack <evidence-pack.zip>
+       kommit-audit verify-pack <evidence-pack.zip> --public-key <verifier key or file>
 
 verify: checks an audit export offline: every row's hash and link, and (with a
 signed checkpoint and the public key) that the export is neither cut off nor
@@ -17,14 +17,18 @@ holding it; --public-key takes the key itself when the value has the key's
 form (name+keyid+key), and otherwise a file holding it. A file that does not
 exist is an error, never read as the note or key.
 verify-pack: checks an evidence pack offline: every file against the manifest,
-the audit chain inside it, each signed checkpoint, and each snapshot against
-the content hash the chain recorded; names every file that fails.
+the audit chain inside it, each checkpoint signed with the key given by
+--public-key (your deployment's audit key, from GET /v1/audit-log/public-key,
+never the copy inside the pack) and covering the whole chain, and each snapshot
+against the content hash the chain recorded; names every file that fails.
+Without --public-key it can only say the pack is internally consistent
+(UNAUTHENTICATED, exit 3): anyone can sign a pack with a key of their own.
 Prints one verdict line on stdout and exits 0 when it verifies, 1 when it does
 not; with no verdict (bad usage, or a file it cannot read) it prints one line on
 stderr and exits 2.`;
 
 /** Exit codes, as the usage text states them. */
-const EXIT = { verified: 0, notVerified: 1, noVerdict: 2 } as const;
+const EXIT = { verified: 0, notVerified: 1, noVerdict: 2, unauthenticated: 3 } as const;
 
 /** Input the verifier cannot read: no verdict, the input-error exit code. */
 export class InputError extends Error {}
@@ -52,7 +56,8 @@ export async function verifyExportFile(
   if (options.checkpoint) {
     if (!options.publicKey) return { ok: false, line: 'error: --checkpoint needs --public-key to check its signature' };
     try {
-      checkpoint = verifyCheckpoint(options.checkpoint, options.publicKey);
+      // A note saved on Windows: the signature covers the body with \n line ends.
+      checkpoint = verifyCheckpoint(options.checkpoint.replaceAll('\r\n', '\n'), options.publicKey);
     } catch (error) {
       return { ok: false, line: `NOT VERIFIED: checkpoint rejected: ${(error as Error).message}` };
     }
@@ -73,19 +78,15 @@ export async function verifyExportFile(
   let orgId: string | undefined;
   let hashAtCheckpoint: string | null = null;
   try {
-    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+    for await (let line of createInterface({ input, crlfDelay: Infinity })) {
       lineNumber++;
+      // A byte order mark an editor added: no export starts with one.
+      if (lineNumber === 1 && line.startsWith('\uFEFF')) line = line.slice(1);
       if (!line.trim()) continue;
-      let record: ChainedRecord;
-      try {
-        record = JSON.parse(line) as ChainedRecord;
-      } catch {
+      const record = parseExportLine(line);
+      if (typeof record === 'string') {
         input.destroy();
-        return { ok: false, line: `NOT VERIFIED: line ${lineNumber} is not JSON` };
-      }
-      if (!looksLikeRecord(record)) {
-        input.destroy();
-        return { ok: false, line: `NOT VERIFIED: line ${lineNumber} is not an audit record` };
+        return { ok: false, line: `NOT VERIFIED: line ${lineNumber} ${record}` };
       }
       orgId ??= record.org_id;
       if (record.org_id !== orgId) {
@@ -106,15 +107,16 @@ export async function verifyExportFile(
   const result = verifier.finish();
   const describe = (b: { kind: string; seq: number; detail: string }) => `NOT VERIFIED: first break at seq ${b.seq} (${b.kind}): ${b.detail}`;
   if (!result.ok) return { ok: false, line: describe(result.firstBreak!) };
+  // Every export holds at least the audit.export row recording it: an empty file is no export.
+  if (result.rowsChecked === 0) return { ok: false, line: 'NOT VERIFIED: the file holds no audit rows (every export holds at least its own audit.export row)' };
   if (checkpoint) {
     if (orgId && checkpoint.orgId !== orgId) return { ok: false, line: `NOT VERIFIED: the checkpoint is for organization ${checkpoint.orgId}, the export for ${orgId}` };
     const broken = checkAgainstCheckpoint(result, checkpoint, hashAtCheckpoint);
     if (broken) return { ok: false, line: describe(broken) };
   }
-  const head = result.head ? `head seq ${result.head.seq} ${result.head.hash}` : 'empty chain';
   return {
     ok: true,
-    line: `VERIFIED: ${result.rowsChecked} rows, ${head}${checkpoint ? `, matches the signed checkpoint at seq ${checkpoint.seq}` : ''}`,
+    line: `VERIFIED: ${result.rowsChecked} rows, head seq ${result.head!.seq} ${result.head!.hash}${checkpoint ? `, matches the signed checkpoint at seq ${checkpoint.seq}` : ''}`,
   };
 }
 
@@ -156,6 +158,7 @@ async function run(argv: string[]) {
     return EXIT.noVerdict;
   }
   const [command, file] = parsed.positionals;
+  const publicKey = parsed.values['public-key'] === undefined ? undefined : itselfOrFile('--public-key', parsed.values['public-key'], isVerifierKey);
   if (command === 'verify-pack' && file && !parsed.values.help) {
     let zip: Buffer;
     try {
@@ -163,9 +166,9 @@ async function run(argv: string[]) {
     } catch (error) {
       throw new InputError(`cannot read ${file}: ${readFailure(error)}`);
     }
-    const verdict = verifyPack(zip);
+    const verdict = verifyPack(zip, { publicKey });
     process.stdout.write(`${verdict.line}\n`);
-    return verdict.ok ? EXIT.verified : EXIT.notVerified;
+    return verdict.verdict === 'verified' ? EXIT.verified : verdict.verdict === 'unauthenticated' ? EXIT.unauthenticated : EXIT.notVerified;
   }
   if (parsed.values.help || command !== 'verify' || !file) {
     process.stderr.write(`${USAGE}\n`);
@@ -176,7 +179,6 @@ async function run(argv: string[]) {
   }
   // Both read before the export, so a mistyped one fails before minutes of hashing.
   const checkpoint = parsed.values.checkpoint === undefined ? undefined : itselfOrFile('--checkpoint', parsed.values.checkpoint, isNote) + '\n';
-  const publicKey = parsed.values['public-key'] === undefined ? undefined : itselfOrFile('--public-key', parsed.values['public-key'], isVerifierKey);
   let stats;
   try {
     stats = statSync(file);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { unzipSync } from 'fflate';
 import { z } from 'zod';
-import { ChainVerifier, checkAgainstCheckpoint, looksLikeRecord } from './chain.ts';
+import { ChainVerifier, checkAgainstCheckpoint, parseExportLine } from './chain.ts';
 import { verifyCheckpoint } from './checkpoint.ts';
 
 /**
@@ -18,7 +18,9 @@ import { verifyCheckpoint } from './checkpoint.ts';
  *
  * The manifest alone is not signed; what ties the pack to the platform is the
  * audit chain: it verifies from its first row, matches checkpoints signed with
- * the key, and records the content hash of every snapshot it collected.
+ * the key, and records the content hash of every snapshot it collected. The
+ * key inside the pack proves nothing (anyone can make a key and sign a chain
+ * of their own): only a key the verifier obtained out of band authenticates it.
  */
 export const PACK_KIND = 'kommit.evidence-pack/v1';
 export const PACK_PATHS = {
@@ -62,20 +64,36 @@ function firstIssue(error: z.ZodError) {
 export const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 export interface PackVerdict {
+  /** The pack verified under the key the caller gave. */
   ok: boolean;
+  /** 'unauthenticated': no problem found, but no key was given, so the pack was checked only against its own. */
+  verdict: 'verified' | 'unauthenticated' | 'not-verified';
   /** One line per problem; each names the file it is about. */
   problems: string[];
   line: string;
 }
 
-/** Checks every hash and signature in a pack, offline. Stops at nothing: reports every file that fails. */
-export function verifyPack(zip: Uint8Array): PackVerdict {
+/**
+ * Checks every hash and signature in a pack, offline. Stops at nothing: reports
+ * every file that fails. `publicKey` is the platform's verifier key, obtained
+ * out of band: the checkpoints must be signed with it and cover the whole
+ * chain. Without it the pack can at best be internally consistent.
+ */
+export function verifyPack(zip: Uint8Array, options: { publicKey?: string } = {}): PackVerdict {
   const problems: string[] = [];
-  const done = (summary: string): PackVerdict => ({
-    ok: problems.length === 0,
-    problems,
-    line: problems.length === 0 ? `VERIFIED: ${summary}` : `NOT VERIFIED: ${problems.join('; ')}`,
-  });
+  const pinned = options.publicKey?.trim();
+  const done = (summary: string): PackVerdict => {
+    if (problems.length) return { ok: false, verdict: 'not-verified', problems, line: `NOT VERIFIED: ${problems.join('; ')}` };
+    if (pinned) return { ok: true, verdict: 'verified', problems, line: `VERIFIED: ${summary}` };
+    return {
+      ok: false,
+      verdict: 'unauthenticated',
+      problems,
+      line:
+        `UNAUTHENTICATED: internally consistent (${summary}), but checked only against the key inside the pack, which anyone can make; ` +
+        `to verify it, pass --public-key with your deployment's audit key (GET /v1/audit-log/public-key)`,
+    };
+  };
   let files: Record<string, Uint8Array>;
   try {
     files = unzipSync(zip);
@@ -123,15 +141,9 @@ export function verifyPack(zip: Uint8Array): PackVerdict {
   for (const line of log.split('\n')) {
     lineNumber++;
     if (!line.trim()) continue;
-    let record: unknown;
-    try {
-      record = JSON.parse(line);
-    } catch {
-      problems.push(`${PACK_PATHS.auditLog}: line ${lineNumber} is not JSON`);
-      break;
-    }
-    if (!looksLikeRecord(record)) {
-      problems.push(`${PACK_PATHS.auditLog}: line ${lineNumber} is not an audit record`);
+    const record = parseExportLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+    if (typeof record === 'string') {
+      problems.push(`${PACK_PATHS.auditLog}: line ${lineNumber} ${record}`);
       break;
     }
     if (record.org_id !== manifest.orgId) {
@@ -152,10 +164,13 @@ export function verifyPack(zip: Uint8Array): PackVerdict {
   const chain = verifier.finish();
   if (!chain.ok) problems.push(`${PACK_PATHS.auditLog}: first break at seq ${chain.firstBreak!.seq} (${chain.firstBreak!.kind}): ${chain.firstBreak!.detail}`);
 
-  // 3. Every checkpoint is signed by the pack's key, is for this organization, and matches the chain.
-  const publicKey = text(PACK_PATHS.publicKey)?.trim();
+  // 3. Every checkpoint is signed by the given key (else the pack's own), is for this organization, and matches the chain.
+  const packKey = text(PACK_PATHS.publicKey)?.trim();
+  if (pinned && packKey !== pinned) problems.push(`${PACK_PATHS.publicKey}: ${packKey ? 'not the key given to verify the pack with' : 'missing'}`);
+  const publicKey = pinned ?? packKey;
   const checkpoints = Object.keys(files).filter((p) => p.startsWith('audit/checkpoints/') && p.endsWith('.note'));
   if (checkpoints.length && !publicKey) problems.push(`${PACK_PATHS.publicKey}: missing, so no checkpoint can be checked`);
+  let signedUpTo = 0;
   for (const path of checkpoints) {
     if (!publicKey) break;
     try {
@@ -164,10 +179,17 @@ export function verifyPack(zip: Uint8Array): PackVerdict {
       else if (chain.ok) {
         const broken = checkAgainstCheckpoint(chain, checkpoint, hashes.get(checkpoint.seq) ?? null);
         if (broken) problems.push(`${path}: ${broken.detail}`);
+        else signedUpTo = Math.max(signedUpTo, checkpoint.seq);
       }
     } catch (error) {
       problems.push(`${path}: ${(error as Error).message}`);
     }
+  }
+  // Rows after the last signed checkpoint could be anyone's (and vouch for snapshots): the signature must cover the whole chain.
+  const last = chain.head?.seq ?? 0;
+  if (pinned && chain.ok && last === 0) problems.push(`${PACK_PATHS.auditLog}: holds no rows, so nothing in the pack is signed`);
+  else if (pinned && chain.ok && signedUpTo < last) {
+    problems.push(`${PACK_PATHS.auditLog}: rows ${signedUpTo + 1} to ${last} are covered by no checkpoint signed with the given key (a pack made after the next checkpoint covers them)`);
   }
 
   // 4. Every snapshot hashes to the content hash the chain recorded for it.

@@ -302,6 +302,7 @@ describe('evidence packs', () => {
   const period = () => ({ from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date().toISOString() });
   let packFile: string;
   let files: Record<string, Uint8Array>;
+  let publicKey: string;
 
   beforeAll(async () => {
     // Both organizations share the framework and collect evidence.
@@ -332,7 +333,9 @@ describe('evidence packs', () => {
 
     packFile = path.join(dir, 'acme.zip');
     await writeFile(packFile, zip);
-    const { stdout } = await promisify(execFile)('npx', ['kommit-audit', 'verify-pack', packFile], { cwd: path.resolve(import.meta.dirname, '../..') });
+    // The key is the deployment's, fetched apart from the pack: the copy inside it proves nothing.
+    publicKey = (await acme.owner.request('GET', '/v1/audit-log/public-key')).body.verifierKey as string;
+    const { stdout } = await promisify(execFile)('npx', ['kommit-audit', 'verify-pack', packFile, '--public-key', publicKey], { cwd: path.resolve(import.meta.dirname, '../..') });
     expect(stdout).toMatch(/^VERIFIED: \d+ files match the manifest; audit chain of \d+ rows verifies and matches \d+ signed checkpoint\(s\); \d+ snapshot\(s\) match the chain\n$/);
   });
 
@@ -347,7 +350,7 @@ describe('evidence packs', () => {
     const checkpointSeqs = Object.keys(later).filter((p) => p.startsWith('audit/checkpoints/')).map((p) => Number(p.slice(18, -5)));
     expect(Math.max(...checkpointSeqs)).toBe(rows.at(-1)!.seq);
     expect(rows.at(-1)!.occurred_at > to).toBe(true);
-    expect(verifyPack(new Uint8Array(zipSync(later))).ok).toBe(true);
+    expect(verifyPack(new Uint8Array(zipSync(later)), { publicKey }).ok).toBe(true);
   });
 
   it('names the file that was tampered with, even when the manifest was rewritten to match', async () => {

@@ -46,16 +46,17 @@ certification or an attestation.
   period, up to the first signed checkpoint after it when there is one (the chain only
   verifies from its first row; a checkpoint at its end means a signature covers it all).
 - audit/checkpoints/*.note: signed checkpoints (Ed25519, C2SP signed notes) inside that chain.
-- audit/public-key.txt: the verifier key the checkpoints are signed with. Compare it with
-  the key your Kommit deployment publishes at GET /v1/audit-log/public-key.
+- audit/public-key.txt: the verifier key the checkpoints are signed with. It proves
+  nothing by itself: verify with the key your Kommit deployment publishes at
+  GET /v1/audit-log/public-key, obtained apart from this pack.
 
 ## Verifying it offline
 
-    npx kommit-audit verify-pack <this-file.zip>
+    npx kommit-audit verify-pack <this-file.zip> --public-key '<your deployment's key>'
 
 This checks that every file matches the manifest, that the audit chain verifies row
-by row, that each checkpoint carries a valid signature by the key and matches the
-chain, and that every snapshot hashes to the content hash the chain recorded when it
+by row, that each checkpoint carries a valid signature by that key and matches the
+chain, that a signed checkpoint covers the chain's last row, and that every snapshot hashes to the content hash the chain recorded when it
 was collected. It names each file that fails. Rows of the audit log in the period
 are those whose occurred_at lies between the dates above.
 `;

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
+import { jsonLine } from '../../../db/audit/chain.ts';
 import { postgresTransaction, RECORD_COLUMNS, type RecordRow } from '../../../db/audit/read.ts';
 import { auditChainHeads } from '../../../db/schema/audit.ts';
 import { audit } from '../../../middleware/audit.ts';
@@ -48,16 +49,6 @@ export const route = createRoute({
 function csvCell(value: unknown) {
   const text = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
   return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
-/** One JSON line: the same bytes as JSON.stringify(toRecord(row)), without the intermediate object. */
-function jsonLine(r: RecordRow) {
-  const j = JSON.stringify;
-  return (
-    `{"org_id":${j(r.org_id)},"seq":${Number(r.seq)},"occurred_at":${j(r.occurred_at)},"actor_type":${j(r.actor_type)},` +
-    `"actor_id":${j(r.actor_id)},"action":${j(r.action)},"target_type":${j(r.target_type)},"target_id":${j(r.target_id)},` +
-    `"request_id":${j(r.request_id)},"ip":${j(r.ip)},"data":${j(r.data)},"prev_hash":${j(r.prev_hash)},"hash":${j(r.hash)}}\n`
-  );
 }
 
 function csvLine(r: RecordRow) {

@@ -32,7 +32,7 @@ export const route = createRoute({
   path: '/v1/evidence-packs',
   tags: ['controls'],
   summary: 'Build an evidence pack (zip) for an adopted framework and a period',
-  description: 'The archive holds a manifest with the SHA-256 of every file, the evidence snapshots of the period, the audit chain up to the end of the period, the signed checkpoints it covers, the audit public key and a README. Verify it offline with `npx kommit-audit verify-pack <file.zip>`. Building a pack is audited.',
+  description: 'The archive holds a manifest with the SHA-256 of every file, the evidence snapshots of the period, the audit chain up to the end of the period, the signed checkpoints it covers, the audit public key and a README. Verify it offline with `npx kommit-audit verify-pack <file.zip> --public-key <key>`, the key from GET /v1/audit-log/public-key. Building a pack is audited.',
   request: { body: jsonBody(packBody) },
   responses: {
     200: { description: 'The pack.', content: { 'application/zip': { schema: z.string().openapi({ format: 'binary' }) } } },

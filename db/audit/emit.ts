@@ -198,5 +198,6 @@ export async function writeCheckpoint(tx: Tx, ctx: AuditContext, appended: { seq
       )
       insert into audit_checkpoints (org_id, seq, head_hash, signed_at, key_name, note)
       select org_id, ${seq}, ${hash}, ${occurredAt}::timestamptz, ${signer.keyName}, ${note}
-      from head`);
+      from head
+      on conflict (org_id, seq) do nothing`);
 }

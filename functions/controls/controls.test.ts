@@ -12,7 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlLibrary, frameworkTemplateSchema } from '../../db/controls/library.ts';
 import { controlFrameworks } from '../../db/schema/controls.ts';
 import { ApiError } from '../../middleware/errors.ts';
-import { sha256Hex, verifyPack } from '../../db/audit/pack.ts';
+import { signerFromPem, verifierKey, verifyCheckpoint } from '../../db/audit/checkpoint.ts';
+import { emitAudit } from '../../db/audit/emit.ts';
+import { PACK_PATHS, sha256Hex, verifyPack } from '../../db/audit/pack.ts';
 import { LocalHashEmbedder } from '../../db/search/embedder.ts';
 import { runJobs } from '../../test/jobs.ts';
 import { describeTenantRouteSecurity } from '../../test/security-suite.ts';
@@ -325,7 +327,9 @@ describe('evidence packs', () => {
     const paths = Object.keys(files);
     expect(paths).toEqual(expect.arrayContaining(['README.md', 'controls.json', 'audit/audit-log.jsonl', 'audit/public-key.txt']));
     expect(paths.filter((p) => p.startsWith('snapshots/')).length).toBeGreaterThan(3);
-    expect(paths.some((p) => p.startsWith('audit/checkpoints/'))).toBe(true);
+    // A period ending now, with no checkpoint since: one is signed at its last row, so the pack verifies today.
+    const logRows = strFromU8(files['audit/audit-log.jsonl']!).trim().split('\n').map((line) => JSON.parse(line));
+    expect(paths).toContain(PACK_PATHS.checkpoint(logRows.at(-1).seq));
     const everything = Object.values(files).map((f) => strFromU8(f)).join('\n');
     expect(everything).not.toContain(globex.orgId);
     expect(everything).toContain(acme.orgId);
@@ -408,7 +412,11 @@ describe('evidence packs', () => {
   });
 
   describe('reading snapshots within the budget', () => {
-    const signer = { keyName: 'kommit-test', publicKey: generateKeyPairSync('ed25519').publicKey };
+    // A key of its own: whatever it signs (a checkpoint at the period's end) is rolled back with the build.
+    const signer = signerFromPem(generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), { keyName: 'kommit-test', everyAppends: 100, everyMinutes: 60 });
+    class RolledBack<T> {
+      constructor(readonly outcome: T) {}
+    }
     /**
      * Builds acme's pack straight from buildEvidencePack, watching what its
      * queries return: an organization can hold far more snapshot content than
@@ -416,7 +424,7 @@ describe('evidence packs', () => {
      */
     async function build(options: Pick<PackInput, 'maxBytes' | 'snapshotPageBytes'>, { from, to } = period()) {
       const contentReads: { rows: number; bytes: number }[] = [];
-      const outcome = await env.db.app.withTenant(acme.orgId, async (tx) => {
+      const built = env.db.app.withTenant(acme.orgId, async (tx) => {
         const watched = new Proxy(tx, {
           get(target, key, receiver) {
             if (key !== 'execute') return Reflect.get(target, key, receiver);
@@ -429,14 +437,35 @@ describe('evidence packs', () => {
           },
         });
         const [framework] = await tx.select().from(controlFrameworks).where(eq(controlFrameworks.framework, 'soc2'));
-        return buildEvidencePack(watched, { orgId: acme.orgId, framework: framework!, from, to, controls: [], signer, ...options }).then(
+        const outcome = await buildEvidencePack(watched, { orgId: acme.orgId, framework: framework!, from, to, controls: [], signer, ...options }).then(
           (pack) => ({ pack, files: unzipSync(pack.zip) }),
           (e: unknown) => e,
         );
+        throw new RolledBack(outcome);
       });
+      const outcome = await built.then(
+        () => expect.unreachable(),
+        (thrown: unknown) => (thrown instanceof RolledBack ? thrown.outcome : Promise.reject(thrown)),
+      );
       return { outcome, contentReads };
     }
     const sizes = (files: Record<string, Uint8Array>, prefix: string) => Object.entries(files).filter(([p]) => p.startsWith(prefix)).reduce((n, [, f]) => n + f.length, 0);
+
+    it('signs a checkpoint at the period’s last row when none covers it yet, so a pack of a period ending now verifies today', async () => {
+      const outcome = await env.db.app
+        .withTenant(acme.orgId, async (tx) => {
+          // Appended without a signer: no checkpoint covers this row.
+          const { seq } = await emitAudit(tx, { orgId: acme.orgId, actor: { type: 'system', id: 'test' } }, { action: 'thing.happen' });
+          const [framework] = await tx.select().from(controlFrameworks).where(eq(controlFrameworks.framework, 'soc2'));
+          const pack = await buildEvidencePack(tx, { orgId: acme.orgId, framework: framework!, ...period(), controls: [], signer, maxBytes: DEFAULT_PACK_MAX_BYTES });
+          throw new RolledBack({ seq, files: unzipSync(pack.zip) });
+        })
+        .catch((thrown: unknown) => (thrown instanceof RolledBack ? (thrown.outcome as { seq: number; files: Record<string, Uint8Array> }) : Promise.reject(thrown)));
+      const lastRow = JSON.parse(strFromU8(outcome.files[PACK_PATHS.auditLog]!).trim().split('\n').at(-1)!);
+      expect(lastRow.seq).toBe(outcome.seq);
+      const note = strFromU8(outcome.files[PACK_PATHS.checkpoint(outcome.seq)]!);
+      expect(verifyCheckpoint(note, verifierKey(signer))).toMatchObject({ orgId: acme.orgId, seq: outcome.seq, hash: lastRow.hash });
+    });
 
     it('refuses a period whose snapshots exceed the budget before reading any snapshot content', async () => {
       const at = period();

@@ -1,6 +1,7 @@
 import { strToU8, zipSync, type Zippable } from 'fflate';
 import { sql } from 'drizzle-orm';
 import { verifierKey, type CheckpointSigner } from '../../db/audit/checkpoint.ts';
+import { writeCheckpoint } from '../../db/audit/emit.ts';
 import { PACK_KIND, PACK_PATHS, sha256Hex, type PackManifest } from '../../db/audit/pack.ts';
 import { RECORD_COLUMNS, toRecord, type RecordRow } from '../../db/audit/read.ts';
 import type { Tx } from '../../db/tenant.ts';
@@ -17,7 +18,8 @@ export interface PackInput {
   from: string;
   to: string;
   controls: unknown[];
-  signer: Pick<CheckpointSigner, 'keyName' | 'publicKey'>;
+  /** Signs a checkpoint at the period's end when none covers it yet. */
+  signer: CheckpointSigner;
   maxBytes: number;
   /** Overrides SNAPSHOT_PAGE_BYTES (tests). */
   snapshotPageBytes?: number;
@@ -43,8 +45,9 @@ certification or an attestation.
 - snapshots/<id>.json: each evidence snapshot collected in the period, exactly as stored
   (canonical JSON: source, parameters, result, pass/fail and the rows it rests on).
 - audit/audit-log.jsonl: the organization's audit chain from its first row through the
-  period, up to the first signed checkpoint after it when there is one (the chain only
-  verifies from its first row; a checkpoint at its end means a signature covers it all).
+  period, up to the first signed checkpoint after it, or to a checkpoint signed at the
+  period's last row when the pack was made (the chain only verifies from its first row;
+  a checkpoint at its end means a signature covers it all).
 - audit/checkpoints/*.note: signed checkpoints (Ed25519, C2SP signed notes) inside that chain.
 - audit/public-key.txt: the verifier key the checkpoints are signed with. It proves
   nothing by itself: verify with the key your Kommit deployment publishes at
@@ -93,7 +96,15 @@ export async function buildEvidencePack(tx: Tx, input: PackInput): Promise<{ zip
   // Run on to the first signed checkpoint at or after the period's last row
   // when there is one, so a signature covers the whole period, not only the
   // part before the previous checkpoint.
-  const [covering] = await tx.execute<{ seq: string | null }>(sql`select min(seq)::text as seq from audit_checkpoints where seq >= ${Number(last?.seq ?? 0)}`);
+  let [covering] = await tx.execute<{ seq: string | null }>(sql`select min(seq)::text as seq from audit_checkpoints where seq >= ${Number(last?.seq ?? 0)}`);
+  if (!covering?.seq && last?.seq) {
+    // None signed since (a period ending now): sign the period's last row, so
+    // the pack verifies today instead of after the next scheduled checkpoint.
+    const [row] = await tx.execute<{ hash: Buffer; occurred_at: string }>(sql`
+      select hash, to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as occurred_at from audit_log where seq = ${Number(last.seq)}`);
+    await writeCheckpoint(tx, { orgId: input.orgId, actor: { type: 'system', id: null }, signer: input.signer }, { seq: Number(last.seq), hash: row!.hash, occurredAt: row!.occurred_at });
+    covering = { seq: last.seq };
+  }
   const head = Number(covering?.seq ?? last?.seq ?? 0);
   const lines: string[] = [];
   const recorded = new Set<string>();

@@ -83,6 +83,10 @@ export async function deleteOrganizationData(
     }
   }
   await database.withTenant(orgId, (tx) => tx.execute(sql`delete from organizations where id = ${orgId}`));
+  // Its jobs still queued or failed for good: their payloads and errors name it
+  // and its rows. complete_jobs leaves a running job alone (this one included);
+  // payloads are only in graphile-worker's table, as the admin console reads them.
+  await database.sql`select graphile_worker.complete_jobs(array(select id from graphile_worker._private_jobs where payload->>'orgId' = ${orgId} and locked_at is null))`;
   await database.sql`update organization_deletions set completed_at = now() where deleted_organization_id = ${orgId}`;
   return total;
 }

@@ -24,7 +24,7 @@ import { useTestServer } from '../../test/use-server.ts';
 import { uniqueEmail, UserAgent } from '../../test/user-agent.ts';
 import controlsApp from './index.ts';
 import { buildEvidencePack, DEFAULT_PACK_MAX_BYTES, type PackInput } from './pack.ts';
-import { controlTasks } from './tasks.ts';
+import { collectDueControls, controlTasks } from './tasks.ts';
 
 // Checkpoints every few appends, so packs carry signed checkpoints.
 const env = useTestServer({ checkpointEvery: 3 });
@@ -279,6 +279,19 @@ describe('collecting evidence', () => {
       await env.db.admin.withTenant(broken!.orgId, (tx) => tx.execute(sql`update controls set next_collection_at = null`));
     });
 
+    it('stops collecting for an organization whose deletion is requested after the relay listed it', async () => {
+      const tenant = await createTenant(env.db, env.server, 'Listed then gone');
+      const control = await art30Of(tenant);
+      expect((await env.db.admin.sql<{ org: string }[]>`select org from kommit_orgs_with_due_controls() as org`).map((r) => r.org)).toContain(tenant.orgId);
+      // Requested now, after the listing; the worker's first wave then removes the chain head.
+      const ownerId = (await tenant.owner.request('GET', '/v1/session')).body.user.id as string;
+      await env.db.app.withTenant(tenant.orgId, (tx) => tx.execute(sql`select kommit_begin_org_deletion(${ownerId})`));
+      await env.db.admin.withTenant(tenant.orgId, (tx) => tx.execute(sql`delete from audit_chain_heads`));
+      await collectDueControls(env.db.admin, tenant.orgId, undefined);
+      const [left] = await env.db.admin.withTenant(tenant.orgId, (tx) => tx.execute<{ n: number }>(sql`select count(*)::int as n from evidence_snapshots where control_id = ${control.id}`));
+      expect(left!.n).toBe(0);
+    });
+
     it('skips an organization whose deletion was requested', async () => {
       const one = await createTenant(env.db, env.server, 'Hooli');
       const two = await createTenant(env.db, env.server, 'Pied Piper');
@@ -457,7 +470,9 @@ describe('evidence packs', () => {
           // Appended without a signer: no checkpoint covers this row.
           const { seq } = await emitAudit(tx, { orgId: acme.orgId, actor: { type: 'system', id: 'test' } }, { action: 'thing.happen' });
           const [framework] = await tx.select().from(controlFrameworks).where(eq(controlFrameworks.framework, 'soc2'));
-          const pack = await buildEvidencePack(tx, { orgId: acme.orgId, framework: framework!, ...period(), controls: [], signer, maxBytes: DEFAULT_PACK_MAX_BYTES });
+          // Up to a moment surely after the row (JavaScript's clock has milliseconds, the row's time microseconds).
+          const to = new Date(Date.now() + 1000).toISOString();
+          const pack = await buildEvidencePack(tx, { orgId: acme.orgId, framework: framework!, from: period().from, to, controls: [], signer, maxBytes: DEFAULT_PACK_MAX_BYTES });
           throw new RolledBack({ seq, files: unzipSync(pack.zip) });
         })
         .catch((thrown: unknown) => (thrown instanceof RolledBack ? (thrown.outcome as { seq: number; files: Record<string, Uint8Array> }) : Promise.reject(thrown)));

@@ -4,6 +4,7 @@ import { collectControl, type Control } from '../../db/controls/collect.ts';
 import type { KommitTaskList } from '../../db/jobs/worker.ts';
 import { controls } from '../../db/schema/controls.ts';
 import type { Database } from '../../db/tenant.ts';
+import { lockOrganization } from '../../db/operators.ts';
 
 /**
  * Collects one organization's due controls, one control per short tenant
@@ -11,9 +12,14 @@ import type { Database } from '../../db/tenant.ts';
  * on-demand collection of the same control go first; collecting moves
  * next_collection_at on, so a control is collected once per due time.
  */
-async function collectDueControls(database: Database, org: string, auditSigner: CheckpointSigner | undefined) {
+export async function collectDueControls(database: Database, org: string, auditSigner: CheckpointSigner | undefined) {
   for (let round = 0; round < 100; round++) {
     const collected = await database.withTenant(org, async (tx) => {
+      // Share-locked while collecting, as webhook.process does: a deletion
+      // requested meanwhile waits, and one requested since the relay listed
+      // this organization ends its collection here.
+      const state = await lockOrganization(tx, org);
+      if (!state || state.deletionRequestedAt) return false;
       const due = (await tx
         .select()
         .from(controls)

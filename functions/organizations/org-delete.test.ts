@@ -171,7 +171,22 @@ describe('DELETE /v1/organizations/{id}', () => {
     expect(await waiting()).toEqual({ due: [globex.tenant.orgId], deliveries: [globex.tenant.orgId] });
     await makeWork('1 day', delivered!.status);
 
+    // A job of each organization that failed for good, as one does when a remote embedder is down.
+    const failedJobs = async () =>
+      (await env.db.admin.sql<{ org: string }[]>`select j.payload->>'orgId' as org from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = 'search.index' and j.attempts >= j.max_attempts`)
+        .map((r) => r.org)
+        .filter((org) => both.includes(org));
+    for (const orgId of both) {
+      const [job] = await env.db.admin.sql<{ id: string }[]>`
+        select (graphile_worker.add_job('search.index', json_build_object('orgId', ${orgId}::uuid, 'type', 'project', 'id', gen_random_uuid()), max_attempts => 1)).id`;
+      await env.db.admin.sql`update graphile_worker._private_jobs set attempts = max_attempts where id = ${job!.id}`;
+    }
+    expect((await failedJobs()).sort()).toEqual([...both].sort());
+
     await runJobs(env.db);
+    // Nothing of the deleted organization is left in the queue; the other one's failed job is still there to see.
+    expect(await failedJobs()).toEqual([globex.tenant.orgId]);
+    await env.db.admin.sql`delete from graphile_worker._private_jobs where payload->>'orgId' = ${globex.tenant.orgId} and attempts >= max_attempts`;
     const after = await countsOf(env.db, acme.tenant.orgId);
     for (const [table, n] of Object.entries(after)) expect(n, table).toBe(0);
     const [org] = await env.db.admin.withTenant(acme.tenant.orgId, (tx) => tx.execute(sql`select count(*)::int as n from organizations`));
@@ -192,6 +207,15 @@ describe('DELETE /v1/organizations/{id}', () => {
     const byWorker = Object.entries(acmeBefore).filter(([t]) => !removedAtOnce.includes(t) && !t.includes('.')).reduce((sum, [, n]) => sum + n, 0);
     expect(Number(records[0]!.rows_deleted)).toBe(byWorker);
     expect(records[0]!.completed_at).not.toBeNull();
+  });
+
+  it('accepts an owner whose stored role is a list naming owner, as every other check reads it', async () => {
+    const tenant = await createTenant(env.db, env.server, 'Listed roles');
+    const ownerId = (await tenant.owner.request('GET', '/v1/session')).body.user.id as string;
+    await env.db.admin.withTenant(tenant.orgId, (tx) => tx.execute(sql`update members set role = 'member, owner' where user_id = ${ownerId}`));
+    const response = await tenant.owner.request('DELETE', `/v1/organizations/${tenant.orgId}`, { confirm: await slugOf(env.db, tenant.orgId) });
+    expect(response.status).toBe(202);
+    await runJobs(env.db);
   });
 
   it('accepts a fresh session without the password', async () => {

@@ -3,6 +3,7 @@ import { eq, sql } from 'drizzle-orm';
 import { sessions } from '../../../db/schema/auth.ts';
 import { organizations } from '../../../db/schema/organizations.ts';
 import { betterAuthHeaders, requestAddress } from '../../../middleware/addresses.ts';
+import { sqlStateOf } from '../../../db/query-errors.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { Context } from 'hono';
 import type { AppEnv } from '../../../middleware/env.ts';
@@ -100,7 +101,12 @@ export function registerDeleteOrganization(app: FunctionApp) {
     // cycle with a 40P01. So the second does not wait: it is told.
     const [turn] = await c.var.tx.execute<{ ours: boolean }>(sql`select pg_try_advisory_xact_lock(hashtextextended(${`org-deletion:${id}`}, 0)) as ours`);
     if (!turn?.ours) throw new ApiError('conflict', 'The deletion of this organization is already under way.');
-    const [record] = await c.var.tx.execute<{ id: string }>(sql`select kommit_begin_org_deletion(${actor}) as id`);
+    const [record] = await c.var.tx.execute<{ id: string }>(sql`select kommit_begin_org_deletion(${actor}) as id`).catch((error: unknown) => {
+      // The database's own checks, should the request's have been passed by a change that raced it.
+      if (sqlStateOf(error) === '42501') throw new ApiError('forbidden', 'Only an owner can delete the organization.');
+      if (sqlStateOf(error) === '55000') throw new ApiError('conflict', 'The deletion of this organization is already under way.');
+      throw error;
+    });
     c.get('platform').logger.info({ orgId: id, deletionId: record!.id, actorId: actor }, 'organization deletion requested');
     return c.json({ id: record!.id, organizationId: id, status: 'deleting' as const }, 202);
   });

@@ -12,7 +12,10 @@
  *   the grants on identity tables and the auth-only policies (auth/README.md).
  * - kommit_resolver: NOLOGIN, BYPASSRLS, owner of the SECURITY DEFINER functions
  *   that resolve a credential to its organization. beheerder is a member only so
- *   migrations can hand those functions to it.
+ *   migrations can hand those functions to it; it could therefore SET ROLE to
+ *   it. That gives beheerder nothing it lacks (it owns the tables and may alter
+ *   their policies): FORCE ROW LEVEL SECURITY on beheerder guards against a
+ *   worker's mistake (a query without withTenant), not against beheerder's intent.
  */
 export const GRANT_GROUP_ROLE = 'kommit_rw';
 export const IDENTITY_GROUP_ROLE = 'kommit_identity';

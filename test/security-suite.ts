@@ -221,11 +221,11 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
         }
 
         it('refuses plain HTTP in production (GET/HEAD redirect to https, other methods 403)', async () => {
-          expectRefusedPlainHttp(route, await send(production, route, mine.headers, theirResource));
+          await expectRefusedPlainHttp(route, await send(production, route, mine.headers, theirResource));
         });
 
         it('ignores X-Forwarded-Proto from a peer that is not a trusted proxy', async () => {
-          expectRefusedPlainHttp(route, await send(production, route, { ...mine.headers, 'x-forwarded-proto': 'https' }, theirResource));
+          await expectRefusedPlainHttp(route, await send(production, route, { ...mine.headers, 'x-forwarded-proto': 'https' }, theirResource));
         });
 
         it('believes X-Forwarded-Proto from a trusted proxy', async () => {
@@ -239,12 +239,17 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
   });
 }
 
-function expectRefusedPlainHttp(route: RouteUnderTest, response: Response) {
+/**
+ * The TLS check itself must have answered: on a session-only route the role
+ * check also answers an API key with 403, so the status alone proves nothing.
+ */
+async function expectRefusedPlainHttp(route: RouteUnderTest, response: Response) {
   if (route.method === 'GET' || route.method === 'HEAD') {
     expect(response.status).toBe(308);
     expect(response.headers.get('location')).toMatch(/^https:\/\//);
   } else {
     expect(response.status).toBe(403);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(((await response.json()) as { type?: string }).type).toBe('urn:kommit:problem:tls-required');
   }
 }

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../db/operators.ts';
 import { selectFunctions } from '../functions/index.ts';
@@ -14,6 +15,13 @@ export interface RouteFixture {
   query?: string;
   /** False where the route is for signed-in members only (API keys get 403 there). */
   apiKey?: boolean;
+  /**
+   * For a route that acts on another organization's resource: the GET path (of any
+   * mounted function) whose answer to the owner must be the same after the attempt.
+   * By default the GET at the route's own path, else at the nearest parent path
+   * (an action suffix such as /archive trimmed off) among the function's routes.
+   */
+  read?: string;
 }
 
 export interface SecuritySuiteOptions {
@@ -68,8 +76,24 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
     let mine: TestTenant;
     let theirs: TestTenant;
     let theirResource: Record<string, string>;
-    /** What each GET route with parameters shows the owner before the suite runs, by path. */
+    /** What each read path shows the owner before the suite runs, by path. */
     const theirSnapshots = new Map<string, unknown>();
+    /** The last row of the other organization's audit log before the suite runs: nothing may write there. */
+    let theirLastAudit: unknown;
+    const lastAuditOf = async (orgId: string) =>
+      (await db.admin.withTenant(orgId, (tx) => tx.execute<{ seq: string; action: string }>(sql`select seq, action from audit_log order by seq desc limit 1`)))[0];
+    /** The read path whose owner view a route acting on `{...}` must leave unchanged. */
+    const readPathOf = (route: RouteUnderTest): string | undefined => {
+      if (route.method === 'GET') return route.path;
+      if (route.fixture?.read) return route.fixture.read;
+      const segments = route.path.split('/');
+      for (let n = segments.length; n > 2; n--) {
+        const parent = segments.slice(0, n).join('/');
+        if (routes.some((r) => r.method === 'GET' && r.path === parent)) return parent;
+      }
+      return undefined;
+    };
+    const readPaths = () => [...new Set(routes.filter((r) => r.path.includes('{')).map(readPathOf))].filter((p) => p !== undefined);
     let revokedKey: string;
     let signedOutCookie: string;
     let homeless: UserAgent;
@@ -104,6 +128,7 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
       const { instance: _instance, ...rest } = (await response.json()) as Record<string, unknown>;
       return rest;
     };
+    const readRoute = (path: string): RouteUnderTest => ({ name: `GET ${path}`, method: 'GET', path, fixture: undefined });
     const credentialsFor = (route: RouteUnderTest): Credential[] => (route.fixture?.apiKey === false ? ['session'] : ['api key', 'session']);
 
     beforeAll(async () => {
@@ -120,9 +145,13 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
       theirs = await createTenant(db, dev, 'Theirs');
       const created = await options.createResource(theirs);
       theirResource = typeof created === 'string' ? { id: created } : created;
-      for (const getRoute of routes.filter((r) => r.method === 'GET' && r.path.includes('{'))) {
-        theirSnapshots.set(getRoute.path, await (await sendAs(theirs, 'session', getRoute, theirResource)).json());
+      for (const path of readPaths()) {
+        const response = await sendAs(theirs, 'session', readRoute(path), theirResource);
+        expect(response.status, `the owner reads ${path}`).toBe(200);
+        theirSnapshots.set(path, await response.json());
       }
+      theirLastAudit = await lastAuditOf(theirs.orgId);
+      expect(theirLastAudit, 'the other organization has an audit log to compare').toBeDefined();
       for (const route of routes) {
         const body = route.fixture?.body;
         bodies.set(route.name, typeof body === 'function' ? await (body as (t: TestTenant) => Promise<unknown>)(mine) : body);
@@ -145,6 +174,9 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
     it('covers every route the function declares', () => {
       expect(routes.length).toBeGreaterThan(0);
       for (const route of routes) expect(route.fixture, `${route.name} has no fixture in the security suite`).toBeDefined();
+      for (const route of routes.filter((r) => r.path.includes('{'))) {
+        expect(readPathOf(route), `${route.name}: name the read path that shows its target (fixture.read)`).toBeDefined();
+      }
     });
 
     for (const route of routes) {
@@ -192,12 +224,11 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
               const absent = await sendAs(mine, credential, route, missing());
               expect(other.status).toBe(404);
               expect(await problemOf(other)).toEqual(await problemOf(absent));
-              const getRoute = routes.find((r) => r.method === 'GET' && r.path === route.path);
-              if (getRoute) {
-                const owner = await sendAs(theirs, 'session', getRoute, theirResource);
-                expect(owner.status).toBe(200);
-                expect(await owner.json()).toEqual(theirSnapshots.get(getRoute.path));
-              }
+              const path = readPathOf(route)!;
+              const owner = await sendAs(theirs, 'session', readRoute(path), theirResource);
+              expect(owner.status, path).toBe(200);
+              expect(await owner.json(), path).toEqual(theirSnapshots.get(path));
+              expect(await lastAuditOf(theirs.orgId), 'the other organization’s audit log').toEqual(theirLastAudit);
             });
           }
 

@@ -14,7 +14,13 @@ beforeAll(async () => {
 afterAll(() => db.close());
 
 // How Postgres prints the template's expression back (the alias differs by version).
-const TENANT_MATCH = /^\((org_)?id = \( SELECT \(NULLIF\(current_setting\('app\.current_org_id'::text, true\), ''::text\)\)::uuid AS \S+\)\)$/;
+// The column is org_id everywhere except on the tenancy root, organizations, whose own id is the tenant:
+// an `id = …` policy on any other table would compare the row's own id with the tenant and admit nothing
+// (or, worse, the one row whose id happens to equal the tenant's).
+const tenantMatch = (table: string) =>
+  new RegExp(
+    `^\\(${table === 'organizations' ? 'id' : 'org_id'} = \\( SELECT \\(NULLIF\\(current_setting\\('app\\.current_org_id'::text, true\\), ''::text\\)\\)::uuid AS \\S+\\)\\)$`,
+  );
 
 describe('every table with org_id', () => {
   it('exists at all (the catalog query finds the tenant tables)', async () => {
@@ -29,8 +35,8 @@ describe('every table with org_id', () => {
         select cmd, qual, with_check from pg_policies where tablename = ${table.name} and roles = '{public}' order by cmd`;
       expect(policies.map((p) => p.cmd).sort(), table.name).toEqual(['DELETE', 'INSERT', 'SELECT', 'UPDATE']);
       for (const policy of policies) {
-        if (policy.cmd !== 'INSERT') expect(policy.qual, `${table.name} ${policy.cmd}`).toMatch(TENANT_MATCH);
-        if (policy.cmd === 'INSERT' || policy.cmd === 'UPDATE') expect(policy.with_check, `${table.name} ${policy.cmd}`).toMatch(TENANT_MATCH);
+        if (policy.cmd !== 'INSERT') expect(policy.qual, `${table.name} ${policy.cmd}`).toMatch(tenantMatch(table.name));
+        if (policy.cmd === 'INSERT' || policy.cmd === 'UPDATE') expect(policy.with_check, `${table.name} ${policy.cmd}`).toMatch(tenantMatch(table.name));
       }
     }
   });
@@ -54,7 +60,7 @@ describe('every table with org_id', () => {
       from pg_class c
       join pg_namespace n on n.oid = c.relnamespace and n.nspname = 'public'
       join pg_attribute a on a.attrelid = c.oid and a.attname = 'org_id' and not a.attisdropped
-      where c.relkind = 'r'`;
+      where c.relkind in ('r', 'p')`;
     expect(rows.length).toBeGreaterThan(0);
     for (const row of rows) expect(row, row.name).toEqual({ name: row.name, cascade: true, not_null: true, leading_index: true });
   });
@@ -120,6 +126,16 @@ describe('the request role kommit_app', () => {
       expect(postgresError(error).code, statement).toMatch(/^(42501|42P01)$/);
       expect(postgresError(error).message, statement).toMatch(/permission denied|must be owner/);
     }
+  });
+
+  it('holds TRUNCATE, REFERENCES and TRIGGER on no table (TRUNCATE ignores row-level security)', async () => {
+    const tables = await db.app.sql<{ name: string; held: boolean }[]>`
+      select c.oid::regclass::text as name, has_table_privilege('kommit_app', c.oid, 'TRUNCATE,REFERENCES,TRIGGER') as held
+      from pg_class c join pg_namespace n on n.oid = c.relnamespace and n.nspname = 'public'
+      where c.relkind in ('r', 'p')
+      order by 1`;
+    expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['organizations', 'projects', 'audit_log']));
+    expect(tables.filter((t) => t.held).map((t) => t.name)).toEqual([]);
   });
 
   it('reaches the job queue only through kommit_enqueue: its own organization, listed tasks', async () => {

@@ -28,12 +28,16 @@ const operation = fc.record({
   kind: fc.constantFrom<Kind>('project', 'decision', 'transcript', 'workflow'),
   label: text,
   useKey: fc.boolean(),
+  // About one decision or workflow in eight names another organization's project.
+  foreign: fc.integer({ min: 0, max: 7 }).map((n) => n === 0),
 });
 
 describe('tenant isolation under random operations from three organizations', () => {
   it('every list and read shows each organization only its own rows', { timeout: 240_000 }, async () => {
     const created: Created[] = [];
     const projectsOf = new Map<number, string[]>();
+    let operations = 0;
+    let refused = 0;
     const send = async (tenant: TestTenant, useKey: boolean, method: string, path: string, body?: unknown) => {
       if (!useKey) return tenant.owner.request(method, path, body);
       const response = await fetch(env.server.url + path, { method, headers: tenant.headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -43,6 +47,7 @@ describe('tenant isolation under random operations from three organizations', ()
     await fc.assert(
       fc.asyncProperty(fc.array(operation, { minLength: 20, maxLength: 20 }), async (ops) => {
         for (const op of ops) {
+          operations++;
           const tenant = tenants[op.tenant]!;
           const projects = projectsOf.get(op.tenant) ?? [];
           let response: { status: number; body: any };
@@ -51,6 +56,18 @@ describe('tenant isolation under random operations from three organizations', ()
             expect(response.status).toBe(201);
             projectsOf.set(op.tenant, [...projects, response.body.id]);
             created.push({ tenant: op.tenant, kind: 'project', id: response.body.id, label: op.label });
+            continue;
+          }
+          // Another organization's project, when the operation says so and there is one: it must look missing, and nothing is written.
+          const foreignProjects = [1, 2].flatMap((d) => projectsOf.get((op.tenant + d) % 3) ?? []);
+          if (op.foreign && foreignProjects.length > 0 && (op.kind === 'decision' || op.kind === 'workflow')) {
+            const projectId = foreignProjects[op.label.length % foreignProjects.length]!;
+            response =
+              op.kind === 'decision'
+                ? await send(tenant, op.useKey, 'POST', '/v1/decision-events', { projectId, kind: 'learning', title: op.label })
+                : await send(tenant, op.useKey, 'POST', `/v1/projects/${projectId}/workflows`, { name: op.label, steps: [{ name: 'Look', kind: 'review', requiredRole: 'member' }] });
+            expect(response.status, `${op.kind} in another organization's project ${JSON.stringify(response.body)}`).toBe(404);
+            refused++;
             continue;
           }
           const projectId = projects[op.label.length % projects.length]!;
@@ -70,8 +87,10 @@ describe('tenant isolation under random operations from three organizations', ()
       }),
       { numRuns: 50 },
     );
-    // 50 runs of 20 operations each.
-    expect(created.length).toBe(1000);
+    // 50 runs of 20 operations each; the refused ones wrote nothing (the lists below hold exactly what was created).
+    expect(operations).toBe(1000);
+    expect(refused).toBeGreaterThan(0);
+    expect(created.length).toBe(operations - refused);
 
     const listIds = async (tenant: TestTenant, path: string) => {
       const ids: string[] = [];
@@ -107,15 +126,20 @@ describe('tenant isolation under random operations from three organizations', ()
       for (const other of others) {
         expect((await tenant.owner.request('GET', readPath[other.kind](other.id))).status, `${other.kind} ${other.id}`).toBe(404);
       }
-      // Search for what others wrote: hits, if any, are always the organization's own.
+      // Search for what others wrote, taking only labels search can find (its owner finds each: checked
+      // for every organization below): hits, if any, are always the organization's own.
+      const searchable = (c: Created) => (c.kind === 'decision' || c.kind === 'transcript') && /[\p{L}\p{N}]{4,}/u.test(c.label);
       const ownSources = new Set(created.filter((c) => c.tenant === index).map((c) => c.id));
-      for (const other of created.filter((c) => c.tenant !== index && (c.kind === 'decision' || c.kind === 'transcript')).slice(0, 15)) {
-        const hits = (await tenant.owner.request('GET', `/v1/search?q=${encodeURIComponent(other.label)}`)).body.data as { source: { id: string } }[];
+      const theirsToSearch = created.filter((c) => c.tenant !== index && searchable(c)).slice(0, 15);
+      expect(theirsToSearch.length, 'searchable labels of other organizations').toBeGreaterThan(0);
+      for (const other of theirsToSearch) {
+        const hits = (await tenant.owner.request('GET', `/v1/search?q=${encodeURIComponent(other.label)}&limit=50`)).body.data as { source: { id: string } }[];
         for (const hit of hits) expect(ownSources.has(hit.source.id), `search leaked ${hit.source.id}`).toBe(true);
       }
       // ...and what it wrote itself is found (the index is not simply empty).
-      const searchable = (c: Created) => (c.kind === 'decision' || c.kind === 'transcript') && /[\p{L}\p{N}]{4,}/u.test(c.label);
-      for (const own of created.filter((c) => c.tenant === index && searchable(c)).slice(0, 5)) {
+      const ownToSearch = created.filter((c) => c.tenant === index && searchable(c)).slice(0, 5);
+      expect(ownToSearch.length, 'searchable labels of this organization').toBeGreaterThan(0);
+      for (const own of ownToSearch) {
         const hits = (await tenant.owner.request('GET', `/v1/search?q=${encodeURIComponent(own.label)}&limit=50`)).body.data as { source: { id: string } }[];
         expect(hits.map((h) => h.source.id), `search misses ${own.kind} ${own.id}`).toContain(own.id);
       }

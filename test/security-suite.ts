@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../db/operators.ts';
 import { selectFunctions } from '../functions/index.ts';
@@ -14,6 +15,13 @@ export interface RouteFixture {
   query?: string;
   /** False where the route is for signed-in members only (API keys get 403 there). */
   apiKey?: boolean;
+  /**
+   * For a route that acts on another organization's resource: the GET path (of any
+   * mounted function) whose answer to the owner must be the same after the attempt.
+   * By default the GET at the route's own path, else at the nearest parent path
+   * (an action suffix such as /archive trimmed off) among the function's routes.
+   */
+  read?: string;
 }
 
 export interface SecuritySuiteOptions {
@@ -23,8 +31,9 @@ export interface SecuritySuiteOptions {
   /**
    * Creates a resource in the tenant's organization over HTTP and returns its id
    * (used for every path parameter) or the value of each path parameter by name.
+   * It gets the suite's database, to run queued jobs (the search index) on it.
    */
-  createResource(tenant: TestTenant): Promise<string | Record<string, string>>;
+  createResource(tenant: TestTenant, suite: { db: TestDatabase }): Promise<string | Record<string, string>>;
 }
 
 interface RouteUnderTest {
@@ -68,8 +77,24 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
     let mine: TestTenant;
     let theirs: TestTenant;
     let theirResource: Record<string, string>;
-    /** What each GET route with parameters shows the owner before the suite runs, by path. */
+    /** What each read path shows the owner before the suite runs, by path. */
     const theirSnapshots = new Map<string, unknown>();
+    /** The last row of the other organization's audit log before the suite runs: nothing may write there. */
+    let theirLastAudit: unknown;
+    const lastAuditOf = async (orgId: string) =>
+      (await db.admin.withTenant(orgId, (tx) => tx.execute<{ seq: string; action: string }>(sql`select seq, action from audit_log order by seq desc limit 1`)))[0];
+    /** The read path whose owner view a route acting on `{...}` must leave unchanged. */
+    const readPathOf = (route: RouteUnderTest): string | undefined => {
+      if (route.method === 'GET') return route.path;
+      if (route.fixture?.read) return route.fixture.read;
+      const segments = route.path.split('/');
+      for (let n = segments.length; n > 2; n--) {
+        const parent = segments.slice(0, n).join('/');
+        if (routes.some((r) => r.method === 'GET' && r.path === parent)) return parent;
+      }
+      return undefined;
+    };
+    const readPaths = () => [...new Set(routes.filter((r) => r.path.includes('{')).map(readPathOf))].filter((p) => p !== undefined);
     let revokedKey: string;
     let signedOutCookie: string;
     let homeless: UserAgent;
@@ -104,6 +129,25 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
       const { instance: _instance, ...rest } = (await response.json()) as Record<string, unknown>;
       return rest;
     };
+    const readRoute = (path: string): RouteUnderTest => ({ name: `GET ${path}`, method: 'GET', path, fixture: undefined });
+    /**
+     * A response as the caller sees it, less what differs between any two requests: the
+     * problem's request id, and in an audit export the audit.export rows, one of which
+     * each export appends (so each export shows the one before it).
+     */
+    const seen = async (response: Response) => {
+      const text = await response.text();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = text.split('\n').filter((line) => !line.includes('"action":"audit.export"'));
+      }
+      if (body && typeof body === 'object' && 'instance' in body) delete (body as Record<string, unknown>).instance;
+      return { status: response.status, body };
+    };
+    /** Everything that names the other organization or what it owns: no answer to mine may contain any of it. */
+    const theirNames = () => [theirs.orgId, theirs.keyId, ...Object.values(theirResource)].filter((v) => v.length >= 8);
     const credentialsFor = (route: RouteUnderTest): Credential[] => (route.fixture?.apiKey === false ? ['session'] : ['api key', 'session']);
 
     beforeAll(async () => {
@@ -118,11 +162,15 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
       behindProxy = await startTestServer(db, { functions, config: { production: true, trustedProxies: ['127.0.0.1/32'] } });
       mine = await createTenant(db, dev, 'Mine');
       theirs = await createTenant(db, dev, 'Theirs');
-      const created = await options.createResource(theirs);
+      const created = await options.createResource(theirs, { db });
       theirResource = typeof created === 'string' ? { id: created } : created;
-      for (const getRoute of routes.filter((r) => r.method === 'GET' && r.path.includes('{'))) {
-        theirSnapshots.set(getRoute.path, await (await sendAs(theirs, 'session', getRoute, theirResource)).json());
+      for (const path of readPaths()) {
+        const response = await sendAs(theirs, 'session', readRoute(path), theirResource);
+        expect(response.status, `the owner reads ${path}`).toBe(200);
+        theirSnapshots.set(path, await response.json());
       }
+      theirLastAudit = await lastAuditOf(theirs.orgId);
+      expect(theirLastAudit, 'the other organization has an audit log to compare').toBeDefined();
       for (const route of routes) {
         const body = route.fixture?.body;
         bodies.set(route.name, typeof body === 'function' ? await (body as (t: TestTenant) => Promise<unknown>)(mine) : body);
@@ -145,6 +193,9 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
     it('covers every route the function declares', () => {
       expect(routes.length).toBeGreaterThan(0);
       for (const route of routes) expect(route.fixture, `${route.name} has no fixture in the security suite`).toBeDefined();
+      for (const route of routes.filter((r) => r.path.includes('{'))) {
+        expect(readPathOf(route), `${route.name}: name the read path that shows its target (fixture.read)`).toBeDefined();
+      }
     });
 
     for (const route of routes) {
@@ -192,18 +243,19 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
               const absent = await sendAs(mine, credential, route, missing());
               expect(other.status).toBe(404);
               expect(await problemOf(other)).toEqual(await problemOf(absent));
-              const getRoute = routes.find((r) => r.method === 'GET' && r.path === route.path);
-              if (getRoute) {
-                const owner = await sendAs(theirs, 'session', getRoute, theirResource);
-                expect(owner.status).toBe(200);
-                expect(await owner.json()).toEqual(theirSnapshots.get(getRoute.path));
-              }
+              const path = readPathOf(route)!;
+              const owner = await sendAs(theirs, 'session', readRoute(path), theirResource);
+              expect(owner.status, path).toBe(200);
+              expect(await owner.json(), path).toEqual(theirSnapshots.get(path));
+              expect(await lastAuditOf(theirs.orgId), 'the other organization’s audit log').toEqual(theirLastAudit);
             });
           }
 
           it(`ignores a header or query parameter naming another organization (${credential})`, async () => {
             const naming = { 'x-organization-id': theirs.orgId, 'x-org-id': theirs.orgId, 'x-tenant-id': theirs.orgId };
             const suffix = `?organizationId=${theirs.orgId}&orgId=${theirs.orgId}`;
+            // A read is answered as if nothing named the other organization: the same as without the names.
+            const plain = route.method === 'GET' ? await seen(await sendAs(mine, credential, route, theirResource)) : undefined;
             let response = await sendAs(mine, credential, route, theirResource, naming, route.method === 'GET' ? suffix : '');
             if (response.status === 400 && route.method === 'GET') {
               // A route that refuses unknown query parameters (the audit log's filters) names them;
@@ -214,18 +266,21 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
               ]);
               response = await sendAs(mine, credential, route, theirResource, naming, '');
             }
-            expect(JSON.stringify(await response.text())).not.toContain(theirResource.id);
-            if (!route.path.includes('{')) expect(response.status).toBeLessThan(300);
-            else expect(response.status).toBe(404);
+            const named = await seen(response);
+            for (const name of theirNames()) expect(JSON.stringify(named.body), name).not.toContain(name);
+            if (!route.path.includes('{')) expect(named.status).toBeLessThan(300);
+            else expect(named.status).toBe(404);
+            if (plain) expect(named).toEqual(plain);
+            expect(await lastAuditOf(theirs.orgId), 'the other organization’s audit log').toEqual(theirLastAudit);
           });
         }
 
         it('refuses plain HTTP in production (GET/HEAD redirect to https, other methods 403)', async () => {
-          expectRefusedPlainHttp(route, await send(production, route, mine.headers, theirResource));
+          await expectRefusedPlainHttp(route, await send(production, route, mine.headers, theirResource));
         });
 
         it('ignores X-Forwarded-Proto from a peer that is not a trusted proxy', async () => {
-          expectRefusedPlainHttp(route, await send(production, route, { ...mine.headers, 'x-forwarded-proto': 'https' }, theirResource));
+          await expectRefusedPlainHttp(route, await send(production, route, { ...mine.headers, 'x-forwarded-proto': 'https' }, theirResource));
         });
 
         it('believes X-Forwarded-Proto from a trusted proxy', async () => {
@@ -239,12 +294,17 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
   });
 }
 
-function expectRefusedPlainHttp(route: RouteUnderTest, response: Response) {
+/**
+ * The TLS check itself must have answered: on a session-only route the role
+ * check also answers an API key with 403, so the status alone proves nothing.
+ */
+async function expectRefusedPlainHttp(route: RouteUnderTest, response: Response) {
   if (route.method === 'GET' || route.method === 'HEAD') {
     expect(response.status).toBe(308);
     expect(response.headers.get('location')).toMatch(/^https:\/\//);
   } else {
     expect(response.status).toBe(403);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(((await response.json()) as { type?: string }).type).toBe('urn:kommit:problem:tls-required');
   }
 }

@@ -316,7 +316,8 @@ describe('the batched delete', () => {
 
 describeTenantRouteSecurity({
   fn: organizations,
-  fixtures: { 'DELETE /v1/organizations/{id}': { body: { confirm: 'nope' } } },
+  // The session lists the owner's organizations: a deletion would take the organization out of it.
+  fixtures: { 'DELETE /v1/organizations/{id}': { body: { confirm: 'nope' }, read: '/v1/session' } },
   async createResource(tenant) {
     return tenant.orgId;
   },

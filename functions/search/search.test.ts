@@ -215,10 +215,18 @@ describe('hybrid search', () => {
   });
 });
 
+// The other organization writes a word no one else does and finds it itself; searched for
+// as mine, with or without a header naming the other organization, it must find nothing.
+const MARKER = 'quokkaquillion';
 describeTenantRouteSecurity({
   fn: search,
-  fixtures: { 'GET /v1/search': { query: 'q=customer%20data' } },
-  async createResource(tenant) {
-    return tenant.orgId;
+  fixtures: { 'GET /v1/search': { query: `q=${MARKER}` } },
+  async createResource(tenant, { db }) {
+    const projectId = (await tenant.owner.request('POST', '/v1/projects', { name: 'theirs' })).body.id;
+    const id = (await tenant.owner.request('POST', '/v1/decision-events', { projectId, kind: 'decision', title: `The ${MARKER} decision` })).body.id as string;
+    await runJobs(db);
+    const found = (await tenant.owner.request('GET', `/v1/search?q=${MARKER}`)).body.data.map((h: { source: { id: string } }) => h.source.id);
+    expect(found, 'the owner finds its own marker').toEqual([id]);
+    return id;
   },
 });

@@ -126,9 +126,13 @@ export async function hybridSearch(tx: Tx, search: SearchQuery, options: HybridO
   const terms = (options.anyTerms ?? []).filter((t) => /^[\p{L}\p{N}]+$/u.test(t));
   // Words of three letters or more match as prefixes (stems); shorter ones only
   // as themselves, or "ab ac ad ..." would match nearly every passage.
+  // Or'ed with Postgres's own reading of the query (all its words), which splits
+  // text exactly as the index did: where the two differ (a letter Postgres does
+  // not count as one, "x/bind__" read as a file path) a passage is still found
+  // by its own words.
   const textQuery = terms.length
-    ? sql`to_tsquery('simple', ${terms.map((t) => (t.length >= 3 ? `'${t}':*` : `'${t}'`)).join(' | ')})`
-    : sql`plainto_tsquery('simple', ${query})`;
+    ? sql`(select to_tsquery('simple', ${terms.map((t) => (t.length >= 3 ? `'${t}':*` : `'${t}'`)).join(' | ')}) || plainto_tsquery('simple', ${query}) as q) as text_query`
+    : sql`plainto_tsquery('simple', ${query}) as q`;
   // Inner product either way. pgvector's operator (<#> is its negative) runs in C;
   // the query vector is cast once, as an uncorrelated subquery.
   const similarity =
@@ -142,7 +146,7 @@ export async function hybridSearch(tx: Tx, search: SearchQuery, options: HybridO
     const matches = [
       ...(await tx.execute<{ id: string; similarity: number | null }>(sql`
         select id, case when ${comparable} then ${similarity} end as similarity
-        from (select id, embedding, model from search_chunks, ${textQuery} as q
+        from (select id, embedding, model from search_chunks, ${textQuery}
               where tsv @@ q and ${types}
               order by ts_rank(tsv, q) desc, id limit ${Math.max(candidates, options.vectorWithinText)}) as best`)),
     ];
@@ -153,7 +157,7 @@ export async function hybridSearch(tx: Tx, search: SearchQuery, options: HybridO
       .slice(0, candidates);
   } else {
     byText = await tx.execute<{ id: string }>(sql`
-      select id from search_chunks, ${textQuery} as q
+      select id from search_chunks, ${textQuery}
       where tsv @@ q and ${types}
       order by ts_rank(tsv, q) desc, id limit ${candidates}`);
     byVector = await tx.execute<{ id: string }>(sql`

@@ -206,6 +206,19 @@ describe('hybrid search', () => {
     expect((await acme.owner.request('GET', '/v1/search?q=res')).body.data.map((h: { source: { id: string } }) => h.source.id)).toContain(ids.residency);
   });
 
+  it('finds a passage by its own words where Postgres splits them unlike the query terms (a file-path-like token, letters of rare scripts)', async () => {
+    const projectId = (await acme.owner.request('POST', '/v1/projects', { name: 'odd words' })).body.id;
+    // Each of these once came back empty when searched for exactly (found by the isolation property test).
+    const titles = ['\u{1F365})\u16B5o\u0302\u0309/bind__', 'E\u0302\u0309\uA42B\u{1014C}\u{1142E}\uA0FC', '\u24CF\u154F\u{16B88}\u{1B0F0}\uA7AC\u{105A5}\u19E8\uFD45'];
+    const ids = [];
+    for (const title of titles) ids.push((await acme.owner.request('POST', '/v1/decision-events', { projectId, kind: 'learning', title })).body.id);
+    await runJobs(env.db);
+    for (const [i, title] of titles.entries()) {
+      const hits = (await acme.owner.request('GET', `/v1/search?q=${encodeURIComponent(title)}&limit=50`)).body.data as { source: { id: string } }[];
+      expect(hits.map((h) => h.source.id), title).toContain(ids[i]);
+    }
+  });
+
   it('answers bad queries with 400 and field paths', async () => {
     for (const [query, field] of [['q=', 'query.q'], ['q=x&types=projects', 'query.types'], ['q=x&limit=500', 'query.limit']]) {
       const response = await acme.owner.request('GET', `/v1/search?${query}`);

@@ -187,6 +187,10 @@ describe('kommit-audit verify-pack', () => {
     expect(unpinned).toMatchObject({ code: 3, stderr: '' });
     expect(unpinned.stdout).toMatch(/^UNAUTHENTICATED: internally consistent \(.*\), but checked only against the key inside the pack.*pass --public-key/);
     oneLine(unpinned.stdout);
+    // A kept checkpoint is for verify: refused here rather than ignored.
+    const withCheckpoint = await kommitAudit(['verify-pack', genuine, '--public-key', publicKey, '--checkpoint', genuine]);
+    expect(withCheckpoint).toMatchObject({ code: 2, stdout: '' });
+    expect(withCheckpoint.stderr).toMatch(/^--checkpoint is for verify/);
   });
 
   it('refuses a forged pack under the deployment’s key: a key of its own, or no signature over its rows', async () => {

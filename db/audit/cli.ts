@@ -160,6 +160,11 @@ async function run(argv: string[]) {
   const [command, file] = parsed.positionals;
   const publicKey = parsed.values['public-key'] === undefined ? undefined : itselfOrFile('--public-key', parsed.values['public-key'], isVerifierKey);
   if (command === 'verify-pack' && file && !parsed.values.help) {
+    // The pack carries its own checkpoints; a kept one given here would go unread, and silently.
+    if (parsed.values.checkpoint !== undefined) {
+      process.stderr.write(`--checkpoint is for verify; verify-pack checks the checkpoints inside the pack under --public-key\n${USAGE}\n`);
+      return EXIT.noVerdict;
+    }
     let zip: Buffer;
     try {
       zip = readFileSync(file);

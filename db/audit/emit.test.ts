@@ -71,6 +71,20 @@ describe('emitAudit', () => {
     }
   });
 
+  it('reads a row forged below seq 1 too: the first batch has no lower bound', async () => {
+    const org = await createOrganization(db.admin, { name: 'Forged at zero' });
+    await db.admin.withTenant(org, async (tx) => {
+      await tx.execute(sql`alter table audit_log disable trigger audit_log_append_only`);
+      await tx.execute(sql`
+        insert into audit_log (org_id, seq, occurred_at, actor_type, actor_id, action, data, prev_hash, hash)
+        select org_id, 0, occurred_at, actor_type, actor_id, 'forged.before', data, sha256('forged'::bytea), hash from audit_log where seq = 1`);
+      await tx.execute(sql`alter table audit_log enable trigger audit_log_append_only`);
+    });
+    for (const batchRows of [1, 250_000]) {
+      expect(await db.app.withTenant(org, (tx) => readChain(tx, org, { batchRows })), String(batchRows)).toMatchObject({ ok: false });
+    }
+  });
+
   it('rolls back with the change: the change and its audit row commit together or not at all', async () => {
     const org = await createOrganization(db.admin, { name: 'Atomic' });
     await expect(

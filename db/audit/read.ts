@@ -174,10 +174,18 @@ export async function readChain(tx: Tx, orgId: string, options: { signer?: Pick<
   // the batch is drained unread: cancelling would abort the caller's transaction.
   const upTo = head ? Number(head.seq) : Number.MAX_SAFE_INTEGER;
   const batchRows = options.batchRows ?? BATCH_ROWS;
-  for (let after = 0; !verifier.failed && after < upTo; after += batchRows) {
+  // The first batch has no lower bound: a row forged at seq 0 or below must be read too.
+  let after: number | null = null;
+  while (!verifier.failed && (after ?? 0) < upTo) {
     let rows = 0;
+    const end = Math.min((after ?? 0) + batchRows, upTo);
     await postgresTransaction(tx)
-      .unsafe(`select ${RECORD_COLUMNS_TEXT} from audit_log where seq > $1 and seq <= $2 order by seq`, [after, Math.min(after + batchRows, upTo)])
+      .unsafe(
+        after === null
+          ? `select ${RECORD_COLUMNS_TEXT} from audit_log where seq <= $1 order by seq`
+          : `select ${RECORD_COLUMNS_TEXT} from audit_log where seq > $2 and seq <= $1 order by seq`,
+        after === null ? [end] : [end, after],
+      )
       .raw()
       .forEach((row) => {
         rows++;
@@ -188,6 +196,7 @@ export async function readChain(tx: Tx, orgId: string, options: { signer?: Pick<
       });
     // Without a head row (it is made with the organization) the end is unknown: stop at the first empty range.
     if (!head && rows === 0) break;
+    after = end;
   }
   const result = verifier.finish();
   if (result.ok) {

@@ -183,7 +183,7 @@ function checkpointDue(signer: CheckpointSigner | undefined, appended: Appended)
  * is, or will be, committed, and a checkpoint written later than another one
  * never moves the head's record of the last checkpoint back.
  */
-export async function writeCheckpoint(tx: Tx, ctx: AuditContext, appended: { seq: number; hash: Buffer; occurredAt: string }) {
+export async function writeCheckpoint(tx: Tx, ctx: Pick<AuditContext, 'orgId' | 'signer'>, appended: { seq: number; hash: Buffer; occurredAt: string }) {
   const signer = ctx.signer;
   if (!signer) return;
   const { seq, hash, occurredAt } = appended;

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { verifierKey, type CheckpointSigner } from '../../db/audit/checkpoint.ts';
 import { writeCheckpoint } from '../../db/audit/emit.ts';
 import { PACK_KIND, PACK_PATHS, sha256Hex, type PackManifest } from '../../db/audit/pack.ts';
-import { RECORD_COLUMNS, toRecord, type RecordRow } from '../../db/audit/read.ts';
+import { hashedTimeText, RECORD_COLUMNS, toRecord, type RecordRow } from '../../db/audit/read.ts';
 import type { Tx } from '../../db/tenant.ts';
 import { ApiError } from '../../middleware/errors.ts';
 
@@ -101,8 +101,8 @@ export async function buildEvidencePack(tx: Tx, input: PackInput): Promise<{ zip
     // None signed since (a period ending now): sign the period's last row, so
     // the pack verifies today instead of after the next scheduled checkpoint.
     const [row] = await tx.execute<{ hash: Buffer; occurred_at: string }>(sql`
-      select hash, to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as occurred_at from audit_log where seq = ${Number(last.seq)}`);
-    await writeCheckpoint(tx, { orgId: input.orgId, actor: { type: 'system', id: null }, signer: input.signer }, { seq: Number(last.seq), hash: row!.hash, occurredAt: row!.occurred_at });
+      select hash, ${sql.raw(hashedTimeText('occurred_at'))} as occurred_at from audit_log where seq = ${Number(last.seq)}`);
+    await writeCheckpoint(tx, { orgId: input.orgId, signer: input.signer }, { seq: Number(last.seq), hash: row!.hash, occurredAt: row!.occurred_at });
     covering = { seq: last.seq };
   }
   const head = Number(covering?.seq ?? last?.seq ?? 0);

@@ -28,6 +28,9 @@ export const decisionDelivery = z.object({
 /** A delivery that can never succeed as it is: dead at once instead of retried (as is one whose data the database refuses, see isDataError). */
 class Undeliverable extends Error {}
 
+/** The delivery, unless an earlier attempt already settled it (processed or dead). */
+const unsettled = (deliveryId: string) => and(eq(webhookDeliveries.id, deliveryId), notInArray(webhookDeliveries.status, ['processed', 'dead']));
+
 type Endpoint = typeof webhookEndpoints.$inferSelect;
 type Delivery = typeof webhookDeliveries.$inferSelect;
 
@@ -122,7 +125,7 @@ export const hookTasks: KommitTaskList = {
             tx
               .update(webhookDeliveries)
               .set({ status: 'dead', attempts: sql`${webhookDeliveries.attempts} + 1`, lastError: `gave up after the last attempt: ${reasonOf(error)}`.slice(0, 1000) })
-              .where(and(eq(webhookDeliveries.id, deliveryId), notInArray(webhookDeliveries.status, ['processed', 'dead']))),
+              .where(unsettled(deliveryId)),
           )
           .catch((cause: unknown) => logger.error({ err: cause, orgId, deliveryId }, 'could not record a webhook delivery as dead after its last attempt'));
       }
@@ -141,7 +144,7 @@ async function processDelivery(orgId: string, deliveryId: string, { database, jo
       await tx
         .update(webhookDeliveries)
         .set({ status: 'dead', lastError: `not processed: the organization is being deleted (requested ${org.deletionRequestedAt})` })
-        .where(and(eq(webhookDeliveries.id, deliveryId), notInArray(webhookDeliveries.status, ['processed', 'dead'])));
+        .where(unsettled(deliveryId));
       return null;
     }
     const [found] = await tx

@@ -83,6 +83,8 @@ async function assertReauthenticated(c: Context<AppEnv>, password: string | unde
   return principal.userId;
 }
 
+const alreadyUnderWay = () => new ApiError('conflict', 'The deletion of this organization is already under way.');
+
 export function registerDeleteOrganization(app: FunctionApp) {
   app.openapi(route, async (c) => {
     const { id } = c.req.valid('param');
@@ -100,11 +102,11 @@ export function registerDeleteOrganization(app: FunctionApp) {
     // on it in turn (for the organization row), Postgres would have broken the
     // cycle with a 40P01. So the second does not wait: it is told.
     const [turn] = await c.var.tx.execute<{ ours: boolean }>(sql`select pg_try_advisory_xact_lock(hashtextextended(${`org-deletion:${id}`}, 0)) as ours`);
-    if (!turn?.ours) throw new ApiError('conflict', 'The deletion of this organization is already under way.');
+    if (!turn?.ours) throw alreadyUnderWay();
     const [record] = await c.var.tx.execute<{ id: string }>(sql`select kommit_begin_org_deletion(${actor}) as id`).catch((error: unknown) => {
       // The database's own checks, should the request's have been passed by a change that raced it.
       if (sqlStateOf(error) === '42501') throw new ApiError('forbidden', 'Only an owner can delete the organization.');
-      if (sqlStateOf(error) === '55000') throw new ApiError('conflict', 'The deletion of this organization is already under way.');
+      if (sqlStateOf(error) === '55000') throw alreadyUnderWay();
       throw error;
     });
     c.get('platform').logger.info({ orgId: id, deletionId: record!.id, actorId: actor }, 'organization deletion requested');

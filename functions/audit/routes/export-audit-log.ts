@@ -74,7 +74,8 @@ export function registerExportAuditLog(app: FunctionApp) {
     const asCaller = callerTransactions(c);
     const where = filterSql(filter);
     const line = format === 'csv' ? csvLine : jsonLine;
-    let after = 0;
+    // No lower bound on the first page: a row forged at seq 0 or below is exported too, and fails offline verification.
+    let after: number | null = null;
     let headerSent = false;
 
     // Each page is read in a short tenant transaction of its own when the client
@@ -98,7 +99,7 @@ export function registerExportAuditLog(app: FunctionApp) {
           select ${RECORD_COLUMNS} from (
             select *, sum(bytes) over (order by seq) - bytes as bytes_before from (
               select *, octet_length(data::text) as bytes from audit_log
-              where seq > ${after} and seq <= ${upTo} and ${where} order by seq limit ${PAGE}
+              where ${after === null ? sql`true` : sql`seq > ${after}`} and seq <= ${upTo} and ${where} order by seq limit ${PAGE}
             ) as page
           ) as audit_log
           where bytes_before < ${PAGE_BYTES} order by seq`);

@@ -99,6 +99,17 @@ describe('tampering with the audit log is detected, by the API and offline', () 
     expect((await offline(tenant)).line).toMatch(/^NOT VERIFIED: first break at seq 7 \(missing\)/);
   });
 
+  it('a row forged below seq 1', async () => {
+    const tenant = await chainOf13();
+    await tamper(tenant, (tx) =>
+      tx.execute(sql`
+        insert into audit_log (org_id, seq, occurred_at, actor_type, actor_id, action, data, prev_hash, hash)
+        select org_id, 0, occurred_at, actor_type, actor_id, 'forged.before', data, sha256('forged'::bytea), hash from audit_log where seq = 1`),
+    );
+    expect((await api(tenant, '/v1/audit-log/verify')).ok).toBe(false);
+    expect((await offline(tenant)).line).toMatch(/^NOT VERIFIED/);
+  });
+
   it('two rows swapped', async () => {
     const tenant = await chainOf13();
     await tamper(tenant, async (tx) => {

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../test/database.ts';
 import { expectRlsViolation } from '../test/expect.ts';
+import { settledWithin } from '../test/tenants.ts';
 import { hashApiKey } from '../auth/api-keys.ts';
 import { createApiKey, createOrganization } from './operators.ts';
 import { projects } from './schema/projects.ts';
@@ -138,6 +139,61 @@ describe('withTenantKey', () => {
     // Within the minute nothing is written again.
     await db.app.withTenantKey(hash, async () => undefined);
     expect(await lastUsed()).toBe(first);
+  });
+
+  it('holds the key for the whole transaction: a revocation or deletion waits for it, and entries after it find nothing', async () => {
+    const revocations = [
+      // As the request role, the way the route revokes.
+      (id: string) => db.app.withTenant(orgA, (tx) => tx.execute(sql`update api_keys set revoked_at = now() where id = ${id}`)),
+      // As beheerder, the way an organization's deletion (and its cascade) removes keys.
+      (id: string) => db.admin.withTenant(orgA, (tx) => tx.execute(sql`delete from api_keys where id = ${id}`)),
+    ];
+    for (const revoke of revocations) {
+      const { id, key } = await createApiKey(db.admin, orgA, 'held');
+      const hash = hashApiKey(key);
+      // Its use is recorded now, so the request below writes (and row-locks) nothing of the key.
+      await db.app.withTenantKey(hash, async () => undefined);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let entered!: () => void;
+      const inside = new Promise<void>((resolve) => (entered = resolve));
+      // A request in flight, which writes after the revocation was asked for.
+      const request = db.app.withTenantKey(hash, async (tx, found) => {
+        expect(found).toEqual({ orgId: orgA, keyId: id });
+        entered();
+        await held;
+        await tx.insert(projects).values({ orgId: orgA, name: `written while ${id} was held` });
+      });
+      await inside;
+      const revocation = revoke(id);
+      expect(await settledWithin(revocation)).toBe('waiting');
+      release();
+      await request;
+      await revocation;
+      const [written] = await db.admin.withTenant(orgA, (tx) => tx.execute(sql`select count(*)::int as n from projects where name = ${`written while ${id} was held`}`));
+      expect(written).toEqual({ n: 1 });
+      expect(await db.app.withTenantKey(hash, async (_tx, found) => found)).toBeNull();
+    }
+  });
+
+  it('waits for a revocation under way and then finds the key revoked, rather than entering on the row it was shown before', async () => {
+    const { id, key } = await createApiKey(db.admin, orgA, 'revoked meanwhile');
+    const hash = hashApiKey(key);
+    let commit!: () => void;
+    const held = new Promise<void>((resolve) => (commit = resolve));
+    let updated!: () => void;
+    const revoking = new Promise<void>((resolve) => (updated = resolve));
+    const revocation = db.app.withTenant(orgA, async (tx) => {
+      await tx.execute(sql`update api_keys set revoked_at = now() where id = ${id}`);
+      updated();
+      await held;
+    });
+    await revoking;
+    const entry = db.app.withTenantKey(hash, async (tx, found) => ({ found, projects: await tx.select().from(projects) }));
+    expect(await settledWithin(entry)).toBe('waiting');
+    commit();
+    await revocation;
+    expect(await entry).toEqual({ found: null, projects: [] });
   });
 
   it('resolves nothing for an unknown or revoked key, and sets no tenant context then', async () => {

@@ -6,7 +6,7 @@ import type { TestDatabase } from '../../test/database.ts';
 import { postgresError } from '../../test/expect.ts';
 import { runJobs } from '../../test/jobs.ts';
 import { describeTenantRouteSecurity } from '../../test/security-suite.ts';
-import { createTenant, type TestTenant } from '../../test/tenants.ts';
+import { createTenant, holdKeyTransaction, settledWithin, type TestTenant } from '../../test/tenants.ts';
 import { useTestServer } from '../../test/use-server.ts';
 import { uniqueEmail, UserAgent } from '../../test/user-agent.ts';
 import organizations from './index.ts';
@@ -224,6 +224,17 @@ describe('DELETE /v1/organizations/{id}', () => {
     expect(response.status).toBe(202);
     await runJobs(env.db);
     expect(Object.values(await countsOf(env.db, tenant.orgId)).every((n) => n === 0)).toBe(true);
+  });
+
+  it('waits for requests in flight with one of its API keys, and lets no request with them in after', async () => {
+    const tenant = await createTenant(env.db, env.server, 'Keys in flight');
+    const inFlight = await holdKeyTransaction(env.db, tenant.key);
+    const deletion = tenant.owner.request('DELETE', `/v1/organizations/${tenant.orgId}`, { confirm: await slugOf(env.db, tenant.orgId) });
+    expect(await settledWithin(deletion)).toBe('waiting');
+    await inFlight.release();
+    expect((await deletion).status).toBe(202);
+    expect((await fetch(`${env.server.url}/v1/projects`, { headers: tenant.headers })).status).toBe(401);
+    await runJobs(env.db);
   });
 
   it('answers a second deletion sent at the same time with 409, never a deadlock or a 500', async () => {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createTenant, type TestTenant } from '../../../test/tenants.ts';
+import { createTenant, holdKeyTransaction, settledWithin, type TestTenant } from '../../../test/tenants.ts';
 import { useTestServer } from '../../../test/use-server.ts';
 
 const env = useTestServer();
@@ -31,6 +31,21 @@ describe('API keys', () => {
     expect(revoked.body.revokedAt).not.toBeNull();
     expect((await fetch(`${env.server.url}/v1/projects`, { headers: asKey })).status).toBe(401);
     expect((await tenant.owner.request('DELETE', `/v1/api-keys/${id}`)).status).toBe(404);
+  });
+
+  it('are revoked only once the requests in flight with them have finished, and none after it gets in', async () => {
+    const { key, id } = (await tenant.owner.request('POST', '/v1/api-keys', { name: 'in flight' })).body;
+    const asKey = { authorization: `Bearer ${key}` };
+    expect((await fetch(`${env.server.url}/v1/projects`, { headers: asKey })).status).toBe(200);
+    const inFlight = await holdKeyTransaction(env.db, key);
+    const revoked = tenant.owner.request('DELETE', `/v1/api-keys/${id}`);
+    expect(await settledWithin(revoked)).toBe('waiting');
+    // A request that comes in meanwhile is held too, and then refused.
+    const late = fetch(`${env.server.url}/v1/projects`, { headers: asKey });
+    expect(await settledWithin(late)).toBe('waiting');
+    await inFlight.release();
+    expect((await revoked).status).toBe(200);
+    expect((await late).status).toBe(401);
   });
 
   it('list page by page with a cursor, and filter on revoked, so no key is ever out of reach', async () => {

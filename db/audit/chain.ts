@@ -370,6 +370,9 @@ function hasExportKeys(record: object) {
   return true;
 }
 
+/** Why a blank line before a row fails an export: the export writes none there (it would be a row removed, or text added). */
+export const BLANK_LINE = 'is blank: an export has no blank line before its last row';
+
 /**
  * An export line (without its line break) as a record, or why it is none. The
  * hash covers the parsed values only, so the line must also be exactly what

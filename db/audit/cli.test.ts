@@ -127,6 +127,13 @@ describe('kommit-audit verify', () => {
       expect(run, line2).toMatchObject({ code: 1, stderr: '' });
       expect(run.stdout).toMatch(/^NOT VERIFIED: line 2 is not written as the export writes it/);
     }
+    // A blank line before a row is refused, wherever it is; blank lines after the last row are an editor's.
+    for (const [at, text] of [[2, [lines[0], '', ...lines.slice(1)]], [1, ['  ', ...lines]], [3, [...lines.slice(0, 2), '\t', lines[2]]]] as const) {
+      const run = await kommitAudit(['verify', await file(`blank-${at}.jsonl`, text.join('\n'))]);
+      expect(run).toMatchObject({ code: 1, stderr: '' });
+      expect(run.stdout).toBe(`NOT VERIFIED: line ${at} is blank: an export has no blank line before its last row\n`);
+    }
+    expect(await kommitAudit(['verify', await file('trailing.jsonl', `${jsonl(rows)}\n\n \n`)])).toMatchObject({ code: 0 });
     // Line breaks are not part of a line: an export saved with CRLF still verifies.
     expect(await kommitAudit(['verify', await file('crlf.jsonl', jsonl(rows).replaceAll('\n', '\r\n'))])).toMatchObject({ code: 0 });
   });

@@ -2,7 +2,7 @@ import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
-import { ChainVerifier, checkAgainstCheckpoint, parseExportLine } from './chain.ts';
+import { BLANK_LINE, ChainVerifier, checkAgainstCheckpoint, parseExportLine } from './chain.ts';
 import { verifyCheckpoint, type VerifiedCheckpoint } from './checkpoint.ts';
 import { verifyPack } from './pack.ts';
 
@@ -77,16 +77,21 @@ export async function verifyExportFile(
   let lineNumber = 0;
   let orgId: string | undefined;
   let hashAtCheckpoint: string | null = null;
+  // Trailing blank lines are an editor's; one before a row is not how an export is written.
+  let blankLine: number | undefined;
   try {
     for await (let line of createInterface({ input, crlfDelay: Infinity })) {
       lineNumber++;
       // A byte order mark an editor added: no export starts with one.
       if (lineNumber === 1 && line.startsWith('\uFEFF')) line = line.slice(1);
-      if (!line.trim()) continue;
-      const record = parseExportLine(line);
+      if (!line.trim()) {
+        blankLine ??= lineNumber;
+        continue;
+      }
+      const record = blankLine === undefined ? parseExportLine(line) : BLANK_LINE;
       if (typeof record === 'string') {
         input.destroy();
-        return { ok: false, line: `NOT VERIFIED: line ${lineNumber} ${record}` };
+        return { ok: false, line: `NOT VERIFIED: line ${blankLine ?? lineNumber} ${record}` };
       }
       orgId ??= record.org_id;
       if (record.org_id !== orgId) {

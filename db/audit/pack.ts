@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { unzipSync } from 'fflate';
 import { z } from 'zod';
-import { ChainVerifier, checkAgainstCheckpoint, parseExportLine } from './chain.ts';
+import { BLANK_LINE, ChainVerifier, checkAgainstCheckpoint, parseExportLine } from './chain.ts';
 import { verifyCheckpoint } from './checkpoint.ts';
 
 /**
@@ -138,12 +138,16 @@ export function verifyPack(zip: Uint8Array, options: { publicKey?: string } = {}
   const collected = new Map<string, string>();
   const log = text(PACK_PATHS.auditLog) ?? '';
   let lineNumber = 0;
+  let blankLine: number | undefined;
   for (const line of log.split('\n')) {
     lineNumber++;
-    if (!line.trim()) continue;
-    const record = parseExportLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+    if (!line.trim()) {
+      blankLine ??= lineNumber;
+      continue;
+    }
+    const record = blankLine === undefined ? parseExportLine(line.endsWith('\r') ? line.slice(0, -1) : line) : BLANK_LINE;
     if (typeof record === 'string') {
-      problems.push(`${PACK_PATHS.auditLog}: line ${lineNumber} ${record}`);
+      problems.push(`${PACK_PATHS.auditLog}: line ${blankLine ?? lineNumber} ${record}`);
       break;
     }
     if (record.org_id !== manifest.orgId) {

@@ -394,6 +394,12 @@ describe('evidence packs', () => {
     const brokenChain = verifyPack(zipSync({ ...files, 'audit/audit-log.jsonl': strToU8(log) }));
     expect(brokenChain.problems[0]).toBe('audit/audit-log.jsonl: SHA-256 does not match the manifest (the file was changed)');
     expect(brokenChain.problems[1]).toMatch(/^audit\/audit-log\.jsonl: first break at seq \d+ \(altered\)/);
+
+    // A blank line between rows is no export's, even with the manifest made to match.
+    const gapped = strToU8(strFromU8(files['audit/audit-log.jsonl']!).replace('\n', '\n\n'));
+    manifest.files = manifest.files.map((f: { path: string }) => (f.path === 'audit/audit-log.jsonl' ? { ...f, sha256: sha256Hex(gapped), bytes: gapped.length } : f));
+    const blank = verifyPack(zipSync({ ...files, 'audit/audit-log.jsonl': gapped, 'manifest.json': strToU8(JSON.stringify(manifest)) }));
+    expect(blank.problems).toContain('audit/audit-log.jsonl: line 2 is blank: an export has no blank line before its last row');
   });
 
   it('refuses a future, inverted or unknown request, and a pack over the size limit, storing nothing', async () => {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GENESIS_HASH, recordHash, type ChainedRecord } from './chain.ts';
 import { InputError, verifyExportFile } from './cli.ts';
 import { signCheckpoint, verifierKey } from './checkpoint.ts';
-import { PACK_KIND, PACK_PATHS, sha256Hex } from './pack.ts';
+import { PACK_ACTION, PACK_KIND, PACK_PATHS, sha256Hex } from './pack.ts';
 
 // The offline verifier runs where no Kommit runs: no database here, a chain
 // built by hand and the CLI run as the customer runs it, so an uncaught error
@@ -165,8 +165,15 @@ describe('kommit-audit verify', () => {
 });
 
 describe('kommit-audit verify-pack', () => {
+  const header = { kind: PACK_KIND, orgId, framework: { framework: 'soc2', version: '2017' }, period: { from: '2026-11-01T00:00:00.000Z', to: '2026-11-26T00:00:00.000Z' } };
+  const controls = '[{"ref":"CC1.1"}]\n';
+  /** The data of the row recording a pack (the last of its chain), whose action chainOf takes from it. */
+  const packRow = { action: PACK_ACTION, framework: 'soc2', version: '2017', from: header.period.from, to: header.period.to, controlsSha256: sha256Hex(strToU8(controls)) };
+  /** A pack's log and controls.json: payloads chained, then the pack's own row. */
+  const packed = (payloads: unknown[]) => ({ [PACK_PATHS.auditLog]: jsonl(chainOf([...payloads, packRow])), [PACK_PATHS.controls]: controls });
+
   /** A pack with a manifest listing every other file as it is. */
-  const pack = (files: Record<string, string>, manifest: (listed: unknown[]) => unknown = (listed) => ({ kind: PACK_KIND, orgId, files: listed })) => {
+  const pack = (files: Record<string, string>, manifest: (listed: unknown[]) => unknown = (listed) => ({ ...header, files: listed })) => {
     const listed = Object.entries(files).map(([p, text]) => ({ path: p, sha256: sha256Hex(strToU8(text)), bytes: strToU8(text).length }));
     return zipSync({ ...Object.fromEntries(Object.entries(files).map(([p, text]) => [p, strToU8(text)])), [PACK_PATHS.manifest]: strToU8(JSON.stringify(manifest(listed))) });
   };
@@ -174,12 +181,13 @@ describe('kommit-audit verify-pack', () => {
   /** A pack whose chain ends at a checkpoint signed by `by` (unless not `signed`), with `by`'s key inside, as the platform builds it. */
   const signedPack = (by: typeof signer, { signed = true } = {}) => {
     const snapshot = '{"passed":true}';
-    const rows = chainOf([{ n: 1 }, { action: 'evidence.collect', snapshots: [{ id: 's1', contentHash: sha256Hex(strToU8(snapshot)) }] }]);
-    const note = signCheckpoint(by, { orgId, seq: 2, headHash: Buffer.from(rows[1]!.hash, 'hex'), time: '2026-11-26T08:00:09Z' });
+    const rows = chainOf([{ n: 1 }, { action: 'evidence.collect', snapshots: [{ id: 's1', contentHash: sha256Hex(strToU8(snapshot)) }] }, packRow]);
+    const note = signCheckpoint(by, { orgId, seq: 3, headHash: Buffer.from(rows[2]!.hash, 'hex'), time: '2026-11-26T08:00:09Z' });
     return pack({
       [PACK_PATHS.auditLog]: jsonl(rows),
+      [PACK_PATHS.controls]: controls,
       [PACK_PATHS.snapshot('s1')]: snapshot,
-      ...(signed ? { [PACK_PATHS.checkpoint(2)]: note } : {}),
+      ...(signed ? { [PACK_PATHS.checkpoint(3)]: note } : {}),
       [PACK_PATHS.publicKey]: `${verifierKey(by)}\n`,
     });
   };
@@ -189,7 +197,7 @@ describe('kommit-audit verify-pack', () => {
     const genuine = await file('good.zip', signedPack(signer));
     const run = await kommitAudit(['verify-pack', genuine, '--public-key', publicKey]);
     expect(run).toMatchObject({ code: 0, stderr: '' });
-    expect(run.stdout).toMatch(/^VERIFIED: 4 files match the manifest; audit chain of 2 rows verifies and matches 1 signed checkpoint\(s\); 1 snapshot\(s\) match the chain\n$/);
+    expect(run.stdout).toMatch(/^VERIFIED: 5 files match the manifest; audit chain of 3 rows verifies and matches 1 signed checkpoint\(s\); controls\.json and 1 snapshot\(s\) match the chain\n$/);
     const unpinned = await kommitAudit(['verify-pack', genuine]);
     expect(unpinned).toMatchObject({ code: 3, stderr: '' });
     expect(unpinned.stdout).toMatch(/^UNAUTHENTICATED: internally consistent \(.*\), but checked only against the key inside the pack.*pass --public-key/);
@@ -207,17 +215,16 @@ describe('kommit-audit verify-pack', () => {
     const run = await kommitAudit(['verify-pack', forged, '--public-key', publicKey]);
     expect(run).toMatchObject({ code: 1, stderr: '' });
     expect(run.stdout).toContain(`${PACK_PATHS.publicKey}: not the key given to verify the pack with`);
-    expect(run.stdout).toContain(`${PACK_PATHS.checkpoint(2)}: the checkpoint carries no valid signature by kommit-audit`);
+    expect(run.stdout).toContain(`${PACK_PATHS.checkpoint(3)}: the checkpoint carries no valid signature by kommit-audit`);
     // The real key copied in, but no checkpoint signed with it.
     const noCheckpoint = await kommitAudit(['verify-pack', await file('unsigned.zip', signedPack(signer, { signed: false })), '--public-key', publicKey]);
     expect(noCheckpoint).toMatchObject({ code: 1, stderr: '' });
-    expect(noCheckpoint.stdout).toBe(`NOT VERIFIED: ${PACK_PATHS.auditLog}: rows 1 to 2 are covered by no checkpoint signed with the given key (a pack made after the next checkpoint covers them)\n`);
+    expect(noCheckpoint.stdout).toBe(`NOT VERIFIED: ${PACK_PATHS.auditLog}: rows 1 to 3 are covered by no checkpoint signed with the given key (a pack made after the next checkpoint covers them)\n`);
   });
 
   it('reports a manifest of the wrong shape as NOT VERIFIED, naming what is wrong', async () => {
-    const log = jsonl(chainOf([{ n: 1 }]));
     for (const files of [[null], [{ path: 7, sha256: 'x', bytes: 1 }], 'all']) {
-      const run = await kommitAudit(['verify-pack', await file('manifest.zip', pack({ [PACK_PATHS.auditLog]: log }, () => ({ kind: PACK_KIND, orgId, files })))]);
+      const run = await kommitAudit(['verify-pack', await file('manifest.zip', pack(packed([{ n: 1 }]), () => ({ ...header, files })))]);
       expect(run, JSON.stringify(files)).toMatchObject({ code: 1, stderr: '' });
       expect(run.stdout).toMatch(/^NOT VERIFIED: manifest\.json: not an evidence pack manifest \(files.*\)\n$/);
     }
@@ -225,8 +232,7 @@ describe('kommit-audit verify-pack', () => {
 
   it('reports an evidence.collect row whose snapshots are not a list as NOT VERIFIED, naming the line', async () => {
     for (const snapshots of ['s1', [null], { id: 's1' }]) {
-      const log = jsonl(chainOf([{ n: 1 }, { action: 'evidence.collect', snapshots }]));
-      const run = await kommitAudit(['verify-pack', await file('collect.zip', pack({ [PACK_PATHS.auditLog]: log }))]);
+      const run = await kommitAudit(['verify-pack', await file('collect.zip', pack(packed([{ n: 1 }, { action: 'evidence.collect', snapshots }])))]);
       expect(run, JSON.stringify(snapshots)).toMatchObject({ code: 1, stderr: '' });
       expect(run.stdout).toMatch(/^NOT VERIFIED: audit\/audit-log\.jsonl: line 2 \(seq 2\): the evidence\.collect row does not list its snapshots as \{id, contentHash\}\n$/);
     }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { unzipSync } from 'fflate';
 import { z } from 'zod';
-import { BLANK_LINE, ChainVerifier, checkAgainstCheckpoint, parseExportLine } from './chain.ts';
+import { BLANK_LINE, ChainVerifier, checkAgainstCheckpoint, parseExportLine, type ChainedRecord } from './chain.ts';
 import { verifyCheckpoint } from './checkpoint.ts';
 
 /**
@@ -12,17 +12,22 @@ import { verifyCheckpoint } from './checkpoint.ts';
  *   README.md                  what is inside and how to verify it
  *   controls.json              the framework's controls and their state when the pack was made
  *   snapshots/<id>.json        each evidence snapshot collected in the period, byte for byte as stored
- *   audit/audit-log.jsonl      the audit chain from its first row through the period (to the next checkpoint)
- *   audit/checkpoints/<seq>.note  the signed checkpoints that export covers
+ *   audit/audit-log.jsonl      the audit chain from its first row through the pack's own row (its last)
+ *   audit/checkpoints/<seq>.note  the signed checkpoints that export covers, one at its last row
  *   audit/public-key.txt       the verifier key the checkpoints are signed with
  *
  * The manifest alone is not signed; what ties the pack to the platform is the
  * audit chain: it verifies from its first row, matches checkpoints signed with
- * the key, and records the content hash of every snapshot it collected. The
- * key inside the pack proves nothing (anyone can make a key and sign a chain
- * of their own): only a key the verifier obtained out of band authenticates it.
+ * the key, records the content hash of every snapshot it collected, and ends
+ * with the row recording this pack (PACK_ACTION: its framework, period and the
+ * SHA-256 of controls.json). The key inside the pack proves nothing (anyone can
+ * make a key and sign a chain of their own): only a key the verifier obtained
+ * out of band authenticates it. v1 packs ended at the period and left
+ * controls.json unrecorded; they are refused.
  */
-export const PACK_KIND = 'kommit.evidence-pack/v1';
+export const PACK_KIND = 'kommit.evidence-pack/v2';
+/** The audit action of the row recording a pack, which ends the pack's chain. */
+export const PACK_ACTION = 'evidence_pack.create';
 export const PACK_PATHS = {
   manifest: 'manifest.json',
   readme: 'README.md',
@@ -49,8 +54,13 @@ export interface PackManifest {
 const manifestShape = z.object({
   kind: z.literal(PACK_KIND),
   orgId: z.string(),
+  framework: z.object({ framework: z.string(), version: z.string() }),
+  period: z.object({ from: z.string(), to: z.string() }),
   files: z.array(z.object({ path: z.string(), sha256: z.string(), bytes: z.number() })),
 });
+
+/** What the pack's own row records (functions/controls/pack.ts writes it). */
+const packRowShape = z.object({ framework: z.string(), version: z.string(), from: z.string(), to: z.string(), controlsSha256: z.string() });
 
 /** The part of an `evidence.collect` row's data the verifier reads (db/controls/collect.ts writes it). */
 const collectedShape = z.object({ snapshots: z.array(z.object({ id: z.string(), contentHash: z.string() })) });
@@ -139,6 +149,7 @@ export function verifyPack(zip: Uint8Array, options: { publicKey?: string } = {}
   const log = text(PACK_PATHS.auditLog) ?? '';
   let lineNumber = 0;
   let blankLine: number | undefined;
+  let lastRecord: ChainedRecord | undefined;
   for (const line of log.split('\n')) {
     lineNumber++;
     if (!line.trim()) {
@@ -155,6 +166,7 @@ export function verifyPack(zip: Uint8Array, options: { publicKey?: string } = {}
       break;
     }
     hashes.set(record.seq, record.hash);
+    lastRecord = record;
     // Each collection recorded the content hash of every snapshot it stored.
     // A row that does not say so in that shape vouches for no snapshot; the
     // chain is still checked, so an edit to the row shows as its break too.
@@ -196,7 +208,22 @@ export function verifyPack(zip: Uint8Array, options: { publicKey?: string } = {}
     problems.push(`${PACK_PATHS.auditLog}: rows ${signedUpTo + 1} to ${last} are covered by no checkpoint signed with the given key (a pack made after the next checkpoint covers them)`);
   }
 
-  // 4. Every snapshot hashes to the content hash the chain recorded for it.
+  // 4. The chain ends with the row recording this pack, which says what the manifest says and what controls.json holds.
+  const own = lastRecord?.action === PACK_ACTION ? packRowShape.safeParse(lastRecord.data) : undefined;
+  if (!own?.success) {
+    problems.push(`${PACK_PATHS.auditLog}: the chain does not end with the row recording this pack (${PACK_ACTION}, with its framework, period and controls.json hash)`);
+  } else {
+    const recorded = own.data;
+    const stated = { framework: manifest.framework.framework, version: manifest.framework.version, from: manifest.period.from, to: manifest.period.to };
+    for (const [name, value] of Object.entries(stated)) {
+      if (recorded[name as keyof typeof stated] !== value) problems.push(`${PACK_PATHS.manifest}: ${name} is not what the pack's audit row (seq ${lastRecord!.seq}) records`);
+    }
+    const controls = files[PACK_PATHS.controls];
+    if (!controls) problems.push(`${PACK_PATHS.controls}: missing`);
+    else if (sha256Hex(controls) !== recorded.controlsSha256) problems.push(`${PACK_PATHS.controls}: content does not match the hash recorded in the audit chain (seq ${lastRecord!.seq})`);
+  }
+
+  // 5. Every snapshot hashes to the content hash the chain recorded for it.
   const snapshotPaths = Object.keys(files).filter((p) => p.startsWith('snapshots/') && p.endsWith('.json'));
   for (const path of snapshotPaths) {
     const id = path.slice('snapshots/'.length, -'.json'.length);
@@ -207,6 +234,6 @@ export function verifyPack(zip: Uint8Array, options: { publicKey?: string } = {}
 
   return done(
     `${manifest.files.length} files match the manifest; audit chain of ${chain.rowsChecked} rows verifies` +
-      `${checkpoints.length ? ` and matches ${checkpoints.length} signed checkpoint(s)` : ' (no signed checkpoint in the pack)'}; ${snapshotPaths.length} snapshot(s) match the chain`,
+      `${checkpoints.length ? ` and matches ${checkpoints.length} signed checkpoint(s)` : ' (no signed checkpoint in the pack)'}; controls.json and ${snapshotPaths.length} snapshot(s) match the chain`,
   );
 }

@@ -353,7 +353,7 @@ describe('evidence packs', () => {
     // The key is the deployment's, fetched apart from the pack: the copy inside it proves nothing.
     publicKey = (await acme.owner.request('GET', '/v1/audit-log/public-key')).body.verifierKey as string;
     const { stdout } = await promisify(execFile)('npx', ['kommit-audit', 'verify-pack', packFile, '--public-key', publicKey], { cwd: path.resolve(import.meta.dirname, '../..') });
-    expect(stdout).toMatch(/^VERIFIED: \d+ files match the manifest; audit chain of \d+ rows verifies and matches \d+ signed checkpoint\(s\); \d+ snapshot\(s\) match the chain\n$/);
+    expect(stdout).toMatch(/^VERIFIED: \d+ files match the manifest; audit chain of \d+ rows verifies and matches \d+ signed checkpoint\(s\); controls.json and \d+ snapshot\(s\) match the chain\n$/);
   });
 
   it('runs the exported chain on to the first checkpoint after the period, so a signature covers all of it', async () => {
@@ -395,6 +395,27 @@ describe('evidence packs', () => {
     expect(brokenChain.problems[0]).toBe('audit/audit-log.jsonl: SHA-256 does not match the manifest (the file was changed)');
     expect(brokenChain.problems[1]).toMatch(/^audit\/audit-log\.jsonl: first break at seq \d+ \(altered\)/);
 
+    // controls.json and the manifest's framework and period are what the pack's own row (the chain's last) records.
+    const original = JSON.parse(strFromU8(files['manifest.json']!));
+    const rehashed = (changed: Record<string, Uint8Array>, edit: (m: typeof original) => void = () => {}) => {
+      const m = structuredClone(original);
+      m.files = m.files.map((f: { path: string }) => (changed[f.path] ? { ...f, sha256: sha256Hex(changed[f.path]!), bytes: changed[f.path]!.length } : f));
+      edit(m);
+      return verifyPack(zipSync({ ...files, ...changed, 'manifest.json': strToU8(JSON.stringify(m)) }), { publicKey });
+    };
+    const packRow = JSON.parse(strFromU8(files['audit/audit-log.jsonl']!).trim().split('\n').at(-1)!);
+    expect(packRow.action).toBe('evidence_pack.create');
+    const controls = JSON.parse(strFromU8(files['controls.json']!));
+    controls[0].status = controls[0].status === 'implemented' ? 'not_started' : 'implemented';
+    expect(rehashed({ 'controls.json': strToU8(`${JSON.stringify(controls, null, 2)}\n`) }).problems).toEqual([
+      `controls.json: content does not match the hash recorded in the audit chain (seq ${packRow.seq})`,
+    ]);
+    expect(rehashed({}, (m) => (m.period.from = '2020-01-01T00:00:00.000Z')).problems).toEqual([`manifest.json: from is not what the pack's audit row (seq ${packRow.seq}) records`]);
+    const cut = strToU8(`${strFromU8(files['audit/audit-log.jsonl']!).trim().split('\n').slice(0, -1).join('\n')}\n`);
+    expect(rehashed({ 'audit/audit-log.jsonl': cut }).problems).toContain(
+      "audit/audit-log.jsonl: the chain does not end with the row recording this pack (evidence_pack.create, with its framework, period and controls.json hash)",
+    );
+
     // A blank line between rows is no export's, even with the manifest made to match.
     const gapped = strToU8(strFromU8(files['audit/audit-log.jsonl']!).replace('\n', '\n\n'));
     manifest.files = manifest.files.map((f: { path: string }) => (f.path === 'audit/audit-log.jsonl' ? { ...f, sha256: sha256Hex(gapped), bytes: gapped.length } : f));
@@ -433,6 +454,7 @@ describe('evidence packs', () => {
   describe('reading snapshots within the budget', () => {
     // A key of its own: whatever it signs (a checkpoint at the period's end) is rolled back with the build.
     const signer = signerFromPem(generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), { keyName: 'kommit-test', everyAppends: 100, everyMinutes: 60 });
+    const actor = { type: 'system', id: 'test' } as const;
     class RolledBack<T> {
       constructor(readonly outcome: T) {}
     }
@@ -456,7 +478,7 @@ describe('evidence packs', () => {
           },
         });
         const [framework] = await tx.select().from(controlFrameworks).where(eq(controlFrameworks.framework, 'soc2'));
-        const outcome = await buildEvidencePack(watched, { orgId: acme.orgId, framework: framework!, from, to, controls: [], signer, ...options }).then(
+        const outcome = await buildEvidencePack(watched, { audit: { orgId: acme.orgId, actor, signer }, framework: framework!, from, to, controls: [], ...options }).then(
           (pack) => ({ pack, files: unzipSync(pack.zip) }),
           (e: unknown) => e,
         );
@@ -470,22 +492,22 @@ describe('evidence packs', () => {
     }
     const sizes = (files: Record<string, Uint8Array>, prefix: string) => Object.entries(files).filter(([p]) => p.startsWith(prefix)).reduce((n, [, f]) => n + f.length, 0);
 
-    it('signs a checkpoint at the period’s last row when none covers it yet, so a pack of a period ending now verifies today', async () => {
+    it('ends the chain with its own row, recording controls.json, and signs a checkpoint there, so a pack verifies the day it is made', async () => {
+      const controls = [{ ref: 'CC1.1', status: 'implemented' }];
       const outcome = await env.db.app
         .withTenant(acme.orgId, async (tx) => {
           // Appended without a signer: no checkpoint covers this row.
-          const { seq } = await emitAudit(tx, { orgId: acme.orgId, actor: { type: 'system', id: 'test' } }, { action: 'thing.happen' });
+          const { seq } = await emitAudit(tx, { orgId: acme.orgId, actor }, { action: 'thing.happen' });
           const [framework] = await tx.select().from(controlFrameworks).where(eq(controlFrameworks.framework, 'soc2'));
-          // Up to a moment surely after the row (JavaScript's clock has milliseconds, the row's time microseconds).
-          const to = new Date(Date.now() + 1000).toISOString();
-          const pack = await buildEvidencePack(tx, { orgId: acme.orgId, framework: framework!, from: period().from, to, controls: [], signer, maxBytes: DEFAULT_PACK_MAX_BYTES });
+          const pack = await buildEvidencePack(tx, { audit: { orgId: acme.orgId, actor, signer }, framework: framework!, ...period(), controls, maxBytes: DEFAULT_PACK_MAX_BYTES });
           throw new RolledBack({ seq, files: unzipSync(pack.zip) });
         })
         .catch((thrown: unknown) => (thrown instanceof RolledBack ? (thrown.outcome as { seq: number; files: Record<string, Uint8Array> }) : Promise.reject(thrown)));
       const lastRow = JSON.parse(strFromU8(outcome.files[PACK_PATHS.auditLog]!).trim().split('\n').at(-1)!);
-      expect(lastRow.seq).toBe(outcome.seq);
-      const note = strFromU8(outcome.files[PACK_PATHS.checkpoint(outcome.seq)]!);
-      expect(verifyCheckpoint(note, verifierKey(signer))).toMatchObject({ orgId: acme.orgId, seq: outcome.seq, hash: lastRow.hash });
+      expect(lastRow).toMatchObject({ seq: outcome.seq + 1, action: 'evidence_pack.create', actor_type: 'system', data: { controlsSha256: sha256Hex(outcome.files[PACK_PATHS.controls]!) } });
+      expect(JSON.parse(strFromU8(outcome.files[PACK_PATHS.controls]!))).toEqual(controls);
+      const note = strFromU8(outcome.files[PACK_PATHS.checkpoint(lastRow.seq)]!);
+      expect(verifyCheckpoint(note, verifierKey(signer))).toMatchObject({ orgId: acme.orgId, seq: lastRow.seq, hash: lastRow.hash });
     });
 
     it('refuses a period whose snapshots exceed the budget before reading any snapshot content', async () => {
@@ -515,10 +537,13 @@ describe('evidence packs', () => {
       // One snapshot a query when a page holds less than one.
       expect(paged.contentReads.map((r) => r.rows)).toEqual(Array(count).fill(1));
       expect(whole.contentReads.map((r) => r.rows)).toEqual([count]);
-      // The same files in the same order; only the time the pack was made (README, manifest) differs.
-      const made = (files: Record<string, Uint8Array>) => Object.entries(files).filter(([p]) => p !== 'README.md' && p !== 'manifest.json');
-      expect(made(b!.files)).toEqual(made(a!.files));
-      expect(b!.pack.manifest.files.filter((f) => f.path !== 'README.md')).toEqual(a!.pack.manifest.files.filter((f) => f.path !== 'README.md'));
+      // The same files in the same order. What records the making of the pack
+      // differs: its time (README, manifest) and its own audit row (with the checkpoint there).
+      const rowsIn = (files: Record<string, Uint8Array>) => Number(strFromU8(files[PACK_PATHS.auditLog]!).trim().split('\n').length);
+      const made = (path: string) => !['README.md', 'manifest.json', PACK_PATHS.auditLog].includes(path) && !path.startsWith('audit/checkpoints/');
+      expect(Object.entries(b!.files).filter(([p]) => made(p))).toEqual(Object.entries(a!.files).filter(([p]) => made(p)));
+      expect(b!.pack.manifest.files.filter((f) => made(f.path))).toEqual(a!.pack.manifest.files.filter((f) => made(f.path)));
+      expect(rowsIn(b!.files)).toBe(rowsIn(a!.files));
     });
   });
 });

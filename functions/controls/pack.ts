@@ -1,9 +1,9 @@
 import { strToU8, zipSync, type Zippable } from 'fflate';
 import { sql } from 'drizzle-orm';
 import { verifierKey, type CheckpointSigner } from '../../db/audit/checkpoint.ts';
-import { writeCheckpoint } from '../../db/audit/emit.ts';
-import { PACK_KIND, PACK_PATHS, sha256Hex, type PackManifest } from '../../db/audit/pack.ts';
-import { hashedTimeText, RECORD_COLUMNS, toRecord, type RecordRow } from '../../db/audit/read.ts';
+import { emitAudit, writeCheckpoint, type AuditContext } from '../../db/audit/emit.ts';
+import { PACK_ACTION, PACK_KIND, PACK_PATHS, sha256Hex, type PackManifest } from '../../db/audit/pack.ts';
+import { RECORD_COLUMNS, toRecord, type RecordRow } from '../../db/audit/read.ts';
 import type { Tx } from '../../db/tenant.ts';
 import { ApiError } from '../../middleware/errors.ts';
 
@@ -13,13 +13,12 @@ const PAGE = 5000;
 const SNAPSHOT_PAGE_BYTES = 4 * 1024 * 1024;
 
 export interface PackInput {
-  orgId: string;
+  /** Who makes the pack: its own audit row is written as them, and the checkpoint at that row signed with ctx.signer. */
+  audit: AuditContext & { signer: CheckpointSigner };
   framework: { id: string; framework: string; version: string; title: string };
   from: string;
   to: string;
   controls: unknown[];
-  /** Signs a checkpoint at the period's end when none covers it yet. */
-  signer: CheckpointSigner;
   maxBytes: number;
   /** Overrides SNAPSHOT_PAGE_BYTES (tests). */
   snapshotPageBytes?: number;
@@ -45,10 +44,11 @@ certification or an attestation.
 - snapshots/<id>.json: each evidence snapshot collected in the period, exactly as stored
   (canonical JSON: source, parameters, result, pass/fail and the rows it rests on).
 - audit/audit-log.jsonl: the organization's audit chain from its first row through the
-  period, up to the first signed checkpoint after it, or to a checkpoint signed at the
-  period's last row when the pack was made (the chain only verifies from its first row;
-  a checkpoint at its end means a signature covers it all).
-- audit/checkpoints/*.note: signed checkpoints (Ed25519, C2SP signed notes) inside that chain.
+  row recording this pack (evidence_pack.create: framework, period and the SHA-256 of
+  controls.json), its last. The chain only verifies from its first row, and a checkpoint
+  signed at its last row means a signature covers it all.
+- audit/checkpoints/*.note: signed checkpoints (Ed25519, C2SP signed notes) inside that chain,
+  one of them at its last row.
 - audit/public-key.txt: the verifier key the checkpoints are signed with. It proves
   nothing by itself: verify with the key your Kommit deployment publishes at
   GET /v1/audit-log/public-key, obtained apart from this pack.
@@ -59,8 +59,9 @@ certification or an attestation.
 
 This checks that every file matches the manifest, that the audit chain verifies row
 by row, that each checkpoint carries a valid signature by that key and matches the
-chain, that a signed checkpoint covers the chain's last row, and that every snapshot hashes to the content hash the chain recorded when it
-was collected. It names each file that fails. Rows of the audit log in the period
+chain, that a signed checkpoint covers the chain's last row, that this last row records
+this pack's framework, period and controls.json, and that every snapshot hashes to the
+content hash the chain recorded when it was collected. It names each file that fails. Rows of the audit log in the period
 are those whose occurred_at lies between the dates above.
 `;
 
@@ -91,21 +92,19 @@ export async function buildEvidencePack(tx: Tx, input: PackInput): Promise<{ zip
     files[path] = bytes;
   };
 
-  // The chain from its first row through the last row of the period, in pages.
-  const [last] = await tx.execute<{ seq: string | null }>(sql`select max(seq)::text as seq from audit_log where occurred_at <= ${input.to}::timestamptz`);
-  // Run on to the first signed checkpoint at or after the period's last row
-  // when there is one, so a signature covers the whole period, not only the
-  // part before the previous checkpoint.
-  let [covering] = await tx.execute<{ seq: string | null }>(sql`select min(seq)::text as seq from audit_checkpoints where seq >= ${Number(last?.seq ?? 0)}`);
-  if (!covering?.seq && last?.seq) {
-    // None signed since (a period ending now): sign the period's last row, so
-    // the pack verifies today instead of after the next scheduled checkpoint.
-    const [row] = await tx.execute<{ hash: Buffer; occurred_at: string }>(sql`
-      select hash, ${sql.raw(hashedTimeText('occurred_at'))} as occurred_at from audit_log where seq = ${Number(last.seq)}`);
-    await writeCheckpoint(tx, { orgId: input.orgId, signer: input.signer }, { seq: Number(last.seq), hash: row!.hash, occurredAt: row!.occurred_at });
-    covering = { seq: last.seq };
-  }
-  const head = Number(covering?.seq ?? last?.seq ?? 0);
+  // The pack's own audit row comes first and records what controls.json
+  // holds, so the chain (and the checkpoint signed at that row) vouches for it
+  // as for the snapshots. Nobody can append after it before this transaction
+  // ends (it holds the chain head), so it is the exported chain's last row.
+  const controlsText = `${JSON.stringify(input.controls, null, 2)}\n`;
+  const own = await emitAudit(tx, input.audit, {
+    action: PACK_ACTION,
+    targetType: 'control_framework',
+    targetId: input.framework.id,
+    data: { framework: input.framework.framework, version: input.framework.version, from: input.from, to: input.to, controlsSha256: sha256Hex(strToU8(controlsText)) },
+  });
+  await writeCheckpoint(tx, input.audit, own);
+  const head = own.seq;
   const lines: string[] = [];
   const recorded = new Set<string>();
   let logBytes = 0;
@@ -126,7 +125,7 @@ export async function buildEvidencePack(tx: Tx, input: PackInput): Promise<{ zip
 
   const checkpoints = await tx.execute<{ seq: string; note: string }>(sql`select seq::text as seq, note from audit_checkpoints where seq <= ${head} order by seq`);
   for (const c of checkpoints) add(PACK_PATHS.checkpoint(Number(c.seq)), c.note);
-  add(PACK_PATHS.publicKey, `${verifierKey(input.signer)}\n`);
+  add(PACK_PATHS.publicKey, `${verifierKey(input.audit.signer)}\n`);
 
   // Snapshots of this framework's controls collected in the period whose
   // collection the exported chain records. Sizes first, content never: a
@@ -151,11 +150,11 @@ export async function buildEvidencePack(tx: Tx, input: PackInput): Promise<{ zip
       add(PACK_PATHS.snapshot(id), text);
     }
   }
-  add(PACK_PATHS.controls, `${JSON.stringify(input.controls, null, 2)}\n`);
+  add(PACK_PATHS.controls, controlsText);
 
   const header = {
     kind: PACK_KIND,
-    orgId: input.orgId,
+    orgId: input.audit.orgId,
     framework: { framework: input.framework.framework, version: input.framework.version },
     period: { from: input.from, to: input.to },
     createdAt: new Date().toISOString(),

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
 import { controlFrameworks, controls } from '../../../db/schema/controls.ts';
-import { audit } from '../../../middleware/audit.ts';
+import { auditContext } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, dateTimeSchema, jsonBody, notFoundError, problem } from '../../../middleware/openapi.ts';
@@ -32,7 +32,7 @@ export const route = createRoute({
   path: '/v1/evidence-packs',
   tags: ['controls'],
   summary: 'Build an evidence pack (zip) for an adopted framework and a period',
-  description: 'The archive holds a manifest with the SHA-256 of every file, the evidence snapshots of the period, the audit chain up to the end of the period, the signed checkpoints it covers, the audit public key and a README. Verify it offline with `npx kommit-audit verify-pack <file.zip> --public-key <key>`, the key from GET /v1/audit-log/public-key. Building a pack is audited.',
+  description: 'The archive holds a manifest with the SHA-256 of every file, the evidence snapshots of the period, the audit chain through the row recording this pack (which holds the SHA-256 of controls.json), the signed checkpoints it covers (one at that row), the audit public key and a README. Verify it offline with `npx kommit-audit verify-pack <file.zip> --public-key <key>`, the key from GET /v1/audit-log/public-key. Building a pack is audited.',
   request: { body: jsonBody(packBody) },
   responses: {
     200: { description: 'The pack.', content: { 'application/zip': { schema: z.string().openapi({ format: 'binary' }) } } },
@@ -52,19 +52,18 @@ export function registerEvidencePackRoute(app: FunctionApp) {
     if (!signer) throw new Error('no audit signing key is configured');
     const from = new Date(input.from).toISOString();
     const to = new Date(Math.min(Date.parse(input.to), Date.now())).toISOString();
-    // Recorded first, so the pack's own audit row is part of a pack for a period ending now.
-    await audit(c, { action: 'evidence_pack.create', targetType: 'control_framework', targetId: framework.id, data: { framework: framework.framework, version: framework.version, from, to } });
     const states = new Map((await controlStates(c.var.tx)).map((s) => [s.id, s]));
     const mine = await c.var.tx.select().from(controls).where(eq(controls.frameworkId, framework.id)).orderBy(controls.ref);
+    // The pack writes its own audit row (the last of the chain it holds).
     const { zip } = await buildEvidencePack(c.var.tx, {
-      orgId: c.var.org.id,
+      audit: { ...auditContext(c), signer },
       framework,
       from,
       to,
       controls: mine.map((m) => ({ id: m.id, ref: m.ref, title: m.title, owner: m.owner, status: m.status, applicable: m.applicable, notes: m.notes, evidence: m.evidence, state: states.get(m.id)?.state ?? null })),
-      signer,
       maxBytes: c.get('platform').config.evidencePackMaxBytes ?? DEFAULT_PACK_MAX_BYTES,
     });
+    c.get('platform').metrics.auditAppends.inc();
     const name = `kommit-evidence-${framework.framework}-${from.slice(0, 10)}-${to.slice(0, 10)}.zip`;
     return c.body(zip as unknown as ArrayBuffer, 200, { 'content-type': 'application/zip', 'content-disposition': `attachment; filename="${name}"` }) as never;
   });

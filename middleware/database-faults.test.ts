@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { hashApiKey } from '../auth/api-keys.ts';
 import { createDatabase } from '../db/tenant.ts';
 import { startTestServer } from '../test/server.ts';
 import { createTenant } from '../test/tenants.ts';
@@ -54,6 +55,37 @@ describe('when the database cannot serve a request', () => {
       await server.close();
       await database.close();
     }
+  });
+
+  it('answers 503 with Retry-After when Postgres rolls the request back to break a deadlock, having written nothing', async () => {
+    const tenant = await createTenant(env.db, env.server, 'Deadlocked');
+    const project = (await tenant.owner.request('POST', '/v1/projects', { name: 'contended' })).body.id as string;
+    const keyHash = hashApiKey(tenant.key);
+    let requested!: Promise<Response>;
+    // Another transaction holds the project, the request waits for it while
+    // holding its API key's lock, which the other one then asks for: a cycle.
+    const other = env.db.admin.withTenant(tenant.orgId, async (tx) => {
+      await tx.execute(sql`select 1 from projects where id = ${project} for update`);
+      requested = fetch(`${env.server.url}/v1/projects/${project}`, { method: 'PATCH', headers: tenant.headers, body: JSON.stringify({ name: 'renamed' }) });
+      for (let tries = 0; ; tries++) {
+        // pg_locks, not pg_stat_activity: beheerder may not see what another role's session waits on.
+        const [waiting] = await env.db.admin.sql`
+          select 1 from pg_locks l join pg_stat_activity a on a.pid = l.pid where not l.granted and a.datname = current_database()`;
+        if (waiting) break;
+        if (tries > 500) throw new Error('the request never waited for the project');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await tx.execute(sql`select pg_advisory_xact_lock(kommit_api_key_lock(${keyHash}))`);
+    });
+    // Postgres ends the cycle by rolling back the one that waited first: the request.
+    await other;
+    const response = await requested;
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('1');
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect((await response.json()).detail).toMatch(/collided with a concurrent change.*nothing was written/);
+    const [row] = await env.db.admin.withTenant(tenant.orgId, (tx) => tx.execute<{ name: string }>(sql`select name from projects where id = ${project}`));
+    expect(row).toEqual({ name: 'contended' });
   });
 
   it('ends a transaction left idle, so a stuck request cannot hold its connection', async () => {

@@ -112,6 +112,12 @@ export function problemOf(error: unknown): ApiError | undefined {
   if (error instanceof DatabaseBusyError || databaseUnreachable(error)) {
     return new ApiError('unavailable', 'The database is busy or unreachable; try again shortly.', { headers: { 'retry-after': '2' } });
   }
+  // SQLSTATE class 40: Postgres rolled the transaction back to resolve a
+  // collision with a concurrent one (a deadlock, a serialization failure).
+  // Nothing was written, and the same request will most likely pass again.
+  if (sqlStateOf(error)?.startsWith('40')) {
+    return new ApiError('unavailable', 'The request collided with a concurrent change and was rolled back; nothing was written. Try again.', { headers: { 'retry-after': '1' } });
+  }
   if (error instanceof EmbedderUnavailable) {
     return new ApiError('unavailable', 'The embedding service is not answering; try again shortly.', { headers: { 'retry-after': '5' } });
   }
@@ -131,6 +137,8 @@ export function onError(error: Error, c: Context<AppEnv>) {
     return problemResponse(c, new ApiError('internal', 'Something went wrong on our side; the request id identifies it.'));
   }
   if (error instanceof DatabaseBusyError || databaseUnreachable(error)) logger?.warn({ reqId: c.get('requestId'), err: error }, 'database unavailable');
+  // Each one is a lock order worth finding, though the client's retry passes.
+  else if (sqlStateOf(error)?.startsWith('40')) logger?.warn({ reqId: c.get('requestId'), err: error }, 'transaction rolled back by a concurrent one');
   return problemResponse(c, problem);
 }
 

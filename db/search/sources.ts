@@ -7,15 +7,21 @@ import type { SearchSource } from './index.ts';
 
 /**
  * The text a source is searched by, or null when the source no longer exists.
- * With `lock`, an article (the one source whose text changes in place) stays
- * locked FOR SHARE until the transaction ends: an edit or unpublish then waits
- * for the indexer's write instead of slipping in before it. Decision events'
- * text never changes, and a transcript is only deleted, which the chunks'
- * foreign key already orders against the indexer's insert.
+ *
+ * With `lock`, the source stays locked until the transaction ends, before the
+ * indexer touches any chunk of it. An article (the one source whose text
+ * changes in place) is locked FOR SHARE: an edit or unpublish then waits for
+ * the indexer's write instead of slipping in before it. Decision events and
+ * transcripts are only ever deleted (with their project, or on their own), so
+ * FOR KEY SHARE is enough, and it is needed: a deletion holds the source and
+ * then waits for the chunks it cascades to, so an indexer that had removed the
+ * old chunks first and only then reached the source (through the new chunks'
+ * foreign key) would deadlock with it.
  */
 export async function sourceText(tx: Tx, source: SearchSource, { lock = false } = {}): Promise<string | null> {
   if (source.type === 'decision_event') {
-    const [event] = await tx.select().from(decisionEvents).where(eq(decisionEvents.id, source.id));
+    const query = tx.select().from(decisionEvents).where(eq(decisionEvents.id, source.id));
+    const [event] = await (lock ? query.for('key share') : query);
     return event ? [event.title, event.rationale, event.outcome].filter(Boolean).join('\n\n') : null;
   }
   if (source.type === 'helpdesk_article') {
@@ -24,7 +30,8 @@ export async function sourceText(tx: Tx, source: SearchSource, { lock = false } 
     const [article] = await (lock ? query.for('share') : query);
     return article?.published ? articleText(article.title, article.body) : null;
   }
-  const [transcript] = await tx.select({ id: supportTranscripts.id }).from(supportTranscripts).where(eq(supportTranscripts.id, source.id));
+  const transcriptQuery = tx.select({ id: supportTranscripts.id }).from(supportTranscripts).where(eq(supportTranscripts.id, source.id));
+  const [transcript] = await (lock ? transcriptQuery.for('key share') : transcriptQuery);
   if (!transcript) return null;
   const messages = await tx
     .select({ content: supportMessages.content })

@@ -147,6 +147,19 @@ async function processDelivery(orgId: string, deliveryId: string, { database, jo
         .where(unsettled(deliveryId));
       return null;
     }
+    // What the delivery will write under (its endpoint's project, and workflow
+    // for a run) is key-share locked before the delivery itself, the order a
+    // deletion of either takes (the row first, then its cascade to endpoints
+    // and deliveries). The other way round, the insert's foreign key check
+    // would ask for these locks while the delivery was held, and a concurrent
+    // DELETE /v1/projects/{id} holding the project and waiting for the delivery
+    // would deadlock with it. A deletion that wins leaves no delivery to find.
+    const [parents] = await tx.execute<{ workflow_id: string | null }>(sql`
+      select e.workflow_id from webhook_deliveries d
+      join webhook_endpoints e on e.org_id = d.org_id and e.id = d.endpoint_id
+      join projects p on p.org_id = e.org_id and p.id = e.project_id
+      where d.id = ${deliveryId} for key share of p`);
+    if (parents?.workflow_id) await tx.execute(sql`select 1 from workflows where id = ${parents.workflow_id} for key share`);
     const [found] = await tx
       .select({ delivery: webhookDeliveries, endpoint: webhookEndpoints })
       .from(webhookDeliveries)

@@ -7,6 +7,7 @@ import { offersPgvector } from '../../test/cluster.ts';
 import { startTestServer } from '../../test/server.ts';
 import { gatedEmbedder } from '../../test/fake-embeddings.ts';
 import { queuedJobs, runJobs } from '../../test/jobs.ts';
+import { withSlowInserts } from '../../test/races.ts';
 import { describeTenantRouteSecurity } from '../../test/security-suite.ts';
 import { createTenant, type TestTenant } from '../../test/tenants.ts';
 import { UserAgent, uniqueEmail } from '../../test/user-agent.ts';
@@ -75,6 +76,33 @@ describe('hybrid search', () => {
     await acme.owner.request('DELETE', `/v1/support-transcripts/${ids.transcript}`);
     const hits = (await acme.owner.request('GET', '/v1/search?q=audit%20log%20CSV&types=support_transcript')).body.data;
     expect(hits).toEqual([]);
+  });
+
+  it('lets a source be deleted while its passages are being rewritten, one after the other, never deadlock', async () => {
+    // A transcript with passages (and a decision event, deleted with its project).
+    const project = (await acme.owner.request('POST', '/v1/projects', { name: 'Short-lived' })).body.id as string;
+    const event = (await acme.owner.request('POST', '/v1/decision-events', { projectId: project, kind: 'decision', title: 'Reindexed while deleted' })).body.id as string;
+    const transcript = (await acme.owner.request('POST', '/v1/support-transcripts', { channel: 'chat', messages: [{ role: 'visitor', content: 'Reindexed while deleted' }] })).body.id as string;
+    await runJobs(env.db);
+    const deletions = [
+      { type: 'support_transcript', id: transcript, path: `/v1/support-transcripts/${transcript}` },
+      { type: 'decision_event', id: event, path: `/v1/projects/${project}` },
+    ];
+    for (const { type, id, path } of deletions) {
+      // Rewriting removes the old passages first, then inserts the new ones.
+      await env.db.admin.sql`select graphile_worker.add_job('search.index', ${JSON.stringify({ orgId: acme.orgId, type, id })}::json)`;
+      await withSlowInserts(env.db, 'search_chunks', 0.8, async (sleeping) => {
+        const jobs = runJobs(env.db);
+        await sleeping();
+        const deleted = await acme.owner.request('DELETE', path);
+        expect(deleted.status, `${type}: ${deleted.text}`).toBe(204);
+        await jobs;
+      });
+    }
+    const [left] = await env.db.admin.withTenant(acme.orgId, (tx) =>
+      tx.execute<{ n: number }>(sql`select count(*)::int as n from search_chunks where transcript_id = ${transcript} or decision_event_id = ${event}`),
+    );
+    expect(left).toEqual({ n: 0 });
   });
 
   it('clears the passages of an article its job finds unpublished, even ones written after the unpublish', async () => {

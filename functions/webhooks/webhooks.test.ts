@@ -9,6 +9,7 @@ import { createDatabase } from '../../db/tenant.ts';
 import { Webhook } from 'standardwebhooks';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { queuedJobs, runJobs } from '../../test/jobs.ts';
+import { withSlowInserts } from '../../test/races.ts';
 import { describeTenantRouteSecurity } from '../../test/security-suite.ts';
 import { startTestServer } from '../../test/server.ts';
 import { createTenant, type TestTenant } from '../../test/tenants.ts';
@@ -293,6 +294,25 @@ describe('receiving deliveries', () => {
       body: '{}',
     });
     expect(response.status).toBe(202);
+  });
+
+  it('lets a project deletion and a delivery being turned into one of its decision events finish one after the other, never deadlock', async () => {
+    const project = (await acme.owner.request('POST', '/v1/projects', { name: 'Short-lived' })).body.id as string;
+    const endpoint = await createEndpoint(acme, { name: 'Short-lived', projectId: project, target: 'decision_event' });
+    expect((await deliver(env.server.url, endpoint.id, endpoint.secret, JSON.stringify({ title: 'In flight' }))).status).toBe(202);
+    await withSlowInserts(env.db, 'decision_events', 0.8, async (sleeping) => {
+      // The worker holds the delivery (and its project) while its insert sleeps...
+      const jobs = runJobs(env.db);
+      await sleeping();
+      // ...and the deletion, cascading to the endpoint and its deliveries, waits for it.
+      const deleted = await acme.owner.request('DELETE', `/v1/projects/${project}`);
+      expect(deleted.status, deleted.text).toBe(204);
+      await jobs;
+    });
+    const [left] = await env.db.admin.withTenant(acme.orgId, (tx) =>
+      tx.execute<{ n: number }>(sql`select count(*)::int as n from decision_events where project_id = ${project}`),
+    );
+    expect(left).toEqual({ n: 0 });
   });
 
   it('retries a delivery that failed for a passing reason, and dead-letters it after the last attempt', async () => {

@@ -1,0 +1,27 @@
+import type { TestDatabase } from './database.ts';
+
+/**
+ * Runs fn while every insert into `table` first sleeps `seconds` (a BEFORE
+ * INSERT trigger, dropped afterwards): it holds a race's window open, so a
+ * lock order can be tested instead of hoped for. fn gets `sleeping()`, which
+ * resolves once some insert is asleep in the trigger.
+ */
+export async function withSlowInserts<T>(db: TestDatabase, table: string, seconds: number, fn: (sleeping: () => Promise<void>) => Promise<T>): Promise<T> {
+  const name = `kommit_test_slow_${table}`;
+  await db.admin.sql.unsafe(`
+    create function ${name}() returns trigger language plpgsql as $$ begin perform pg_sleep(${seconds}); return new; end $$;
+    create trigger ${name} before insert on ${table} for each row execute function ${name}();`);
+  const sleeping = async () => {
+    for (let tries = 0; tries < 500; tries++) {
+      const [asleep] = await db.admin.sql`select 1 from pg_stat_activity where wait_event = 'PgSleep' limit 1`;
+      if (asleep) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error(`no insert into ${table} fell asleep within 5 s`);
+  };
+  try {
+    return await fn(sleeping);
+  } finally {
+    await db.admin.sql.unsafe(`drop trigger ${name} on ${table}; drop function ${name}();`);
+  }
+}

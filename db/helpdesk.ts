@@ -4,6 +4,7 @@ import { searchChunks } from './schema/search.ts';
 import { queueIndex } from './search/index.ts';
 import { parseHeading } from './search/markdown.ts';
 import type { Tx } from './tenant.ts';
+import { ApiError } from '../middleware/errors.ts';
 
 export type ArticleRow = typeof helpdeskArticles.$inferSelect;
 
@@ -44,17 +45,13 @@ export async function syncArticleIndex(tx: Tx, before: ArticleRow | undefined, a
 }
 
 /**
- * A slug derived from the title, made unique in the organization with a
- * numeric suffix ("pricing", "pricing-2"). A slug the caller chose is never
- * changed: taking one that exists is a conflict.
+ * The first slug derived from the title that no article of the organization
+ * has ("pricing", "pricing-2", ...), as far as this statement can see.
  */
-async function freeSlug(tx: Tx, orgId: string, title: string) {
+async function freeSlug(tx: Tx, title: string) {
   // Room for a "-NN" suffix within the 80 characters; cut before the hyphens
   // are trimmed, or a cut right after a word would leave one at the end.
   const base = slugify(title, 72);
-  // Two articles of the same title at once would pick the same free slug: the
-  // second waits here until the first commits, and then sees its slug taken.
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`helpdesk-slug:${orgId}:${base}`}, 0))`);
   const taken = await tx
     .select({ slug: helpdeskArticles.slug })
     .from(helpdeskArticles)
@@ -64,22 +61,33 @@ async function freeSlug(tx: Tx, orgId: string, title: string) {
   for (let n = 2; ; n++) if (!used.has(`${base}-${n}`)) return `${base}-${n}`;
 }
 
+/** Enough for any burst of same-titled articles created at once; past it the conflict is answered. */
+const SLUG_ATTEMPTS = 20;
+
+/**
+ * Inserts the article. A slug the caller chose is never changed: taking one
+ * that exists is a conflict (23505, answered 409 by the routes). A slug derived
+ * from the title is the caller's only in name, so it must not conflict:
+ * another article may take it between our look and our insert (one of the
+ * same title, one given that slug, one whose own title gives it). So it is
+ * inserted ON CONFLICT DO NOTHING, which waits for such a writer to finish,
+ * and if the slug went to it, the next free one is tried.
+ */
 export async function insertArticle(tx: Tx, orgId: string, input: ArticleInput) {
   const published = input.published ?? false;
-  const [row] = await tx
-    .insert(helpdeskArticles)
-    .values({
-      orgId,
-      slug: input.slug ?? (await freeSlug(tx, orgId, input.title)),
-      title: input.title,
-      body: input.body,
-      tags: input.tags ?? [],
-      published,
-      publishedAt: published ? sql`now()` : null,
-    })
-    .returning();
-  await syncArticleIndex(tx, undefined, row!);
-  return row!;
+  const values = { orgId, title: input.title, body: input.body, tags: input.tags ?? [], published, publishedAt: published ? sql`now()` : null };
+  let row: ArticleRow | undefined;
+  if (input.slug) [row] = await tx.insert(helpdeskArticles).values({ ...values, slug: input.slug }).returning();
+  for (let attempt = 0; !row && attempt < SLUG_ATTEMPTS; attempt++) {
+    [row] = await tx
+      .insert(helpdeskArticles)
+      .values({ ...values, slug: await freeSlug(tx, input.title) })
+      .onConflictDoNothing({ target: [helpdeskArticles.orgId, helpdeskArticles.slug] })
+      .returning();
+  }
+  if (!row) throw new ApiError('conflict', 'Too many articles of this title are being created at once; try again.');
+  await syncArticleIndex(tx, undefined, row);
+  return row;
 }
 
 /** Applies changes to a locked article row; null when this tenant has no such article. */

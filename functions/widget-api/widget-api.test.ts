@@ -5,7 +5,7 @@ import { createDatabase } from '../../db/tenant.ts';
 import { gatedEmbedder } from '../../test/fake-embeddings.ts';
 import { runJobs } from '../../test/jobs.ts';
 import { startTestServer, type TestServer } from '../../test/server.ts';
-import { createTenant, type TestTenant } from '../../test/tenants.ts';
+import { createTenant, settledWithin, type TestTenant } from '../../test/tenants.ts';
 import { useTestServer } from '../../test/use-server.ts';
 import { identitySignature, signVisitorToken } from './tokens.ts';
 import { TEST_SECRET_KEY } from '../../test/server.ts';
@@ -152,6 +152,31 @@ describe('helpdesk articles', () => {
     expect(created.map((r) => r.status)).toEqual([201, 201, 201, 201, 201, 201]);
     expect(new Set(created.map((r) => r.body.slug)).size).toBe(6);
     for (const r of created) expect((await globex.owner.request('DELETE', `/v1/helpdesk/articles/${r.body.id}`)).status).toBeLessThan(300);
+  });
+
+  it('derive the next free slug when the one picked goes meanwhile to an article given it, never a 409 for a slug nobody chose', async () => {
+    const first = await globex.owner.request('POST', '/v1/helpdesk/articles', { title: 'Shipping', body: 'x' });
+    expect(first.body.slug).toBe('shipping');
+    let commit!: () => void;
+    const held = new Promise<void>((resolve) => (commit = resolve));
+    let inserted!: () => void;
+    const taking = new Promise<void>((resolve) => (inserted = resolve));
+    // Another writer gives an article the slug "Shipping" would get next, and has not committed yet.
+    const other = env.db.app.withTenant(globex.orgId, async (tx) => {
+      await tx.execute(sql`insert into helpdesk_articles (org_id, slug, title, body) values (${globex.orgId}, 'shipping-2', 'Chosen', 'x')`);
+      inserted();
+      await held;
+    });
+    await taking;
+    const derived = globex.owner.request('POST', '/v1/helpdesk/articles', { title: 'Shipping', body: 'x' });
+    expect(await settledWithin(derived)).toBe('waiting');
+    commit();
+    await other;
+    const created = await derived;
+    expect(created.status, created.text).toBe(201);
+    expect(created.body.slug).toBe('shipping-3');
+    const slugs = (await globex.owner.request('GET', '/v1/helpdesk/articles?limit=200')).body.data as { id: string; slug: string }[];
+    for (const a of slugs.filter((a) => a.slug.startsWith('shipping'))) expect((await globex.owner.request('DELETE', `/v1/helpdesk/articles/${a.id}`)).status).toBeLessThan(300);
   });
 
   it('derive a valid slug from a long title even where the cut falls right after a word', async () => {

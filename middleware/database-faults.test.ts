@@ -6,6 +6,7 @@ import { startTestServer } from '../test/server.ts';
 import { createTenant } from '../test/tenants.ts';
 import { useTestServer } from '../test/use-server.ts';
 import { freePort } from '../test/ports.ts';
+import { someoneWaitsForALock } from '../test/races.ts';
 
 const env = useTestServer();
 
@@ -67,14 +68,7 @@ describe('when the database cannot serve a request', () => {
     const other = env.db.admin.withTenant(tenant.orgId, async (tx) => {
       await tx.execute(sql`select 1 from projects where id = ${project} for update`);
       requested = fetch(`${env.server.url}/v1/projects/${project}`, { method: 'PATCH', headers: tenant.headers, body: JSON.stringify({ name: 'renamed' }) });
-      for (let tries = 0; ; tries++) {
-        // pg_locks, not pg_stat_activity: beheerder may not see what another role's session waits on.
-        const [waiting] = await env.db.admin.sql`
-          select 1 from pg_locks l join pg_stat_activity a on a.pid = l.pid where not l.granted and a.datname = current_database()`;
-        if (waiting) break;
-        if (tries > 500) throw new Error('the request never waited for the project');
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await someoneWaitsForALock(env.db);
       await tx.execute(sql`select pg_advisory_xact_lock(kommit_api_key_lock(${keyHash}))`);
     });
     // Postgres ends the cycle by rolling back the one that waited first: the request.

@@ -25,3 +25,18 @@ export async function withSlowInserts<T>(db: TestDatabase, table: string, second
     await db.admin.sql.unsafe(`drop trigger ${name} on ${table}; drop function ${name}();`);
   }
 }
+
+/**
+ * Resolves once some session of this test database waits for a lock (any
+ * kind). pg_locks, not pg_stat_activity: beheerder may not see what another
+ * role's session waits on, but sees every session's database.
+ */
+export async function someoneWaitsForALock(db: TestDatabase) {
+  for (let tries = 0; tries < 500; tries++) {
+    const [waiting] = await db.admin.sql`
+      select 1 from pg_locks l join pg_stat_activity a on a.pid = l.pid where not l.granted and a.datname = current_database() limit 1`;
+    if (waiting) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('no session waited for a lock within 5 s');
+}

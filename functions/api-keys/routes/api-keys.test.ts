@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, holdKeyTransaction, settledWithin, type TestTenant } from '../../../test/tenants.ts';
+import { someoneWaitsForALock } from '../../../test/races.ts';
 import { useTestServer } from '../../../test/use-server.ts';
 
 const env = useTestServer();
@@ -40,6 +41,7 @@ describe('API keys', () => {
     const inFlight = await holdKeyTransaction(env.db, key);
     const revoked = tenant.owner.request('DELETE', `/v1/api-keys/${id}`);
     expect(await settledWithin(revoked)).toBe('waiting');
+    await someoneWaitsForALock(env.db);
     // A request that comes in meanwhile is held too, and then refused.
     const late = fetch(`${env.server.url}/v1/projects`, { headers: asKey });
     expect(await settledWithin(late)).toBe('waiting');

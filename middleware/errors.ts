@@ -118,6 +118,12 @@ export function problemOf(error: unknown): ApiError | undefined {
   if (sqlStateOf(error)?.startsWith('40')) {
     return new ApiError('unavailable', 'The request collided with a concurrent change and was rolled back; nothing was written. Try again.', { headers: { 'retry-after': '1' } });
   }
+  // 23503 (foreign key violation): routes look a parent up (key-share locked)
+  // before writing under it, so this is a parent deleted by a concurrent
+  // request in a window a route left open: the client's state is stale, not our fault.
+  if (sqlStateOf(error) === '23503') {
+    return new ApiError('conflict', 'Something this request refers to was deleted while it ran; nothing was written.');
+  }
   if (error instanceof EmbedderUnavailable) {
     return new ApiError('unavailable', 'The embedding service is not answering; try again shortly.', { headers: { 'retry-after': '5' } });
   }
@@ -138,7 +144,7 @@ export function onError(error: Error, c: Context<AppEnv>) {
   }
   if (error instanceof DatabaseBusyError || databaseUnreachable(error)) logger?.warn({ reqId: c.get('requestId'), err: error }, 'database unavailable');
   // Each one is a lock order worth finding, though the client's retry passes.
-  else if (sqlStateOf(error)?.startsWith('40')) logger?.warn({ reqId: c.get('requestId'), err: error }, 'transaction rolled back by a concurrent one');
+  else if (/^(40|23503)/.test(sqlStateOf(error) ?? '')) logger?.warn({ reqId: c.get('requestId'), err: error }, 'request lost a race with a concurrent one');
   return problemResponse(c, problem);
 }
 

@@ -77,7 +77,7 @@ const governed: Record<string, { action: string; run: () => Promise<{ status: nu
     run: async () => {
       const id = await newWorkflow(true);
       const runId = (await tenant.owner.request('POST', `/v1/workflows/${id}/runs`)).body.id;
-      return tenant.owner.request('POST', `/v1/workflows/${id}/runs/${runId}/complete`, {});
+      return tenant.owner.request('POST', `/v1/workflows/${id}/runs/${runId}/complete`, { step: 0 });
     },
   },
   'POST /v1/workflows/{id}/runs/{runId}/reject': {
@@ -85,7 +85,7 @@ const governed: Record<string, { action: string; run: () => Promise<{ status: nu
     run: async () => {
       const id = await newWorkflow(true);
       const runId = (await tenant.owner.request('POST', `/v1/workflows/${id}/runs`)).body.id;
-      return tenant.owner.request('POST', `/v1/workflows/${id}/runs/${runId}/reject`, {});
+      return tenant.owner.request('POST', `/v1/workflows/${id}/runs/${runId}/reject`, { step: 0 });
     },
   },
   'POST /v1/webhook-endpoints': {

@@ -1,5 +1,8 @@
 import type { TestDatabase } from './database.ts';
 
+/** The advisory lock (both keys) an insert slowed by withSlowInserts holds while it sleeps. */
+const MARKER = 4242;
+
 /**
  * Runs fn while every insert into `table` first sleeps `seconds` (a BEFORE
  * INSERT trigger, dropped afterwards): it holds a race's window open, so a
@@ -8,12 +11,17 @@ import type { TestDatabase } from './database.ts';
  */
 export async function withSlowInserts<T>(db: TestDatabase, table: string, seconds: number, fn: (sleeping: () => Promise<void>) => Promise<T>): Promise<T> {
   const name = `kommit_test_slow_${table}`;
+  // The sleeper also takes a marker lock: pg_locks shows it whatever role sleeps
+  // (pg_stat_activity shows beheerder only its own sessions' waits).
   await db.admin.sql.unsafe(`
-    create function ${name}() returns trigger language plpgsql as $$ begin perform pg_sleep(${seconds}); return new; end $$;
+    create function ${name}() returns trigger language plpgsql as $$
+    begin perform pg_advisory_xact_lock_shared(${MARKER}, ${MARKER}); perform pg_sleep(${seconds}); return new; end $$;
     create trigger ${name} before insert on ${table} for each row execute function ${name}();`);
   const sleeping = async () => {
     for (let tries = 0; tries < 500; tries++) {
-      const [asleep] = await db.admin.sql`select 1 from pg_stat_activity where wait_event = 'PgSleep' limit 1`;
+      const [asleep] = await db.admin.sql`
+        select 1 from pg_locks where locktype = 'advisory' and classid = ${MARKER} and objid = ${MARKER} and objsubid = 2 and granted
+          and database = (select oid from pg_database where datname = current_database()) limit 1`;
       if (asleep) return;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }

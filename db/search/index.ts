@@ -179,8 +179,12 @@ export async function hybridSearch(tx: Tx, search: SearchQuery, options: HybridO
            ts_headline('simple', content, plainto_tsquery('simple', ${query}), 'MaxWords=30, MinWords=10') as snippet
     from search_chunks where id in ${best.map(([id]) => id)}`);
   const byId = new Map(rows.map((r) => [r.id, r]));
-  return best.map(([id, s]): SearchHit => {
-    const row = byId.get(id)!;
-    return { source: { type: row.source_type, id: row.source_id }, chunkNo: row.chunk_no, snippet: row.snippet, score: Number(s.score.toFixed(6)), ranks: { text: s.text, vector: s.vector } };
+  // Each statement reads committed rows as of its own start: a passage ranked
+  // above may have been deleted since (its source deleted, or re-indexed under
+  // new ids). It is left out, as it would have been a moment later.
+  return best.flatMap(([id, s]): SearchHit[] => {
+    const row = byId.get(id);
+    if (!row) return [];
+    return [{ source: { type: row.source_type, id: row.source_id }, chunkNo: row.chunk_no, snippet: row.snippet, score: Number(s.score.toFixed(6)), ranks: { text: s.text, vector: s.vector } }];
   });
 }

@@ -195,8 +195,8 @@ describe('collecting evidence', () => {
     const control = await customControl(acme, 'ACME-HO', [{ source: 'human_oversight', parameters: { workflowId } }]);
     expect((await collect(acme, control.id)).passed).toBe(false);
     const runId = (await acme.owner.request('POST', `/v1/workflows/${workflowId}/runs`)).body.id;
-    await acme.owner.request('POST', `/v1/workflows/${workflowId}/runs/${runId}/complete`, { rationale: 'looked' });
-    await acme.owner.request('POST', `/v1/workflows/${workflowId}/runs/${runId}/complete`, { rationale: 'approved' });
+    await acme.owner.request('POST', `/v1/workflows/${workflowId}/runs/${runId}/complete`, { step: 0, rationale: 'looked' });
+    await acme.owner.request('POST', `/v1/workflows/${workflowId}/runs/${runId}/complete`, { step: 1, rationale: 'approved' });
     const passing = await collect(acme, control.id);
     expect(passing.passed).toBe(true);
     expect(JSON.parse(passing.snapshots[0]!.content).rows).toHaveLength(2);

@@ -73,7 +73,7 @@ async function fill(tenant: TestTenant): Promise<Filled> {
   const workflowId = (await owner.request('POST', `/v1/projects/${projectId}/workflows`, { name: 'Review', steps: [{ name: 'Look', kind: 'review', requiredRole: 'member' }] })).body.id;
   await owner.request('PATCH', `/v1/workflows/${workflowId}`, { status: 'active' });
   const runId = (await owner.request('POST', `/v1/workflows/${workflowId}/runs`)).body.id;
-  expect((await owner.request('POST', `/v1/workflows/${workflowId}/runs/${runId}/complete`, { rationale: 'fine' })).status).toBe(200);
+  expect((await owner.request('POST', `/v1/workflows/${workflowId}/runs/${runId}/complete`, { step: 0, rationale: 'fine' })).status).toBe(200);
   const first = (await owner.request('POST', '/v1/decision-events', { projectId, kind: 'decision', title: 'Use Postgres' })).body.id;
   await owner.request('POST', '/v1/decision-events', { projectId, kind: 'decision', title: 'Use Postgres 18', supersedes: first });
   await owner.request('POST', '/v1/support-transcripts', { channel: 'chat', messages: [{ role: 'visitor', content: 'Where is my invoice?' }] });

@@ -1,7 +1,7 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { LocalHashEmbedder } from '../../db/search/embedder.ts';
-import { vectorScoring } from '../../db/search/index.ts';
+import { embedQuery, hybridSearch, vectorScoring } from '../../db/search/index.ts';
 import { createDatabase } from '../../db/tenant.ts';
 import { offersPgvector } from '../../test/cluster.ts';
 import { startTestServer } from '../../test/server.ts';
@@ -103,6 +103,32 @@ describe('hybrid search', () => {
       tx.execute<{ n: number }>(sql`select count(*)::int as n from search_chunks where transcript_id = ${transcript} or decision_event_id = ${event}`),
     );
     expect(left).toEqual({ n: 0 });
+  });
+
+  it('leaves out a passage deleted between ranking it and reading it, instead of failing the search', async () => {
+    const transcript = (await acme.owner.request('POST', '/v1/support-transcripts', { channel: 'chat', messages: [{ role: 'visitor', content: 'Quokka invoices vanish' }] })).body.id as string;
+    await runJobs(env.db);
+    const query = await embedQuery(new LocalHashEmbedder(), 'quokka invoices');
+    const ranked: string[][] = [];
+    const hits = await env.db.app.withTenant(acme.orgId, async (tx) => {
+      // After the ranking statements, a concurrent request deletes the transcript (and its passages).
+      const racing = new Proxy(tx, {
+        get(target, key, receiver) {
+          if (key !== 'execute') return Reflect.get(target, key, receiver);
+          return async (statement: SQL) => {
+            const rows = (await target.execute(statement)) as { id?: string; source_type?: string }[];
+            if (rows[0] && !('source_type' in rows[0])) {
+              ranked.push(rows.map((r) => r.id!));
+              await env.db.admin.withTenant(acme.orgId, (admin) => admin.execute(sql`delete from support_transcripts where id = ${transcript}`));
+            }
+            return rows;
+          };
+        },
+      });
+      return hybridSearch(racing, query, { types: ['support_transcript'], limit: 5, scoring: await vectorScoring(tx) });
+    });
+    expect(ranked.flat().length).toBeGreaterThan(0);
+    expect(hits.map((h) => h.source.id)).not.toContain(transcript);
   });
 
   it('clears the passages of an article its job finds unpublished, even ones written after the unpublish', async () => {

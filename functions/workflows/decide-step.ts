@@ -10,11 +10,17 @@ import { ApiError } from '../../middleware/errors.ts';
 import type { FunctionApp } from '../../middleware/function-app.ts';
 import { commonErrors, jsonBody, jsonResponse, notFoundError, problem } from '../../middleware/openapi.ts';
 import { runParams, runSchema, toRun } from './schemas.ts';
-import { loadRun, loadWorkflow } from './store.ts';
+import { holdProjectOf, loadRun, loadWorkflow } from './store.ts';
 
 export const decisionBody = z
-  .object({ rationale: z.string().max(20_000).optional(), outcome: z.string().max(20_000).optional() })
-  .openapi('StepDecision', { example: { rationale: 'Reviewed the model card and the test results.' } });
+  .object({
+    step: z.number().int().min(0).openapi({
+      description: 'The step this decision is for: the run’s currentStep as the caller saw it. Any other answers 409, so a repeated or crossing request never decides a step its sender did not see.',
+    }),
+    rationale: z.string().max(20_000).optional(),
+    outcome: z.string().max(20_000).optional(),
+  })
+  .openapi('StepDecision', { example: { step: 1, rationale: 'Reviewed the model card and the test results.' } });
 
 function decisionRoute(verdict: 'complete' | 'reject') {
   return createRoute({
@@ -24,12 +30,14 @@ function decisionRoute(verdict: 'complete' | 'reject') {
     summary: verdict === 'complete' ? 'Complete the current step of a run' : 'Reject the current step (ends the run)',
     description: 'Review and approval steps need a signed-in member with at least the step’s role; automated steps may be completed by an API key. Each decision is recorded as a decision event.',
     request: { params: runParams, body: jsonBody(decisionBody) },
-    responses: { 200: jsonResponse(runSchema, 'The run after the decision.'), ...commonErrors, ...notFoundError, 409: problem('The run is not running, or is at a step its version does not have.') },
+    responses: { 200: jsonResponse(runSchema, 'The run after the decision.'), ...commonErrors, ...notFoundError, 409: problem('The run is not running, is at another step than the one named, or is at a step its version does not have.') },
   });
 }
 
 async function decide(c: Context<AppEnv>, verdict: 'complete' | 'reject', params: { id: string; runId: string }, input: z.infer<typeof decisionBody>) {
   const tx = c.var.tx;
+  // The project first, then the run: the decision event's insert reaches the project too.
+  await holdProjectOf(tx, params.id);
   const { workflow } = await loadWorkflow(tx, params.id);
   const { run, steps } = await loadRun(tx, params.id, params.runId, true);
   if (run.status !== 'running') throw new ApiError('conflict', `The run is ${run.status}.`);
@@ -37,6 +45,9 @@ async function decide(c: Context<AppEnv>, verdict: 'complete' | 'reject', params
   // Versions a run uses are never rewritten, so this is a broken invariant, not
   // a client error; still, refuse it plainly rather than answer 500.
   if (!step) throw new ApiError('conflict', `The run is at step ${run.currentStep}, which version ${run.version} of this workflow does not have.`);
+  if (input.step !== run.currentStep) {
+    throw new ApiError('conflict', `The run is at step ${run.currentStep} ("${step.name}"), not step ${input.step}: it was decided meanwhile. Read the run again before deciding.`);
+  }
   if (step.kind !== 'automated') {
     const member = c.var.member;
     if (c.var.principal.kind !== 'session' || !member) throw new ApiError('forbidden', `Step "${step.name}" is a ${step.kind}: a signed-in member must decide it.`);

@@ -23,8 +23,8 @@ describeTenantRouteSecurity({
     'GET /v1/workflows/{id}/versions/{version}': {},
     'POST /v1/workflows/{id}/runs': {},
     'GET /v1/workflows/{id}/runs/{runId}': {},
-    'POST /v1/workflows/{id}/runs/{runId}/complete': { body: { rationale: 'not mine to decide' } },
-    'POST /v1/workflows/{id}/runs/{runId}/reject': { body: { rationale: 'not mine to decide' } },
+    'POST /v1/workflows/{id}/runs/{runId}/complete': { body: { step: 0, rationale: 'not mine to decide' } },
+    'POST /v1/workflows/{id}/runs/{runId}/reject': { body: { step: 0, rationale: 'not mine to decide' } },
   },
   createResource: workflowWithRun,
 });

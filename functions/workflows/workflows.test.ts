@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { members } from '../../db/schema/auth.ts';
 import { workflowRuns, workflows } from '../../db/schema/workflows.ts';
+import { withSlowInserts } from '../../test/races.ts';
 import { createTenant, type TestTenant } from '../../test/tenants.ts';
 import { useTestServer } from '../../test/use-server.ts';
 import { UserAgent, uniqueEmail } from '../../test/user-agent.ts';
@@ -35,12 +36,12 @@ async function joinAcme(role: 'member' | 'admin', stored?: string) {
   return agent;
 }
 
-/** An active workflow of `definition` and a run of it; `decide` posts a verdict on that run. */
+/** An active workflow of `definition` and a run of it; `decide` posts a verdict on that run's step `step`. */
 async function activeWithRun(definition: unknown[]) {
   const id = (await acme.owner.request('POST', `/v1/projects/${projectId}/workflows`, { name: 'Gate', steps: definition })).body.id as string;
   expect((await acme.owner.request('PATCH', `/v1/workflows/${id}`, { status: 'active' })).status).toBe(200);
   const run = (await acme.owner.request('POST', `/v1/workflows/${id}/runs`)).body as { id: string };
-  const decide = (who: UserAgent, verdict = 'complete') => who.request('POST', `/v1/workflows/${id}/runs/${run.id}/${verdict}`, { rationale: 'looked at it' });
+  const decide = (who: UserAgent, step: number, verdict = 'complete') => who.request('POST', `/v1/workflows/${id}/runs/${run.id}/${verdict}`, { step, rationale: 'looked at it' });
   return { id, runId: run.id, decide };
 }
 
@@ -71,33 +72,85 @@ describe('workflows', () => {
     expect((await acme.owner.request('POST', `/v1/workflows/${id}/runs`)).status).toBe(409);
     await acme.owner.request('PATCH', `/v1/workflows/${id}`, { status: 'active' });
     const run = (await acme.owner.request('POST', `/v1/workflows/${id}/runs`)).body;
-    const decide = (who: UserAgent | Record<string, string>, verdict = 'complete') =>
+    const decide = (who: UserAgent | Record<string, string>, step: number, verdict = 'complete') =>
       who instanceof UserAgent
-        ? who.request('POST', `/v1/workflows/${id}/runs/${run.id}/${verdict}`, { rationale: 'looked at it' })
-        : fetch(`${env.server.url}/v1/workflows/${id}/runs/${run.id}/${verdict}`, { method: 'POST', headers: who, body: JSON.stringify({}) }).then(async (r) => ({ status: r.status, body: await r.json() }));
+        ? who.request('POST', `/v1/workflows/${id}/runs/${run.id}/${verdict}`, { step, rationale: 'looked at it' })
+        : fetch(`${env.server.url}/v1/workflows/${id}/runs/${run.id}/${verdict}`, { method: 'POST', headers: who, body: JSON.stringify({ step }) }).then(async (r) => ({ status: r.status, body: await r.json() }));
 
     // Step 0 is automated: an API key may complete it.
-    expect((await decide(acme.headers)).body.currentStep).toBe(1);
+    expect((await decide(acme.headers, 0)).body.currentStep).toBe(1);
     // Step 1 is a review: not by an API key, but by any member.
-    expect((await decide(acme.headers)).status).toBe(403);
-    expect((await decide(member)).body.currentStep).toBe(2);
+    expect((await decide(acme.headers, 1)).status).toBe(403);
+    expect((await decide(member, 1)).body.currentStep).toBe(2);
     // Step 2 needs an admin: the member is refused, the owner may.
-    const refused = await decide(member);
+    const refused = await decide(member, 2);
     expect(refused.status).toBe(403);
     expect(refused.body.detail).toMatch(/admin/);
-    const done = await decide(acme.owner);
+    const done = await decide(acme.owner, 2);
     expect(done.body).toMatchObject({ status: 'completed', currentStep: 3 });
-    expect((await decide(acme.owner)).status).toBe(409);
+    expect((await decide(acme.owner, 3)).status).toBe(409);
 
     const events = (await acme.owner.request('GET', `/v1/decision-events?projectId=${projectId}`)).body.data;
     expect(events.map((e: { title: string }) => e.title).sort()).toEqual(['Risk review: completed', 'Sign-off: completed', 'Tests pass: completed']);
+  });
+
+  it('decide only the step the caller names: of two identical completes sent at once, the second is refused, not applied to the next step', async () => {
+    const { id, runId, decide } = await activeWithRun([
+      { name: 'First', kind: 'review', requiredRole: 'member' },
+      { name: 'Second', kind: 'approval', requiredRole: 'owner' },
+    ]);
+    const both = await Promise.all([decide(acme.owner, 0), decide(acme.owner, 0)]);
+    expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
+    const refused = both.find((r) => r.status === 409)!;
+    expect(refused.headers.get('content-type')).toBe('application/problem+json');
+    expect(refused.body.detail).toMatch(/at step 1 \("Second"\), not step 0/);
+    expect((await acme.owner.request('GET', `/v1/workflows/${id}/runs/${runId}`)).body).toMatchObject({ status: 'running', currentStep: 1 });
+    const events = (await acme.owner.request('GET', `/v1/decision-events?projectId=${projectId}&limit=200`)).body.data as { metadata: { workflowId?: string }; title: string }[];
+    expect(events.filter((e) => e.metadata.workflowId === id).map((e) => e.title)).toEqual(['First: completed']);
+    // A step not reached yet is refused too.
+    expect((await decide(acme.owner, 2)).status).toBe(409);
+  });
+
+  it('let a project deletion and a workflow created, run started or step decided in it finish one after the other: no 500, no deadlock', async () => {
+    const cases: { table: string; act: (project: string) => Promise<{ status: number; text: string }> }[] = [
+      { table: 'workflows', act: (project) => acme.owner.request('POST', `/v1/projects/${project}/workflows`, { name: 'Late', steps }) },
+      {
+        table: 'workflow_runs',
+        act: async (project) => {
+          const wf = (await acme.owner.request('POST', `/v1/projects/${project}/workflows`, { name: 'Late', steps })).body.id;
+          await acme.owner.request('PATCH', `/v1/workflows/${wf}`, { status: 'active' });
+          return acme.owner.request('POST', `/v1/workflows/${wf}/runs`);
+        },
+      },
+      {
+        table: 'decision_events',
+        act: async (project) => {
+          const wf = (await acme.owner.request('POST', `/v1/projects/${project}/workflows`, { name: 'Late', steps })).body.id;
+          await acme.owner.request('PATCH', `/v1/workflows/${wf}`, { status: 'active' });
+          const run = (await acme.owner.request('POST', `/v1/workflows/${wf}/runs`)).body.id;
+          return acme.owner.request('POST', `/v1/workflows/${wf}/runs/${run}/complete`, { step: 0 });
+        },
+      },
+    ];
+    for (const { table, act } of cases) {
+      const project = (await acme.owner.request('POST', '/v1/projects', { name: `Deleted under ${table}` })).body.id as string;
+      // Everything before the slow insert runs at full speed; the insert then sleeps with what it locked.
+      const [acted, deleted] = await withSlowInserts(env.db, table, 0.8, async (sleeping) => {
+        const acting = act(project);
+        await sleeping();
+        return Promise.all([acting, acme.owner.request('DELETE', `/v1/projects/${project}`)]);
+      });
+      // The deletion waited for the write, then took it with the project.
+      expect(acted.status, `${table}: ${acted.text}`).toBeLessThan(300);
+      expect(deleted.status, `${table}: ${deleted.text}`).toBe(204);
+    }
   });
 
   it('end a run when a step is rejected', async () => {
     const id = (await acme.owner.request('POST', `/v1/projects/${projectId}/workflows`, { name: 'Reject me', steps: [{ name: 'Look', kind: 'review', requiredRole: 'member' }] })).body.id;
     await acme.owner.request('PATCH', `/v1/workflows/${id}`, { status: 'active' });
     const run = (await acme.owner.request('POST', `/v1/workflows/${id}/runs`)).body;
-    const rejected = await member.request('POST', `/v1/workflows/${id}/runs/${run.id}/reject`, { rationale: 'not ready' });
+    const rejected = await member.request('POST', `/v1/workflows/${id}/runs/${run.id}/reject`, { step: 0, rationale: 'not ready' });
     expect(rejected.body).toMatchObject({ status: 'rejected', currentStep: 0 });
     expect((await acme.owner.request('GET', `/v1/workflows/${id}/runs/${run.id}`)).body.status).toBe('rejected');
   });
@@ -105,7 +158,7 @@ describe('workflows', () => {
   it('never change a version runs use: no way back to draft, and new steps on an active workflow are a new version', async () => {
     const ownerOnly = [{ name: 'Tests pass', kind: 'automated', requiredRole: 'member' }, { name: 'Sign-off', kind: 'approval', requiredRole: 'owner' }];
     const { id, runId, decide } = await activeWithRun(ownerOnly);
-    expect((await decide(acme.owner)).body.currentStep).toBe(1);
+    expect((await decide(acme.owner, 0)).body.currentStep).toBe(1);
 
     // The review's scenario: back to draft, rewrite, activate again.
     const back = await acme.owner.request('PATCH', `/v1/workflows/${id}`, { status: 'draft' });
@@ -118,8 +171,8 @@ describe('workflows', () => {
     // The run keeps version 1: its owner-only step still needs the owner.
     expect((await acme.owner.request('GET', `/v1/workflows/${id}/versions/1`)).body.steps).toEqual(ownerOnly);
     expect((await acme.owner.request('GET', `/v1/workflows/${id}/runs/${runId}`)).body).toMatchObject({ version: 1, steps: ownerOnly, currentStep: 1 });
-    expect((await decide(member)).status).toBe(403);
-    expect((await decide(acme.owner)).body).toMatchObject({ status: 'completed', currentStep: 2 });
+    expect((await decide(member, 1)).status).toBe(403);
+    expect((await decide(acme.owner, 1)).body).toMatchObject({ status: 'completed', currentStep: 2 });
     // New runs start on the new version.
     expect((await acme.owner.request('POST', `/v1/workflows/${id}/runs`)).body).toMatchObject({ version: 2, steps: [{ name: 'x', kind: 'automated' }] });
   });
@@ -133,14 +186,14 @@ describe('workflows', () => {
     expect(edited.body).toMatchObject({ status: 'draft', version: 2 });
     expect((await acme.owner.request('GET', `/v1/workflows/${id}/versions/1`)).body.steps).toEqual(ownerOnly);
     expect((await acme.owner.request('GET', `/v1/workflows/${id}/runs/${runId}`)).body.steps).toEqual(ownerOnly);
-    expect((await decide(member)).status).toBe(403);
+    expect((await decide(member, 0)).status).toBe(403);
   });
 
   it('answer 409, not 500, for a run at a step its version does not have', async () => {
     const { id, runId, decide } = await activeWithRun([{ name: 'Look', kind: 'review', requiredRole: 'member' }]);
     await env.db.admin.withTenant(acme.orgId, (tx) => tx.update(workflowRuns).set({ currentStep: 3 }).where(eq(workflowRuns.id, runId)));
     for (const verdict of ['complete', 'reject']) {
-      const response = await decide(acme.owner, verdict);
+      const response = await decide(acme.owner, 3, verdict);
       expect(response.status).toBe(409);
       expect(response.headers.get('content-type')).toBe('application/problem+json');
       expect(response.body.detail).toMatch(/step 3/);
@@ -169,11 +222,11 @@ describe('workflows', () => {
     // Stored as Better Auth joins a list: an admin, not more.
     const listed = await joinAcme('member', 'admin,member');
     const ownerOnly = await activeWithRun([{ name: 'Owner sign-off', kind: 'approval', requiredRole: 'owner' }]);
-    const refused = await ownerOnly.decide(listed);
+    const refused = await ownerOnly.decide(listed, 0);
     expect(refused.status).toBe(403);
     expect(refused.body.detail).toMatch(/needs the role owner.*you are admin/);
     const adminStep = await activeWithRun([{ name: 'Admin sign-off', kind: 'approval', requiredRole: 'admin' }]);
-    expect((await adminStep.decide(listed)).body.status).toBe('completed');
+    expect((await adminStep.decide(listed, 0)).body.status).toBe('completed');
     const events = (await acme.owner.request('GET', `/v1/decision-events?projectId=${projectId}`)).body.data;
     expect(events.find((e: { metadata: { workflowId?: string } }) => e.metadata.workflowId === adminStep.id)?.metadata.role).toBe('admin');
     // Elsewhere the same member is an admin too (requireRole), not refused as an unknown role.

@@ -45,7 +45,10 @@ export function registerCreateDecisionEvent(app: FunctionApp) {
     const refusal = metadataRefusal(input.metadata);
     if (refusal) throw new ApiError('unprocessable', refusal);
     // Row-level security makes another organization's project look missing.
-    const [project] = await tx.select({ id: projects.id }).from(projects).where(eq(projects.id, input.projectId));
+    // Key-share locked until commit, before the event to supersede: the order a
+    // deletion of the project takes, which then waits for this request instead
+    // of deadlocking with it or deleting the project under the new event.
+    const [project] = await tx.select({ id: projects.id }).from(projects).where(eq(projects.id, input.projectId)).for('key share');
     if (!project) throw new ApiError('not_found', 'No project with this id.');
     if (input.supersedes) {
       const [earlier] = await tx.select().from(decisionEvents).where(eq(decisionEvents.id, input.supersedes)).for('update');

@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decisionEvents } from '../../../db/schema/decisions.ts';
+import { withSlowInserts } from '../../../test/races.ts';
 import { createTenant, type TestTenant } from '../../../test/tenants.ts';
 import { useTestServer } from '../../../test/use-server.ts';
 
@@ -19,6 +20,20 @@ beforeAll(async () => {
 const record = (tenant: TestTenant, body: Record<string, unknown>) => tenant.owner.request('POST', '/v1/decision-events', body);
 
 describe('decision events', () => {
+  it('recorded or superseding while their project is deleted finish before the deletion, never with a 500 or a deadlock', async () => {
+    for (const supersede of [false, true]) {
+      const project = (await acme.owner.request('POST', '/v1/projects', { name: `Deleted (supersede: ${supersede})` })).body.id as string;
+      const earlier = supersede ? (await record(acme, { projectId: project, kind: 'decision', title: 'Earlier' })).body.id : undefined;
+      const [created, deleted] = await withSlowInserts(env.db, 'decision_events', 0.8, async (sleeping) => {
+        const creating = record(acme, { projectId: project, kind: 'decision', title: 'Late', ...(earlier ? { supersedes: earlier } : {}) });
+        await sleeping();
+        return Promise.all([creating, acme.owner.request('DELETE', `/v1/projects/${project}`)]);
+      });
+      expect(created.status, `supersede: ${supersede}: ${created.text}`).toBe(201);
+      expect(deleted.status, `supersede: ${supersede}: ${deleted.text}`).toBe(204);
+    }
+  });
+
   it('are recorded with their actor, and superseding marks the earlier one superseded in the same transaction', async () => {
     const first = await record(acme, { projectId: acmeProject, kind: 'decision', title: 'Host in Frankfurt', rationale: 'latency', metadata: { ticket: 'OPS-1' } });
     expect(first.status).toBe(201);

@@ -27,7 +27,8 @@ export function registerCreateWorkflow(app: FunctionApp) {
   app.openapi(route, async (c) => {
     const { projectId } = c.req.valid('param');
     const input = c.req.valid('json');
-    const [project] = await c.var.tx.select({ id: projects.id }).from(projects).where(eq(projects.id, projectId));
+    // Key-share locked until commit: the project cannot be deleted under the new workflow.
+    const [project] = await c.var.tx.select({ id: projects.id }).from(projects).where(eq(projects.id, projectId)).for('key share');
     if (!project) throw new ApiError('not_found', 'No project with this id.');
     const [workflow] = await c.var.tx.insert(workflows).values({ orgId: c.var.org.id, projectId, name: input.name }).returning();
     await c.var.tx.insert(workflowVersions).values({ orgId: c.var.org.id, workflowId: workflow!.id, version: 1, steps: input.steps });

@@ -5,7 +5,7 @@ import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonResponse, notFoundError } from '../../../middleware/openapi.ts';
 import { runSchema, toRun, workflowIdParams } from '../schemas.ts';
-import { loadWorkflow } from '../store.ts';
+import { holdProjectOf, loadWorkflow } from '../store.ts';
 
 export const route = createRoute({
   method: 'post',
@@ -19,6 +19,7 @@ export const route = createRoute({
 export function registerStartRun(app: FunctionApp) {
   app.openapi(route, async (c) => {
     const { id } = c.req.valid('param');
+    await holdProjectOf(c.var.tx, id);
     const { workflow, steps } = await loadWorkflow(c.var.tx, id);
     if (workflow.status !== 'active') throw new ApiError('conflict', `The workflow is ${workflow.status}; only active workflows run.`);
     const [run] = await c.var.tx

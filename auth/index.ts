@@ -2,8 +2,8 @@ import { betterAuth } from 'better-auth';
 import { drizzleAdapter } from 'better-auth/adapters/drizzle';
 import { APIError, createAuthMiddleware } from 'better-auth/api';
 import { organization } from 'better-auth/plugins';
-import { eq, inArray, sql } from 'drizzle-orm';
-import { MEMBER_ROLES, effectiveRole, isMemberRole } from '../db/member-roles.ts';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { MEMBER_ROLES, effectiveRole, hasRoleAtLeast, isMemberRole } from '../db/member-roles.ts';
 import { accounts, invitations, members, sessions, users, verifications } from '../db/schema/auth.ts';
 import { organizations } from '../db/schema/organizations.ts';
 import type { Db } from '../db/tenant.ts';
@@ -170,6 +170,7 @@ export function createAuth(options: AuthOptions) {
         // member here holds exactly one role, so every check sees one value.
         organizationHooks: {
           beforeCreateInvitation: async ({ invitation }) => refuseRoleList(invitation.role),
+          beforeAcceptInvitation: async ({ invitation, user }) => refuseStaleInvitation(db, invitation, user.id),
           beforeAddMember: async ({ member }) => refuseRoleList(member.role),
           beforeUpdateMemberRole: async ({ newRole }) => refuseRoleList(newRole),
         },
@@ -183,6 +184,27 @@ export type Auth = ReturnType<typeof createAuth>;
 function refuseRoleList(role: string) {
   if (!isMemberRole(role)) {
     throw new APIError('BAD_REQUEST', { message: `A member holds exactly one role: ${MEMBER_ROLES.join(', ')}; not "${role}".` });
+  }
+}
+
+/**
+ * An invitation speaks for whoever sent it, as they are now, not as they were
+ * when they sent it. Better Auth checks neither: an admin removed (or demoted)
+ * after inviting a second address of their own could still let that address
+ * in, as admin. Also refused: accepting into an organization one already
+ * belongs to (the membership's unique constraint would fail it later).
+ */
+async function refuseStaleInvitation(db: Db, invitation: { organizationId: string; inviterId: string; role: string }, userId: string) {
+  const [inviter, already] = await Promise.all([
+    db.select({ role: members.role }).from(members).where(and(eq(members.organizationId, invitation.organizationId), eq(members.userId, invitation.inviterId))),
+    db.select({ id: members.id }).from(members).where(and(eq(members.organizationId, invitation.organizationId), eq(members.userId, userId))),
+  ]);
+  if (already.length) throw new APIError('BAD_REQUEST', { message: 'You are already a member of this organization.' });
+  const sender = effectiveRole(inviter[0]?.role);
+  if (!sender || sender === 'member' || !hasRoleAtLeast(sender, invitation.role)) {
+    throw new APIError('FORBIDDEN', {
+      message: `Whoever sent this invitation can no longer invite to the role ${invitation.role} in this organization; ask an owner or admin for a new one.`,
+    });
   }
 }
 

@@ -11,6 +11,14 @@ export function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** The constraint a Postgres error names (a unique index, a check, a trigger's RAISE ... CONSTRAINT), also when wrapped. */
+export function constraintOf(error: unknown): string | undefined {
+  for (let current = error as { constraint_name?: unknown; cause?: unknown } | undefined, depth = 0; current && depth < 5; current = current.cause as typeof current, depth++) {
+    if (typeof current.constraint_name === 'string') return current.constraint_name;
+  }
+  return undefined;
+}
+
 /** The SQLSTATE of a Postgres error, also when wrapped (drizzle puts it in `cause`). */
 export function sqlStateOf(error: unknown): string | undefined {
   for (let current = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; current && depth < 5; current = current.cause as typeof current, depth++) {

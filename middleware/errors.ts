@@ -4,7 +4,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ZodError } from 'zod';
 import { DatabaseBusyError } from '../db/admission.ts';
 import { EmbedderUnavailable } from '../db/search/embedder.ts';
-import { sqlStateOf } from '../db/query-errors.ts';
+import { constraintOf, sqlStateOf } from '../db/query-errors.ts';
 import type { AppEnv } from './env.ts';
 
 /** The closed set of errors the API answers with. */
@@ -118,12 +118,20 @@ export function problemOf(error: unknown): ApiError | undefined {
   if (sqlStateOf(error)?.startsWith('40')) {
     return new ApiError('unavailable', 'The request collided with a concurrent change and was rolled back; nothing was written. Try again.', { headers: { 'retry-after': '1' } });
   }
+  // Conflicts with the state another request left, which the database refused
+  // (our own checks ran before it committed). Routes that expect one answer it
+  // in their own words first (a taken slug); these are the rest.
+  const state = sqlStateOf(error);
   // 23503 (foreign key violation): routes look a parent up (key-share locked)
   // before writing under it, so this is a parent deleted by a concurrent
   // request in a window a route left open: the client's state is stale, not our fault.
-  if (sqlStateOf(error) === '23503') {
-    return new ApiError('conflict', 'Something this request refers to was deleted while it ran; nothing was written.');
+  if (state === '23503') return new ApiError('conflict', 'Something this request refers to was deleted while it ran; nothing was written.');
+  if (state === '23505') return new ApiError('conflict', 'This conflicts with one that already exists (perhaps made by a request sent at the same time); nothing was written.');
+  if (state === '23514' && constraintOf(error) === 'members_keep_an_owner') {
+    return new ApiError('conflict', 'An organization keeps at least one owner: make another member owner first (another owner may have just stepped down).');
   }
+  // A member or invitation added to an organization whose deletion was requested (migration 0038).
+  if (state === '55000' && constraintOf(error) === 'organization_being_deleted') return new ApiError('conflict', 'The organization is being deleted; nothing can be added to it.');
   if (error instanceof EmbedderUnavailable) {
     return new ApiError('unavailable', 'The embedding service is not answering; try again shortly.', { headers: { 'retry-after': '5' } });
   }
@@ -144,7 +152,7 @@ export function onError(error: Error, c: Context<AppEnv>) {
   }
   if (error instanceof DatabaseBusyError || databaseUnreachable(error)) logger?.warn({ reqId: c.get('requestId'), err: error }, 'database unavailable');
   // Each one is a lock order worth finding, though the client's retry passes.
-  else if (/^(40|23503)/.test(sqlStateOf(error) ?? '')) logger?.warn({ reqId: c.get('requestId'), err: error }, 'request lost a race with a concurrent one');
+  else if (/^(40|23503|23505)/.test(sqlStateOf(error) ?? '')) logger?.warn({ reqId: c.get('requestId'), err: error }, 'request lost a race with a concurrent one');
   return problemResponse(c, problem);
 }
 

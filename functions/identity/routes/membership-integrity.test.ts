@@ -1,0 +1,120 @@
+import { eq, sql } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
+import { members } from '../../../db/schema/auth.ts';
+import { postgresError } from '../../../test/expect.ts';
+import { useTestServer } from '../../../test/use-server.ts';
+import { UserAgent, uniqueEmail } from '../../../test/user-agent.ts';
+
+// A server of its own: these tests sign up many users, more than one test server's sign-up budget per address.
+const env = useTestServer();
+
+describe('the database keeps memberships sound whoever writes them', () => {
+  /** An organization with two owners (the second joined through an invitation). */
+  async function twoOwners() {
+    const first = new UserAgent(env.server);
+    const firstEmail = uniqueEmail('owner-a');
+    const firstUser = await first.signUp(firstEmail);
+    const org = await first.createOrganization('Two owners');
+    const second = new UserAgent(env.server);
+    const secondEmail = uniqueEmail('owner-b');
+    const secondUser = await second.signUp(secondEmail);
+    const invite = await first.request('POST', '/api/auth/organization/invite-member', { email: secondEmail, role: 'owner', organizationId: org.id });
+    expect((await second.request('POST', '/api/auth/organization/accept-invitation', { invitationId: invite.body.id })).status).toBe(200);
+    const rows = await env.db.admin.withTenant(org.id, (tx) => tx.select().from(members).where(eq(members.organizationId, org.id)));
+    const idOf = (userId: string) => rows.find((r) => r.userId === userId)!.id;
+    const owners = async () => (await env.db.admin.withTenant(org.id, (tx) => tx.select().from(members).where(eq(members.organizationId, org.id)))).filter((m) => m.role === 'owner').length;
+    return { org, first, second, firstEmail, secondEmail, firstId: idOf(firstUser.id), secondId: idOf(secondUser.id), owners };
+  }
+
+  it('keeps an owner when two owners step down, or remove each other, at the same moment', async () => {
+    for (let round = 0; round < 3; round++) {
+      const { org, first, second, firstId, secondId, owners } = await twoOwners();
+      const demotions = await Promise.all([
+        first.request('POST', '/api/auth/organization/update-member-role', { memberId: firstId, role: 'member', organizationId: org.id }),
+        second.request('POST', '/api/auth/organization/update-member-role', { memberId: secondId, role: 'member', organizationId: org.id }),
+      ]);
+      expect(await owners(), JSON.stringify(demotions.map((r) => r.body))).toBe(1);
+      const refused = demotions.find((r) => r.status !== 200)!;
+      expect([400, 409]).toContain(refused.status);
+    }
+    for (let round = 0; round < 3; round++) {
+      const { org, first, second, firstEmail, secondEmail, owners } = await twoOwners();
+      const removals = await Promise.all([
+        first.request('POST', '/api/auth/organization/remove-member', { memberIdOrEmail: secondEmail, organizationId: org.id }),
+        second.request('POST', '/api/auth/organization/remove-member', { memberIdOrEmail: firstEmail, organizationId: org.id }),
+      ]);
+      expect(await owners(), JSON.stringify(removals.map((r) => r.body))).toBe(1);
+      const refused = removals.find((r) => r.status !== 200)!;
+      expect(refused.headers.get('content-type')).toBe('application/problem+json');
+      expect([403, 409]).toContain(refused.status);
+    }
+  });
+
+  it('refuses, in the database, any change that leaves an organization without an owner, but not its deletion', async () => {
+    const { org, owners } = await twoOwners();
+    const refused = await env.db.admin.withTenant(org.id, (tx) => tx.delete(members).where(eq(members.organizationId, org.id))).catch((e: unknown) => e);
+    expect(postgresError(refused)).toMatchObject({ code: '23514', constraint_name: 'members_keep_an_owner' });
+    expect(await owners()).toBe(2);
+    await env.db.admin.withTenant(org.id, (tx) => tx.execute(sql`update organizations set deletion_requested_at = now() where id = ${org.id}`));
+    await env.db.admin.withTenant(org.id, (tx) => tx.delete(members).where(eq(members.organizationId, org.id)));
+    expect(await owners()).toBe(0);
+  });
+
+  it('lets an invitation in only while whoever sent it may still invite to its role', async () => {
+    const owner = new UserAgent(env.server);
+    await owner.signUp(uniqueEmail('owner'));
+    const org = await owner.createOrganization('Invites');
+    const admin = new UserAgent(env.server);
+    const adminEmail = uniqueEmail('admin');
+    await admin.signUp(adminEmail);
+    const toAdmin = await owner.request('POST', '/api/auth/organization/invite-member', { email: adminEmail, role: 'admin', organizationId: org.id });
+    expect((await admin.request('POST', '/api/auth/organization/accept-invitation', { invitationId: toAdmin.body.id })).status).toBe(200);
+    expect((await admin.request('POST', '/v1/session/active-organization', { organizationId: org.id })).status).toBe(200);
+    // The admin invites two more addresses of their own, as admin and as member...
+    const invitee = async (role: string) => {
+      const agent = new UserAgent(env.server);
+      const email = uniqueEmail(`alt-${role}`);
+      await agent.signUp(email);
+      const sent = await admin.request('POST', '/api/auth/organization/invite-member', { email, role, organizationId: org.id });
+      expect(sent.status).toBe(200);
+      return { agent, accept: () => agent.request('POST', '/api/auth/organization/accept-invitation', { invitationId: sent.body.id }) };
+    };
+    const asAdmin = await invitee('admin');
+    const asMember = await invitee('member');
+    const [adminRow] = await env.db.admin.withTenant(org.id, (tx) => tx.select().from(members).where(eq(members.role, 'admin')));
+    // ...and is demoted: the admin invitation now outranks its sender, the member one does not.
+    expect((await owner.request('POST', '/api/auth/organization/update-member-role', { memberId: adminRow!.id, role: 'member', organizationId: org.id })).status).toBe(200);
+    const outranked = await asAdmin.accept();
+    expect(outranked.status).toBe(403);
+    expect(outranked.body.detail).toMatch(/can no longer invite to the role admin/);
+    // Then removed: nothing they sent lets anyone in any more.
+    expect((await owner.request('POST', '/api/auth/organization/remove-member', { memberIdOrEmail: adminEmail, organizationId: org.id })).status).toBe(200);
+    expect((await asMember.accept()).status).toBe(403);
+    expect((await asMember.agent.request('POST', '/v1/session/active-organization', { organizationId: org.id })).status).toBe(404);
+    const left = await env.db.admin.withTenant(org.id, (tx) => tx.select().from(members).where(eq(members.organizationId, org.id)));
+    expect(left).toHaveLength(1);
+  });
+
+  it('keeps one pending invitation per address, however many are sent at once', async () => {
+    const owner = new UserAgent(env.server);
+    await owner.signUp(uniqueEmail('owner'));
+    const org = await owner.createOrganization('Once');
+    const email = uniqueEmail('invited');
+    const sent = await Promise.all([0, 1, 2].map(() => owner.request('POST', '/api/auth/organization/invite-member', { email, role: 'member', organizationId: org.id })));
+    expect(sent.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(1);
+    for (const r of sent.filter((r) => r.status !== 200)) expect([400, 409], JSON.stringify(r.body)).toContain(r.status);
+    const pending = await env.db.admin.withTenant(org.id, (tx) => tx.execute(sql`select id from invitations where org_id = ${org.id} and status = 'pending'`));
+    expect(pending).toHaveLength(1);
+  });
+
+  it('takes no member into, and lets no session enter, an organization being deleted', async () => {
+    const { org, first: member } = await twoOwners();
+    expect((await member.request('GET', '/v1/projects')).status).toBe(200);
+    await env.db.admin.withTenant(org.id, (tx) => tx.execute(sql`update organizations set deletion_requested_at = now() where id = ${org.id}`));
+    // A membership that slipped in as the deletion was requested opens nothing.
+    expect((await member.request('GET', '/v1/projects')).status).toBe(403);
+    const late = await env.db.identity.db.insert(members).values({ organizationId: org.id, userId: (await new UserAgent(env.server).signUp(uniqueEmail('late'))).id, role: 'member' }).catch((e: unknown) => e);
+    expect(postgresError(late)).toMatchObject({ code: '55000', constraint_name: 'organization_being_deleted' });
+  });
+});
+

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import { generateApiKey } from '../auth/api-keys.ts';
 import { auditOperator } from './admin/platform-audit.ts';
 import { apiKeys } from './schema/api-keys.ts';
@@ -73,9 +73,16 @@ export async function assertOrganizationOpen(tx: Tx, orgId: string) {
   if (org.deletionRequestedAt) throw new Error(`organization ${orgId} is being deleted (requested ${org.deletionRequestedAt})`);
 }
 
-export async function revokeApiKey(admin: Database, orgId: string, keyId: string) {
-  await admin.withTenant(orgId, async (tx) => {
-    await tx.update(apiKeys).set({ revokedAt: new Date().toISOString() }).where(eq(apiKeys.id, keyId));
+/** Revokes a key still in use; false (and nothing recorded) for an unknown or already revoked one. */
+export async function revokeApiKey(admin: Database, orgId: string, keyId: string): Promise<boolean> {
+  return admin.withTenant(orgId, async (tx) => {
+    const revoked = await tx
+      .update(apiKeys)
+      .set({ revokedAt: sql`now()` })
+      .where(and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt)))
+      .returning({ id: apiKeys.id });
+    if (revoked.length === 0) return false;
     await auditOperator(tx, { operator: OPERATOR_CLI, orgId, action: 'api_key.revoke', targetType: 'api_key', targetId: keyId });
+    return true;
   });
 }

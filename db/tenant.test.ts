@@ -4,7 +4,7 @@ import { createTestDatabase, type TestDatabase } from '../test/database.ts';
 import { expectRlsViolation } from '../test/expect.ts';
 import { settledWithin } from '../test/tenants.ts';
 import { hashApiKey } from '../auth/api-keys.ts';
-import { createApiKey, createOrganization } from './operators.ts';
+import { createApiKey, createOrganization, revokeApiKey } from './operators.ts';
 import { projects } from './schema/projects.ts';
 import { connect } from './connection.ts';
 import { createDatabase } from './tenant.ts';
@@ -194,6 +194,21 @@ describe('withTenantKey', () => {
     commit();
     await revocation;
     expect(await entry).toEqual({ found: null, projects: [] });
+  });
+
+  it('is revoked by the operator once: a second revocation or an unknown key changes and records nothing', async () => {
+    const { id } = await createApiKey(db.admin, orgA, 'operator revokes');
+    const revokedAt = async () =>
+      (await db.admin.withTenant(orgA, (tx) => tx.execute<{ at: string | null }>(sql`select revoked_at::text as at from api_keys where id = ${id}`)))[0]!.at;
+    const recorded = async () => (await db.admin.sql<{ n: number }[]>`select count(*)::int as n from platform_audit_log where target_id = ${id} and action = 'api_key.revoke'`)[0]!.n;
+    expect(await revokeApiKey(db.admin, orgA, id)).toBe(true);
+    const first = await revokedAt();
+    expect(first).not.toBeNull();
+    expect(await recorded()).toBe(1);
+    expect(await revokeApiKey(db.admin, orgA, id)).toBe(false);
+    expect(await revokeApiKey(db.admin, orgA, '00000000-0000-4000-8000-000000000000')).toBe(false);
+    expect(await revokedAt()).toBe(first);
+    expect(await recorded()).toBe(1);
   });
 
   it('resolves nothing for an unknown or revoked key, and sets no tenant context then', async () => {

@@ -171,6 +171,8 @@ export function createAuth(options: AuthOptions) {
         organizationHooks: {
           beforeCreateInvitation: async ({ invitation }) => refuseRoleList(invitation.role),
           beforeAcceptInvitation: async ({ invitation, user }) => refuseStaleInvitation(db, invitation, user.id),
+          beforeCreateOrganization: async ({ organization }) => refuseLongSlug(organization.slug),
+          beforeUpdateOrganization: async ({ organization }) => refuseLongSlug(organization.slug),
           beforeAddMember: async ({ member }) => refuseRoleList(member.role),
           beforeUpdateMemberRole: async ({ newRole }) => refuseRoleList(newRole),
         },
@@ -180,6 +182,15 @@ export function createAuth(options: AuthOptions) {
 }
 
 export type Auth = ReturnType<typeof createAuth>;
+
+/** Longest slug: an owner types it out to delete the organization (DELETE /v1/organizations/{id} takes up to 200 characters). */
+export const MAX_SLUG_LENGTH = 100;
+
+function refuseLongSlug(slug: string | undefined) {
+  if (slug !== undefined && slug.length > MAX_SLUG_LENGTH) {
+    throw new APIError('BAD_REQUEST', { message: `A slug has at most ${MAX_SLUG_LENGTH} characters.` });
+  }
+}
 
 function refuseRoleList(role: string) {
   if (!isMemberRole(role)) {

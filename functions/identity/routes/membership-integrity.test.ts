@@ -118,3 +118,17 @@ describe('the database keeps memberships sound whoever writes them', () => {
   });
 });
 
+describe('organization slugs', () => {
+  it('are at most 100 characters, on creation and on update, so an owner can always type one out to delete the organization', async () => {
+    const owner = new UserAgent(env.server);
+    await owner.signUp(uniqueEmail('slugs'));
+    const long = 'a'.repeat(101);
+    const created = await owner.request('POST', '/api/auth/organization/create', { name: 'Long', slug: long });
+    expect(created.status).toBe(400);
+    expect(created.body.detail ?? created.body.message).toMatch(/at most 100 characters/);
+    const org = await owner.createOrganization('Short');
+    const updated = await owner.request('POST', '/api/auth/organization/update', { organizationId: org.id, data: { slug: long } });
+    expect(updated.status).toBe(400);
+    expect((await owner.request('POST', '/api/auth/organization/update', { organizationId: org.id, data: { slug: 'a'.repeat(100) } })).status).toBe(200);
+  });
+});

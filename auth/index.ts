@@ -132,6 +132,11 @@ export function createAuth(options: AuthOptions) {
     // PASSWORD_CHECKS in functions/identity/better-auth.ts), in front of this handler.
     rateLimit: { enabled: false },
     advanced: {
+      // Explicit, so tests run with the checks production has: Better Auth
+      // turns both off by default when it sees a test environment (TEST=true,
+      // which vitest sets).
+      disableOriginCheck: false,
+      disableCSRFCheck: false,
       database: { generateId: 'uuid', joins: true },
       useSecureCookies: options.production,
       defaultCookieAttributes: { httpOnly: true, sameSite: 'lax', secure: options.production, path: '/' },

@@ -132,3 +132,19 @@ describe('organization slugs', () => {
     expect((await owner.request('POST', '/api/auth/organization/update', { organizationId: org.id, data: { slug: 'a'.repeat(100) } })).status).toBe(200);
   });
 });
+
+describe('Better Auth behind a session cookie', () => {
+  it('takes no write from another site, and sends nobody to another site after one', async () => {
+    const agent = new UserAgent(env.server);
+    await agent.signUp(uniqueEmail('csrf'));
+    const forged = await fetch(`${env.server.url}/api/auth/organization/create`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: agent.cookieHeader(), origin: 'https://evil.example' },
+      body: JSON.stringify({ name: 'Forged', slug: `forged-${Date.now()}` }),
+    });
+    expect(forged.status).toBe(403);
+    expect((await agent.request('GET', '/api/auth/organization/list')).body).toEqual([]);
+    const away = await agent.request('POST', '/api/auth/sign-in/email', { email: uniqueEmail('nobody'), password: 'correct horse battery', callbackURL: 'https://evil.example/welcome' });
+    expect(away.status).toBe(403);
+  });
+});

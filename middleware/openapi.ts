@@ -33,6 +33,12 @@ export const commonErrors = {
 export const dateTimeSchema = () =>
   z.iso.datetime({ offset: true }).refine((value) => !value.startsWith('0000'), 'there is no year 0000; years start at 0001');
 
+/**
+ * A route for people only: a signed-in member's session cookie, never an API
+ * key (its handler calls requireRole). The document's default is either.
+ */
+export const SESSION_ONLY = [{ session: [] }];
+
 export const notFoundError = { 404: problem('No such resource in this organization.') } as const;
 
 export function jsonBody<T extends z.ZodType>(schema: T, description?: string) {

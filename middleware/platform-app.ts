@@ -94,7 +94,15 @@ export function createPlatformApp(platform: Platform, functions: FunctionApp[]) 
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
     type: 'http',
     scheme: 'bearer',
-    description: 'An organization-bound API key (km_...). Create one with `npm run keys:create -- --org <id>`.',
+    description: 'An organization-bound API key (km_...). Create one with `npm run keys:create -- --org <id>`, or as an owner or admin with POST /v1/api-keys.',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'session', {
+    type: 'apiKey',
+    in: 'cookie',
+    name: config.production ? '__Secure-better-auth.session_token' : 'better-auth.session_token',
+    description:
+      'A signed-in member’s session (POST /api/auth/sign-in/email sets the cookie), acting in its active organization. ' +
+      'Changes sent with it must carry this site’s Origin header. Routes marked with this scheme alone are for people: an API key gets 403 there.',
   });
   // Built once, on first request: the routes do not change while the process runs.
   let document: ReturnType<typeof app.getOpenAPI31Document> | undefined;
@@ -107,7 +115,7 @@ export function createPlatformApp(platform: Platform, functions: FunctionApp[]) 
           version: '0.1.0',
           description: 'Multi-tenant governance backend. Every route is scoped to the organization the credential belongs to.',
         },
-        security: [{ apiKey: [] }],
+        security: [{ apiKey: [] }, { session: [] }],
       }) as OpenApiDocument,
     )) as ReturnType<typeof app.getOpenAPI31Document>;
     return c.json(document);

@@ -220,6 +220,23 @@ export function describeTenantRouteSecurity(options: SecuritySuiteOptions) {
           }
         });
 
+        it('is documented with the credentials it takes, and an API key is refused where only people may act', async () => {
+          const document = (await (await fetch(`${dev.url}/openapi.json`)).json()) as {
+            security: unknown;
+            paths: Record<string, Record<string, { security?: unknown }>>;
+          };
+          const operation = document.paths[route.path]?.[route.method.toLowerCase()];
+          expect(operation, `${route.name} in /openapi.json`).toBeDefined();
+          if (route.fixture?.apiKey === false) {
+            expect(operation!.security).toEqual([{ session: [] }]);
+            const byKey = await sendAs(mine, 'api key', route, theirResource);
+            expect(byKey.status).toBe(403);
+            expect((await problemOf(byKey)).detail).toMatch(/signed-in/);
+          } else {
+            expect(operation!.security ?? document.security).toEqual([{ apiKey: [] }, { session: [] }]);
+          }
+        });
+
         it('answers 403 to a signed-in user without an active organization', async () => {
           const response = await send(dev, route, { cookie: homeless.cookieHeader(), origin: new URL(dev.url).origin }, theirResource);
           expect(response.status).toBe(403);

@@ -328,7 +328,7 @@ describe('the batched delete', () => {
 describeTenantRouteSecurity({
   fn: organizations,
   // The session lists the owner's organizations: a deletion would take the organization out of it.
-  fixtures: { 'DELETE /v1/organizations/{id}': { body: { confirm: 'nope' }, read: '/v1/session' } },
+  fixtures: { 'DELETE /v1/organizations/{id}': { body: { confirm: 'nope' }, read: '/v1/session', apiKey: false } },
   async createResource(tenant) {
     return tenant.orgId;
   },

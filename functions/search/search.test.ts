@@ -240,7 +240,12 @@ describe('hybrid search', () => {
       await expect.poll(gate.waiting, { timeout: 10_000 }).toBe(3);
       expect((await acme.owner.request('DELETE', `/v1/api-keys/${keyId}`)).status).toBeLessThan(300);
       expect((await signedOut.request('POST', '/api/auth/sign-out', {})).status).toBe(200);
-      await env.db.admin.withTenant(orgId, (tx) => tx.execute(sql`delete from members where org_id = ${orgId}`));
+      // Another owner first: an organization keeps one (migration 0038).
+      const heir = await new UserAgent(server).signUp(uniqueEmail('heir'));
+      await env.db.admin.withTenant(orgId, async (tx) => {
+        await tx.execute(sql`insert into members (org_id, user_id, role) values (${orgId}, ${heir.id}, 'owner')`);
+        await tx.execute(sql`delete from members where org_id = ${orgId} and user_id <> ${heir.id}`);
+      });
       gate.answer();
       const [key401, session401, member403] = await Promise.all(searches);
       expect(key401.status).toBe(401);

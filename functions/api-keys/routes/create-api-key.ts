@@ -3,7 +3,7 @@ import { generateApiKey } from '../../../auth/api-keys.ts';
 import { apiKeys } from '../../../db/schema/api-keys.ts';
 import { audit } from '../../../middleware/audit.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
-import { commonErrors, jsonBody, jsonResponse } from '../../../middleware/openapi.ts';
+import { commonErrors, jsonBody, jsonResponse, SESSION_ONLY } from '../../../middleware/openapi.ts';
 import { requireRole } from '../../../middleware/roles.ts';
 import { apiKeySchema, toApiKey } from '../schemas.ts';
 
@@ -16,6 +16,7 @@ export const createdApiKeySchema = apiKeySchema
 export const route = createRoute({
   method: 'post',
   path: '/v1/api-keys',
+  security: SESSION_ONLY,
   tags: ['api-keys'],
   summary: 'Create an API key for this organization (owners and admins)',
   request: { body: jsonBody(createApiKeyBody) },

@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { and, desc, isNotNull, isNull } from 'drizzle-orm';
 import { apiKeys } from '../../../db/schema/api-keys.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
-import { commonErrors, jsonResponse } from '../../../middleware/openapi.ts';
+import { commonErrors, jsonResponse, SESSION_ONLY } from '../../../middleware/openapi.ts';
 import { beforeCursor, decodeCursor, page, pageQuerySchema } from '../../../middleware/pagination.ts';
 import { requireRole } from '../../../middleware/roles.ts';
 import { apiKeySchema, toApiKey } from '../schemas.ts';
@@ -18,6 +18,7 @@ export const listApiKeysQuery = pageQuerySchema.extend({
 export const route = createRoute({
   method: 'get',
   path: '/v1/api-keys',
+  security: SESSION_ONLY,
   tags: ['api-keys'],
   summary: "List this organization's API keys (prefix and last use only, never the key), newest first",
   request: { query: listApiKeysQuery },

@@ -4,13 +4,14 @@ import { apiKeys } from '../../../db/schema/api-keys.ts';
 import { audit } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
-import { commonErrors, jsonResponse, notFoundError } from '../../../middleware/openapi.ts';
+import { commonErrors, jsonResponse, notFoundError, SESSION_ONLY } from '../../../middleware/openapi.ts';
 import { requireRole } from '../../../middleware/roles.ts';
 import { apiKeyIdParams, apiKeySchema, toApiKey } from '../schemas.ts';
 
 export const route = createRoute({
   method: 'delete',
   path: '/v1/api-keys/{id}',
+  security: SESSION_ONLY,
   tags: ['api-keys'],
   summary: 'Revoke an API key; its next request fails',
   request: { params: apiKeyIdParams },

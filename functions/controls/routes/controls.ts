@@ -7,7 +7,7 @@ import { controlFrameworks, controls, controlStatuses, evidenceSnapshots } from 
 import { audit, auditContext } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
-import { commonErrors, jsonBody, jsonResponse, notFoundError } from '../../../middleware/openapi.ts';
+import { commonErrors, jsonBody, jsonResponse, notFoundError, SESSION_ONLY } from '../../../middleware/openapi.ts';
 import { beforeCursor, decodeCursor, page, pageQuerySchema } from '../../../middleware/pagination.ts';
 import { requireRole } from '../../../middleware/roles.ts';
 import { controlIdParams, controlSchema, evidenceList, snapshotSchema, toControl, toSnapshot } from '../schemas.ts';
@@ -46,6 +46,7 @@ export const createBody = z
 export const createRoute_ = createRoute({
   method: 'post',
   path: '/v1/controls',
+  security: SESSION_ONLY,
   tags: ['controls'],
   summary: 'Add a control of the organization’s own',
   request: { body: jsonBody(createBody) },
@@ -70,6 +71,7 @@ export const updateBody = z
 export const updateRoute = createRoute({
   method: 'patch',
   path: '/v1/controls/{id}',
+  security: SESSION_ONLY,
   tags: ['controls'],
   summary: 'Edit a control: owner, status, notes, applicability, evidence mappings, schedule',
   request: { params: controlIdParams, body: jsonBody(updateBody) },
@@ -79,6 +81,7 @@ export const updateRoute = createRoute({
 export const collectRoute = createRoute({
   method: 'post',
   path: '/v1/controls/{id}/collect',
+  security: SESSION_ONLY,
   tags: ['controls'],
   summary: 'Collect evidence for a control now: one immutable snapshot per mapped source',
   request: { params: controlIdParams },

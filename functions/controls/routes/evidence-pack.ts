@@ -4,7 +4,7 @@ import { controlFrameworks, controls } from '../../../db/schema/controls.ts';
 import { auditContext } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
-import { commonErrors, dateTimeSchema, jsonBody, notFoundError, problem } from '../../../middleware/openapi.ts';
+import { commonErrors, dateTimeSchema, jsonBody, notFoundError, problem, SESSION_ONLY } from '../../../middleware/openapi.ts';
 import { requireRole } from '../../../middleware/roles.ts';
 import { buildEvidencePack, DEFAULT_PACK_MAX_BYTES } from '../pack.ts';
 import { controlStates } from '../../../db/controls/states.ts';
@@ -30,6 +30,7 @@ export const packBody = z
 export const route = createRoute({
   method: 'post',
   path: '/v1/evidence-packs',
+  security: SESSION_ONLY,
   tags: ['controls'],
   summary: 'Build an evidence pack (zip) for an adopted framework and a period',
   description: 'The archive holds a manifest with the SHA-256 of every file, the evidence snapshots of the period, the audit chain through the row recording this pack (which holds the SHA-256 of controls.json), the signed checkpoints it covers (one at that row), the audit public key and a README. Verify it offline with `npx kommit-audit verify-pack <file.zip> --public-key <key>`, the key from GET /v1/audit-log/public-key. Building a pack is audited.',

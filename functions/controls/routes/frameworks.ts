@@ -6,7 +6,7 @@ import { controlFrameworks, controls } from '../../../db/schema/controls.ts';
 import { audit } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
-import { commonErrors, jsonBody, jsonResponse } from '../../../middleware/openapi.ts';
+import { commonErrors, jsonBody, jsonResponse, SESSION_ONLY } from '../../../middleware/openapi.ts';
 import { requireRole } from '../../../middleware/roles.ts';
 import { adoptedFrameworkSchema, controlSchema, toAdopted, toControl } from '../schemas.ts';
 
@@ -36,6 +36,7 @@ export const adoptBody = z
 export const adoptRoute = createRoute({
   method: 'post',
   path: '/v1/controls/frameworks',
+  security: SESSION_ONLY,
   tags: ['controls'],
   summary: 'Adopt a framework: its template controls become this organization’s own, to edit',
   request: { body: jsonBody(adoptBody) },

@@ -8,7 +8,7 @@ import { ApiError } from '../../../middleware/errors.ts';
 import type { Context } from 'hono';
 import type { AppEnv } from '../../../middleware/env.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
-import { commonErrors, jsonBody, jsonResponse, notFoundError, problem } from '../../../middleware/openapi.ts';
+import { commonErrors, jsonBody, jsonResponse, notFoundError, problem, SESSION_ONLY } from '../../../middleware/openapi.ts';
 import { requireRole } from '../../../middleware/roles.ts';
 
 /** A session this young counts as a fresh sign-in; older ones must give the password again. */
@@ -41,6 +41,7 @@ const deletionSchema = z
 export const route = createRoute({
   method: 'delete',
   path: '/v1/organizations/{id}',
+  security: SESSION_ONLY,
   tags: ['organizations'],
   summary: 'Delete the organization and everything it owns, for good',
   description:
@@ -89,9 +90,10 @@ export function registerDeleteOrganization(app: FunctionApp) {
   app.openapi(route, async (c) => {
     const { id } = c.req.valid('param');
     const input = c.req.valid('json');
+    // People only, whatever the id: an API key learns nothing from its answer.
+    requireRole(c, ['owner']);
     // Only the organization the request is bound to; any other id looks missing.
     if (id !== c.var.org.id) throw new ApiError('not_found', 'No such organization.');
-    requireRole(c, ['owner']);
     const [org] = await c.var.tx.select({ slug: organizations.slug }).from(organizations).where(eq(organizations.id, id));
     if (!org) throw new ApiError('not_found', 'No such organization.');
     if (input.confirm !== org.slug) throw new ApiError('unprocessable', 'Type the organization’s slug exactly to confirm.');

@@ -4,13 +4,14 @@ import { projects } from '../../../db/schema/projects.ts';
 import { audit } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
-import { commonErrors, notFoundError } from '../../../middleware/openapi.ts';
+import { commonErrors, notFoundError, SESSION_ONLY } from '../../../middleware/openapi.ts';
 import { requireRole } from '../../../middleware/roles.ts';
 import { projectIdParams, toProject } from '../schemas.ts';
 
 export const route = createRoute({
   method: 'delete',
   path: '/v1/projects/{id}',
+  security: SESSION_ONLY,
   tags: ['projects'],
   summary: 'Delete a project',
   description:

@@ -8,7 +8,7 @@ import type { Tx } from '../../../db/tenant.ts';
 import { audit } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
-import { commonErrors, jsonBody, jsonResponse, notFoundError } from '../../../middleware/openapi.ts';
+import { commonErrors, jsonBody, jsonResponse, notFoundError, SESSION_ONLY } from '../../../middleware/openapi.ts';
 import { requireRole } from '../../../middleware/roles.ts';
 import { endpointWithSecretSchema, toEndpoint } from '../schemas.ts';
 
@@ -31,6 +31,7 @@ export const createEndpointBody = z
 export const route = createRoute({
   method: 'post',
   path: '/v1/webhook-endpoints',
+  security: SESSION_ONLY,
   tags: ['webhooks'],
   summary: 'Create an inbound webhook endpoint; its signing secret is shown once',
   request: { body: jsonBody(createEndpointBody) },

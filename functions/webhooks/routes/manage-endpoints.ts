@@ -4,7 +4,7 @@ import { deliveryStatuses, webhookDeliveries, webhookEndpoints } from '../../../
 import { audit } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
-import { commonErrors, jsonBody, jsonResponse, notFoundError } from '../../../middleware/openapi.ts';
+import { commonErrors, jsonBody, jsonResponse, notFoundError, SESSION_ONLY } from '../../../middleware/openapi.ts';
 import { beforeCursor, decodeCursor, page, pageQuerySchema } from '../../../middleware/pagination.ts';
 import { requireRole } from '../../../middleware/roles.ts';
 import { deliverySchema, endpointIdParams, endpointSchema, toDelivery, toEndpoint } from '../schemas.ts';
@@ -38,6 +38,7 @@ export const updateBody = z
 export const updateRoute = createRoute({
   method: 'patch',
   path: '/v1/webhook-endpoints/{id}',
+  security: SESSION_ONLY,
   tags: ['webhooks'],
   summary: 'Rename, enable or disable an endpoint (a disabled one answers 404 like an unknown one)',
   request: { params: endpointIdParams, body: jsonBody(updateBody) },
@@ -47,6 +48,7 @@ export const updateRoute = createRoute({
 export const deleteRoute = createRoute({
   method: 'delete',
   path: '/v1/webhook-endpoints/{id}',
+  security: SESSION_ONLY,
   tags: ['webhooks'],
   summary: 'Delete an endpoint and its deliveries',
   request: { params: endpointIdParams },

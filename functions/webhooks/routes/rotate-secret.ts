@@ -3,7 +3,7 @@ import { RotationOverlapRunning, rotateWebhookSecret } from '../../../db/webhook
 import { audit } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
-import { commonErrors, jsonBody, jsonResponse, notFoundError, problem } from '../../../middleware/openapi.ts';
+import { commonErrors, jsonBody, jsonResponse, notFoundError, problem, SESSION_ONLY } from '../../../middleware/openapi.ts';
 import { requireRole } from '../../../middleware/roles.ts';
 import { endpointIdParams, endpointWithSecretSchema, toEndpoint } from '../schemas.ts';
 
@@ -19,6 +19,7 @@ export const rotateSecretBody = z
 export const route = createRoute({
   method: 'post',
   path: '/v1/webhook-endpoints/{id}/rotate-secret',
+  security: SESSION_ONLY,
   tags: ['webhooks'],
   summary: 'Replace the signing secret; the old one verifies for the overlap window',
   description:

@@ -3,7 +3,7 @@ import { widgetConfigs } from '../../../db/schema/helpdesk.ts';
 import { lockOrCreateWidget, newIdentitySecret, newWidgetKey, updateWidget } from '../../../db/widget.ts';
 import { audit } from '../../../middleware/audit.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
-import { commonErrors, jsonBody, jsonResponse } from '../../../middleware/openapi.ts';
+import { commonErrors, jsonBody, jsonResponse, SESSION_ONLY } from '../../../middleware/openapi.ts';
 import { requireRole } from '../../../middleware/roles.ts';
 import { toWidget, widgetFields, widgetSchema } from '../schemas.ts';
 
@@ -30,6 +30,7 @@ export const putBody = z
 export const putRoute = createRoute({
   method: 'put',
   path: '/v1/widget',
+  security: SESSION_ONLY,
   tags: ['widget'],
   summary: 'Create or change the chat widget (owners and admins)',
   request: { body: jsonBody(putBody) },
@@ -39,6 +40,7 @@ export const putRoute = createRoute({
 export const secretRoute = createRoute({
   method: 'post',
   path: '/v1/widget/identity-secret',
+  security: SESSION_ONLY,
   tags: ['widget'],
   summary: 'Set a new identity-verification secret (shown once); the previous one stops verifying',
   description:

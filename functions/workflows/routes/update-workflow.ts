@@ -5,7 +5,7 @@ import type { Tx } from '../../../db/tenant.ts';
 import { audit } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
-import { commonErrors, jsonBody, jsonResponse, notFoundError, problem } from '../../../middleware/openapi.ts';
+import { commonErrors, jsonBody, jsonResponse, notFoundError, problem, SESSION_ONLY } from '../../../middleware/openapi.ts';
 import { requireRole } from '../../../middleware/roles.ts';
 import { stepsSchema, toWorkflow, workflowIdParams, workflowSchema } from '../schemas.ts';
 import { loadWorkflow } from '../store.ts';
@@ -18,6 +18,7 @@ export const updateWorkflowBody = z
 export const route = createRoute({
   method: 'patch',
   path: '/v1/workflows/{id}',
+  security: SESSION_ONLY,
   tags: ['workflows'],
   summary: 'Change a workflow (owners and admins); new steps on a workflow that has been active make a new version',
   description:

@@ -118,6 +118,8 @@ export const invitations = pgTable(
     index('invitations_email_idx').on(t.email),
     index('invitations_id_idx').on(t.id),
     index('invitations_inviter_idx').on(t.inviterId),
+    // And, in migration 0038 only: a unique index on (org_id, lower(email))
+    // where status = 'pending', one pending invitation per address.
   ],
 );
 
@@ -125,6 +127,12 @@ export const invitations = pgTable(
 export const usersRelations = relations(users, ({ many }) => ({ sessions: many(sessions), accounts: many(accounts), members: many(members) }));
 export const sessionsRelations = relations(sessions, ({ one }) => ({ user: one(users, { fields: [sessions.userId], references: [users.id] }) }));
 export const accountsRelations = relations(accounts, ({ one }) => ({ user: one(users, { fields: [accounts.userId], references: [users.id] }) }));
+// Better Auth's get-full-organization joins an organization's members and invitations.
+export const organizationsRelations = relations(organizations, ({ many }) => ({ members: many(members), invitations: many(invitations) }));
+export const invitationsRelations = relations(invitations, ({ one }) => ({
+  organization: one(organizations, { fields: [invitations.organizationId], references: [organizations.id] }),
+  inviter: one(users, { fields: [invitations.inviterId], references: [users.id] }),
+}));
 export const membersRelations = relations(members, ({ one }) => ({
   user: one(users, { fields: [members.userId], references: [users.id] }),
   organization: one(organizations, { fields: [members.organizationId], references: [organizations.id] }),

@@ -115,6 +115,8 @@ function malformedIds(query: URLSearchParams, fields: Record<string, unknown> | 
  * one, failed there as a 500.
  */
 const MEMBER_FIELDS = ['id', 'organizationId', 'userId', 'role', 'createdAt'];
+const VALUE_OPERATORS = ['eq', 'ne'];
+const TIME_OPERATORS = ['eq', 'ne', 'lt', 'lte', 'gt', 'gte'];
 
 function malformedMemberListing(query: URLSearchParams): FieldError[] {
   const errors: FieldError[] = [];
@@ -126,6 +128,11 @@ function malformedMemberListing(query: URLSearchParams): FieldError[] {
     const value = query.get(name);
     if (value !== null && !MEMBER_FIELDS.includes(value)) errors.push({ path: `query.${name}`, message: `Expected one of ${MEMBER_FIELDS.join(', ')}.` });
   }
+  // One value compared for (in)equality, or a time for order: the adapter takes
+  // other operators as they come ("in" wants a list, "contains" a text column).
+  const operator = query.get('filterOperator');
+  const operators = query.get('filterField') === 'createdAt' ? TIME_OPERATORS : VALUE_OPERATORS;
+  if (operator !== null && !operators.includes(operator)) errors.push({ path: 'query.filterOperator', message: `Expected one of ${operators.join(', ')} for this field.` });
   const filterValue = query.get('filterValue');
   if (query.get('filterField') === 'createdAt' && filterValue !== null && Number.isNaN(Date.parse(filterValue))) {
     errors.push({ path: 'query.filterValue', message: 'Expected a time (RFC 3339).' });

@@ -148,3 +148,38 @@ describe('Better Auth behind a session cookie', () => {
     expect(away.status).toBe(403);
   });
 });
+
+describe('Better Auth organization endpoints', () => {
+  it('give a member the whole organization, with its members and pending invitations, and nobody else', async () => {
+    const owner = new UserAgent(env.server);
+    await owner.signUp(uniqueEmail('full'));
+    const org = await owner.createOrganization('Full');
+    const invited = uniqueEmail('pending');
+    expect((await owner.request('POST', '/api/auth/organization/invite-member', { email: invited, role: 'member', organizationId: org.id })).status).toBe(200);
+    const full = await owner.request('GET', `/api/auth/organization/get-full-organization?organizationId=${org.id}`);
+    expect(full.status, full.text).toBe(200);
+    expect(full.body).toMatchObject({ id: org.id, members: [expect.objectContaining({ role: 'owner' })], invitations: [expect.objectContaining({ email: invited, status: 'pending' })] });
+    const outsider = new UserAgent(env.server);
+    await outsider.signUp(uniqueEmail('outsider'));
+    const refused = await outsider.request('GET', `/api/auth/organization/get-full-organization?organizationId=${org.id}`);
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    expect(refused.status).toBeLessThan(500);
+    expect(refused.text).not.toContain(invited);
+  });
+
+  it('refuse a member-list filter operator the field cannot take with a 400, not a 500', async () => {
+    const owner = new UserAgent(env.server);
+    await owner.signUp(uniqueEmail('filters'));
+    const org = await owner.createOrganization('Filters');
+    const list = (query: string) => owner.request('GET', `/api/auth/organization/list-members?organizationId=${org.id}&${query}`);
+    for (const query of ['filterField=role&filterOperator=in&filterValue=admin', 'filterField=id&filterOperator=contains&filterValue=x', 'filterField=role&filterOperator=gt&filterValue=a']) {
+      const response = await list(query);
+      expect(response.status, `${query}: ${response.text}`).toBe(400);
+      expect(response.headers.get('content-type')).toBe('application/problem+json');
+    }
+    const owners = await list('filterField=role&filterOperator=eq&filterValue=owner');
+    expect(owners.status).toBe(200);
+    expect(owners.body.members).toHaveLength(1);
+    expect((await list('filterField=role&filterOperator=ne&filterValue=owner')).body.members).toHaveLength(0);
+  });
+});

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createTenant } from '../../test/tenants.ts';
 import { useTestServer } from '../../test/use-server.ts';
 import { UserAgent, uniqueEmail } from '../../test/user-agent.ts';
 
@@ -20,4 +21,26 @@ describe('console error pages', () => {
     expect(page.text).toContain(api.body.detail);
     expect((await owner.request('GET', '/v1/projects')).body.data).toEqual([]);
   });
+
+  it('send a request carrying an API key to the sign-in page, acting on nothing, however it names the origin', async () => {
+    const tenant = await createTenant(env.db, env.server, 'Keys at the console');
+    const origin = new URL(env.server.url).origin;
+    for (const path of ['/console/members', '/console/projects', '/console/audit']) {
+      const page = await fetch(`${env.server.url}${path}`, { headers: { authorization: `Bearer ${tenant.key}` }, redirect: 'manual' });
+      expect(page.status, path).toBe(303);
+      expect(page.headers.get('location')).toBe('/console/sign-in');
+    }
+    const posted = await fetch(`${env.server.url}/console/projects`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { authorization: `Bearer ${tenant.key}`, origin, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'name=By+key',
+    });
+    expect(posted.status).toBe(303);
+    expect(posted.headers.get('location')).toBe('/console/sign-in');
+    expect((await tenant.owner.request('GET', '/v1/projects')).body.data).toEqual([]);
+    // A person signed in still gets the page.
+    expect((await tenant.owner.request('GET', '/console/members')).status).toBe(200);
+  });
 });
+

@@ -11,7 +11,7 @@ import { changeRole, inviteMember, membersPage, removeMember } from './pages/mem
 import { createOrganization, organizationsPage, switchOrganization } from './pages/organizations.tsx';
 import { createProject, projectsPage } from './pages/projects.tsx';
 import { createWebhookEndpoint, rotateWebhookEndpointSecret, webhooksPage } from './pages/webhooks.tsx';
-import { back, consoleHeaders, sameOriginForms } from './support.ts';
+import { back, consoleHeaders, peopleOnly, sameOriginForms } from './support.ts';
 
 /**
  * The web console: server-rendered pages, no front-end build. Pages that show
@@ -20,7 +20,7 @@ import { back, consoleHeaders, sameOriginForms } from './support.ts';
  */
 const app = createFunctionApp('console');
 const page = [app.named, consoleHeaders(), sameOriginForms()] as const;
-const tenantPage = [consoleHeaders(), sameOriginForms(), ...app.tenantChain] as const;
+const tenantPage = [consoleHeaders(), sameOriginForms(), peopleOnly(), ...app.tenantChain] as const;
 
 app.get('/console', ...page, organizationsPage);
 app.get('/console/sign-in', ...page, signInPage);

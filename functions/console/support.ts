@@ -42,6 +42,18 @@ export function sameOriginForms(): MiddlewareHandler<AppEnv> {
   };
 }
 
+/**
+ * Console pages are for people signed in with a session: a request carrying
+ * an API key (which the tenant chain would otherwise accept) is sent to the
+ * sign-in page like any visitor without a session, before anything runs.
+ */
+export function peopleOnly(): MiddlewareHandler<AppEnv> {
+  return async function peopleOnly(c, next) {
+    if (c.req.header('authorization') !== undefined) return back(c, '/console/sign-in');
+    await next();
+  };
+}
+
 /** Page chrome: Content-Security-Policy allowing nothing but our own forms and inline styles. */
 export function consoleHeaders(): MiddlewareHandler<AppEnv> {
   return async function consoleHeaders(c, next) {

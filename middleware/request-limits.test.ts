@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createApiKey } from '../db/operators.ts';
 import { createTenant } from '../test/tenants.ts';
+import { startTestServer } from '../test/server.ts';
 import { useTestServer } from '../test/use-server.ts';
 
 const env = useTestServer({ config: { requestLimits: { perAddressPerMinute: 40, perKeyPerMinute: 5, perUserPerMinute: 8 } } });
@@ -25,6 +26,19 @@ describe('request budgets', () => {
     for (let i = 0; i < 10; i++) results.push((await tenant.owner.request('GET', '/v1/projects')).status);
     expect(results.filter((s) => s === 429).length).toBeGreaterThan(0);
     expect(results.slice(0, 8).every((s) => s === 200)).toBe(true);
+  });
+
+  it('count an IPv6 client by its /64 behind a trusted proxy', async () => {
+    const server = await startTestServer(env.db, { config: { requestLimits: { perAddressPerMinute: 5, perKeyPerMinute: 100, perUserPerMinute: 100 }, trustedProxies: ['127.0.0.1/32'] } });
+    try {
+      const from = (address: string) => fetch(`${server.url}/v1/nothing-here`, { headers: { 'x-forwarded-for': address } });
+      const rotating = [];
+      for (let i = 1; i <= 7; i++) rotating.push((await from(`2001:db8:0:1::${i}`)).status);
+      expect(rotating.filter((s) => s === 429)).toHaveLength(2);
+      expect((await from('2001:db8:0:2::1')).status).not.toBe(429);
+    } finally {
+      await server.close();
+    }
   });
 
   it('limit one client address, whatever it sends, but never the health check', async () => {

@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { requestAddress } from './addresses.ts';
+import { addressBucket, requestAddress } from './addresses.ts';
 import type { AppEnv } from './env.ts';
 import { ApiError } from './errors.ts';
 
@@ -54,7 +54,7 @@ function rateLimited(res: RateLimiterRes, who: string) {
 export function limitByAddress(exempt: string[]): MiddlewareHandler<AppEnv> {
   return async function limitByAddress(c: Context<AppEnv>, next) {
     if (!exempt.includes(c.req.path)) {
-      await takeRequest(c.get('platform').requestLimiters.address, requestAddress(c) ?? 'unknown', 'from this address');
+      await takeRequest(c.get('platform').requestLimiters.address, addressBucket(requestAddress(c)), 'from this address');
     }
     await next();
   };

@@ -19,6 +19,31 @@ async function withServer(limits: { perAccount: number; perAddress: number }, fn
 }
 
 describe('sign-in rate limits', () => {
+  it('count an IPv6 client by its /64, so rotating through its addresses gains nothing', async () => {
+    const server = await startTestServer(db, { config: { signInLimits: { perAccount: 100, perAddress: 3, windowSeconds: 60 }, trustedProxies: ['127.0.0.1/32'] } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 1; i <= 5; i++) {
+        const response = await fetch(`${server.url}/api/auth/sign-in/email`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', origin: new URL(server.url).origin, 'x-forwarded-for': `2001:db8:0:1::${i.toString(16)}` },
+          body: JSON.stringify({ email: uniqueEmail(`rotating-${i}`), password: 'correct horse battery' }),
+        });
+        statuses.push(response.status);
+      }
+      expect(statuses).toEqual([401, 401, 401, 429, 429]);
+      // Another /64 has a budget of its own.
+      const elsewhere = await fetch(`${server.url}/api/auth/sign-in/email`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: new URL(server.url).origin, 'x-forwarded-for': '2001:db8:0:2::1' },
+        body: JSON.stringify({ email: uniqueEmail('elsewhere'), password: 'correct horse battery' }),
+      });
+      expect(elsewhere.status).toBe(401);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('stop guessing one account’s password, with 429 and Retry-After', async () => {
     await withServer({ perAccount: 3, perAddress: 100 }, async (server) => {
       const email = `target-${Math.random().toString(36).slice(2)}@example.test`;

@@ -1,5 +1,6 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { SignInLimits } from './config.ts';
+import { addressBucket } from './addresses.ts';
 import { ApiError } from './errors.ts';
 
 /**
@@ -33,7 +34,8 @@ export function createSignInLimiter(limits: SignInLimits) {
      */
     async attempt(input: { address: string | undefined; email?: string; kind?: 'sign-in' | 'password' | 'sign-up' }) {
       const counted = { 'sign-in': 'sign-in attempts', password: 'password attempts', 'sign-up': 'sign-ups' }[input.kind ?? 'sign-in'];
-      await consume(perAddress, input.address ?? 'unknown', 'from this address', counted);
+      // An IPv6 host usually holds a whole /64: counted per address, it could rotate past any budget.
+      await consume(perAddress, addressBucket(input.address), 'from this address', counted);
       if (input.email) await consume(perAccount, input.email.trim().toLowerCase(), 'for this account', counted);
     },
   };

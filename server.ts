@@ -1,3 +1,4 @@
+import { createServer as createNetServer } from 'node:net';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +24,10 @@ async function main() {
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { service: 'kommit' } });
   const log = (line: string) => logger.info(line);
   const config = httpConfigFromEnv();
+  // Before anything starts (the database, the worker, the helpdesk import):
+  // a second `npm start` would otherwise get that far and then fail to listen.
+  await assertPortFree(Number(process.env.PORT ?? 8787), process.env.HOST ?? '0.0.0.0', 'PORT');
+  if (!process.env.DATABASE_URL && process.env.KOMMIT_ADMIN !== 'off') await assertPortFree(Number(process.env.ADMIN_PORT ?? 8788), '127.0.0.1', 'ADMIN_PORT');
   // Only the mounted functions are loaded: a process serving one carries no other's code.
   const functions = await loadFunctions(process.env.FUNCTIONS);
   // Production releases migrate once, as a separate step, before new versions start.
@@ -133,6 +138,17 @@ async function loadPlatformHelpdesk(adminUrl: string, ca: string | undefined, co
   } finally {
     await admin.close();
   }
+}
+
+/** Fails with one line when something already listens on port (another `npm start`, say). */
+async function assertPortFree(port: number, host: string, variable: string) {
+  const probe = createNetServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} is in use (is another npm start running?); set ${variable} to use another`) : error),
+    );
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
 }
 
 main().catch((error: unknown) => {

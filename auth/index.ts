@@ -4,6 +4,7 @@ import { APIError, createAuthMiddleware } from 'better-auth/api';
 import { organization } from 'better-auth/plugins';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { MEMBER_ROLES, effectiveRole, hasRoleAtLeast, isMemberRole } from '../db/member-roles.ts';
+import { MAX_SLUG_LENGTH } from '../db/operators.ts';
 import { accounts, invitations, members, sessions, users, verifications } from '../db/schema/auth.ts';
 import { organizations } from '../db/schema/organizations.ts';
 import type { Db } from '../db/tenant.ts';
@@ -187,9 +188,6 @@ export function createAuth(options: AuthOptions) {
 }
 
 export type Auth = ReturnType<typeof createAuth>;
-
-/** Longest slug: an owner types it out to delete the organization (DELETE /v1/organizations/{id} takes up to 200 characters). */
-export const MAX_SLUG_LENGTH = 100;
 
 function refuseLongSlug(slug: string | undefined) {
   if (slug !== undefined && slug.length > MAX_SLUG_LENGTH) {

@@ -5,6 +5,7 @@ import { queueIndex } from './search/index.ts';
 import { parseHeading } from './search/markdown.ts';
 import type { Tx } from './tenant.ts';
 import { ApiError } from '../middleware/errors.ts';
+import { slugify } from './slugs.ts';
 
 export type ArticleRow = typeof helpdeskArticles.$inferSelect;
 
@@ -16,18 +17,8 @@ export interface ArticleInput {
   published?: boolean;
 }
 
-/** A URL-safe slug from a title or file name: lower-case words joined by hyphens, at most `maxLength` long, never ending in one. */
-export function slugify(text: string, maxLength = 80) {
-  const slug = text
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, maxLength)
-    .replace(/-+$/, '');
-  return slug || 'article';
-}
+/** A slug from an article's title or file name, at most `maxLength` long. */
+export const articleSlug = (text: string, maxLength = 80) => slugify(text, maxLength, 'article');
 
 /**
  * Keeps the search index in step with an article's state, in the caller's
@@ -51,7 +42,7 @@ export async function syncArticleIndex(tx: Tx, before: ArticleRow | undefined, a
 async function freeSlug(tx: Tx, title: string) {
   // Room for a "-NN" suffix within the 80 characters; cut before the hyphens
   // are trimmed, or a cut right after a word would leave one at the end.
-  const base = slugify(title, 72);
+  const base = articleSlug(title, 72);
   const taken = await tx
     .select({ slug: helpdeskArticles.slug })
     .from(helpdeskArticles)
@@ -143,7 +134,7 @@ export function toArticle(row: ArticleRow) {
 
 /** The slug a Markdown file imports as: its name without `.md`, slugified (so FAQ.md and faq.md give the same one). */
 export function fileSlug(fileName: string) {
-  return slugify(fileName.replace(/\.md$/i, ''));
+  return articleSlug(fileName.replace(/\.md$/i, ''));
 }
 
 /** Title, "# Title" first line and the rest, from a Markdown file; the file name is the fallback title. */

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { generateApiKey } from '../auth/api-keys.ts';
 import { auditOperator } from './admin/platform-audit.ts';
+import { constraintOf } from './query-errors.ts';
+import { isSlug, slugify } from './slugs.ts';
 import { apiKeys } from './schema/api-keys.ts';
 import { organizations } from './schema/organizations.ts';
 import type { CheckpointSigner } from './audit/checkpoint.ts';
@@ -20,20 +22,47 @@ export interface OperatorOptions {
  */
 export const OPERATOR_CLI = { userId: null, email: 'operator-cli' };
 
-export function slugify(name: string) {
-  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'org';
+/** Longest organization slug: an owner types it out to delete the organization (DELETE /v1/organizations/{id} takes up to 200 characters). */
+export const MAX_SLUG_LENGTH = 100;
+
+/** A slug from an organization's name, with room for the "-xxxxxx" suffix a taken one gets. */
+export const organizationSlug = (name: string) => slugify(name, MAX_SLUG_LENGTH - 7, 'org');
+
+/** A slug taken by another organization (slugs are unique across the platform). */
+export class SlugTaken extends Error {
+  constructor(readonly slug: string) {
+    super(`slug "${slug}" is already taken`);
+  }
 }
 
+/**
+ * Creates an organization. A slug given is used as it is (SlugTaken when
+ * another organization has it); one derived from the name gets a random
+ * suffix when taken, as the console's do, so the same name can be used twice.
+ */
 export async function createOrganization(admin: Database, input: { name: string; slug?: string }, options: OperatorOptions = {}) {
-  const id = randomUUID();
-  // The organization row is itself behind RLS (its id is the tenant), so it is
-  // created inside its own tenant context.
-  const slug = input.slug ?? slugify(input.name);
-  await admin.withTenant(id, async (tx) => {
-    await tx.insert(organizations).values({ id, name: input.name, slug });
-    await auditOperator(tx, { operator: OPERATOR_CLI, orgId: id, action: 'organization.create', targetType: 'organization', targetId: id, data: { name: input.name, slug }, signer: options.signer });
-  });
-  return id;
+  if (input.slug !== undefined && !isSlug(input.slug, MAX_SLUG_LENGTH)) {
+    throw new Error(`"${input.slug}" is not a slug: lower-case letters and digits in words joined by single hyphens, at most ${MAX_SLUG_LENGTH} characters`);
+  }
+  const derived = organizationSlug(input.name);
+  for (let attempt = 0; ; attempt++) {
+    const slug = input.slug ?? (attempt === 0 ? derived : `${derived}-${randomUUID().slice(0, 6)}`);
+    const id = randomUUID();
+    try {
+      // The organization row is itself behind RLS (its id is the tenant), so it
+      // is created inside its own tenant context. Other organizations' slugs
+      // cannot be read from there: the unique constraint tells.
+      await admin.withTenant(id, async (tx) => {
+        await tx.insert(organizations).values({ id, name: input.name, slug });
+        await auditOperator(tx, { operator: OPERATOR_CLI, orgId: id, action: 'organization.create', targetType: 'organization', targetId: id, data: { name: input.name, slug }, signer: options.signer });
+      });
+      return id;
+    } catch (error) {
+      if (constraintOf(error) !== 'organizations_slug_unique') throw error;
+      if (input.slug !== undefined) throw new SlugTaken(slug);
+      if (attempt >= 5) throw error;
+    }
+  }
 }
 
 /** Returns the full key: the only time it exists outside the caller's hands. */

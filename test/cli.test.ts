@@ -71,6 +71,53 @@ describe('operator CLIs', () => {
       stderr: expect.stringMatching(/error: no organization/),
     });
   });
+
+  it('answer a mistyped option, an option without its value or a stray argument in two lines (what, then usage), exit code 2, no stack', async () => {
+    const mistakes: [string, string[]][] = [
+      ['db/cli/orgs-create.ts', ['--name']],
+      ['db/cli/orgs-create.ts', ['--nmae', 'Typo']],
+      ['db/cli/orgs-create.ts', ['Acme']],
+      ['db/cli/keys-create.ts', ['--org']],
+      ['db/cli/keys-create.ts', ['--org', crypto.randomUUID(), '--label', 'x']],
+      ['db/cli/helpdesk-import.ts', ['--org']],
+      ['db/cli/admin-grant.ts', ['someone@example.test', '--revokee']],
+      ['db/cli/migrate.ts', ['--bogus']],
+      ['worker.ts', ['--bogus']],
+    ];
+    for (const [script, args] of mistakes) {
+      const failed = await cli(script, args).then(() => null, (e: { code: number; stdout: string; stderr: string }) => e);
+      expect(failed, `${script} ${args.join(' ')}`).toMatchObject({ code: 2, stdout: '' });
+      const lines = failed!.stderr.trimEnd().split('\n');
+      expect(lines, `${script} ${args.join(' ')}: ${failed!.stderr}`).toHaveLength(2);
+      expect(lines[0]).toMatch(/^error: /);
+      expect(lines[1]).toMatch(/^usage: /);
+    }
+  });
+
+  it('make the same organization name twice with different slugs, refuse a slug given that is taken or malformed, in one line', async () => {
+    const first = (await cli('db/cli/orgs-create.ts', ['--name', 'Twice Inc'])).stdout.trim();
+    const second = (await cli('db/cli/orgs-create.ts', ['--name', 'Twice Inc'])).stdout.trim();
+    expect(second).not.toBe(first);
+    const slugs = await Promise.all([first, second].map(async (id) => (await db.admin.withTenant(id, (tx) => tx.execute<{ slug: string }>(sql`select slug from organizations where id = ${id}`)))[0]!.slug));
+    expect(slugs[0]).toBe('twice-inc');
+    expect(slugs[1]).toMatch(/^twice-inc-[0-9a-f]{6}$/);
+    await expect(cli('db/cli/orgs-create.ts', ['--name', 'Other', '--slug', 'twice-inc'])).rejects.toMatchObject({ code: 1, stderr: 'error: slug "twice-inc" is already taken\n' });
+    const malformed = await cli('db/cli/orgs-create.ts', ['--name', 'Other', '--slug', 'Bad Slug!']).then(() => null, (e: { code: number; stderr: string }) => e);
+    expect(malformed).toMatchObject({ code: 1 });
+    expect(malformed!.stderr).toMatch(/^error: "Bad Slug!" is not a slug: .*\n$/);
+  });
+
+  it('refuse a worker concurrency that is not a whole number, saying which setting', async () => {
+    const failed = await cli('worker.ts', [], { WORKER_CONCURRENCY: 'abc' }).then(() => null, (e: { code: number; stderr: string }) => e);
+    expect(failed).toMatchObject({ code: 1 });
+    expect(failed!.stderr).toMatch(/WORKER_CONCURRENCY must be a whole number from 1 to 64, not "abc"/);
+  });
+
+  it('say that migrations were applied, and refuse to run in production without ADMIN_DATABASE_URL', async () => {
+    expect((await cli('db/cli/migrate.ts', [])).stderr).toMatch(/migrations applied\n$/);
+    const failed = await cli('db/cli/migrate.ts', [], { ADMIN_DATABASE_URL: '', NODE_ENV: 'production' }).then(() => null, (e: { code: number; stderr: string }) => e);
+    expect(failed).toMatchObject({ code: 2, stderr: expect.stringMatching(/^error: ADMIN_DATABASE_URL must be set in production/) });
+  });
 });
 
 describe('npm run admin:grant', () => {

@@ -1,3 +1,4 @@
+import { createServer as createNetServer } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -123,6 +124,19 @@ describe('server.ts', () => {
     expect(stderr.trim().split('\n')).toEqual([
       expect.stringMatching(/^kommit: refusing to start: connected as role "beheerder", expected "kommit_app"/),
     ]);
+  });
+
+  it('refuses to start, in one line and before touching anything, when its port is taken (a second npm start)', async () => {
+    const port = await freePort();
+    const taken = createNetServer();
+    await new Promise<void>((resolve) => taken.listen(port, '0.0.0.0', resolve));
+    try {
+      const server = startServer({ DATABASE_URL: db.appUrl, PORT: String(port) });
+      expect(await server.exited).toBe(1);
+      expect(server.output().stderr.trim().split('\n')).toEqual([`kommit: failed to start: port ${port} is in use (is another npm start running?); set PORT to use another`]);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 
   it('refuses to start when the server certificate cannot be verified', async () => {

@@ -93,6 +93,23 @@ describe('kommit-audit verify', () => {
     expect(byText).toMatchObject({ code: 0, stdout: byFile.stdout });
   });
 
+  it('names a mistyped command or option before the usage (exit 2), and prints the usage alone for --help (exit 0)', async () => {
+    for (const [args, first] of [
+      [['verfy', 'x.jsonl'], 'error: unknown command "verfy"'],
+      [[], 'error: no command'],
+      [['verify'], 'error: verify needs a file'],
+      [['verify', 'x.jsonl', '--chekpoint', 'c'], "error: Unknown option '--chekpoint'"],
+    ] as const) {
+      const run = await kommitAudit([...args]);
+      expect(run, args.join(' ')).toMatchObject({ code: 2, stdout: '' });
+      expect(run.stderr.split('\n')[0]).toBe(first);
+      expect(run.stderr.split('\n')[1]).toMatch(/^usage: kommit-audit verify /);
+    }
+    const help = await kommitAudit(['--help']);
+    expect(help).toMatchObject({ code: 0, stdout: '' });
+    expect(help.stderr).toMatch(/^usage: kommit-audit verify /);
+  });
+
   it('says a mistyped checkpoint or key file does not exist (exit 2), instead of checking the path as a note', async () => {
     const exported = await file('good.jsonl', jsonl(rows));
     const missing = path.join(dir, 'checkpiont.note');

@@ -159,7 +159,7 @@ async function run(argv: string[]) {
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: { checkpoint: { type: 'string' }, 'public-key': { type: 'string' }, help: { type: 'boolean' } } });
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+    process.stderr.write(`error: ${(error as Error).message.split(/\.\s/)[0]!.replace(/\.$/, '')}\n${USAGE}\n`);
     return EXIT.noVerdict;
   }
   const [command, file] = parsed.positionals;
@@ -180,9 +180,14 @@ async function run(argv: string[]) {
     process.stdout.write(`${verdict.line}\n`);
     return verdict.verdict === 'verified' ? EXIT.verified : verdict.verdict === 'unauthenticated' ? EXIT.unauthenticated : EXIT.notVerified;
   }
-  if (parsed.values.help || command !== 'verify' || !file) {
+  if (parsed.values.help) {
     process.stderr.write(`${USAGE}\n`);
-    return parsed.values.help ? EXIT.verified : EXIT.noVerdict;
+    return EXIT.verified;
+  }
+  if (command !== 'verify' || !file) {
+    const wrong = command === undefined ? 'no command' : command !== 'verify' && command !== 'verify-pack' ? `unknown command "${command}"` : `${command} needs a file`;
+    process.stderr.write(`error: ${wrong}\n${USAGE}\n`);
+    return EXIT.noVerdict;
   }
   if (parsed.values.checkpoint !== undefined && parsed.values['public-key'] === undefined) {
     throw new InputError('--checkpoint needs --public-key to check its signature');

@@ -1,14 +1,11 @@
 import { hostname, userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
 import { setOperator } from '../admin/grants.ts';
-import { runAsAdmin } from './run.ts';
+import { cliArgs, runAsAdmin, usageError } from './run.ts';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { revoke: { type: 'boolean', default: false } } });
+const USAGE = 'usage: npm run admin:grant -- <email> [--revoke]   (with ADMIN_DATABASE_URL, or on the embedded default)';
+const { values, positionals } = cliArgs({ allowPositionals: true, options: { revoke: { type: 'boolean', default: false } } }, USAGE);
 const email = positionals[0];
-if (!email || positionals.length > 1) {
-  process.stderr.write('usage: npm run admin:grant -- <email> [--revoke]   (with ADMIN_DATABASE_URL, or on the embedded default)\n');
-  process.exit(2);
-}
+if (!email || positionals.length > 1) usageError(USAGE);
 
 // Operator rights are the admin role's to give: runAsAdmin refuses any other connection up front.
 await runAsAdmin(async (admin, _target, signer) => {

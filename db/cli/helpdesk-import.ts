@@ -1,19 +1,16 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
 import { auditOperator } from '../admin/platform-audit.ts';
 import { importHelpdeskFolder, markdownFiles, type ImportResult } from '../helpdesk-import.ts';
 import { assertOrganizationOpen, OPERATOR_CLI } from '../operators.ts';
-import { runAsAdmin } from './run.ts';
+import { cliArgs, runAsAdmin, usageError } from './run.ts';
 import { isUuid } from '../tenant.ts';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { org: { type: 'string' } } });
+const USAGE = 'usage: npm run helpdesk:import -- --org <organization uuid> <folder of .md files>';
+const { values, positionals } = cliArgs({ allowPositionals: true, options: { org: { type: 'string' } } }, USAGE);
 const dir = positionals[0];
-if (!values.org || !isUuid(values.org) || !dir || positionals.length !== 1) {
-  process.stderr.write('usage: npm run helpdesk:import -- --org <organization uuid> <folder of .md files>\n');
-  process.exit(2);
-}
+if (!values.org || !isUuid(values.org) || !dir || positionals.length !== 1) usageError(USAGE);
 const orgId = values.org;
 const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
 

@@ -1,13 +1,10 @@
-import { parseArgs } from 'node:util';
 import { createApiKey } from '../operators.ts';
-import { runAsAdmin } from './run.ts';
+import { cliArgs, runAsAdmin, usageError } from './run.ts';
 import { isUuid } from '../tenant.ts';
 
-const { values } = parseArgs({ options: { org: { type: 'string' }, name: { type: 'string' } } });
-if (!values.org || !isUuid(values.org)) {
-  process.stderr.write('usage: npm run keys:create -- --org <organization uuid> [--name "ci"]\n');
-  process.exit(2);
-}
+const USAGE = 'usage: npm run keys:create -- --org <organization uuid> [--name "ci"]';
+const { values } = cliArgs({ options: { org: { type: 'string' }, name: { type: 'string' } } }, USAGE);
+if (!values.org || !isUuid(values.org)) usageError(USAGE);
 const orgId = values.org;
 
 await runAsAdmin(async (admin, _target, signer) => {

@@ -1,8 +1,11 @@
 import { migrateRelease } from '../release-migrate.ts';
+import { cliArgs } from './run.ts';
 
 // Applies migrations as the admin role (and only as it: see release-migrate.ts).
-// Without DATABASE_URL the embedded default is started, bootstrapped and
-// migrated the same way `npm start` does.
+// Without ADMIN_DATABASE_URL the embedded default is started, bootstrapped and
+// migrated the same way `npm start` does; in production there is no embedded
+// default, so ADMIN_DATABASE_URL is required.
+cliArgs({ options: {} }, 'usage: npm run db:migrate   (with ADMIN_DATABASE_URL, or on the embedded default)');
 if (process.env.ADMIN_DATABASE_URL) {
   await migrateRelease(process.env.ADMIN_DATABASE_URL).then(
     () => process.stderr.write('migrations applied\n'),
@@ -11,7 +14,11 @@ if (process.env.ADMIN_DATABASE_URL) {
       process.exitCode = 1;
     },
   );
+} else if (process.env.NODE_ENV === 'production') {
+  process.stderr.write('error: ADMIN_DATABASE_URL must be set in production (migrations run as the admin role, beheerder)\n');
+  process.exitCode = 2;
 } else {
   const { runAsAdmin } = await import('./run.ts');
-  await runAsAdmin(async () => {});
+  // runAsAdmin migrates before it runs this.
+  await runAsAdmin(async () => void process.stderr.write('migrations applied\n'), 'db:migrate');
 }

@@ -1,12 +1,9 @@
-import { parseArgs } from 'node:util';
 import { createOrganization } from '../operators.ts';
-import { runAsAdmin } from './run.ts';
+import { cliArgs, runAsAdmin, usageError } from './run.ts';
 
-const { values } = parseArgs({ options: { name: { type: 'string' }, slug: { type: 'string' } } });
-if (!values.name) {
-  process.stderr.write('usage: npm run orgs:create -- --name "Acme" [--slug acme]\n');
-  process.exit(2);
-}
+const USAGE = 'usage: npm run orgs:create -- --name "Acme" [--slug acme]';
+const { values } = cliArgs({ options: { name: { type: 'string' }, slug: { type: 'string' } } }, USAGE);
+if (!values.name) usageError(USAGE);
 const name = values.name;
 
 await runAsAdmin(async (admin, _target, signer) => {

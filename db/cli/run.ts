@@ -1,3 +1,4 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { signerFromEnv, type CheckpointSigner } from '../audit/checkpoint.ts';
 import { assertConnection, checkWorkerConnection } from '../boot-checks.ts';
 import { migrateDatabase } from '../migrate.ts';
@@ -33,3 +34,26 @@ export async function runAsAdmin(fn: (admin: Database, target: DatabaseTarget, s
     await target?.stop();
   }
 }
+
+/**
+ * parseArgs for a CLI, where a mistake (an unknown option, an option without
+ * its value, an argument where none is taken) ends as one `error:` line and
+ * the usage, exit code 2, like an argument left out.
+ */
+export function cliArgs<T extends ParseArgsConfig>(config: T, usage: string): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    // Node's message goes on to explain "--" for values that start with a dash; the first sentence says what is wrong.
+    const message = (error as Error).message.split(/\.\s/)[0]!.replace(/\.$/, '');
+    process.stderr.write(`error: ${message}\n${usage}\n`);
+    process.exit(2);
+  }
+}
+
+/** The usage line and exit code 2, for arguments that parse but do not fit. */
+export function usageError(usage: string): never {
+  process.stderr.write(`${usage}\n`);
+  process.exit(2);
+}
+

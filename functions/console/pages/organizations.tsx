@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { listMemberships } from '../../../auth/memberships.ts';
+import { organizationSlug } from '../../../db/operators.ts';
 import { betterAuthHeaders } from '../../../middleware/addresses.ts';
 import type { AppEnv } from '../../../middleware/env.ts';
 import { Layout } from '../layout.tsx';
@@ -44,7 +45,7 @@ export async function createOrganization(c: Context<AppEnv>) {
   const body = await c.req.parseBody();
   const name = String(body.name ?? '').trim();
   if (!name) return back(c, '/console', { error: 'Give the organization a name.' });
-  const slug = `${name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'org'}-${crypto.randomUUID().slice(0, 6)}`;
+  const slug = `${organizationSlug(name)}-${crypto.randomUUID().slice(0, 6)}`;
   try {
     // Better Auth makes the creator the owner and the new organization active.
     await c.get('platform').auth.api.createOrganization({ headers: betterAuthHeaders(c), body: { name, slug } });

@@ -112,16 +112,16 @@ export function problemOf(error: unknown): ApiError | undefined {
   if (error instanceof DatabaseBusyError || databaseUnreachable(error)) {
     return new ApiError('unavailable', 'The database is busy or unreachable; try again shortly.', { headers: { 'retry-after': '2' } });
   }
+  const state = sqlStateOf(error);
   // SQLSTATE class 40: Postgres rolled the transaction back to resolve a
   // collision with a concurrent one (a deadlock, a serialization failure).
   // Nothing was written, and the same request will most likely pass again.
-  if (sqlStateOf(error)?.startsWith('40')) {
+  if (state?.startsWith('40')) {
     return new ApiError('unavailable', 'The request collided with a concurrent change and was rolled back; nothing was written. Try again.', { headers: { 'retry-after': '1' } });
   }
   // Conflicts with the state another request left, which the database refused
   // (our own checks ran before it committed). Routes that expect one answer it
   // in their own words first (a taken slug); these are the rest.
-  const state = sqlStateOf(error);
   // 23503 (foreign key violation): routes look a parent up (key-share locked)
   // before writing under it, so this is a parent deleted by a concurrent
   // request in a window a route left open: the client's state is stale, not our fault.
@@ -137,7 +137,7 @@ export function problemOf(error: unknown): ApiError | undefined {
   }
   // SQLSTATE class 22 (data exception): a value Postgres cannot take (a NUL
   // character, an impossible date). The input was wrong, not the server.
-  if (sqlStateOf(error)?.startsWith('22')) {
+  if (state?.startsWith('22')) {
     return new ApiError('invalid_request', 'A value in the request cannot be stored or compared (for example a NUL character or an impossible date).');
   }
   return undefined;

@@ -39,8 +39,11 @@ describe('console error pages', () => {
     expect(posted.status).toBe(303);
     expect(posted.headers.get('location')).toBe('/console/sign-in');
     expect((await tenant.owner.request('GET', '/v1/projects')).body.data).toEqual([]);
-    // A person signed in still gets the page.
+    // A person signed in still gets the pages and creates a project.
     expect((await tenant.owner.request('GET', '/console/members')).status).toBe(200);
+    const created = await tenant.owner.form('/console/projects', { name: 'By hand' });
+    expect(created.status, created.text).toBe(303);
+    expect((await tenant.owner.request('GET', '/v1/projects')).body.data).toEqual([expect.objectContaining({ name: 'By hand' })]);
   });
 });
 

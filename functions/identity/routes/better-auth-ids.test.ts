@@ -52,14 +52,15 @@ describe('ids sent to Better Auth', () => {
 });
 
 describe('listing members', () => {
-  it('answers 400 naming the parameter for a field members do not have, a time that is not one, or a paging value that is not a number', async () => {
+  it('answers 400 naming the parameter for a field members do not have or a filter cannot take, or a paging value that is not a number', async () => {
     const alice = new UserAgent(env.server);
     await alice.signUp(uniqueEmail('alice'));
     await alice.createOrganization('Listing');
     for (const [query, field] of [
       ['filterField=nosuch&filterValue=x', 'query.filterField'],
       ['sortBy=nosuch', 'query.sortBy'],
-      ['filterField=createdAt&filterValue=x', 'query.filterValue'],
+      // The adapter hands a createdAt filter's value to the column as text: a 500 for every value.
+      ['filterField=createdAt&filterValue=2020-01-01T00:00:00Z', 'query.filterField'],
       ['limit=ten', 'query.limit'],
     ]) {
       const response = await alice.request('GET', `/api/auth/organization/list-members?${query}`);

@@ -82,6 +82,7 @@ describe('operator CLIs', () => {
       ['db/cli/helpdesk-import.ts', ['--org']],
       ['db/cli/admin-grant.ts', ['someone@example.test', '--revokee']],
       ['db/cli/migrate.ts', ['--bogus']],
+      ['db/cli/bootstrap.ts', ['--bogus']],
       ['worker.ts', ['--bogus']],
     ];
     for (const [script, args] of mistakes) {

@@ -28,7 +28,7 @@ async function main() {
   // Before anything starts (the database, the worker, the helpdesk import):
   // a second `npm start` would otherwise get that far and then fail to listen.
   await assertPortFree(Number(process.env.PORT ?? 8787), process.env.HOST ?? '0.0.0.0', 'PORT');
-  if (!process.env.DATABASE_URL && process.env.KOMMIT_ADMIN !== 'off') await assertPortFree(Number(process.env.ADMIN_PORT ?? 8788), '127.0.0.1', 'ADMIN_PORT');
+  if (!process.env.DATABASE_URL && process.env.KOMMIT_ADMIN !== 'off') await assertPortFree(Number(process.env.ADMIN_PORT ?? 8788), process.env.ADMIN_HOST ?? '127.0.0.1', 'ADMIN_PORT');
   // The worker this starts on the embedded default reads WORKER_CONCURRENCY; a
   // bad value would otherwise fail it over and over while the server runs on.
   if (!process.env.DATABASE_URL && process.env.KOMMIT_WORKER !== 'off') workerConcurrencyFromEnv(process.env.WORKER_CONCURRENCY);

@@ -10,6 +10,7 @@ import { resolveDatabase } from './db/runtime.ts';
 import { createDatabase } from './db/tenant.ts';
 import { loadFunctions } from './functions/registry.ts';
 import { superviseWorkerProcess } from './db/jobs/process.ts';
+import { workerConcurrencyFromEnv } from './db/jobs/concurrency.ts';
 import { embedderFromEnv } from './db/search/remote-embedder.ts';
 import { existsSync } from 'node:fs';
 import { HTTP_SERVER_OPTIONS, httpConfigFromEnv } from './middleware/config.ts';
@@ -27,7 +28,10 @@ async function main() {
   // Before anything starts (the database, the worker, the helpdesk import):
   // a second `npm start` would otherwise get that far and then fail to listen.
   await assertPortFree(Number(process.env.PORT ?? 8787), process.env.HOST ?? '0.0.0.0', 'PORT');
-  if (!process.env.DATABASE_URL && process.env.KOMMIT_ADMIN !== 'off') await assertPortFree(Number(process.env.ADMIN_PORT ?? 8788), '127.0.0.1', 'ADMIN_PORT');
+  if (!process.env.DATABASE_URL && process.env.KOMMIT_ADMIN !== 'off') await assertPortFree(Number(process.env.ADMIN_PORT ?? 8788), process.env.ADMIN_HOST ?? '127.0.0.1', 'ADMIN_PORT');
+  // The worker this starts on the embedded default reads WORKER_CONCURRENCY; a
+  // bad value would otherwise fail it over and over while the server runs on.
+  if (!process.env.DATABASE_URL && process.env.KOMMIT_WORKER !== 'off') workerConcurrencyFromEnv(process.env.WORKER_CONCURRENCY);
   // Only the mounted functions are loaded: a process serving one carries no other's code.
   const functions = await loadFunctions(process.env.FUNCTIONS);
   // Production releases migrate once, as a separate step, before new versions start.

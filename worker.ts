@@ -10,24 +10,17 @@ import { launchWorker } from './functions/jobs.ts';
 import type { KommitWorker } from './db/jobs/worker.ts';
 import { httpConfigFromEnv } from './middleware/config.ts';
 import { cliArgs } from './db/cli/run.ts';
+import { workerConcurrencyFromEnv } from './db/jobs/concurrency.ts';
 
 /**
  * Worker entry (`npm run worker`): runs the background jobs as beheerder
  * (ADMIN_DATABASE_URL, or the embedded default). `npm start` runs the same
  * worker in its own process when it uses the embedded default.
  */
-/** How many jobs run at once: WORKER_CONCURRENCY, a whole number from 1 to 64 (default 4). */
-function workerConcurrency(value: string | undefined) {
-  if (value === undefined || value === '') return 4;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 64) throw new Error(`WORKER_CONCURRENCY must be a whole number from 1 to 64, not "${value}"`);
-  return n;
-}
-
 async function main() {
   // Configured by environment only: an argument given is a mistake, not ignored.
   cliArgs({ options: {} }, 'usage: npm run worker   (configured by environment: ADMIN_DATABASE_URL, WORKER_CONCURRENCY, HEALTH_PORT, ...)');
-  const concurrency = workerConcurrency(process.env.WORKER_CONCURRENCY);
+  const concurrency = workerConcurrencyFromEnv(process.env.WORKER_CONCURRENCY);
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { service: 'kommit-worker' } });
   const config = httpConfigFromEnv();
   // Migrated by launchWorker, once the connection is known to be beheerder's.

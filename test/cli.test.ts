@@ -64,7 +64,7 @@ describe('operator CLIs', () => {
   });
 
   it('fail with a usage line and exit code 2 on bad arguments, and 1 for an unknown organization', async () => {
-    await expect(cli('db/cli/keys-create.ts', ['--org', 'nope'])).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/^usage:/) });
+    await expect(cli('db/cli/keys-create.ts', ['--org', 'nope'])).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/^error: --org takes an organization uuid, not "nope"\nusage:/) });
     await expect(cli('db/cli/orgs-create.ts', [])).rejects.toMatchObject({ code: 2 });
     await expect(cli('db/cli/keys-create.ts', ['--org', crypto.randomUUID()])).rejects.toMatchObject({
       code: 1,
@@ -72,7 +72,7 @@ describe('operator CLIs', () => {
     });
   });
 
-  it('answer a mistyped option, an option without its value or a stray argument in two lines (what, then usage), exit code 2, no stack', async () => {
+  it('answer a mistyped option, an option without its value, or a stray, missing or malformed argument in two lines (what, then usage), exit code 2, no stack', async () => {
     const mistakes: [string, string[]][] = [
       ['db/cli/orgs-create.ts', ['--name']],
       ['db/cli/orgs-create.ts', ['--nmae', 'Typo']],
@@ -82,6 +82,16 @@ describe('operator CLIs', () => {
       ['db/cli/helpdesk-import.ts', ['--org']],
       ['db/cli/admin-grant.ts', ['someone@example.test', '--revokee']],
       ['db/cli/migrate.ts', ['--bogus']],
+      ['db/cli/bootstrap.ts', ['--bogus']],
+      // Arguments that parse but do not fit say what is wrong too.
+      ['db/cli/orgs-create.ts', []],
+      ['db/cli/keys-create.ts', []],
+      ['db/cli/keys-create.ts', ['--org', '']],
+      ['db/cli/keys-create.ts', ['--org', 'nope']],
+      ['db/cli/helpdesk-import.ts', ['--org', crypto.randomUUID()]],
+      ['db/cli/helpdesk-import.ts', ['--org', crypto.randomUUID(), 'docs', 'more']],
+      ['db/cli/admin-grant.ts', []],
+      ['db/cli/admin-grant.ts', ['a@example.test', 'b@example.test']],
       ['worker.ts', ['--bogus']],
     ];
     for (const [script, args] of mistakes) {
@@ -92,7 +102,7 @@ describe('operator CLIs', () => {
       expect(lines[0]).toMatch(/^error: /);
       expect(lines[1]).toMatch(/^usage: /);
     }
-  });
+  }, 60_000);
 
   it('make the same organization name twice with different slugs, refuse a slug given that is taken or malformed, in one line', async () => {
     const first = (await cli('db/cli/orgs-create.ts', ['--name', 'Twice Inc'])).stdout.trim();
@@ -157,7 +167,7 @@ describe('npm run admin:grant', () => {
 
   it('says what is wrong: no such user, no email, no admin URL', async () => {
     await expect(cli('db/cli/admin-grant.ts', ['nobody@example.test'])).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/no user with email nobody@example.test/) });
-    await expect(cli('db/cli/admin-grant.ts', [])).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/^usage: npm run admin:grant/) });
+    await expect(cli('db/cli/admin-grant.ts', [])).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/^error: the user's email is missing\nusage: npm run admin:grant/) });
     await expect(cli('db/cli/admin-grant.ts', ['x@example.test'], { ADMIN_DATABASE_URL: '' })).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/ADMIN_DATABASE_URL is not set/) });
   });
 });

@@ -1,4 +1,5 @@
 import { createServer as createNetServer } from 'node:net';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -137,6 +138,40 @@ describe('server.ts', () => {
     } finally {
       await new Promise((resolve) => taken.close(resolve));
     }
+  });
+
+  it("refuses to start, in one line, when the admin console's port is taken on the address it would listen on (ADMIN_HOST)", async () => {
+    const adminPort = await freePort();
+    const taken = createNetServer();
+    await new Promise<void>((resolve) => taken.listen(adminPort, '127.0.0.2', resolve));
+    try {
+      const data = path.join(dir, 'embedded-admin-port');
+      const server = startServer({ KOMMIT_DATA_DIR: data, KOMMIT_EMBEDDED_PG_PORT: String(await freePort()), PORT: String(await freePort()), ADMIN_PORT: String(adminPort), ADMIN_HOST: '127.0.0.2' });
+      const code = await Promise.race([server.exited, new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 10_000))]);
+      if (code === 'running') {
+        server.child.kill('SIGTERM');
+        await server.exited;
+      }
+      expect(code).toBe(1);
+      expect(server.output().stderr.trim().split('\n')).toEqual([`kommit: failed to start: port ${adminPort} is in use (is another npm start running?); set ADMIN_PORT to use another`]);
+      expect(existsSync(path.join(data, 'postgres'))).toBe(false);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
+  it('refuses a bad WORKER_CONCURRENCY in one line before starting anything, on the embedded default (where it runs the worker)', async () => {
+    const data = path.join(dir, 'embedded-data');
+    const server = startServer({ KOMMIT_DATA_DIR: data, KOMMIT_EMBEDDED_PG_PORT: String(await freePort()), PORT: String(await freePort()), ADMIN_PORT: String(await freePort()), WORKER_CONCURRENCY: 'abc' });
+    // Before, it went on to start the embedded database and serve, the worker failing and restarting behind it.
+    const code = await Promise.race([server.exited, new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 10_000))]);
+    if (code === 'running') {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+    expect(code).toBe(1);
+    expect(server.output().stderr.trim().split('\n')).toEqual(['kommit: failed to start: WORKER_CONCURRENCY must be a whole number from 1 to 64, not "abc"']);
+    expect(existsSync(path.join(data, 'postgres'))).toBe(false);
   });
 
   it('refuses to start when the server certificate cannot be verified', async () => {

@@ -4,8 +4,9 @@ import { cliArgs, runAsAdmin, usageError } from './run.ts';
 
 const USAGE = 'usage: npm run admin:grant -- <email> [--revoke]   (with ADMIN_DATABASE_URL, or on the embedded default)';
 const { values, positionals } = cliArgs({ allowPositionals: true, options: { revoke: { type: 'boolean', default: false } } }, USAGE);
-const email = positionals[0];
-if (!email || positionals.length > 1) usageError(USAGE);
+const [email, ...extra] = positionals;
+if (!email) usageError(USAGE, "the user's email is missing");
+if (extra.length > 0) usageError(USAGE, `unexpected argument "${extra[0]}" (one email at a time)`);
 
 // Operator rights are the admin role's to give: runAsAdmin refuses any other connection up front.
 await runAsAdmin(async (admin, _target, signer) => {

@@ -1,4 +1,8 @@
 import { bootstrapDatabase } from '../bootstrap.ts';
+import { cliArgs } from './run.ts';
+
+// Configured by environment only: an argument given is a mistake, not ignored.
+cliArgs({ options: {} }, 'usage: npm run db:bootstrap   (with SUPERUSER_DATABASE_URL, DATABASE_URL, AUTH_DATABASE_URL and ADMIN_DATABASE_URL)');
 
 const { SUPERUSER_DATABASE_URL, DATABASE_URL, ADMIN_DATABASE_URL, AUTH_DATABASE_URL } = process.env;
 if (!SUPERUSER_DATABASE_URL || !DATABASE_URL || !ADMIN_DATABASE_URL || !AUTH_DATABASE_URL) {

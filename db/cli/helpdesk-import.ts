@@ -4,14 +4,14 @@ import { SingleBar } from 'cli-progress';
 import { auditOperator } from '../admin/platform-audit.ts';
 import { importHelpdeskFolder, markdownFiles, type ImportResult } from '../helpdesk-import.ts';
 import { assertOrganizationOpen, OPERATOR_CLI } from '../operators.ts';
-import { cliArgs, runAsAdmin, usageError } from './run.ts';
-import { isUuid } from '../tenant.ts';
+import { cliArgs, orgArg, runAsAdmin, usageError } from './run.ts';
 
 const USAGE = 'usage: npm run helpdesk:import -- --org <organization uuid> <folder of .md files>';
 const { values, positionals } = cliArgs({ allowPositionals: true, options: { org: { type: 'string' } } }, USAGE);
-const dir = positionals[0];
-if (!values.org || !isUuid(values.org) || !dir || positionals.length !== 1) usageError(USAGE);
-const orgId = values.org;
+const orgId = orgArg(values.org, USAGE);
+const [dir, ...extra] = positionals;
+if (!dir) usageError(USAGE, 'the folder of .md files is missing');
+if (extra.length > 0) usageError(USAGE, `unexpected argument "${extra[0]}" (one folder at a time)`);
 const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
 
 await runAsAdmin(async (admin, _target, signer) => {

@@ -3,7 +3,7 @@ import { cliArgs, runAsAdmin, usageError } from './run.ts';
 
 const USAGE = 'usage: npm run orgs:create -- --name "Acme" [--slug acme]';
 const { values } = cliArgs({ options: { name: { type: 'string' }, slug: { type: 'string' } } }, USAGE);
-if (!values.name) usageError(USAGE);
+if (!values.name) usageError(USAGE, '--name is required');
 const name = values.name;
 
 await runAsAdmin(async (admin, _target, signer) => {

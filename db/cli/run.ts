@@ -4,7 +4,7 @@ import { assertConnection, checkWorkerConnection } from '../boot-checks.ts';
 import { migrateDatabase } from '../migrate.ts';
 import { reasonOf } from '../query-errors.ts';
 import { resolveDatabase, type DatabaseTarget } from '../runtime.ts';
-import { createDatabase, type Database } from '../tenant.ts';
+import { createDatabase, isUuid, type Database } from '../tenant.ts';
 
 /**
  * Shared frame for the operator CLIs: they connect as the admin role
@@ -51,9 +51,18 @@ export function cliArgs<T extends ParseArgsConfig>(config: T, usage: string): Re
   }
 }
 
-/** The usage line and exit code 2, for arguments that parse but do not fit. */
-export function usageError(usage: string): never {
-  process.stderr.write(`${usage}\n`);
+/** What is wrong in one `error:` line, the usage line and exit code 2, for arguments that parse but do not fit. */
+export function usageError(usage: string, reason: string): never {
+  process.stderr.write(`error: ${reason}\n${usage}\n`);
   process.exit(2);
+}
+
+/** The organization --org names: its uuid, as orgs:create prints it. */
+export function orgArg(value: string | undefined, usage: string): string {
+  if (value === undefined) usageError(usage, '--org is required');
+  // What `--org "$ORG"` gives when the orgs:create before it failed.
+  if (value === '') usageError(usage, '--org is empty');
+  if (!isUuid(value)) usageError(usage, `--org takes an organization uuid, not "${value}"`);
+  return value;
 }
 

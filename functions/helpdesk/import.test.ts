@@ -115,7 +115,7 @@ describe('npm run helpdesk:import', () => {
   });
 
   it('fails with a usage line (exit 2) on bad arguments, and exit 1 for an unknown organization or folder', async () => {
-    await expect(importCli(['--org', 'nope', dir])).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/^usage:/) });
+    await expect(importCli(['--org', 'nope', dir])).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/^error: --org takes an organization uuid, not "nope"\nusage:/) });
     await expect(importCli([dir])).rejects.toMatchObject({ code: 2 });
     await expect(importCli(['--org', crypto.randomUUID(), dir])).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/no organization/) });
     await expect(importCli(['--org', crypto.randomUUID(), path.join(dir, 'missing')])).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/not a folder/) });

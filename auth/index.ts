@@ -2,7 +2,7 @@ import { betterAuth } from 'better-auth';
 import { drizzleAdapter } from 'better-auth/adapters/drizzle';
 import { APIError, createAuthMiddleware } from 'better-auth/api';
 import { organization } from 'better-auth/plugins';
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
 import { MEMBER_ROLES, effectiveRole, hasRoleAtLeast, isMemberRole } from '../db/member-roles.ts';
 import { MAX_SLUG_LENGTH } from '../db/operators.ts';
 import { accounts, invitations, members, sessions, users, verifications } from '../db/schema/auth.ts';
@@ -68,7 +68,6 @@ const GOVERNED: Record<string, (returned: Returned, body: Record<string, any>) =
  */
 export function createAuth(options: AuthOptions) {
   const { db } = options;
-  const leaving = new Map<string, (typeof members.$inferSelect)[]>();
   return betterAuth({
     appName: 'Kommit',
     baseURL: options.baseURL,
@@ -108,12 +107,19 @@ export function createAuth(options: AuthOptions) {
               message: `You are the only owner of ${sole.join(', ')}: transfer ownership or delete the organization first.`,
             });
           }
-          // The memberships go with the user (cascade); remember them for the audit rows.
-          leaving.set(user.id, await db.select().from(members).where(eq(members.userId, user.id)));
-        },
-        afterDelete: async (user) => {
-          const gone = leaving.get(user.id) ?? [];
-          leaving.delete(user.id);
+          // The memberships go first, in a transaction of their own, before
+          // Better Auth deletes the sessions, the password and then the user
+          // (each committed on its own): the database's owner check
+          // (members_keep_an_owner) refuses here, while the account is still
+          // whole, if another owner stepped down since the check above. One
+          // organization at a time in id order, as that check locks them, so
+          // two such deletions wait for each other instead of deadlocking.
+          const gone = await db.transaction(async (tx) => {
+            const mine = await tx.select({ id: members.id }).from(members).where(eq(members.userId, user.id)).orderBy(asc(members.organizationId));
+            const removed: (typeof members.$inferSelect)[] = [];
+            for (const { id } of mine) removed.push(...(await tx.delete(members).where(eq(members.id, id)).returning()));
+            return removed;
+          });
           for (const m of gone) {
             await options.onGovernedAction?.({
               orgId: m.organizationId,
@@ -175,7 +181,20 @@ export function createAuth(options: AuthOptions) {
         // Better Auth accepts a list of roles and stores it comma-joined; a
         // member here holds exactly one role, so every check sees one value.
         organizationHooks: {
-          beforeCreateInvitation: async ({ invitation }) => refuseRoleList(invitation.role),
+          beforeCreateInvitation: async ({ invitation }) => {
+            refuseRoleList(invitation.role);
+            for (const retired of await retireExpiredInvitations(db, invitation)) {
+              await options.onGovernedAction?.({
+                orgId: retired.organizationId,
+                actorUserId: invitation.inviterId,
+                action: 'invitation.cancel',
+                targetType: 'invitation',
+                targetId: retired.id,
+                data: { email: retired.email, reason: 'expired; replaced by a new invitation' },
+                ip: null,
+              });
+            }
+          },
           beforeAcceptInvitation: async ({ invitation, user }) => refuseStaleInvitation(db, invitation, user.id),
           beforeCreateOrganization: async ({ organization }) => refuseLongSlug(organization.slug),
           beforeUpdateOrganization: async ({ organization }) => refuseLongSlug(organization.slug),
@@ -199,6 +218,27 @@ function refuseRoleList(role: string) {
   if (!isMemberRole(role)) {
     throw new APIError('BAD_REQUEST', { message: `A member holds exactly one role: ${MEMBER_ROLES.join(', ')}; not "${role}".` });
   }
+}
+
+/**
+ * Better Auth leaves an expired invitation pending and no longer sees it, so
+ * inviting that address again would trip the one-pending-invitation index
+ * (migration 0038) with a 409 nobody could act on. An expired one is
+ * canceled when a new one is sent to its address.
+ */
+async function retireExpiredInvitations(db: Db, invitation: { organizationId: string; email: string }) {
+  return db
+    .update(invitations)
+    .set({ status: 'canceled' })
+    .where(
+      and(
+        eq(invitations.organizationId, invitation.organizationId),
+        sql`lower(${invitations.email}) = lower(${invitation.email})`,
+        eq(invitations.status, 'pending'),
+        lte(invitations.expiresAt, sql`now()`),
+      ),
+    )
+    .returning({ id: invitations.id, organizationId: invitations.organizationId, email: invitations.email });
 }
 
 /**

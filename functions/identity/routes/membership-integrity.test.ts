@@ -1,6 +1,8 @@
 import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { members } from '../../../db/schema/auth.ts';
+import { auditLog } from '../../../db/schema/audit.ts';
+import { someoneWaitsForALock } from '../../../test/races.ts';
 import { postgresError } from '../../../test/expect.ts';
 import { useTestServer } from '../../../test/use-server.ts';
 import { UserAgent, uniqueEmail } from '../../../test/user-agent.ts';
@@ -23,7 +25,7 @@ describe('the database keeps memberships sound whoever writes them', () => {
     const rows = await env.db.admin.withTenant(org.id, (tx) => tx.select().from(members).where(eq(members.organizationId, org.id)));
     const idOf = (userId: string) => rows.find((r) => r.userId === userId)!.id;
     const owners = async () => (await env.db.admin.withTenant(org.id, (tx) => tx.select().from(members).where(eq(members.organizationId, org.id)))).filter((m) => m.role === 'owner').length;
-    return { org, first, second, firstEmail, secondEmail, firstId: idOf(firstUser.id), secondId: idOf(secondUser.id), owners };
+    return { org, first, second, firstEmail, secondEmail, firstUser, firstId: idOf(firstUser.id), secondId: idOf(secondUser.id), owners };
   }
 
   it('keeps an owner when two owners step down, or remove each other, at the same moment', async () => {
@@ -93,6 +95,51 @@ describe('the database keeps memberships sound whoever writes them', () => {
     expect((await asMember.agent.request('POST', '/v1/session/active-organization', { organizationId: org.id })).status).toBe(404);
     const left = await env.db.admin.withTenant(org.id, (tx) => tx.select().from(members).where(eq(members.organizationId, org.id)));
     expect(left).toHaveLength(1);
+  });
+
+  it('refuses an account deletion that would leave an organization ownerless before it takes the password or the sessions', async () => {
+    const { org, first, second, firstEmail, firstUser, secondId, owners } = await twoOwners();
+    // Hold the first owner's membership so the deletion stops between Better Auth's owner check and the removal of that membership.
+    const held = await env.db.admin.sql.reserve();
+    try {
+      await held`begin`;
+      await held`select set_config('app.current_org_id', ${org.id}, true)`;
+      await held`select 1 from members where user_id = ${firstUser.id} for update`;
+      const deletion = first.request('POST', '/api/auth/delete-user', { password: 'correct horse battery' });
+      await someoneWaitsForALock(env.db);
+      // Meanwhile the other owner steps down, which is allowed while the first still owns it.
+      expect((await second.request('POST', '/api/auth/organization/update-member-role', { memberId: secondId, role: 'member', organizationId: org.id })).status).toBe(200);
+      await held`commit`;
+      const refused = await deletion;
+      expect(refused.status, refused.text).toBe(409);
+      expect(refused.body.detail).toMatch(/keeps at least one owner/);
+    } finally {
+      held.release();
+    }
+    // Refused while the account was whole: it still signs in, and still owns the organization.
+    expect(await owners()).toBe(1);
+    expect((await new UserAgent(env.server).signIn(firstEmail)).status).toBe(200);
+    expect((await first.request('GET', '/v1/projects')).status).toBe(200);
+  });
+
+  it('lets an address whose invitation expired be invited again, the expired one canceled on the record', async () => {
+    const owner = new UserAgent(env.server);
+    await owner.signUp(uniqueEmail('owner'));
+    const org = await owner.createOrganization('Expiry');
+    const email = uniqueEmail('invitee');
+    const first = await owner.request('POST', '/api/auth/organization/invite-member', { email, role: 'member', organizationId: org.id });
+    expect(first.status).toBe(200);
+    await env.db.admin.withTenant(org.id, (tx) => tx.execute(sql`update invitations set expires_at = now() - interval '1 day' where id = ${first.body.id}`));
+    // Better Auth no longer sees the expired one; the one-pending index still did (a 409 nobody could act on).
+    const again = await owner.request('POST', '/api/auth/organization/invite-member', { email: email.toUpperCase(), role: 'member', organizationId: org.id });
+    expect(again.status, again.text).toBe(200);
+    const rows = await env.db.admin.withTenant(org.id, (tx) => tx.execute<{ id: string; status: string }>(sql`select id, status from invitations where org_id = ${org.id} order by created_at`));
+    expect(rows.map((r) => [r.id, r.status])).toEqual([[first.body.id, 'canceled'], [again.body.id, 'pending']]);
+    const trail = await env.db.admin.withTenant(org.id, (tx) => tx.select().from(auditLog).where(eq(auditLog.action, 'invitation.cancel')));
+    expect(trail.map((r) => [r.targetId, r.data])).toEqual([[first.body.id, expect.objectContaining({ reason: 'expired; replaced by a new invitation' })]]);
+    // The same with resend, which Better Auth also sends down the path of a new invitation once the pending one expired.
+    await env.db.admin.withTenant(org.id, (tx) => tx.execute(sql`update invitations set expires_at = now() - interval '1 day' where id = ${again.body.id}`));
+    expect((await owner.request('POST', '/api/auth/organization/invite-member', { email, role: 'member', organizationId: org.id, resend: true })).status).toBe(200);
   });
 
   it('keeps one pending invitation per address, however many are sent at once', async () => {

@@ -4,7 +4,9 @@ import pino from 'pino';
 import { createOperatorAuth } from './auth/operators.ts';
 import { signerFromEnv } from './db/audit/checkpoint.ts';
 import { BootCheckError } from './db/boot-checks.ts';
+import { cliArgs } from './db/cli/run.ts';
 import { roleNamesFromEnv } from './db/roles.ts';
+import { portSetting, wholeNumberSetting } from './db/settings.ts';
 import { resolveDatabase } from './db/runtime.ts';
 import { createDatabase } from './db/tenant.ts';
 import { createAdminApp } from './functions/admin/index.tsx';
@@ -20,7 +22,10 @@ import { createSignInLimiter } from './middleware/sign-in-limit.ts';
  */
 async function main() {
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { service: 'kommit-admin' } });
-  const port = Number(process.env.ADMIN_PORT ?? 8788);
+  // Configured by environment only: an argument given is a mistake, and every setting is checked before anything starts.
+  cliArgs({ options: {} }, 'usage: npm run admin   (configured by environment: ADMIN_DATABASE_URL, ADMIN_PORT, ADMIN_AUTH_SECRET, ...)');
+  const port = portSetting(process.env, 'ADMIN_PORT', 8788, true);
+  const poolMax = wholeNumberSetting(process.env, 'ADMIN_DB_POOL_MAX', 4, { min: 1 });
   const config = { ...httpConfigFromEnv(), baseURL: process.env.ADMIN_BASE_URL ?? `http://localhost:${port}` };
   // Like the worker: a deployed admin console gets the admin URL and nothing else.
   const target = process.env.ADMIN_DATABASE_URL
@@ -35,7 +40,7 @@ async function main() {
   if (!auditKey && config.production) throw new Error('AUDIT_SIGNING_KEY must be set in production');
   const auditSigner = auditKey ? signerFromEnv(auditKey) : undefined;
   if (!auditSigner) logger.warn('AUDIT_SIGNING_KEY is not set: the platform audit chain gets no signed checkpoints');
-  const database = createDatabase(target.adminUrl, { ca: target.ca, max: Number(process.env.ADMIN_DB_POOL_MAX ?? 4), statementTimeoutSeconds: 60, applicationName: 'kommit-admin' });
+  const database = createDatabase(target.adminUrl, { ca: target.ca, max: poolMax, statementTimeoutSeconds: 60, applicationName: 'kommit-admin' });
   let app;
   try {
     const auth = createOperatorAuth({
@@ -53,6 +58,12 @@ async function main() {
   }
   const server = serve({ fetch: app.fetch, port, hostname: process.env.ADMIN_HOST ?? '0.0.0.0', serverOptions: HTTP_SERVER_OPTIONS }, () => {
     logger.info(`Kommit admin console on ${config.baseURL}/admin`);
+  });
+  // Taken since the check (or by another program): one line, not Node's unhandled 'error' event and its stack.
+  server.once('error', (error: NodeJS.ErrnoException) => {
+    const reason = error.code === 'EADDRINUSE' ? `port ${port} is in use; set ADMIN_PORT to use another` : error.message;
+    process.stderr.write(`kommit-admin: failed to start: ${reason}\n`);
+    void Promise.allSettled([database.close(), target.stop()]).then(() => process.exit(1));
   });
   let stopping = false;
   const shutdown = async (signal: string) => {

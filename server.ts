@@ -4,14 +4,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import pino from 'pino';
-import { signerFromEnv } from './db/audit/checkpoint.ts';
+import { checkpointCadenceFromEnv, signerFromPem } from './db/audit/checkpoint.ts';
 import { assertConnection, BootCheckError, checkAppConnection, checkAuthConnection } from './db/boot-checks.ts';
-import { resolveDatabase } from './db/runtime.ts';
+import { resolveDatabase, type DatabaseTarget } from './db/runtime.ts';
 import { createDatabase } from './db/tenant.ts';
 import { loadFunctions } from './functions/registry.ts';
 import { superviseWorkerProcess } from './db/jobs/process.ts';
 import { workerConcurrencyFromEnv } from './db/jobs/concurrency.ts';
+import { portSetting, wholeNumberSetting } from './db/settings.ts';
 import { embedderFromEnv } from './db/search/remote-embedder.ts';
+import { answererFromEnv } from './db/search/answerer.ts';
 import { existsSync } from 'node:fs';
 import { HTTP_SERVER_OPTIONS, httpConfigFromEnv } from './middleware/config.ts';
 import { createPlatform } from './middleware/platform.ts';
@@ -27,36 +29,46 @@ async function main() {
   const config = httpConfigFromEnv();
   // Before anything starts (the database, the worker, the helpdesk import):
   // a second `npm start` would otherwise get that far and then fail to listen.
-  await assertPortFree(Number(process.env.PORT ?? 8787), process.env.HOST ?? '0.0.0.0', 'PORT');
-  if (!process.env.DATABASE_URL && process.env.KOMMIT_ADMIN !== 'off') await assertPortFree(Number(process.env.ADMIN_PORT ?? 8788), process.env.ADMIN_HOST ?? '127.0.0.1', 'ADMIN_PORT');
+  const port = portSetting(process.env, 'PORT', 8787, true);
+  await assertPortFree(port, process.env.HOST ?? '0.0.0.0', 'PORT');
+  if (!process.env.DATABASE_URL && process.env.KOMMIT_ADMIN !== 'off') {
+    const adminPort = portSetting(process.env, 'ADMIN_PORT', 8788);
+    // Free now, but the server takes it first and the console would then fail over and over.
+    if (adminPort === port) throw new Error(`PORT and ADMIN_PORT are both ${port}: the admin console needs a port of its own`);
+    await assertPortFree(adminPort, process.env.ADMIN_HOST ?? '127.0.0.1', 'ADMIN_PORT');
+  }
   // The worker this starts on the embedded default reads WORKER_CONCURRENCY; a
   // bad value would otherwise fail it over and over while the server runs on.
-  if (!process.env.DATABASE_URL && process.env.KOMMIT_WORKER !== 'off') workerConcurrencyFromEnv(process.env.WORKER_CONCURRENCY);
+  if (!process.env.DATABASE_URL && process.env.KOMMIT_WORKER !== 'off') workerConcurrencyFromEnv();
+  // The rest of the settings, read now so that a malformed one stops the start in one line, not a started database.
+  const poolMax = wholeNumberSetting(process.env, 'DB_POOL_MAX', 10, { min: 1 });
+  const queueTimeoutMs = wholeNumberSetting(process.env, 'DB_QUEUE_TIMEOUT_MS', 2000);
+  const authPoolMax = wholeNumberSetting(process.env, 'AUTH_DB_POOL_MAX', 5, { min: 1 });
+  const checkpointCadence = checkpointCadenceFromEnv();
+  const embedder = embedderFromEnv();
+  const answerer = answererFromEnv();
   // Only the mounted functions are loaded: a process serving one carries no other's code.
   const functions = await loadFunctions(process.env.FUNCTIONS);
   // Production releases migrate once, as a separate step, before new versions start.
   const target = await resolveDatabase({ log, migrate: !config.production });
-  if (!target.authUrl) throw new Error('AUTH_DATABASE_URL (role kommit_auth) must be set along with DATABASE_URL');
-  const authSecret = process.env.BETTER_AUTH_SECRET ?? target.authSecret;
-  if (!authSecret && config.production) throw new Error('BETTER_AUTH_SECRET must be set in production');
-  if (!authSecret) logger.warn('BETTER_AUTH_SECRET is not set: sessions will not survive a restart');
-  const auditKey = process.env.AUDIT_SIGNING_KEY ?? target.auditSigningKey;
-  if (!auditKey && config.production) throw new Error('AUDIT_SIGNING_KEY (Ed25519 private key, PEM) must be set in production');
-  if (!auditKey) logger.warn('AUDIT_SIGNING_KEY is not set: audit checkpoints are signed with a key that dies with this process');
-  const secretKey = process.env.WEBHOOK_SECRET_KEY ?? target.secretKey;
-  if (!secretKey && config.production) throw new Error('WEBHOOK_SECRET_KEY (32 bytes, base64) must be set in production');
-  if (!secretKey) logger.warn('WEBHOOK_SECRET_KEY is not set: webhook secrets sealed now cannot be opened after a restart');
-  const auditSigner = signerFromEnv(auditKey ?? generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
+  // From here on an embedded database is running: a refusal stops it before it ends the process.
+  let secrets: ReturnType<typeof platformSecrets>;
+  try {
+    secrets = platformSecrets(target, config.production, logger, checkpointCadence);
+  } catch (error) {
+    await target.stop();
+    throw error;
+  }
+  const { authUrl, authSecret, secretKey, auditSigner } = secrets;
 
-  const embedder = embedderFromEnv();
   const pool = { ca: target.ca, statementTimeoutSeconds: 30 };
   const database = createDatabase(target.appUrl, {
     ...pool,
-    max: Number(process.env.DB_POOL_MAX ?? 10),
-    queueTimeoutMs: Number(process.env.DB_QUEUE_TIMEOUT_MS ?? 2000),
+    max: poolMax,
+    queueTimeoutMs,
     applicationName: 'kommit-app',
   });
-  const authDatabase = createDatabase(target.authUrl, { ...pool, max: Number(process.env.AUTH_DB_POOL_MAX ?? 5), applicationName: 'kommit-auth' });
+  const authDatabase = createDatabase(authUrl, { ...pool, max: authPoolMax, applicationName: 'kommit-auth' });
   let worker: ReturnType<typeof superviseWorkerProcess> | undefined;
   let adminConsole: ReturnType<typeof superviseWorkerProcess> | undefined;
   let platformWidgetKey: string | undefined;
@@ -102,11 +114,11 @@ async function main() {
     auditSigner,
     functions: names,
     embedder,
+    answerer,
     platformWidgetKey,
     ready: () => true,
   });
   const app = createPlatformApp(platform, functions);
-  const port = Number(process.env.PORT ?? 8787);
   const server = serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? '0.0.0.0', serverOptions: HTTP_SERVER_OPTIONS }, () => {
     logger.info({ functions: names }, `Kommit is serving http://localhost:${port} (API reference at /docs, console at /console)`);
   });
@@ -122,6 +134,22 @@ async function main() {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+/** The secrets and keys the server needs, from the environment or what the embedded default generated; production requires them set. */
+function platformSecrets(target: DatabaseTarget, production: boolean, logger: pino.Logger, cadence: ReturnType<typeof checkpointCadenceFromEnv>) {
+  if (!target.authUrl) throw new Error('AUTH_DATABASE_URL (role kommit_auth) must be set along with DATABASE_URL');
+  const authSecret = process.env.BETTER_AUTH_SECRET ?? target.authSecret;
+  if (!authSecret && production) throw new Error('BETTER_AUTH_SECRET must be set in production');
+  if (!authSecret) logger.warn('BETTER_AUTH_SECRET is not set: sessions will not survive a restart');
+  const auditKey = process.env.AUDIT_SIGNING_KEY ?? target.auditSigningKey;
+  if (!auditKey && production) throw new Error('AUDIT_SIGNING_KEY (Ed25519 private key, PEM) must be set in production');
+  if (!auditKey) logger.warn('AUDIT_SIGNING_KEY is not set: audit checkpoints are signed with a key that dies with this process');
+  const secretKey = process.env.WEBHOOK_SECRET_KEY ?? target.secretKey;
+  if (!secretKey && production) throw new Error('WEBHOOK_SECRET_KEY (32 bytes, base64) must be set in production');
+  if (!secretKey) logger.warn('WEBHOOK_SECRET_KEY is not set: webhook secrets sealed now cannot be opened after a restart');
+  const auditSigner = signerFromPem(auditKey ?? generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), cadence);
+  return { authUrl: target.authUrl, authSecret, secretKey, auditSigner };
 }
 
 /** Imports helpdesk/*.md into the platform organization; a failure costs the console its widget, not the start. */

@@ -11,6 +11,7 @@ import type { KommitWorker } from './db/jobs/worker.ts';
 import { httpConfigFromEnv } from './middleware/config.ts';
 import { cliArgs } from './db/cli/run.ts';
 import { workerConcurrencyFromEnv } from './db/jobs/concurrency.ts';
+import { portSetting } from './db/settings.ts';
 
 /**
  * Worker entry (`npm run worker`): runs the background jobs as beheerder
@@ -20,7 +21,10 @@ import { workerConcurrencyFromEnv } from './db/jobs/concurrency.ts';
 async function main() {
   // Configured by environment only: an argument given is a mistake, not ignored.
   cliArgs({ options: {} }, 'usage: npm run worker   (configured by environment: ADMIN_DATABASE_URL, WORKER_CONCURRENCY, HEALTH_PORT, ...)');
-  const concurrency = workerConcurrencyFromEnv(process.env.WORKER_CONCURRENCY);
+  // Every setting is checked before anything starts.
+  const concurrency = workerConcurrencyFromEnv();
+  const healthPort = portSetting(process.env, 'HEALTH_PORT', 0, true);
+  const metricsPort = portSetting(process.env, 'METRICS_PORT', 0, true);
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { service: 'kommit-worker' } });
   const config = httpConfigFromEnv();
   // Migrated by launchWorker, once the connection is known to be beheerder's.
@@ -41,9 +45,9 @@ async function main() {
     await target.stop();
     throw error;
   }
-  const metricsServer = serveMetrics(worker, logger);
+  const metricsServer = serveMetrics(worker, logger, metricsPort);
   logger.info('worker running');
-  const health = process.env.HEALTH_PORT ? await serveHealth(worker, Number(process.env.HEALTH_PORT)) : undefined;
+  const health = healthPort ? await serveHealth(worker, healthPort) : undefined;
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -70,8 +74,7 @@ async function main() {
 }
 
 /** With METRICS_PORT and METRICS_TOKEN set, the queue's depth for Prometheus (bearer token required). */
-function serveMetrics(worker: KommitWorker, logger: Logger) {
-  const port = Number(process.env.METRICS_PORT ?? 0);
+function serveMetrics(worker: KommitWorker, logger: Logger, port: number) {
   const token = process.env.METRICS_TOKEN?.trim();
   if (!port || !token) return undefined;
   const registry = createWorkerMetrics(() => worker.database);

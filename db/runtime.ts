@@ -2,6 +2,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { roleNamesFromEnv, type RoleNames } from './roles.ts';
+import { portSetting } from './settings.ts';
 
 export interface DatabaseTarget {
   appUrl: string;
@@ -100,7 +101,7 @@ export async function resolveDatabase(options: { log: (line: string) => void; mi
   const root = path.resolve(env.KOMMIT_DATA_DIR ?? '.data');
   mkdirSync(root, { recursive: true });
   const credentials = loadCredentials(path.join(root, 'credentials.json'));
-  const port = Number(env.KOMMIT_EMBEDDED_PG_PORT ?? 54320);
+  const port = portSetting(env, 'KOMMIT_EMBEDDED_PG_PORT', 54320);
   const dataDir = path.join(root, 'postgres');
   const url = (user: string, password: string) =>
     `postgres://${user}:${encodeURIComponent(password)}@localhost:${port}/${DATABASE_NAME}`;

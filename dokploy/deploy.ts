@@ -7,6 +7,7 @@ import { redactCredentials } from './redact.ts';
 import { appName, describeApplication, patternRouter, requiredShared, type ApplicationDescription, type Target } from './describe.ts';
 import { serviceByName, services, type Service } from './functions.ts';
 import { PLACEHOLDER_TARGET } from './render.ts';
+import { wholeNumberSetting } from '../db/settings.ts';
 
 /**
  * `npm run deploy -- <service>... | --all [--dry-run] [--skip-migrations]`
@@ -361,8 +362,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, write: (line:
     dryRun,
     adminUrl: env.ADMIN_DATABASE_URL,
     skipMigrations,
-    pollMs: Number(env.DOKPLOY_POLL_MS ?? 2000),
-    timeoutMs: Number(env.DOKPLOY_DEPLOY_TIMEOUT_SECONDS ?? 1200) * 1000,
+    pollMs: wholeNumberSetting(env, 'DOKPLOY_POLL_MS', 2000, { min: 1 }),
+    timeoutMs: wholeNumberSetting(env, 'DOKPLOY_DEPLOY_TIMEOUT_SECONDS', 1200, { min: 1 }) * 1000,
     out,
   };
   try {

@@ -1,3 +1,4 @@
+import { wholeNumberSetting } from '../db/settings.ts';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request-limits.ts';
 
 /** HTTP-side settings, read once from the environment and passed down explicitly. */
@@ -74,32 +75,32 @@ export function httpConfigFromEnv(env: NodeJS.ProcessEnv = process.env): HttpCon
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
-    maxBodyBytes: Number(env.MAX_BODY_BYTES ?? 1024 * 1024),
+    maxBodyBytes: wholeNumberSetting(env, 'MAX_BODY_BYTES', 1024 * 1024, { min: 1 }),
     baseURL: env.KOMMIT_BASE_URL ?? `http://localhost:${port}`,
     signInLimits: {
-      perAccount: Number(env.SIGN_IN_LIMIT_PER_ACCOUNT ?? DEFAULT_SIGN_IN_LIMITS.perAccount),
-      perAddress: Number(env.SIGN_IN_LIMIT_PER_ADDRESS ?? DEFAULT_SIGN_IN_LIMITS.perAddress),
-      windowSeconds: Number(env.SIGN_IN_LIMIT_WINDOW_SECONDS ?? DEFAULT_SIGN_IN_LIMITS.windowSeconds),
+      perAccount: wholeNumberSetting(env, 'SIGN_IN_LIMIT_PER_ACCOUNT', DEFAULT_SIGN_IN_LIMITS.perAccount, { min: 1 }),
+      perAddress: wholeNumberSetting(env, 'SIGN_IN_LIMIT_PER_ADDRESS', DEFAULT_SIGN_IN_LIMITS.perAddress, { min: 1 }),
+      windowSeconds: wholeNumberSetting(env, 'SIGN_IN_LIMIT_WINDOW_SECONDS', DEFAULT_SIGN_IN_LIMITS.windowSeconds, { min: 1 }),
     },
     metricsToken: env.METRICS_TOKEN?.trim() || undefined,
     requestLimits: {
-      perAddressPerMinute: Number(env.RATE_LIMIT_PER_ADDRESS ?? DEFAULT_REQUEST_LIMITS.perAddressPerMinute),
-      perKeyPerMinute: Number(env.RATE_LIMIT_PER_API_KEY ?? DEFAULT_REQUEST_LIMITS.perKeyPerMinute),
-      perUserPerMinute: Number(env.RATE_LIMIT_PER_USER ?? DEFAULT_REQUEST_LIMITS.perUserPerMinute),
+      perAddressPerMinute: wholeNumberSetting(env, 'RATE_LIMIT_PER_ADDRESS', DEFAULT_REQUEST_LIMITS.perAddressPerMinute),
+      perKeyPerMinute: wholeNumberSetting(env, 'RATE_LIMIT_PER_API_KEY', DEFAULT_REQUEST_LIMITS.perKeyPerMinute),
+      perUserPerMinute: wholeNumberSetting(env, 'RATE_LIMIT_PER_USER', DEFAULT_REQUEST_LIMITS.perUserPerMinute),
     },
     webhooks: {
-      maxBodyBytes: Number(env.WEBHOOK_MAX_BODY_BYTES ?? DEFAULT_WEBHOOK_LIMITS.maxBodyBytes),
-      perEndpointPerMinute: Number(env.WEBHOOK_RATE_PER_MINUTE ?? DEFAULT_WEBHOOK_LIMITS.perEndpointPerMinute),
-      failedPerAddressPerMinute: Number(env.WEBHOOK_FAILED_RATE_PER_MINUTE ?? DEFAULT_WEBHOOK_LIMITS.failedPerAddressPerMinute),
+      maxBodyBytes: wholeNumberSetting(env, 'WEBHOOK_MAX_BODY_BYTES', DEFAULT_WEBHOOK_LIMITS.maxBodyBytes, { min: 1 }),
+      perEndpointPerMinute: wholeNumberSetting(env, 'WEBHOOK_RATE_PER_MINUTE', DEFAULT_WEBHOOK_LIMITS.perEndpointPerMinute, { min: 1 }),
+      failedPerAddressPerMinute: wholeNumberSetting(env, 'WEBHOOK_FAILED_RATE_PER_MINUTE', DEFAULT_WEBHOOK_LIMITS.failedPerAddressPerMinute, { min: 1 }),
     },
-    evidencePackMaxBytes: env.EVIDENCE_PACK_MAX_BYTES ? Number(env.EVIDENCE_PACK_MAX_BYTES) : undefined,
+    evidencePackMaxBytes: env.EVIDENCE_PACK_MAX_BYTES?.trim() ? wholeNumberSetting(env, 'EVIDENCE_PACK_MAX_BYTES', 0, { min: 1 }) : undefined,
     widget: {
-      perKeyPerMinute: Number(env.WIDGET_RATE_PER_KEY_PER_MINUTE ?? DEFAULT_WIDGET_LIMITS.perKeyPerMinute),
-      perVisitorPerMinute: Number(env.WIDGET_RATE_PER_VISITOR_PER_MINUTE ?? DEFAULT_WIDGET_LIMITS.perVisitorPerMinute),
-      startsPerAddressPerMinute: Number(env.WIDGET_STARTS_PER_ADDRESS_PER_MINUTE ?? DEFAULT_WIDGET_LIMITS.startsPerAddressPerMinute),
-      questionsPerAddressPerMinute: Number(env.WIDGET_QUESTIONS_PER_ADDRESS_PER_MINUTE ?? DEFAULT_WIDGET_LIMITS.questionsPerAddressPerMinute),
-      maxQuestionChars: Number(env.WIDGET_MAX_QUESTION_CHARS ?? DEFAULT_WIDGET_LIMITS.maxQuestionChars),
-      tokenTtlSeconds: Number(env.WIDGET_TOKEN_TTL_SECONDS ?? DEFAULT_WIDGET_LIMITS.tokenTtlSeconds),
+      perKeyPerMinute: wholeNumberSetting(env, 'WIDGET_RATE_PER_KEY_PER_MINUTE', DEFAULT_WIDGET_LIMITS.perKeyPerMinute, { min: 1 }),
+      perVisitorPerMinute: wholeNumberSetting(env, 'WIDGET_RATE_PER_VISITOR_PER_MINUTE', DEFAULT_WIDGET_LIMITS.perVisitorPerMinute, { min: 1 }),
+      startsPerAddressPerMinute: wholeNumberSetting(env, 'WIDGET_STARTS_PER_ADDRESS_PER_MINUTE', DEFAULT_WIDGET_LIMITS.startsPerAddressPerMinute, { min: 1 }),
+      questionsPerAddressPerMinute: wholeNumberSetting(env, 'WIDGET_QUESTIONS_PER_ADDRESS_PER_MINUTE', DEFAULT_WIDGET_LIMITS.questionsPerAddressPerMinute, { min: 1 }),
+      maxQuestionChars: wholeNumberSetting(env, 'WIDGET_MAX_QUESTION_CHARS', DEFAULT_WIDGET_LIMITS.maxQuestionChars, { min: 1 }),
+      tokenTtlSeconds: wholeNumberSetting(env, 'WIDGET_TOKEN_TTL_SECONDS', DEFAULT_WIDGET_LIMITS.tokenTtlSeconds, { min: 1 }),
     },
   };
 }

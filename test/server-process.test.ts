@@ -1,6 +1,6 @@
 import { createServer as createNetServer } from 'node:net';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request as httpRequest } from 'node:http';
@@ -160,19 +160,48 @@ describe('server.ts', () => {
     }
   });
 
-  it('refuses a bad WORKER_CONCURRENCY in one line before starting anything, on the embedded default (where it runs the worker)', async () => {
-    const data = path.join(dir, 'embedded-data');
-    const server = startServer({ KOMMIT_DATA_DIR: data, KOMMIT_EMBEDDED_PG_PORT: String(await freePort()), PORT: String(await freePort()), ADMIN_PORT: String(await freePort()), WORKER_CONCURRENCY: 'abc' });
-    // Before, it went on to start the embedded database and serve, the worker failing and restarting behind it.
+  it.each([
+    ['WORKER_CONCURRENCY', 'abc', 'WORKER_CONCURRENCY must be a whole number from 1 to 64, not "abc"'],
+    ['PORT', 'abc', 'PORT must be a whole number from 0 to 65535, not "abc"'],
+    // Number("36k") is NaN, and a NaN limit used to switch the per-address limit off without a word.
+    ['RATE_LIMIT_PER_ADDRESS', '36k', 'RATE_LIMIT_PER_ADDRESS must be a whole number of at least 0, not "36k"'],
+    ['EMBEDDINGS_DIMENSIONS', '256d', 'EMBEDDINGS_DIMENSIONS must be a whole number of at least 1, not "256d"'],
+  ])('refuses a malformed %s in one line before starting anything, on the embedded default', async (name, value, message) => {
+    const data = path.join(dir, `embedded-data-${name}`);
+    const env = { KOMMIT_DATA_DIR: data, KOMMIT_EMBEDDED_PG_PORT: String(await freePort()), PORT: String(await freePort()), ADMIN_PORT: String(await freePort()), EMBEDDINGS_URL: 'http://127.0.0.1:9/v1', EMBEDDINGS_MODEL: 'm' };
+    const server = startServer({ ...env, [name]: value });
+    // Before, it went on to start the embedded database (and for the worker's setting, to serve, the worker failing and restarting behind it).
     const code = await Promise.race([server.exited, new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 10_000))]);
     if (code === 'running') {
       server.child.kill('SIGTERM');
       await server.exited;
     }
     expect(code).toBe(1);
-    expect(server.output().stderr.trim().split('\n')).toEqual(['kommit: failed to start: WORKER_CONCURRENCY must be a whole number from 1 to 64, not "abc"']);
+    expect(server.output().stderr.trim().split('\n')).toEqual([`kommit: failed to start: ${message}`]);
     expect(existsSync(path.join(data, 'postgres'))).toBe(false);
   });
+
+  it('refuses ADMIN_PORT equal to PORT in one line before starting anything (the console would fail to listen over and over)', async () => {
+    const data = path.join(dir, 'embedded-data-same-port');
+    const port = String(await freePort());
+    const server = startServer({ KOMMIT_DATA_DIR: data, KOMMIT_EMBEDDED_PG_PORT: String(await freePort()), PORT: port, ADMIN_PORT: port });
+    expect(await server.exited).toBe(1);
+    expect(server.output().stderr.trim().split('\n')).toEqual([`kommit: failed to start: PORT and ADMIN_PORT are both ${port}: the admin console needs a port of its own`]);
+    expect(existsSync(path.join(data, 'postgres'))).toBe(false);
+  });
+
+  it('stops the embedded Postgres it started when a setting read after it is refused (a malformed AUDIT_SIGNING_KEY), naming the setting', async () => {
+    const data = path.join(dir, 'embedded-data-bad-key');
+    // initdb runs as an unprivileged user when the tests run as root: it must reach the data directory.
+    await chmod(dir, 0o755);
+    // The embedded default as npm start runs it: no database settings (and the embedded database's own CA).
+    const server = spawnEntry('server.ts', { KOMMIT_DATA_DIR: data, KOMMIT_EMBEDDED_PG_PORT: String(await freePort()), PORT: String(await freePort()), ADMIN_PORT: String(await freePort()), AUDIT_SIGNING_KEY: 'garbage' });
+    expect(await server.exited).toBe(1);
+    expect(server.output().stderr.trim().split('\n').at(-1)).toBe('kommit: failed to start: AUDIT_SIGNING_KEY is not a private key in PEM (an Ed25519 key, PKCS#8: -----BEGIN PRIVATE KEY-----)');
+    // The database had started (and was left running, orphaned, before): a clean stop removes its pid file.
+    expect(existsSync(path.join(data, 'postgres', 'PG_VERSION'))).toBe(true);
+    expect(existsSync(path.join(data, 'postgres', 'postmaster.pid'))).toBe(false);
+  }, 60_000);
 
   it('refuses to start when the server certificate cannot be verified', async () => {
     const wrongCa = path.join(dir, 'wrong-ca.pem');
@@ -218,6 +247,19 @@ describe('admin.ts', () => {
     expect(page.headers.get('location')).toBe('/admin/sign-in');
     admin.child.kill('SIGTERM');
     expect(await admin.exited).toBe(0);
+  });
+
+  it('says in one line that its port is taken, and exits, rather than throw an unhandled error event', async () => {
+    const taken = createNetServer();
+    const port = await freePort();
+    await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve));
+    try {
+      const admin = spawnEntry('admin.ts', { PGSSLROOTCERT: caFile, ADMIN_DATABASE_URL: db.adminUrl, ADMIN_PORT: String(port), ADMIN_HOST: '127.0.0.1' });
+      expect(await admin.exited).toBe(1);
+      expect(admin.output().stderr).toBe(`kommit-admin: failed to start: port ${port} is in use; set ADMIN_PORT to use another\n`);
+    } finally {
+      taken.close();
+    }
   });
 
   it('refuses to start, in one line, on the request role', async () => {

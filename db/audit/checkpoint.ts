@@ -1,4 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { wholeNumberSetting } from '../settings.ts';
 
 /**
  * Signed checkpoints in the C2SP signed-note format: a body of
@@ -98,16 +99,27 @@ export function storedCheckpointProblem(stored: { seq: number; hash: string; not
 
 /** The signer from configuration: an Ed25519 private key in PEM (PKCS#8). */
 export function signerFromPem(pem: string, options: { keyName: string; everyAppends: number; everyMinutes: number }): CheckpointSigner {
-  const privateKey = createPrivateKey(pem);
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(pem);
+  } catch {
+    // OpenSSL's own words ("DECODER routines::unsupported") name neither the setting nor the fix.
+    throw new Error('AUDIT_SIGNING_KEY is not a private key in PEM (an Ed25519 key, PKCS#8: -----BEGIN PRIVATE KEY-----)');
+  }
   if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error('AUDIT_SIGNING_KEY must be an Ed25519 private key (PEM)');
   return { ...options, privateKey, publicKey: createPublicKey(privateKey) };
 }
 
+/** The AUDIT_* cadence (and key name) a process signs checkpoints at; a malformed number throws, naming its variable. */
+export function checkpointCadenceFromEnv(env: NodeJS.ProcessEnv = process.env) {
+  return {
+    keyName: env.AUDIT_KEY_NAME ?? 'kommit-audit',
+    everyAppends: wholeNumberSetting(env, 'AUDIT_CHECKPOINT_EVERY', 100, { min: 1 }),
+    everyMinutes: wholeNumberSetting(env, 'AUDIT_CHECKPOINT_MINUTES', 10, { min: 1 }),
+  };
+}
+
 /** The signer a process configures from its env: the key (AUDIT_SIGNING_KEY, or what the embedded default generated) and the AUDIT_* cadence. */
 export function signerFromEnv(pem: string, env: NodeJS.ProcessEnv = process.env): CheckpointSigner {
-  return signerFromPem(pem, {
-    keyName: env.AUDIT_KEY_NAME ?? 'kommit-audit',
-    everyAppends: Number(env.AUDIT_CHECKPOINT_EVERY ?? 100),
-    everyMinutes: Number(env.AUDIT_CHECKPOINT_MINUTES ?? 10),
-  });
+  return signerFromPem(pem, checkpointCadenceFromEnv(env));
 }

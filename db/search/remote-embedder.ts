@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EmbedderUnavailable, LocalHashEmbedder, type Embedder } from './embedder.ts';
+import { wholeNumberSetting } from '../settings.ts';
 
 const embeddingsResponse = z.object({
   data: z.array(z.object({ index: z.number().int().nonnegative(), embedding: z.array(z.number()) })),
@@ -81,6 +82,6 @@ export function embedderFromEnv(env: NodeJS.ProcessEnv = process.env): Embedder 
     url: env.EMBEDDINGS_URL,
     model: env.EMBEDDINGS_MODEL,
     apiKey: env.EMBEDDINGS_API_KEY?.trim() || undefined,
-    dimensions: env.EMBEDDINGS_DIMENSIONS ? Number(env.EMBEDDINGS_DIMENSIONS) : undefined,
+    dimensions: env.EMBEDDINGS_DIMENSIONS?.trim() ? wholeNumberSetting(env, 'EMBEDDINGS_DIMENSIONS', 0, { min: 1 }) : undefined,
   });
 }

@@ -126,7 +126,11 @@ export function problemOf(error: unknown): ApiError | undefined {
   // before writing under it, so this is a parent deleted by a concurrent
   // request in a window a route left open: the client's state is stale, not our fault.
   if (state === '23503') return new ApiError('conflict', 'Something this request refers to was deleted while it ran; nothing was written.');
-  if (state === '23505') return new ApiError('conflict', 'This conflicts with one that already exists (perhaps made by a request sent at the same time); nothing was written.');
+  // Not the audit chains' own keys (seq, prev_hash, checkpoints): appends serialize on the chain head, so a
+  // duplicate there is a fork our code let through, a 500 to look into, never the client's conflict.
+  if (state === '23505' && !/^(platform_)?audit_/.test(constraintOf(error) ?? '')) {
+    return new ApiError('conflict', 'This conflicts with one that already exists (perhaps made by a request sent at the same time); nothing was written.');
+  }
   if (state === '23514' && constraintOf(error) === 'members_keep_an_owner') {
     return new ApiError('conflict', 'An organization keeps at least one owner: make another member owner first (another owner may have just stepped down).');
   }

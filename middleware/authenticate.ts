@@ -66,11 +66,20 @@ async function authenticateSession(c: Context<AppEnv>) {
 }
 
 /**
- * Cookies ride along on cross-site requests; a cookie-authenticated write must
- * come from our own origin (SameSite=Lax is the first line, this the second).
+ * Cookies ride along on cross-site requests; a cookie-authenticated request must
+ * come from our own site, and a write from our own origin (SameSite=Lax is the first line, this the second).
  * Every route that acts on a session cookie calls this, in the chain or not.
  */
 export function assertSameOrigin(c: Context<AppEnv>) {
+  // SameSite=Lax still sends the cookie when another site navigates to one of
+  // our URLs: a GET that exports and records (the audit export, an evidence
+  // pack) would run as the victim. Browsers name the requesting site (Fetch
+  // Metadata); the API is never called from another site with a cookie.
+  // Clients that send no such header (curl, scripts) are not browsers.
+  const site = c.req.header('sec-fetch-site');
+  if (site === 'cross-site' || site === 'same-site') {
+    throw new ApiError('forbidden', 'Cookie-authenticated API requests must come from this site, not from a page of another one.');
+  }
   if (SAFE_METHODS.has(c.req.method)) return;
   const origin = c.req.header('origin') ?? refererOrigin(c.req.header('referer'));
   if (origin !== new URL(c.get('platform').config.baseURL).origin) {

@@ -61,10 +61,13 @@ export function createPlatformApp(platform: Platform, functions: FunctionApp[]) 
       overwrite: false,
     }),
   );
-  // Responses that set no policy of their own (API JSON, problems) load nothing and frame nowhere.
-  app.use(async function defaultContentSecurityPolicy(c, next) {
+  // Responses that set no policy of their own (API JSON, problems) load nothing
+  // and frame nowhere, and are not stored: they carry tenant data, which no
+  // browser disk cache or shared proxy should keep.
+  app.use(async function defaultPolicies(c, next) {
     await next();
     if (!c.res.headers.has('content-security-policy')) c.res.headers.set('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    if (!c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store');
   });
   app.use(measureRequests());
   app.use(requestLog());

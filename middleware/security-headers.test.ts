@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../test/server.ts';
 import { useTestServer } from '../test/use-server.ts';
+import { createTenant } from '../test/tenants.ts';
 
 // A production server behind a trusted proxy (loopback), as under Traefik.
 const env = useTestServer();
@@ -26,6 +27,16 @@ describe('security headers', () => {
     } finally {
       await server?.close();
     }
+  });
+
+  it('keep responses that say nothing about caching out of every cache (they carry tenant data), and leave a route\'s own policy alone', async () => {
+    const tenant = await createTenant(env.db, env.server, 'Caching');
+    for (const path of ['/v1/projects', '/v1/audit-log', '/v1/audit-log/export?format=csv', '/v1/nothing']) {
+      expect((await fetch(`${env.server.url}${path}`, { headers: tenant.headers })).headers.get('cache-control'), path).toBe('no-store');
+    }
+    expect((await fetch(`${env.server.url}/v1/projects`)).headers.get('cache-control')).toBe('no-store');
+    // The widget's script is loaded by other sites and may be cached; it says so itself.
+    expect((await fetch(`${env.server.url}/widget.js`)).headers.get('cache-control')).toMatch(/^public/);
   });
 
   it('include no HSTS outside production (plain-HTTP development must keep working)', async () => {

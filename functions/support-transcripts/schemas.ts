@@ -1,7 +1,27 @@
 import { z } from '@hono/zod-openapi';
 import { messageRoles, transcriptChannels, type supportMessages, type supportTranscripts } from '../../db/schema/transcripts.ts';
 
-export const citationSchema = z.object({ title: z.string().max(500), url: z.string().max(2000).optional() });
+/**
+ * An absolute http(s) URL, or a path on this site; never "//host", "/\\host"
+ * or "/<tab>/host", which browsers read as another site (they drop tabs and
+ * newlines from URLs, and take a backslash for a slash).
+ */
+function isWebLink(url: string) {
+  if (/[\s\\\x00-\x1f]/.test(url)) return false;
+  if (url.startsWith('/')) return !url.startsWith('//');
+  return /^https?:\/\//i.test(url) && URL.canParse(url);
+}
+
+// Only web links: a client that renders an imported citation as a link must never get a javascript: or data: URL from us.
+export const citationSchema = z.object({
+  title: z.string().max(500),
+  url: z
+    .string()
+    .max(2000)
+    .refine(isWebLink, 'a citation links to an http(s) URL or to a path on this site (/...)')
+    .optional()
+    .openapi({ example: 'https://help.example.com/articles/refunds' }),
+});
 
 export const messageSchema = z
   .object({

@@ -80,3 +80,29 @@ describe('logs', () => {
     }
   });
 });
+
+describe('a session cookie sent from another site', () => {
+  it('opens nothing in the API, not even a GET (Fetch Metadata): another site cannot make a browser export and record the audit log', async () => {
+    const server = await startTestServer(db);
+    try {
+      const agent = new UserAgent(server);
+      await agent.signUp(unique('f'));
+      const org = await agent.createOrganization('Fetch metadata');
+      const exportAs = (site?: string) => agent.request('GET', '/v1/audit-log/export?format=csv', undefined, site ? { 'sec-fetch-site': site } : {});
+      for (const site of ['cross-site', 'same-site']) {
+        const refused = await exportAs(site);
+        expect(refused.status, site).toBe(403);
+        expect(refused.headers.get('content-type')).toBe('application/problem+json');
+        expect((await agent.request('GET', '/v1/projects', undefined, { 'sec-fetch-site': site })).status).toBe(403);
+      }
+      const exportsRecorded = async () =>
+        (await db.admin.withTenant(org.id, (tx) => tx.execute<{ n: number }>(sql`select count(*)::int as n from audit_log where action = 'audit.export'`)))[0]!.n;
+      expect(await exportsRecorded()).toBe(0);
+      // The console's own link (same-origin), a typed address or bookmark (none), and clients that are not browsers.
+      for (const site of ['same-origin', 'none', undefined]) expect((await exportAs(site)).status, String(site)).toBe(200);
+      expect(await exportsRecorded()).toBe(3);
+    } finally {
+      await server.close();
+    }
+  });
+});

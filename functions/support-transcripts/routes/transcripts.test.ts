@@ -16,7 +16,7 @@ describe('support transcripts', () => {
       rating: 4,
       messages: [
         { role: 'visitor', content: 'How do I export the audit log?', sentAt: '2026-11-20T10:00:00Z' },
-        { role: 'assistant', content: 'Use the Audit page.', citations: [{ title: 'Audit log', url: '/help/audit' }] },
+        { role: 'assistant', content: 'Use the Audit page.', citations: [{ title: 'Audit log', url: '/help/audit' }, { title: 'Guide', url: 'https://help.example.com/audit?x=1#y' }] },
       ],
     });
     expect(imported.status).toBe(201);
@@ -24,7 +24,7 @@ describe('support transcripts', () => {
     const read = await acme.owner.request('GET', `/v1/support-transcripts/${id}`);
     expect(read.body).toMatchObject({ channel: 'widget', visitorRef: 'visitor-7', rating: 4 });
     expect(read.body.messages.map((m: { role: string }) => m.role)).toEqual(['visitor', 'assistant']);
-    expect(read.body.messages[1].citations).toEqual([{ title: 'Audit log', url: '/help/audit' }]);
+    expect(read.body.messages[1].citations).toEqual([{ title: 'Audit log', url: '/help/audit' }, { title: 'Guide', url: 'https://help.example.com/audit?x=1#y' }]);
     expect(read.body.messages[0].sentAt).toBe('2026-11-20T10:00:00Z');
 
     expect((await acme.owner.request('GET', '/v1/support-transcripts?channel=widget')).body.data.map((t: { id: string }) => t.id)).toEqual([id]);
@@ -38,6 +38,10 @@ describe('support transcripts', () => {
       { messages: [{ role: 'hacker', content: 'x' }] },
       { rating: 9, messages: [{ role: 'visitor', content: 'x' }] },
       { messages: [{ role: 'visitor', content: 'x'.repeat(20_001) }] },
+      // Citation links a client might render: only http(s) URLs and paths on this site.
+      ...['javascript:alert(1)', 'data:text/html,<script>alert(1)</script>', '//evil.example/x', '/\\evil.example', '/\t/evil.example', 'https://', 'ftp://files.example/a'].map((url) => ({
+        messages: [{ role: 'assistant', content: 'x', citations: [{ title: 'Link', url }] }],
+      })),
     ]) {
       expect((await acme.owner.request('POST', '/v1/support-transcripts', body)).status, JSON.stringify(body).slice(0, 60)).toBe(400);
     }

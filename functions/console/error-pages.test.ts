@@ -22,6 +22,20 @@ describe('console error pages', () => {
     expect((await owner.request('GET', '/v1/projects')).body.data).toEqual([]);
   });
 
+  it('show a message from the address only after our own redirect, never one another site wrote into a link', async () => {
+    const spoof = 'Your session expired. Call +1-555-0100 to restore access.';
+    const url = `${env.server.url}/console/sign-in?error=${encodeURIComponent(spoof)}`;
+    for (const site of ['cross-site', 'same-site']) {
+      expect(await (await fetch(url, { headers: { 'sec-fetch-site': site } })).text(), site).not.toContain('restore access');
+    }
+    // Our own form's redirect (same-origin), our redirect after a typed address (none), and clients that send no Fetch Metadata.
+    expect(await (await fetch(url, { headers: { 'sec-fetch-site': 'same-origin' } })).text()).toContain('restore access');
+    expect(await (await fetch(url, { headers: { 'sec-fetch-site': 'none' } })).text()).toContain('restore access');
+    expect(await (await fetch(url)).text()).toContain('restore access');
+    const notice = await fetch(`${env.server.url}/console/sign-in?notice=${encodeURIComponent(spoof)}`, { headers: { 'sec-fetch-site': 'cross-site' } });
+    expect(await notice.text()).not.toContain('restore access');
+  });
+
   it('send a request carrying an API key to the sign-in page, acting on nothing, however it names the origin', async () => {
     const tenant = await createTenant(env.db, env.server, 'Keys at the console');
     const origin = new URL(env.server.url).origin;

@@ -14,6 +14,7 @@ import { lastVerifications, latestPlatformCheckpoint, recentPlatformRecords, ver
 import { verifierKey } from '../../../db/audit/checkpoint.ts';
 import { AdminLayout } from '../layout.tsx';
 import { back, operatorRequest, Refused, type AdminContext } from '../support.ts';
+import { pageMessage } from '../../../middleware/page-messages.ts';
 
 const viewed = (c: AdminContext, page: string) =>
   auditPlatformAction(c.get('admin').database, operatorRequest(c), { action: 'operator.view', targetType: 'page', targetId: page });
@@ -120,7 +121,7 @@ export async function jobsPage(c: AdminContext) {
   const { jobs, counts } = await listJobs(c.get('admin').database, state.data as JobState | undefined);
   await viewed(c, `jobs${state.data ? ` (${state.data})` : ''}`);
   return c.html(
-    <AdminLayout title="Job queue" operator={c.get('operator')} notice={c.req.query('notice')} error={c.req.query('error')}>
+    <AdminLayout title="Job queue" operator={c.get('operator')} notice={pageMessage(c, 'notice')} error={pageMessage(c, 'error')}>
       <section>
         <p data-testid="job-counts">
           <a href="/admin/jobs?state=pending">{counts.pending} pending</a> · <a href="/admin/jobs?state=running">{counts.running} running</a> ·{' '}
@@ -164,7 +165,7 @@ export async function webhookFailuresPage(c: AdminContext) {
   const failures = await webhookFailures(c.get('admin').database);
   await viewed(c, 'webhook failures');
   return c.html(
-    <AdminLayout title="Webhook delivery failures" operator={c.get('operator')} notice={c.req.query('notice')} error={c.req.query('error')}>
+    <AdminLayout title="Webhook delivery failures" operator={c.get('operator')} notice={pageMessage(c, 'notice')} error={pageMessage(c, 'error')}>
       <section>
         <p class="muted">Deliveries being retried or out of attempts, across organizations. Bodies are tenant content and are not shown.</p>
         <table data-testid="webhook-failures">

@@ -3,6 +3,7 @@ import { auditPlatformAction, listOrganizations, organizationDetail, readTenantC
 import { isUuid } from '../../../db/tenant.ts';
 import { AdminLayout, bytes } from '../layout.tsx';
 import { formFields, operatorRequest, Refused, type AdminContext } from '../support.ts';
+import { pageMessage } from '../../../middleware/page-messages.ts';
 
 function orgIdParam(c: AdminContext) {
   const id = c.req.param('id') ?? '';
@@ -15,7 +16,7 @@ export async function organizationsPage(c: AdminContext) {
   const orgs = await listOrganizations(database);
   await auditPlatformAction(database, operatorRequest(c), { action: 'operator.view', targetType: 'page', targetId: 'organizations' });
   return c.html(
-    <AdminLayout title="Organizations" operator={c.get('operator')} notice={c.req.query('notice')} error={c.req.query('error')}>
+    <AdminLayout title="Organizations" operator={c.get('operator')} notice={pageMessage(c, 'notice')} error={pageMessage(c, 'error')}>
       <section>
         <p class="muted">Metadata only: names, counts and sizes. Storage is each organization's share of its tables' size, by rows.</p>
         <table data-testid="organizations">
@@ -46,7 +47,7 @@ export async function organizationPage(c: AdminContext) {
   // Its content and chain are going away: nothing to read or verify, and its chain takes no operator rows.
   const deleting = Boolean(org.deletionRequestedAt);
   return c.html(
-    <AdminLayout title={org.name} operator={c.get('operator')} error={c.req.query('error')}>
+    <AdminLayout title={org.name} operator={c.get('operator')} error={pageMessage(c, 'error')}>
       <section>
         <p>
           <code>{org.id}</code> · slug <code>{org.slug}</code> · {org.members} members · {org.auditSeq} audit rows

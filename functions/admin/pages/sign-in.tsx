@@ -3,6 +3,7 @@ import { consumeSetupToken, setupTokenValid } from '../../../db/admin/grants.ts'
 import { ApiError } from '../../../middleware/errors.ts';
 import { AdminLayout } from '../layout.tsx';
 import { addressOf, authHeaders, back, formFields, forwardCookies, messageOf, operatorRequest, session, type AdminContext } from '../support.ts';
+import { pageMessage } from '../../../middleware/page-messages.ts';
 
 /** A limiter's refusal says when to try again; anything else, Better Auth's message. */
 const reasonOf = (error: unknown) => (error instanceof ApiError ? error.message : messageOf(error));
@@ -14,7 +15,7 @@ function signedIn(c: AdminContext, user: { id: string; email: string }, method: 
 
 export function signInPage(c: AdminContext) {
   return c.html(
-    <AdminLayout title="Operator sign-in" notice={c.req.query('notice')} error={c.req.query('error')}>
+    <AdminLayout title="Operator sign-in" notice={pageMessage(c, 'notice')} error={pageMessage(c, 'error')}>
       <section>
         <p class="muted">For platform operators only. Your account is your Kommit account; operator rights are granted with <code>npm run admin:grant</code>.</p>
         <form method="post" action="/admin/sign-in">
@@ -47,7 +48,7 @@ export async function signIn(c: AdminContext) {
 
 export function twoFactorPage(c: AdminContext) {
   return c.html(
-    <AdminLayout title="Authenticator code" error={c.req.query('error')}>
+    <AdminLayout title="Authenticator code" error={pageMessage(c, 'error')}>
       <section>
         <form method="post" action="/admin/two-factor">
           <label>Code from your authenticator app <input name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" required /></label>
@@ -97,7 +98,7 @@ export async function setupPage(c: AdminContext) {
   if (!current) return back(c, '/admin/sign-in');
   if (current.user.twoFactorEnabled) return back(c, '/admin');
   return c.html(
-    <AdminLayout title="Set up two-factor sign-in" error={c.req.query('error')}>
+    <AdminLayout title="Set up two-factor sign-in" error={pageMessage(c, 'error')}>
       <section>
         <p>The admin console needs a second factor: a code from an authenticator app (TOTP). Confirm your password and enter the one-time set-up code you were given with your operator rights.</p>
         <form method="post" action="/admin/two-factor/setup">

@@ -4,10 +4,11 @@ import type { AppEnv } from '../../../middleware/env.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import { Layout } from '../layout.tsx';
 import { back, forwardCookies, messageOf } from '../support.ts';
+import { pageMessage } from '../../../middleware/page-messages.ts';
 
 export function signInPage(c: Context<AppEnv>) {
   return c.html(
-    <Layout title="Sign in" notice={c.req.query('notice')} error={c.req.query('error')}>
+    <Layout title="Sign in" notice={pageMessage(c, 'notice')} error={pageMessage(c, 'error')}>
       <section>
         <form method="post" action="/console/sign-in">
           <label>Email <input name="email" type="email" autocomplete="username" required /></label>
@@ -22,7 +23,7 @@ export function signInPage(c: Context<AppEnv>) {
 
 export function signUpPage(c: Context<AppEnv>) {
   return c.html(
-    <Layout title="Create an account" error={c.req.query('error')}>
+    <Layout title="Create an account" error={pageMessage(c, 'error')}>
       <section>
         <form method="post" action="/console/sign-up">
           <label>Name <input name="name" required maxlength={100} /></label>

@@ -10,6 +10,7 @@ import { requireRole } from '../../../middleware/roles.ts';
 import { Layout } from '../layout.tsx';
 import { back } from '../support.ts';
 import { isUuid } from '../../../db/tenant.ts';
+import { pageMessage } from '../../../middleware/page-messages.ts';
 
 const ORDER = { failing: 0, no_evidence: 1, passing: 2, not_applicable: 3 } as const;
 
@@ -27,7 +28,7 @@ export async function controlsPage(c: Context<AppEnv>) {
     : [];
   const principal = c.var.principal;
   return c.html(
-    <Layout title="Controls" user={principal.kind === 'session' ? principal : undefined} orgName={org?.name} notice={c.req.query('notice')} error={c.req.query('error')}>
+    <Layout title="Controls" user={principal.kind === 'session' ? principal : undefined} orgName={org?.name} notice={pageMessage(c, 'notice')} error={pageMessage(c, 'error')}>
       <p data-testid="controls-counts">
         {states.filter((s) => s.state === 'failing').length} failing, {states.filter((s) => s.state === 'passing').length} passing,{' '}
         {states.filter((s) => s.state === 'no_evidence').length} without evidence

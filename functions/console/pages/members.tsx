@@ -4,6 +4,7 @@ import { betterAuthHeaders } from '../../../middleware/addresses.ts';
 import type { AppEnv } from '../../../middleware/env.ts';
 import { Layout } from '../layout.tsx';
 import { back, messageOf, session } from '../support.ts';
+import { pageMessage } from '../../../middleware/page-messages.ts';
 
 const ROLES = ['member', 'admin', 'owner'] as const;
 
@@ -21,7 +22,7 @@ export async function membersPage(c: Context<AppEnv>) {
   const invitations = manager ? (await auth.api.listInvitations({ headers: betterAuthHeaders(c), query })).filter((i) => i.status === 'pending') : [];
   const principal = c.var.principal;
   return c.html(
-    <Layout title="Members" user={principal.kind === 'session' ? principal : undefined} orgName={org?.name} notice={c.req.query('notice')} error={c.req.query('error')}>
+    <Layout title="Members" user={principal.kind === 'session' ? principal : undefined} orgName={org?.name} notice={pageMessage(c, 'notice')} error={pageMessage(c, 'error')}>
       <section>
         <table>
           <thead>

@@ -5,6 +5,7 @@ import { betterAuthHeaders } from '../../../middleware/addresses.ts';
 import type { AppEnv } from '../../../middleware/env.ts';
 import { Layout } from '../layout.tsx';
 import { back, messageOf, session } from '../support.ts';
+import { pageMessage } from '../../../middleware/page-messages.ts';
 
 /** Home: the user's organizations, the switcher, and creating one. Outside any tenant. */
 export async function organizationsPage(c: Context<AppEnv>) {
@@ -14,7 +15,7 @@ export async function organizationsPage(c: Context<AppEnv>) {
   const activeId = (current.session as { activeOrganizationId?: string | null }).activeOrganizationId;
   const active = memberships.find((m) => m.id === activeId);
   return c.html(
-    <Layout title="Organizations" user={current.user} orgName={active?.name} notice={c.req.query('notice')} error={c.req.query('error')}>
+    <Layout title="Organizations" user={current.user} orgName={active?.name} notice={pageMessage(c, 'notice')} error={pageMessage(c, 'error')}>
       <section>
         <h2>Switch organization</h2>
         {memberships.length === 0 ? (

@@ -6,6 +6,7 @@ import { audit } from '../../../middleware/audit.ts';
 import type { AppEnv } from '../../../middleware/env.ts';
 import { Layout } from '../layout.tsx';
 import { back } from '../support.ts';
+import { pageMessage } from '../../../middleware/page-messages.ts';
 
 /** The active organization's projects. Runs inside the tenant chain: c.var.tx sees this tenant only. */
 export async function projectsPage(c: Context<AppEnv>) {
@@ -17,8 +18,8 @@ export async function projectsPage(c: Context<AppEnv>) {
       title="Projects"
       user={principal.kind === 'session' ? principal : undefined}
       orgName={org?.name}
-      notice={c.req.query('notice')}
-      error={c.req.query('error')}
+      notice={pageMessage(c, 'notice')}
+      error={pageMessage(c, 'error')}
     >
       <section>
         <table>

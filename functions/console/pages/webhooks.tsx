@@ -10,6 +10,7 @@ import { requireRole } from '../../../middleware/roles.ts';
 import { Layout } from '../layout.tsx';
 import { back } from '../support.ts';
 import { isUuid } from '../../../db/tenant.ts';
+import { pageMessage } from '../../../middleware/page-messages.ts';
 
 const endpointSummary = (row: typeof webhookEndpoints.$inferSelect) => ({ id: row.id, name: row.name, projectId: row.projectId, target: row.target, enabled: row.enabled });
 
@@ -35,7 +36,7 @@ async function renderWebhooks(c: Context<AppEnv>, reveal?: { name: string; secre
       : [];
   const principal = c.var.principal;
   return c.html(
-    <Layout title="Webhooks" user={principal.kind === 'session' ? principal : undefined} orgName={org?.name} notice={c.req.query('notice')} error={c.req.query('error')}>
+    <Layout title="Webhooks" user={principal.kind === 'session' ? principal : undefined} orgName={org?.name} notice={pageMessage(c, 'notice')} error={pageMessage(c, 'error')}>
       {reveal && (
         <section data-testid="secret">
           <h2>Signing secret of {reveal.name}</h2>

@@ -104,6 +104,19 @@ describe('operator CLIs', () => {
     }
   }, 60_000);
 
+  it('print their usage to stdout and exit 0 for --help or -h, whatever else is given, touching nothing', async () => {
+    const scripts = ['db/cli/orgs-create.ts', 'db/cli/keys-create.ts', 'db/cli/helpdesk-import.ts', 'db/cli/admin-grant.ts', 'db/cli/migrate.ts', 'db/cli/bootstrap.ts', 'worker.ts'];
+    // An admin URL nothing listens on: a command that went on would fail (exit 1), not print its usage.
+    const nowhere = { ADMIN_DATABASE_URL: 'postgres://beheerder:x@127.0.0.1:9/kommit', DATABASE_URL: 'postgres://kommit_app:x@127.0.0.1:9/kommit' };
+    for (const script of scripts) {
+      for (const args of [['--help'], ['--name', 'Helped', '-h']]) {
+        const { stdout, stderr } = await cli(script, args, nowhere);
+        expect(stdout, `${script} ${args.join(' ')}`).toMatch(/^usage: npm run \S+.*\n$/);
+        expect(stderr, `${script} ${args.join(' ')}`).toBe('');
+      }
+    }
+  }, 90_000);
+
   it('make the same organization name twice with different slugs, refuse a slug given that is taken or malformed, in one line', async () => {
     const first = (await cli('db/cli/orgs-create.ts', ['--name', 'Twice Inc'])).stdout.trim();
     const second = (await cli('db/cli/orgs-create.ts', ['--name', 'Twice Inc'])).stdout.trim();

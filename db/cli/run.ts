@@ -38,9 +38,16 @@ export async function runAsAdmin(fn: (admin: Database, target: DatabaseTarget, s
 /**
  * parseArgs for a CLI, where a mistake (an unknown option, an option without
  * its value, an argument where none is taken) ends as one `error:` line and
- * the usage, exit code 2, like an argument left out.
+ * the usage, exit code 2, like an argument left out. `--help` or `-h` (before
+ * a `--`) prints the usage to stdout and exits 0, whatever else is given.
  */
 export function cliArgs<T extends ParseArgsConfig>(config: T, usage: string): ReturnType<typeof parseArgs<T>> {
+  const args = config.args ?? process.argv.slice(2);
+  const end = args.indexOf('--');
+  if ((end === -1 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h')) {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
   try {
     return parseArgs(config);
   } catch (error) {

@@ -106,6 +106,29 @@ describe('operator CLIs', () => {
     }
   }, 60_000);
 
+  it('trim a --name as the API does, and refuse a blank or too long one as an argument mistake before any database', async () => {
+    const orgId = (await cli('db/cli/orgs-create.ts', ['--name', '  Trimmed Org \t'])).stdout.trim();
+    const [org] = await db.admin.withTenant(orgId, (tx) => tx.execute<{ name: string; slug: string }>(sql`select name, slug from organizations where id = ${orgId}`));
+    expect(org).toEqual({ name: 'Trimmed Org', slug: 'trimmed-org' });
+    // 100 characters once trimmed: the longest POST /v1/api-keys takes.
+    await cli('db/cli/keys-create.ts', ['--org', orgId, '--name', ` ${'k'.repeat(100)} `]);
+    const keys = await db.admin.withTenant(orgId, (tx) => tx.select({ name: apiKeys.name }).from(apiKeys));
+    expect(keys).toEqual([{ name: 'k'.repeat(100) }]);
+
+    const mistakes: [string, string[], string][] = [
+      ['db/cli/orgs-create.ts', ['--name', '   '], '--name is blank'],
+      ['db/cli/orgs-create.ts', ['--name', ''], '--name is blank'],
+      ['db/cli/orgs-create.ts', ['--name', 'o'.repeat(101)], '--name has at most 100 characters, not 101'],
+      ['db/cli/keys-create.ts', ['--org', orgId, '--name', ''], '--name is blank'],
+      ['db/cli/keys-create.ts', ['--org', orgId, '--name', ' \t '], '--name is blank'],
+      ['db/cli/keys-create.ts', ['--org', orgId, '--name', 'k'.repeat(101)], '--name has at most 100 characters, not 101'],
+    ];
+    for (const [script, args, reason] of mistakes) {
+      const failed = await cli(script, args, nowhere).then(() => null, (e: { code: number; stdout: string; stderr: string }) => e);
+      expect(failed, `${script} ${args.join(' ')}`).toMatchObject({ code: 2, stdout: '', stderr: expect.stringMatching(new RegExp(`^error: ${reason}\nusage: npm run \\S+ -- .*\n$`)) });
+    }
+  }, 60_000);
+
   it('print their usage to stdout and exit 0 for --help or -h, whatever else is given, touching nothing', async () => {
     const scripts = ['db/cli/orgs-create.ts', 'db/cli/keys-create.ts', 'db/cli/helpdesk-import.ts', 'db/cli/admin-grant.ts', 'db/cli/migrate.ts', 'db/cli/bootstrap.ts', 'worker.ts'];
     for (const script of scripts) {

@@ -64,6 +64,23 @@ export function usageError(usage: string, reason: string): never {
   process.exit(2);
 }
 
+/** Longest name for an organization or an API key, as the API takes them (POST /v1/api-keys; the console's organization form). */
+export const MAX_NAME_LENGTH = 100;
+
+/**
+ * A --name, as the API takes one: trimmed, and then 1 to MAX_NAME_LENGTH
+ * characters; a blank or longer one is an argument mistake.
+ */
+export function nameArg(value: string, usage: string): string;
+export function nameArg(value: string | undefined, usage: string): string | undefined;
+export function nameArg(value: string | undefined, usage: string): string | undefined {
+  if (value === undefined) return undefined;
+  const name = value.trim();
+  if (!name) usageError(usage, '--name is blank');
+  if (name.length > MAX_NAME_LENGTH) usageError(usage, `--name has at most ${MAX_NAME_LENGTH} characters, not ${name.length}`);
+  return name;
+}
+
 /** The organization --org names: its uuid, as orgs:create prints it. */
 export function orgArg(value: string | undefined, usage: string): string {
   if (value === undefined) usageError(usage, '--org is required');

@@ -161,6 +161,18 @@ describe('operator CLIs', () => {
     expect(failed!.stderr).toMatch(/WORKER_CONCURRENCY must be a whole number from 1 to 64, not "abc"/);
   });
 
+  it('name the environment db:bootstrap is missing in one error line, then its usage, exit code 2', async () => {
+    const cases: [NodeJS.ProcessEnv, string][] = [
+      [{}, 'SUPERUSER_DATABASE_URL and AUTH_DATABASE_URL are not set'],
+      [{ ADMIN_DATABASE_URL: '', DATABASE_URL: '' }, 'SUPERUSER_DATABASE_URL, DATABASE_URL, AUTH_DATABASE_URL, and ADMIN_DATABASE_URL are not set'],
+      [{ ...nowhere, SUPERUSER_DATABASE_URL: nowhere.ADMIN_DATABASE_URL, AUTH_DATABASE_URL: nowhere.ADMIN_DATABASE_URL, DATABASE_URL: '' }, 'DATABASE_URL is not set'],
+    ];
+    for (const [extra, reason] of cases) {
+      const failed = await cli('db/cli/bootstrap.ts', [], extra).then(() => null, (e: { code: number; stdout: string; stderr: string }) => e);
+      expect(failed, reason).toMatchObject({ code: 2, stdout: '', stderr: `error: ${reason}\nusage: npm run db:bootstrap   (with SUPERUSER_DATABASE_URL, DATABASE_URL (kommit_app), AUTH_DATABASE_URL (kommit_auth) and ADMIN_DATABASE_URL (beheerder))\n` });
+    }
+  });
+
   it('say that migrations were applied, and refuse to run in production without ADMIN_DATABASE_URL', async () => {
     expect((await cli('db/cli/migrate.ts', [])).stderr).toMatch(/migrations applied\n$/);
     const failed = await cli('db/cli/migrate.ts', [], { ADMIN_DATABASE_URL: '', NODE_ENV: 'production' }).then(() => null, (e: { code: number; stderr: string }) => e);

@@ -35,15 +35,20 @@ export class SlugTaken extends Error {
   }
 }
 
+/** What is wrong with a slug given for an organization, if anything: checked without the database (whether it is free is not). */
+export function slugProblem(slug: string | undefined): string | undefined {
+  if (slug === undefined || isSlug(slug, MAX_SLUG_LENGTH)) return undefined;
+  return `"${slug}" is not a slug: lower-case letters and digits in words joined by single hyphens, at most ${MAX_SLUG_LENGTH} characters`;
+}
+
 /**
  * Creates an organization. A slug given is used as it is (SlugTaken when
  * another organization has it); one derived from the name gets a random
  * suffix when taken, as the console's do, so the same name can be used twice.
  */
 export async function createOrganization(admin: Database, input: { name: string; slug?: string }, options: OperatorOptions = {}) {
-  if (input.slug !== undefined && !isSlug(input.slug, MAX_SLUG_LENGTH)) {
-    throw new Error(`"${input.slug}" is not a slug: lower-case letters and digits in words joined by single hyphens, at most ${MAX_SLUG_LENGTH} characters`);
-  }
+  const malformed = slugProblem(input.slug);
+  if (malformed) throw new Error(malformed);
   const derived = organizationSlug(input.name);
   for (let attempt = 0; ; attempt++) {
     const slug = input.slug ?? (attempt === 0 ? derived : `${derived}-${randomUUID().slice(0, 6)}`);

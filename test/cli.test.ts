@@ -28,6 +28,8 @@ afterAll(async () => {
 
 const cli = (script: string, args: string[], extra: NodeJS.ProcessEnv = {}) =>
   run(process.execPath, ['--import', 'tsx', script, ...args], { cwd: path.resolve(import.meta.dirname, '..'), env: { ...env, ...extra } });
+// Database URLs nothing listens on: a command that got as far as the database fails there (exit 1).
+const nowhere = { ADMIN_DATABASE_URL: 'postgres://beheerder:x@127.0.0.1:9/kommit', DATABASE_URL: 'postgres://kommit_app:x@127.0.0.1:9/kommit' };
 
 describe('operator CLIs', () => {
   it('create an organization and an API key that is stored only as its hash', async () => {
@@ -104,7 +106,41 @@ describe('operator CLIs', () => {
     }
   }, 60_000);
 
-  it('make the same organization name twice with different slugs, refuse a slug given that is taken or malformed, in one line', async () => {
+  it('trim a --name as the API does, and refuse a blank or too long one as an argument mistake before any database', async () => {
+    const orgId = (await cli('db/cli/orgs-create.ts', ['--name', '  Trimmed Org \t'])).stdout.trim();
+    const [org] = await db.admin.withTenant(orgId, (tx) => tx.execute<{ name: string; slug: string }>(sql`select name, slug from organizations where id = ${orgId}`));
+    expect(org).toEqual({ name: 'Trimmed Org', slug: 'trimmed-org' });
+    // 100 characters once trimmed: the longest POST /v1/api-keys takes.
+    await cli('db/cli/keys-create.ts', ['--org', orgId, '--name', ` ${'k'.repeat(100)} `]);
+    const keys = await db.admin.withTenant(orgId, (tx) => tx.select({ name: apiKeys.name }).from(apiKeys));
+    expect(keys).toEqual([{ name: 'k'.repeat(100) }]);
+
+    const mistakes: [string, string[], string][] = [
+      ['db/cli/orgs-create.ts', ['--name', '   '], '--name is blank'],
+      ['db/cli/orgs-create.ts', ['--name', ''], '--name is blank'],
+      ['db/cli/orgs-create.ts', ['--name', 'o'.repeat(101)], '--name has at most 100 characters, not 101'],
+      ['db/cli/keys-create.ts', ['--org', orgId, '--name', ''], '--name is blank'],
+      ['db/cli/keys-create.ts', ['--org', orgId, '--name', ' \t '], '--name is blank'],
+      ['db/cli/keys-create.ts', ['--org', orgId, '--name', 'k'.repeat(101)], '--name has at most 100 characters, not 101'],
+    ];
+    for (const [script, args, reason] of mistakes) {
+      const failed = await cli(script, args, nowhere).then(() => null, (e: { code: number; stdout: string; stderr: string }) => e);
+      expect(failed, `${script} ${args.join(' ')}`).toMatchObject({ code: 2, stdout: '', stderr: expect.stringMatching(new RegExp(`^error: ${reason}\nusage: npm run \\S+ -- .*\n$`)) });
+    }
+  }, 60_000);
+
+  it('print their usage to stdout and exit 0 for --help or -h, whatever else is given, touching nothing', async () => {
+    const scripts = ['db/cli/orgs-create.ts', 'db/cli/keys-create.ts', 'db/cli/helpdesk-import.ts', 'db/cli/admin-grant.ts', 'db/cli/migrate.ts', 'db/cli/bootstrap.ts', 'worker.ts'];
+    for (const script of scripts) {
+      for (const args of [['--help'], ['--name', 'Helped', '-h']]) {
+        const { stdout, stderr } = await cli(script, args, nowhere);
+        expect(stdout, `${script} ${args.join(' ')}`).toMatch(/^usage: npm run \S+.*\n$/);
+        expect(stderr, `${script} ${args.join(' ')}`).toBe('');
+      }
+    }
+  }, 90_000);
+
+  it('make the same organization name twice with different slugs, refuse a slug given that is taken in one line (exit 1), a malformed one as an argument mistake before any database (exit 2)', async () => {
     const first = (await cli('db/cli/orgs-create.ts', ['--name', 'Twice Inc'])).stdout.trim();
     const second = (await cli('db/cli/orgs-create.ts', ['--name', 'Twice Inc'])).stdout.trim();
     expect(second).not.toBe(first);
@@ -112,15 +148,29 @@ describe('operator CLIs', () => {
     expect(slugs[0]).toBe('twice-inc');
     expect(slugs[1]).toMatch(/^twice-inc-[0-9a-f]{6}$/);
     await expect(cli('db/cli/orgs-create.ts', ['--name', 'Other', '--slug', 'twice-inc'])).rejects.toMatchObject({ code: 1, stderr: 'error: slug "twice-inc" is already taken\n' });
-    const malformed = await cli('db/cli/orgs-create.ts', ['--name', 'Other', '--slug', 'Bad Slug!']).then(() => null, (e: { code: number; stderr: string }) => e);
-    expect(malformed).toMatchObject({ code: 1 });
-    expect(malformed!.stderr).toMatch(/^error: "Bad Slug!" is not a slug: .*\n$/);
-  });
+    for (const slug of ['Bad Slug!', 'a'.repeat(101), '']) {
+      const malformed = await cli('db/cli/orgs-create.ts', ['--name', 'Other', '--slug', slug], nowhere).then(() => null, (e: { code: number; stdout: string; stderr: string }) => e);
+      expect(malformed, slug).toMatchObject({ code: 2, stdout: '' });
+      expect(malformed!.stderr).toBe(`error: --slug "${slug}" is not a slug: lower-case letters and digits in words joined by single hyphens, at most 100 characters\nusage: npm run orgs:create -- --name "Acme" [--slug acme]\n`);
+    }
+  }, 60_000);
 
   it('refuse a worker concurrency that is not a whole number, saying which setting', async () => {
     const failed = await cli('worker.ts', [], { WORKER_CONCURRENCY: 'abc' }).then(() => null, (e: { code: number; stderr: string }) => e);
     expect(failed).toMatchObject({ code: 1 });
     expect(failed!.stderr).toMatch(/WORKER_CONCURRENCY must be a whole number from 1 to 64, not "abc"/);
+  });
+
+  it('name the environment db:bootstrap is missing in one error line, then its usage, exit code 2', async () => {
+    const cases: [NodeJS.ProcessEnv, string][] = [
+      [{}, 'SUPERUSER_DATABASE_URL and AUTH_DATABASE_URL are not set'],
+      [{ ADMIN_DATABASE_URL: '', DATABASE_URL: '' }, 'SUPERUSER_DATABASE_URL, DATABASE_URL, AUTH_DATABASE_URL, and ADMIN_DATABASE_URL are not set'],
+      [{ ...nowhere, SUPERUSER_DATABASE_URL: nowhere.ADMIN_DATABASE_URL, AUTH_DATABASE_URL: nowhere.ADMIN_DATABASE_URL, DATABASE_URL: '' }, 'DATABASE_URL is not set'],
+    ];
+    for (const [extra, reason] of cases) {
+      const failed = await cli('db/cli/bootstrap.ts', [], extra).then(() => null, (e: { code: number; stdout: string; stderr: string }) => e);
+      expect(failed, reason).toMatchObject({ code: 2, stdout: '', stderr: `error: ${reason}\nusage: npm run db:bootstrap   (with SUPERUSER_DATABASE_URL, DATABASE_URL (kommit_app), AUTH_DATABASE_URL (kommit_auth) and ADMIN_DATABASE_URL (beheerder))\n` });
+    }
   });
 
   it('say that migrations were applied, and refuse to run in production without ADMIN_DATABASE_URL', async () => {

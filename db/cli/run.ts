@@ -38,9 +38,16 @@ export async function runAsAdmin(fn: (admin: Database, target: DatabaseTarget, s
 /**
  * parseArgs for a CLI, where a mistake (an unknown option, an option without
  * its value, an argument where none is taken) ends as one `error:` line and
- * the usage, exit code 2, like an argument left out.
+ * the usage, exit code 2, like an argument left out. `--help` or `-h` (before
+ * a `--`) prints the usage to stdout and exits 0, whatever else is given.
  */
 export function cliArgs<T extends ParseArgsConfig>(config: T, usage: string): ReturnType<typeof parseArgs<T>> {
+  const args = config.args ?? process.argv.slice(2);
+  const end = args.indexOf('--');
+  if ((end === -1 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h')) {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
   try {
     return parseArgs(config);
   } catch (error) {
@@ -55,6 +62,23 @@ export function cliArgs<T extends ParseArgsConfig>(config: T, usage: string): Re
 export function usageError(usage: string, reason: string): never {
   process.stderr.write(`error: ${reason}\n${usage}\n`);
   process.exit(2);
+}
+
+/** Longest name for an organization or an API key, as the API takes them (POST /v1/api-keys; the console's organization form). */
+export const MAX_NAME_LENGTH = 100;
+
+/**
+ * A --name, as the API takes one: trimmed, and then 1 to MAX_NAME_LENGTH
+ * characters; a blank or longer one is an argument mistake.
+ */
+export function nameArg(value: string, usage: string): string;
+export function nameArg(value: string | undefined, usage: string): string | undefined;
+export function nameArg(value: string | undefined, usage: string): string | undefined {
+  if (value === undefined) return undefined;
+  const name = value.trim();
+  if (!name) usageError(usage, '--name is blank');
+  if (name.length > MAX_NAME_LENGTH) usageError(usage, `--name has at most ${MAX_NAME_LENGTH} characters, not ${name.length}`);
+  return name;
 }
 
 /** The organization --org names: its uuid, as orgs:create prints it. */

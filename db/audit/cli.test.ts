@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GENESIS_HASH, recordHash, type ChainedRecord } from './chain.ts';
 import { InputError, verifyExportFile } from './cli.ts';
 import { signCheckpoint, verifierKey } from './checkpoint.ts';
-import { PACK_ACTION, PACK_KIND, PACK_PATHS, sha256Hex } from './pack.ts';
+import { PACK_ACTION, PACK_KIND, PACK_PATHS, sha256Hex, snapshotSetSha256 } from './pack.ts';
 
 // The offline verifier runs where no Kommit runs: no database here, a chain
 // built by hand and the CLI run as the customer runs it, so an uncaught error
@@ -182,28 +182,43 @@ describe('kommit-audit verify', () => {
 });
 
 describe('kommit-audit verify-pack', () => {
-  const header = { kind: PACK_KIND, orgId, framework: { framework: 'soc2', version: '2017' }, period: { from: '2026-11-01T00:00:00.000Z', to: '2026-11-26T00:00:00.000Z' } };
-  const controls = '[{"ref":"CC1.1"}]\n';
+  const period = { from: '2026-11-01T00:00:00.000Z', to: '2026-11-26T00:00:00.000Z' };
+  const header = { kind: PACK_KIND, orgId, framework: { framework: 'soc2', version: '2017' }, period };
+  const controlId = '5b0c2a57-6f0a-4c43-9c1e-0e1b6f5b3f2d';
+  const snapshotId = '7c3f2a57-6f0a-4c43-9c1e-0e1b6f5b3f2d';
+  const controls = `[{"id":"${controlId}","ref":"CC1.1"}]\n`;
+  const readme = '# Kommit evidence pack\n';
   /** The data of the row recording a pack (the last of its chain), whose action chainOf takes from it. */
-  const packRow = { action: PACK_ACTION, framework: 'soc2', version: '2017', from: header.period.from, to: header.period.to, controlsSha256: sha256Hex(strToU8(controls)) };
-  /** A pack's log and controls.json: payloads chained, then the pack's own row. */
-  const packed = (payloads: unknown[]) => ({ [PACK_PATHS.auditLog]: jsonl(chainOf([...payloads, packRow])), [PACK_PATHS.controls]: controls });
+  const packRow = (snapshotIds: string[] = []) => ({
+    action: PACK_ACTION,
+    framework: 'soc2',
+    version: '2017',
+    ...period,
+    controlsSha256: sha256Hex(strToU8(controls)),
+    readmeSha256: sha256Hex(strToU8(readme)),
+    snapshotCount: snapshotIds.length,
+    snapshotIdsSha256: snapshotSetSha256(snapshotIds),
+  });
+  /** A pack's log, controls.json and README: payloads chained, then the pack's own row. */
+  const packed = (payloads: unknown[]) => ({ [PACK_PATHS.auditLog]: jsonl(chainOf([...payloads, packRow()])), [PACK_PATHS.controls]: controls, [PACK_PATHS.readme]: readme });
 
-  /** A pack with a manifest listing every other file as it is. */
-  const pack = (files: Record<string, string>, manifest: (listed: unknown[]) => unknown = (listed) => ({ ...header, files: listed })) => {
+  /** A pack with a manifest listing every other file as it is, made at its chain's last row. */
+  const pack = (files: Record<string, string>, manifest: (listed: unknown[]) => unknown = (listed) => ({ ...header, createdAt: lastRowTime(files), files: listed })) => {
     const listed = Object.entries(files).map(([p, text]) => ({ path: p, sha256: sha256Hex(strToU8(text)), bytes: strToU8(text).length }));
     return zipSync({ ...Object.fromEntries(Object.entries(files).map(([p, text]) => [p, strToU8(text)])), [PACK_PATHS.manifest]: strToU8(JSON.stringify(manifest(listed))) });
   };
+  const lastRowTime = (files: Record<string, string>) => (JSON.parse(files[PACK_PATHS.auditLog]?.trim().split('\n').at(-1) || '{}') as { occurred_at?: string }).occurred_at;
 
   /** A pack whose chain ends at a checkpoint signed by `by` (unless not `signed`), with `by`'s key inside, as the platform builds it. */
   const signedPack = (by: typeof signer, { signed = true } = {}) => {
-    const snapshot = '{"passed":true}';
-    const rows = chainOf([{ n: 1 }, { action: 'evidence.collect', snapshots: [{ id: 's1', contentHash: sha256Hex(strToU8(snapshot)) }] }, packRow]);
+    const snapshot = JSON.stringify({ id: snapshotId, orgId, control: { id: controlId }, collectedAt: '2026-11-20T00:00:00.000Z', passed: true });
+    const rows = chainOf([{ n: 1 }, { action: 'evidence.collect', snapshots: [{ id: snapshotId, contentHash: sha256Hex(strToU8(snapshot)) }] }, packRow([snapshotId])]);
     const note = signCheckpoint(by, { orgId, seq: 3, headHash: Buffer.from(rows[2]!.hash, 'hex'), time: '2026-11-26T08:00:09Z' });
     return pack({
       [PACK_PATHS.auditLog]: jsonl(rows),
       [PACK_PATHS.controls]: controls,
-      [PACK_PATHS.snapshot('s1')]: snapshot,
+      [PACK_PATHS.readme]: readme,
+      [PACK_PATHS.snapshot(snapshotId)]: snapshot,
       ...(signed ? { [PACK_PATHS.checkpoint(3)]: note } : {}),
       [PACK_PATHS.publicKey]: `${verifierKey(by)}\n`,
     });
@@ -214,7 +229,7 @@ describe('kommit-audit verify-pack', () => {
     const genuine = await file('good.zip', signedPack(signer));
     const run = await kommitAudit(['verify-pack', genuine, '--public-key', publicKey]);
     expect(run).toMatchObject({ code: 0, stderr: '' });
-    expect(run.stdout).toMatch(/^VERIFIED: 5 files match the manifest; audit chain of 3 rows verifies and matches 1 signed checkpoint\(s\); controls\.json and 1 snapshot\(s\) match the chain\n$/);
+    expect(run.stdout).toMatch(/^VERIFIED: 6 files match the manifest; audit chain of 3 rows verifies and matches 1 signed checkpoint\(s\); README\.md, controls\.json and 1 snapshot\(s\) match the chain\n$/);
     const unpinned = await kommitAudit(['verify-pack', genuine]);
     expect(unpinned).toMatchObject({ code: 3, stderr: '' });
     expect(unpinned.stdout).toMatch(/^UNAUTHENTICATED: internally consistent \(.*\), but checked only against the key inside the pack.*pass --public-key/);
@@ -241,10 +256,14 @@ describe('kommit-audit verify-pack', () => {
 
   it('reports a manifest of the wrong shape as NOT VERIFIED, naming what is wrong', async () => {
     for (const files of [[null], [{ path: 7, sha256: 'x', bytes: 1 }], 'all']) {
-      const run = await kommitAudit(['verify-pack', await file('manifest.zip', pack(packed([{ n: 1 }]), () => ({ ...header, files })))]);
+      const run = await kommitAudit(['verify-pack', await file('manifest.zip', pack(packed([{ n: 1 }]), () => ({ ...header, createdAt: '2026-11-26T08:00:01.123456Z', files })))]);
       expect(run, JSON.stringify(files)).toMatchObject({ code: 1, stderr: '' });
       expect(run.stdout).toMatch(/^NOT VERIFIED: manifest\.json: not an evidence pack manifest \(files.*\)\n$/);
     }
+    // A pack of the format before, which recorded neither its README nor its snapshots: refused by name.
+    const older = await kommitAudit(['verify-pack', await file('v2.zip', pack(packed([{ n: 1 }]), (listed) => ({ ...header, kind: 'kommit.evidence-pack/v2', files: listed })))]);
+    expect(older).toMatchObject({ code: 1, stderr: '' });
+    expect(older.stdout).toMatch(/^NOT VERIFIED: manifest\.json: a kommit\.evidence-pack\/v2 pack, whose audit row does not record everything it holds/);
   });
 
   it('reports an evidence.collect row whose snapshots are not a list as NOT VERIFIED, naming the line', async () => {

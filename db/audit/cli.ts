@@ -16,10 +16,12 @@ the value has a line break in it (a note always has), and otherwise a file
 holding it; --public-key takes the key itself when the value has the key's
 form (name+keyid+key), and otherwise a file holding it. A file that does not
 exist is an error, never read as the note or key.
-verify-pack: checks an evidence pack offline: every file against the manifest,
-the audit chain inside it, each checkpoint signed with the key given by
---public-key (your deployment's audit key, from GET /v1/audit-log/public-key,
-never the copy inside the pack) and covering the whole chain, and each snapshot
+verify-pack: checks an evidence pack offline: that it holds only the files of a
+pack, each once, and each as the manifest lists it; the audit chain inside it;
+each checkpoint signed with the key given by --public-key (your deployment's
+audit key, from GET /v1/audit-log/public-key, never the copy inside the pack),
+one covering the whole chain; that the chain's last row records this pack
+(framework, period, controls.json, README, its snapshots); and each snapshot
 against the content hash the chain recorded; names every file that fails.
 Without --public-key it can only say the pack is internally consistent
 (UNAUTHENTICATED, exit 3): anyone can sign a pack with a key of their own.

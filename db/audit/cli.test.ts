@@ -199,8 +199,18 @@ describe('kommit-audit verify-pack', () => {
     snapshotCount: snapshotIds.length,
     snapshotIdsSha256: snapshotSetSha256(snapshotIds),
   });
-  /** A pack's log, controls.json and README: payloads chained, then the pack's own row. */
-  const packed = (payloads: unknown[]) => ({ [PACK_PATHS.auditLog]: jsonl(chainOf([...payloads, packRow()])), [PACK_PATHS.controls]: controls, [PACK_PATHS.readme]: readme });
+  /** A pack's files: payloads chained, then the pack's own row, signed there. */
+  const packed = (payloads: unknown[]) => {
+    const rows = chainOf([...payloads, packRow()]);
+    const last = rows.at(-1)!;
+    return {
+      [PACK_PATHS.auditLog]: jsonl(rows),
+      [PACK_PATHS.controls]: controls,
+      [PACK_PATHS.readme]: readme,
+      [PACK_PATHS.checkpoint(last.seq)]: checkpointAt(last),
+      [PACK_PATHS.publicKey]: `${publicKey}\n`,
+    };
+  };
 
   /** A pack with a manifest listing every other file as it is, made at its chain's last row. */
   const pack = (files: Record<string, string>, manifest: (listed: unknown[]) => unknown = (listed) => ({ ...header, createdAt: lastRowTime(files), files: listed })) => {
@@ -229,7 +239,10 @@ describe('kommit-audit verify-pack', () => {
     const genuine = await file('good.zip', signedPack(signer));
     const run = await kommitAudit(['verify-pack', genuine, '--public-key', publicKey]);
     expect(run).toMatchObject({ code: 0, stderr: '' });
-    expect(run.stdout).toMatch(/^VERIFIED: 6 files match the manifest; audit chain of 3 rows verifies and matches 1 signed checkpoint\(s\); README\.md, controls\.json and 1 snapshot\(s\) match the chain\n$/);
+    expect(run.stdout).toBe(
+      `VERIFIED: evidence pack of organization ${orgId}, soc2 2017, period ${period.from} to ${period.to}, made 2026-11-26T08:00:02.123456Z: ` +
+        '6 files match the manifest; audit chain of 3 rows verifies, signed at its last row (seq 3); README.md, controls.json and 1 snapshot(s) match the chain\n',
+    );
     const unpinned = await kommitAudit(['verify-pack', genuine]);
     expect(unpinned).toMatchObject({ code: 3, stderr: '' });
     expect(unpinned.stdout).toMatch(/^UNAUTHENTICATED: internally consistent \(.*\), but checked only against the key inside the pack.*pass --public-key/);
@@ -247,11 +260,11 @@ describe('kommit-audit verify-pack', () => {
     const run = await kommitAudit(['verify-pack', forged, '--public-key', publicKey]);
     expect(run).toMatchObject({ code: 1, stderr: '' });
     expect(run.stdout).toContain(`${PACK_PATHS.publicKey}: not the key given to verify the pack with`);
-    expect(run.stdout).toContain(`${PACK_PATHS.checkpoint(3)}: the checkpoint carries no valid signature by kommit-audit`);
+    expect(run.stdout).toContain(`${PACK_PATHS.checkpoint(3)}: the checkpoint is signed with another key (${verifierKey(forger).split('+').slice(0, 2).join('+')}), not with ${publicKey.split('+').slice(0, 2).join('+')}`);
     // The real key copied in, but no checkpoint signed with it.
     const noCheckpoint = await kommitAudit(['verify-pack', await file('unsigned.zip', signedPack(signer, { signed: false })), '--public-key', publicKey]);
     expect(noCheckpoint).toMatchObject({ code: 1, stderr: '' });
-    expect(noCheckpoint.stdout).toBe(`NOT VERIFIED: ${PACK_PATHS.auditLog}: rows 1 to 3 are covered by no checkpoint signed with the given key (a pack made after the next checkpoint covers them)\n`);
+    expect(noCheckpoint.stdout).toBe(`NOT VERIFIED: ${PACK_PATHS.checkpoint(3)}: missing: no checkpoint signs the chain's last row (seq 3), so no signature covers the whole chain\n`);
   });
 
   it('reports a manifest of the wrong shape as NOT VERIFIED, naming what is wrong', async () => {

@@ -18,11 +18,14 @@ form (name+keyid+key), and otherwise a file holding it. A file that does not
 exist is an error, never read as the note or key.
 verify-pack: checks an evidence pack offline: that it holds only the files of a
 pack, each once, and each as the manifest lists it; the audit chain inside it;
-each checkpoint signed with the key given by --public-key (your deployment's
-audit key, from GET /v1/audit-log/public-key, never the copy inside the pack),
-one covering the whole chain; that the chain's last row records this pack
-(framework, period, controls.json, README, its snapshots); and each snapshot
-against the content hash the chain recorded; names every file that fails.
+the checkpoint at the chain's last row signed with the key given by
+--public-key (your deployment's audit key, from GET /v1/audit-log/public-key,
+never the copy inside the pack), and every other one signed with it agreeing
+with the chain (ones signed with a key since rotated are named, not failed);
+that the last row records this pack (framework, period, controls.json, README,
+its snapshots); and each snapshot against the content hash the chain recorded;
+names every file that fails. The VERIFIED line names the organization,
+framework and period: check that they are the ones you expect.
 Without --public-key it can only say the pack is internally consistent
 (UNAUTHENTICATED, exit 3): anyone can sign a pack with a key of their own.
 Prints one verdict line on stdout and exits 0 when it verifies, 1 when it does

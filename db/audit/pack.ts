@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { unzipSync } from 'fflate';
 import { z } from 'zod';
 import { BLANK_LINE, ChainVerifier, checkAgainstCheckpoint, parseExportLine, type ChainedRecord } from './chain.ts';
-import { verifyCheckpoint } from './checkpoint.ts';
+import { SignedWithAnotherKey, verifyCheckpoint } from './checkpoint.ts';
 
 /**
  * The evidence pack format (a zip), shared by the builder (functions/controls)
@@ -14,6 +14,7 @@ import { verifyCheckpoint } from './checkpoint.ts';
  *   snapshots/<id>.json        each evidence snapshot collected in the period, byte for byte as stored
  *   audit/audit-log.jsonl      the audit chain from its first row through the pack's own row (its last)
  *   audit/checkpoints/<seq>.note  the signed checkpoints that export covers, one at its last row
+ *                              (earlier ones may be signed with a key since rotated)
  *   audit/public-key.txt       the verifier key the checkpoints are signed with
  *
  * Nothing else: any other path is refused, and so is a name the zip holds twice.
@@ -100,8 +101,9 @@ Nothing else belongs in the pack: a file added to it fails verification.
     npx kommit-audit verify-pack <this-file.zip> --public-key '<your deployment's key>'
 
 This checks that the pack holds only the files above, each once, and that each matches the
-manifest; that the audit chain verifies row by row; that each checkpoint carries a valid
-signature by that key and matches the chain, and one covers the chain's last row; that this
+manifest; that the audit chain verifies row by row; that the checkpoint at the chain's last row
+carries a valid signature by that key, and that every checkpoint signed with it matches the
+chain (one signed with a key the deployment used before is named, not checked); that this
 last row records this pack's framework, period, controls.json, README and exactly the
 snapshots it holds; that every snapshot hashes to the content hash the chain recorded when it
 was collected, was collected in the period and belongs to a control in controls.json. It names
@@ -172,10 +174,16 @@ export interface PackVerdict {
 }
 
 /**
- * Checks every hash and signature in a pack, offline. Stops at nothing: reports
- * every file that fails. `publicKey` is the platform's verifier key, obtained
- * out of band: the checkpoints must be signed with it and cover the whole
- * chain. Without it the pack can at best be internally consistent.
+ * Checks every hash and signature in a pack, offline, and reports every file
+ * that fails; but a chain that does not verify is reported by its first
+ * problem alone, and nothing that rests on the chain is checked then.
+ * `publicKey` is the platform's verifier key, obtained out of band: the
+ * checkpoint at the chain's last row must be signed with it, and so covers the
+ * whole chain; checkpoints signed with it elsewhere must agree with the chain,
+ * and ones signed with another key (before a rotation) are named in the
+ * verdict. Without it the pack can at best be internally consistent. The
+ * verdict names the organization, framework and period, so a genuine pack of
+ * another customer or period does not pass for the one expected.
  */
 export function verifyPack(zip: Uint8Array, options: { publicKey?: string } = {}): PackVerdict {
   const problems: string[] = [];
@@ -249,10 +257,16 @@ export function verifyPack(zip: Uint8Array, options: { publicKey?: string } = {}
   }
 
   // 2. The audit chain verifies from its first row, and belongs to the pack's organization.
+  // Everything after this rests on a sound chain: once it is not, its first
+  // problem is reported and the checks that read it are skipped, since each
+  // would only echo the same break.
   const verifier = new ChainVerifier();
   const hashes = new Map<number, string>();
   const collected = new Map<string, string>();
-  const log = text(PACK_PATHS.auditLog) ?? '';
+  const rowProblems: string[] = [];
+  let chainProblem: string | undefined;
+  // A byte order mark an editor added: no export starts with one (kommit-audit verify skips it too).
+  const log = (text(PACK_PATHS.auditLog) ?? '').replace(/^\uFEFF/, '');
   let lineNumber = 0;
   let blankLine: number | undefined;
   let lastRecord: ChainedRecord | undefined;
@@ -264,54 +278,72 @@ export function verifyPack(zip: Uint8Array, options: { publicKey?: string } = {}
     }
     const record = blankLine === undefined ? parseExportLine(line.endsWith('\r') ? line.slice(0, -1) : line) : BLANK_LINE;
     if (typeof record === 'string') {
-      problems.push(`${PACK_PATHS.auditLog}: line ${blankLine ?? lineNumber} ${record}`);
+      chainProblem = `${PACK_PATHS.auditLog}: line ${blankLine ?? lineNumber} ${record}`;
       break;
     }
     if (record.org_id !== manifest.orgId) {
-      problems.push(`${PACK_PATHS.auditLog}: line ${lineNumber} belongs to another organization`);
+      chainProblem = `${PACK_PATHS.auditLog}: line ${lineNumber} belongs to another organization`;
       break;
     }
     hashes.set(record.seq, record.hash);
     lastRecord = record;
     // Each collection recorded the content hash of every snapshot it stored.
     // A row that does not say so in that shape vouches for no snapshot; the
-    // chain is still checked, so an edit to the row shows as its break too.
+    // chain is still checked, so an edit to the row shows as its break instead.
     if (record.action === 'evidence.collect') {
       const collection = collectedShape.safeParse(record.data);
       if (collection.success) for (const s of collection.data.snapshots) collected.set(s.id, s.contentHash);
-      else problems.push(`${PACK_PATHS.auditLog}: line ${lineNumber} (seq ${record.seq}): the evidence.collect row does not list its snapshots as {id, contentHash}`);
+      else rowProblems.push(`${PACK_PATHS.auditLog}: line ${lineNumber} (seq ${record.seq}): the evidence.collect row does not list its snapshots as {id, contentHash}`);
     }
     verifier.push(record);
+    if (verifier.failed) break;
   }
   const chain = verifier.finish();
-  if (!chain.ok) problems.push(`${PACK_PATHS.auditLog}: first break at seq ${chain.firstBreak!.seq} (${chain.firstBreak!.kind}): ${chain.firstBreak!.detail}`);
+  if (!chainProblem && !chain.ok) chainProblem = `${PACK_PATHS.auditLog}: first break at seq ${chain.firstBreak!.seq} (${chain.firstBreak!.kind}): ${chain.firstBreak!.detail}`;
+  if (!chainProblem && !chain.head) chainProblem = `${PACK_PATHS.auditLog}: ${file(PACK_PATHS.auditLog) ? 'holds no rows' : 'missing'}`;
 
-  // 3. Every checkpoint is signed by the given key (else the pack's own), is for this organization, and matches the chain.
+  // The key in the pack must be the one given; without one given, the pack's own is all there is to check against.
   const packKey = text(PACK_PATHS.publicKey)?.trim();
   if (pinned && packKey !== pinned) problems.push(`${PACK_PATHS.publicKey}: ${packKey ? 'not the key given to verify the pack with' : 'missing'}`);
-  const publicKey = pinned ?? packKey;
-  const checkpoints = [...seen].filter((p) => CHECKPOINT_PATH.test(p));
-  if (checkpoints.length && !publicKey) problems.push(`${PACK_PATHS.publicKey}: missing, so no checkpoint can be checked`);
-  let signedUpTo = 0;
-  for (const path of checkpoints) {
-    if (!publicKey) break;
-    try {
-      const checkpoint = verifyCheckpoint(text(path)!, publicKey);
-      if (checkpoint.orgId !== manifest.orgId) problems.push(`${path}: signed for another organization`);
-      else if (chain.ok) {
-        const broken = checkAgainstCheckpoint(chain, checkpoint, hashes.get(checkpoint.seq) ?? null);
-        if (broken) problems.push(`${path}: ${broken.detail}`);
-        else signedUpTo = Math.max(signedUpTo, checkpoint.seq);
-      }
-    } catch (error) {
-      problems.push(`${path}: ${(error as Error).message}`);
-    }
+  if (chainProblem) {
+    problems.push(chainProblem);
+    return done('');
   }
-  // Rows after the last signed checkpoint could be anyone's (and vouch for snapshots): the signature must cover the whole chain.
-  const last = chain.head?.seq ?? 0;
-  if (pinned && chain.ok && last === 0) problems.push(`${PACK_PATHS.auditLog}: holds no rows, so nothing in the pack is signed`);
-  else if (pinned && chain.ok && signedUpTo < last) {
-    problems.push(`${PACK_PATHS.auditLog}: rows ${signedUpTo + 1} to ${last} are covered by no checkpoint signed with the given key (a pack made after the next checkpoint covers them)`);
+  problems.push(...rowProblems);
+  const last = chain.head!;
+
+  // 3. The checkpoint at the chain's last row (the pack's own) is signed with
+  // the key and says what the chain says: it alone covers every row. Any other
+  // checkpoint signed with the key must agree with the chain too; one signed
+  // with another key (the deployment's before it rotated) is named, not
+  // failed: the one at the last row vouches for the rows it covers as well.
+  const publicKey = pinned ?? packKey;
+  const lastPath = PACK_PATHS.checkpoint(last.seq);
+  const checkpoints = [...seen].filter((p) => CHECKPOINT_PATH.test(p)).sort();
+  let matched = 0;
+  const otherKeys = new Set<string>();
+  let signedElsewhere = 0;
+  if (!publicKey) problems.push(`${PACK_PATHS.publicKey}: missing, so no checkpoint can be checked`);
+  else {
+    if (!file(lastPath)) problems.push(`${lastPath}: missing: no checkpoint signs the chain's last row (seq ${last.seq}), so no signature covers the whole chain`);
+    for (const path of checkpoints) {
+      const named = Number(path.slice('audit/checkpoints/'.length, -'.note'.length));
+      try {
+        const checkpoint = verifyCheckpoint(text(path)!, publicKey);
+        if (checkpoint.orgId !== manifest.orgId) problems.push(`${path}: signed for another organization`);
+        else if (checkpoint.seq !== named) problems.push(`${path}: signs seq ${checkpoint.seq}, not the seq its name says`);
+        else {
+          const broken = checkAgainstCheckpoint(chain, checkpoint, hashes.get(checkpoint.seq) ?? null);
+          if (broken) problems.push(`${path}: ${broken.detail}`);
+          else matched++;
+        }
+      } catch (error) {
+        if (error instanceof SignedWithAnotherKey && path !== lastPath && error.keys.length) {
+          signedElsewhere++;
+          for (const key of error.keys) otherKeys.add(key);
+        } else problems.push(`${path}: ${(error as Error).message}`);
+      }
+    }
   }
 
   // 4. The chain ends with the row recording this pack, which says what the manifest says and what controls.json and README.md hold.
@@ -369,9 +401,13 @@ export function verifyPack(zip: Uint8Array, options: { publicKey?: string } = {}
     }
   }
 
+  const earlier = matched - 1;
   return done(
-    `${manifest.files.length} files match the manifest; audit chain of ${chain.rowsChecked} rows verifies` +
-      `${checkpoints.length ? ` and matches ${checkpoints.length} signed checkpoint(s)` : ' (no signed checkpoint in the pack)'}; README.md, controls.json and ${snapshotPaths.length} snapshot(s) match the chain`,
+    `evidence pack of organization ${manifest.orgId}, ${manifest.framework.framework} ${manifest.framework.version}, ` +
+      `period ${manifest.period.from} to ${manifest.period.to}, made ${manifest.createdAt}: ` +
+      `${manifest.files.length} files match the manifest; audit chain of ${chain.rowsChecked} rows verifies, signed at its last row (seq ${last.seq})` +
+      `${earlier > 0 ? ` and at ${earlier} earlier checkpoint(s)` : ''}; README.md, controls.json and ${snapshotPaths.length} snapshot(s) match the chain` +
+      `${signedElsewhere ? `; ${signedElsewhere} earlier checkpoint(s) signed with another key (${[...otherKeys].join(', ')}) not checked: the one at the last row covers those rows too` : ''}`,
   );
 }
 

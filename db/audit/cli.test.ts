@@ -87,7 +87,7 @@ describe('kommit-audit verify', () => {
     const note = checkpointAt(rows[1]!);
     const byFile = await kommitAudit(['verify', exported, '--checkpoint', await file('cp.note', note), '--public-key', publicKey]);
     expect(byFile).toMatchObject({ code: 0, stderr: '' });
-    expect(byFile.stdout).toMatch(/^VERIFIED: 3 rows, head seq 3 [0-9a-f]{64}, matches the signed checkpoint at seq 2\n$/);
+    expect(byFile.stdout).toBe(`VERIFIED: organization ${orgId}, seq 1 to 3 (3 rows), head hash ${rows[2]!.hash}; matches the signed checkpoint at seq 2 (rows 3 to 3, after it, are covered by no signature given)\n`);
     // "$(cat cp.note)": the shell drops the final newline, the note keeps its inner ones.
     const byText = await kommitAudit(['verify', exported, '--checkpoint', note.trimEnd(), '--public-key', await file('key.txt', `${publicKey}\n`)]);
     expect(byText).toMatchObject({ code: 0, stdout: byFile.stdout });
@@ -117,9 +117,25 @@ describe('kommit-audit verify', () => {
     expect(run).toMatchObject({ code: 2, stdout: '', stderr: `error: --checkpoint: no such file: ${missing}\n` });
     const key = await kommitAudit(['verify', exported, '--checkpoint', await file('cp.note', checkpointAt(rows[1]!)), '--public-key', path.join(dir, 'kye.txt')]);
     expect(key).toMatchObject({ code: 2, stdout: '', stderr: `error: --public-key: no such file: ${path.join(dir, 'kye.txt')}\n` });
-    const noKey = await kommitAudit(['verify', exported, '--checkpoint', path.join(dir, 'cp.note')]);
-    expect(noKey).toMatchObject({ code: 2, stdout: '' });
-    oneLine(noKey.stderr);
+  });
+
+  it('says the export is only internally consistent without a checkpoint (exit 3), and refuses a key or a checkpoint given alone (exit 2)', async () => {
+    const exported = await file('good.jsonl', jsonl(rows));
+    // A key with nothing to check it against was ignored, and the export said VERIFIED.
+    for (const [args, first] of [
+      [['--public-key', publicKey], 'error: --public-key needs --checkpoint: the key checks a signed checkpoint, and the export alone carries none'],
+      [['--checkpoint', await file('cp.note', checkpointAt(rows[1]!))], 'error: --checkpoint needs --public-key to check its signature'],
+    ] as const) {
+      const run = await kommitAudit(['verify', exported, ...args]);
+      expect(run, args[0]).toMatchObject({ code: 2, stdout: '' });
+      expect(run.stderr.split('\n')[0]).toBe(first);
+      expect(run.stderr.split('\n')[1]).toMatch(/^usage: kommit-audit verify /);
+    }
+    const alone = await kommitAudit(['verify', exported]);
+    expect(alone).toMatchObject({ code: 3, stderr: '' });
+    expect(alone.stdout).toMatch(new RegExp(`^UNAUTHENTICATED: internally consistent \\(organization ${orgId}, seq 1 to 3 \\(3 rows\\), head hash ${rows[2]!.hash}\\), but checked against no signed checkpoint.*pass --checkpoint .* and --public-key`));
+    oneLine(alone.stdout);
+    await expect(verifyExportFile(exported, { publicKey })).rejects.toThrow(InputError);
   });
 
   it('refuses a folder in one line with the input-error code', async () => {
@@ -150,9 +166,9 @@ describe('kommit-audit verify', () => {
       expect(run).toMatchObject({ code: 1, stderr: '' });
       expect(run.stdout).toBe(`NOT VERIFIED: line ${at} is blank: an export has no blank line before its last row\n`);
     }
-    expect(await kommitAudit(['verify', await file('trailing.jsonl', `${jsonl(rows)}\n\n \n`)])).toMatchObject({ code: 0 });
-    // Line breaks are not part of a line: an export saved with CRLF still verifies.
-    expect(await kommitAudit(['verify', await file('crlf.jsonl', jsonl(rows).replaceAll('\n', '\r\n'))])).toMatchObject({ code: 0 });
+    expect(await kommitAudit(['verify', await file('trailing.jsonl', `${jsonl(rows)}\n\n \n`)])).toMatchObject({ code: 3 });
+    // Line breaks are not part of a line: an export saved with CRLF is still consistent.
+    expect(await kommitAudit(['verify', await file('crlf.jsonl', jsonl(rows).replaceAll('\n', '\r\n'))])).toMatchObject({ code: 3 });
   });
 
   it('says NOT VERIFIED for an empty export, and reads a BOM-prefixed export and a CRLF note as their plain forms', async () => {
@@ -161,13 +177,13 @@ describe('kommit-audit verify', () => {
       expect(run, name).toMatchObject({ code: 1, stderr: '' });
       expect(run.stdout).toMatch(/^NOT VERIFIED: the file holds no audit rows/);
     }
-    const bom = await kommitAudit(['verify', await file('bom.jsonl', `\uFEFF${jsonl(rows)}`)]);
+    const bom = await kommitAudit(['verify', await file('bom.jsonl', `\uFEFF${jsonl(rows)}`), '--checkpoint', checkpointAt(rows[2]!), '--public-key', publicKey]);
     expect(bom).toMatchObject({ code: 0, stderr: '' });
-    expect(bom.stdout).toMatch(/^VERIFIED: 3 rows/);
+    expect(bom.stdout).toMatch(/^VERIFIED: organization \S+, seq 1 to 3 \(3 rows\)/);
     const crlfNote = await file('crlf.note', checkpointAt(rows[1]!).replaceAll('\n', '\r\n'));
     const crlf = await kommitAudit(['verify', await file('good.jsonl', jsonl(rows)), '--checkpoint', crlfNote, '--public-key', publicKey]);
     expect(crlf).toMatchObject({ code: 0, stderr: '' });
-    expect(crlf.stdout).toMatch(/matches the signed checkpoint at seq 2\n$/);
+    expect(crlf.stdout).toMatch(/matches the signed checkpoint at seq 2 \(rows 3 to 3, after it, are covered by no signature given\)\n$/);
   });
 
   it('reports a row whose data cannot be canonical JSON (a lone surrogate) as the first break, not a crash', async () => {

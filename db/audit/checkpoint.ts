@@ -66,15 +66,41 @@ export function verifyCheckpoint(note: string, verifier: string): VerifiedCheckp
   if (split < 0) throw new Error('the checkpoint has no signature block');
   const body = note.slice(0, split + 1);
   const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
-  const signed = note
-    .slice(split + 2)
-    .split('\n')
-    .filter((line) => line.startsWith(`— ${name} `))
-    .some((line) => {
-      const bytes = Buffer.from(line.slice(`— ${name} `.length), 'base64');
-      return bytes.subarray(0, 4).toString('hex') === idHex && verify(null, Buffer.from(body), publicKey, bytes.subarray(4));
-    });
-  if (!signed) throw new Error(`the checkpoint carries no valid signature by ${name}`);
+  // Each signature line names its key and starts with its key id: one by
+  // this key must verify; lines by other keys say who signed instead.
+  let ours = false;
+  const others: string[] = [];
+  for (const line of note.slice(split + 2).split('\n')) {
+    const signature = /^— (\S+) (\S+)$/.exec(line.trimEnd());
+    if (!signature) continue;
+    const bytes = Buffer.from(signature[2]!, 'base64');
+    const id = bytes.subarray(0, 4).toString('hex');
+    if (signature[1] !== name || id !== idHex) {
+      others.push(`${signature[1]}+${id}`);
+      continue;
+    }
+    ours = true;
+    if (verify(null, Buffer.from(body), publicKey, bytes.subarray(4))) return parseBody(body);
+  }
+  if (ours) throw new Error(`the checkpoint carries no valid signature by ${name}+${idHex}: the signature does not match the note (changed after signing, or forged)`);
+  throw new SignedWithAnotherKey(others, `${name}+${idHex}`);
+}
+
+/**
+ * A checkpoint with no signature by the key it was checked with: signed with
+ * other keys only (the key the deployment used before rotating, or a
+ * forger's), or not at all. Whether that fails anything is the caller's to say.
+ */
+export class SignedWithAnotherKey extends Error {
+  constructor(
+    readonly keys: string[],
+    verifier: string,
+  ) {
+    super(keys.length ? `the checkpoint is signed with another key (${keys.join(', ')}), not with ${verifier}` : 'the checkpoint carries no signature');
+  }
+}
+
+function parseBody(body: string): VerifiedCheckpoint {
   const [origin, seq, hash, ...extensions] = body.split('\n');
   if (!origin?.startsWith('kommit/audit/') || !/^\d+$/.test(seq ?? '') || !hash) throw new Error('the checkpoint body is not a Kommit audit checkpoint');
   const time = extensions.find((line) => line.startsWith('time '))?.slice(5) ?? null;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GENESIS_HASH, recordHash, type ChainedRecord } from './chain.ts';
 import { InputError, verifyExportFile } from './cli.ts';
 import { signCheckpoint, verifierKey } from './checkpoint.ts';
-import { PACK_ACTION, PACK_KIND, PACK_PATHS, sha256Hex } from './pack.ts';
+import { PACK_ACTION, PACK_KIND, PACK_PATHS, sha256Hex, snapshotSetSha256 } from './pack.ts';
 
 // The offline verifier runs where no Kommit runs: no database here, a chain
 // built by hand and the CLI run as the customer runs it, so an uncaught error
@@ -87,7 +87,7 @@ describe('kommit-audit verify', () => {
     const note = checkpointAt(rows[1]!);
     const byFile = await kommitAudit(['verify', exported, '--checkpoint', await file('cp.note', note), '--public-key', publicKey]);
     expect(byFile).toMatchObject({ code: 0, stderr: '' });
-    expect(byFile.stdout).toMatch(/^VERIFIED: 3 rows, head seq 3 [0-9a-f]{64}, matches the signed checkpoint at seq 2\n$/);
+    expect(byFile.stdout).toBe(`VERIFIED: organization ${orgId}, seq 1 to 3 (3 rows), head hash ${rows[2]!.hash}; matches the signed checkpoint at seq 2 (rows 3 to 3, after it, are covered by no signature given)\n`);
     // "$(cat cp.note)": the shell drops the final newline, the note keeps its inner ones.
     const byText = await kommitAudit(['verify', exported, '--checkpoint', note.trimEnd(), '--public-key', await file('key.txt', `${publicKey}\n`)]);
     expect(byText).toMatchObject({ code: 0, stdout: byFile.stdout });
@@ -117,9 +117,25 @@ describe('kommit-audit verify', () => {
     expect(run).toMatchObject({ code: 2, stdout: '', stderr: `error: --checkpoint: no such file: ${missing}\n` });
     const key = await kommitAudit(['verify', exported, '--checkpoint', await file('cp.note', checkpointAt(rows[1]!)), '--public-key', path.join(dir, 'kye.txt')]);
     expect(key).toMatchObject({ code: 2, stdout: '', stderr: `error: --public-key: no such file: ${path.join(dir, 'kye.txt')}\n` });
-    const noKey = await kommitAudit(['verify', exported, '--checkpoint', path.join(dir, 'cp.note')]);
-    expect(noKey).toMatchObject({ code: 2, stdout: '' });
-    oneLine(noKey.stderr);
+  });
+
+  it('says the export is only internally consistent without a checkpoint (exit 3), and refuses a key or a checkpoint given alone (exit 2)', async () => {
+    const exported = await file('good.jsonl', jsonl(rows));
+    // A key with nothing to check it against was ignored, and the export said VERIFIED.
+    for (const [args, first] of [
+      [['--public-key', publicKey], 'error: --public-key needs --checkpoint: the key checks a signed checkpoint, and the export alone carries none'],
+      [['--checkpoint', await file('cp.note', checkpointAt(rows[1]!))], 'error: --checkpoint needs --public-key to check its signature'],
+    ] as const) {
+      const run = await kommitAudit(['verify', exported, ...args]);
+      expect(run, args[0]).toMatchObject({ code: 2, stdout: '' });
+      expect(run.stderr.split('\n')[0]).toBe(first);
+      expect(run.stderr.split('\n')[1]).toMatch(/^usage: kommit-audit verify /);
+    }
+    const alone = await kommitAudit(['verify', exported]);
+    expect(alone).toMatchObject({ code: 3, stderr: '' });
+    expect(alone.stdout).toMatch(new RegExp(`^UNAUTHENTICATED: internally consistent \\(organization ${orgId}, seq 1 to 3 \\(3 rows\\), head hash ${rows[2]!.hash}\\), but checked against no signed checkpoint.*pass --checkpoint .* and --public-key`));
+    oneLine(alone.stdout);
+    await expect(verifyExportFile(exported, { publicKey })).rejects.toThrow(InputError);
   });
 
   it('refuses a folder in one line with the input-error code', async () => {
@@ -150,9 +166,9 @@ describe('kommit-audit verify', () => {
       expect(run).toMatchObject({ code: 1, stderr: '' });
       expect(run.stdout).toBe(`NOT VERIFIED: line ${at} is blank: an export has no blank line before its last row\n`);
     }
-    expect(await kommitAudit(['verify', await file('trailing.jsonl', `${jsonl(rows)}\n\n \n`)])).toMatchObject({ code: 0 });
-    // Line breaks are not part of a line: an export saved with CRLF still verifies.
-    expect(await kommitAudit(['verify', await file('crlf.jsonl', jsonl(rows).replaceAll('\n', '\r\n'))])).toMatchObject({ code: 0 });
+    expect(await kommitAudit(['verify', await file('trailing.jsonl', `${jsonl(rows)}\n\n \n`)])).toMatchObject({ code: 3 });
+    // Line breaks are not part of a line: an export saved with CRLF is still consistent.
+    expect(await kommitAudit(['verify', await file('crlf.jsonl', jsonl(rows).replaceAll('\n', '\r\n'))])).toMatchObject({ code: 3 });
   });
 
   it('says NOT VERIFIED for an empty export, and reads a BOM-prefixed export and a CRLF note as their plain forms', async () => {
@@ -161,13 +177,13 @@ describe('kommit-audit verify', () => {
       expect(run, name).toMatchObject({ code: 1, stderr: '' });
       expect(run.stdout).toMatch(/^NOT VERIFIED: the file holds no audit rows/);
     }
-    const bom = await kommitAudit(['verify', await file('bom.jsonl', `\uFEFF${jsonl(rows)}`)]);
+    const bom = await kommitAudit(['verify', await file('bom.jsonl', `\uFEFF${jsonl(rows)}`), '--checkpoint', checkpointAt(rows[2]!), '--public-key', publicKey]);
     expect(bom).toMatchObject({ code: 0, stderr: '' });
-    expect(bom.stdout).toMatch(/^VERIFIED: 3 rows/);
+    expect(bom.stdout).toMatch(/^VERIFIED: organization \S+, seq 1 to 3 \(3 rows\)/);
     const crlfNote = await file('crlf.note', checkpointAt(rows[1]!).replaceAll('\n', '\r\n'));
     const crlf = await kommitAudit(['verify', await file('good.jsonl', jsonl(rows)), '--checkpoint', crlfNote, '--public-key', publicKey]);
     expect(crlf).toMatchObject({ code: 0, stderr: '' });
-    expect(crlf.stdout).toMatch(/matches the signed checkpoint at seq 2\n$/);
+    expect(crlf.stdout).toMatch(/matches the signed checkpoint at seq 2 \(rows 3 to 3, after it, are covered by no signature given\)\n$/);
   });
 
   it('reports a row whose data cannot be canonical JSON (a lone surrogate) as the first break, not a crash', async () => {
@@ -182,28 +198,53 @@ describe('kommit-audit verify', () => {
 });
 
 describe('kommit-audit verify-pack', () => {
-  const header = { kind: PACK_KIND, orgId, framework: { framework: 'soc2', version: '2017' }, period: { from: '2026-11-01T00:00:00.000Z', to: '2026-11-26T00:00:00.000Z' } };
-  const controls = '[{"ref":"CC1.1"}]\n';
+  const period = { from: '2026-11-01T00:00:00.000Z', to: '2026-11-26T00:00:00.000Z' };
+  const header = { kind: PACK_KIND, orgId, framework: { framework: 'soc2', version: '2017' }, period };
+  const controlId = '5b0c2a57-6f0a-4c43-9c1e-0e1b6f5b3f2d';
+  const snapshotId = '7c3f2a57-6f0a-4c43-9c1e-0e1b6f5b3f2d';
+  const controls = `[{"id":"${controlId}","ref":"CC1.1"}]\n`;
+  const readme = '# Kommit evidence pack\n';
   /** The data of the row recording a pack (the last of its chain), whose action chainOf takes from it. */
-  const packRow = { action: PACK_ACTION, framework: 'soc2', version: '2017', from: header.period.from, to: header.period.to, controlsSha256: sha256Hex(strToU8(controls)) };
-  /** A pack's log and controls.json: payloads chained, then the pack's own row. */
-  const packed = (payloads: unknown[]) => ({ [PACK_PATHS.auditLog]: jsonl(chainOf([...payloads, packRow])), [PACK_PATHS.controls]: controls });
+  const packRow = (snapshotIds: string[] = []) => ({
+    action: PACK_ACTION,
+    framework: 'soc2',
+    version: '2017',
+    ...period,
+    controlsSha256: sha256Hex(strToU8(controls)),
+    readmeSha256: sha256Hex(strToU8(readme)),
+    snapshotCount: snapshotIds.length,
+    snapshotIdsSha256: snapshotSetSha256(snapshotIds),
+  });
+  /** A pack's files: payloads chained, then the pack's own row, signed there. */
+  const packed = (payloads: unknown[]) => {
+    const rows = chainOf([...payloads, packRow()]);
+    const last = rows.at(-1)!;
+    return {
+      [PACK_PATHS.auditLog]: jsonl(rows),
+      [PACK_PATHS.controls]: controls,
+      [PACK_PATHS.readme]: readme,
+      [PACK_PATHS.checkpoint(last.seq)]: checkpointAt(last),
+      [PACK_PATHS.publicKey]: `${publicKey}\n`,
+    };
+  };
 
-  /** A pack with a manifest listing every other file as it is. */
-  const pack = (files: Record<string, string>, manifest: (listed: unknown[]) => unknown = (listed) => ({ ...header, files: listed })) => {
+  /** A pack with a manifest listing every other file as it is, made at its chain's last row. */
+  const pack = (files: Record<string, string>, manifest: (listed: unknown[]) => unknown = (listed) => ({ ...header, createdAt: lastRowTime(files), files: listed })) => {
     const listed = Object.entries(files).map(([p, text]) => ({ path: p, sha256: sha256Hex(strToU8(text)), bytes: strToU8(text).length }));
     return zipSync({ ...Object.fromEntries(Object.entries(files).map(([p, text]) => [p, strToU8(text)])), [PACK_PATHS.manifest]: strToU8(JSON.stringify(manifest(listed))) });
   };
+  const lastRowTime = (files: Record<string, string>) => (JSON.parse(files[PACK_PATHS.auditLog]?.trim().split('\n').at(-1) || '{}') as { occurred_at?: string }).occurred_at;
 
   /** A pack whose chain ends at a checkpoint signed by `by` (unless not `signed`), with `by`'s key inside, as the platform builds it. */
   const signedPack = (by: typeof signer, { signed = true } = {}) => {
-    const snapshot = '{"passed":true}';
-    const rows = chainOf([{ n: 1 }, { action: 'evidence.collect', snapshots: [{ id: 's1', contentHash: sha256Hex(strToU8(snapshot)) }] }, packRow]);
+    const snapshot = JSON.stringify({ id: snapshotId, orgId, control: { id: controlId }, collectedAt: '2026-11-20T00:00:00.000Z', passed: true });
+    const rows = chainOf([{ n: 1 }, { action: 'evidence.collect', snapshots: [{ id: snapshotId, contentHash: sha256Hex(strToU8(snapshot)) }] }, packRow([snapshotId])]);
     const note = signCheckpoint(by, { orgId, seq: 3, headHash: Buffer.from(rows[2]!.hash, 'hex'), time: '2026-11-26T08:00:09Z' });
     return pack({
       [PACK_PATHS.auditLog]: jsonl(rows),
       [PACK_PATHS.controls]: controls,
-      [PACK_PATHS.snapshot('s1')]: snapshot,
+      [PACK_PATHS.readme]: readme,
+      [PACK_PATHS.snapshot(snapshotId)]: snapshot,
       ...(signed ? { [PACK_PATHS.checkpoint(3)]: note } : {}),
       [PACK_PATHS.publicKey]: `${verifierKey(by)}\n`,
     });
@@ -214,7 +255,10 @@ describe('kommit-audit verify-pack', () => {
     const genuine = await file('good.zip', signedPack(signer));
     const run = await kommitAudit(['verify-pack', genuine, '--public-key', publicKey]);
     expect(run).toMatchObject({ code: 0, stderr: '' });
-    expect(run.stdout).toMatch(/^VERIFIED: 5 files match the manifest; audit chain of 3 rows verifies and matches 1 signed checkpoint\(s\); controls\.json and 1 snapshot\(s\) match the chain\n$/);
+    expect(run.stdout).toBe(
+      `VERIFIED: evidence pack of organization ${orgId}, soc2 2017, period ${period.from} to ${period.to}, made 2026-11-26T08:00:02.123456Z: ` +
+        '6 files match the manifest; audit chain of 3 rows verifies, signed at its last row (seq 3); README.md, controls.json and 1 snapshot(s) match the chain\n',
+    );
     const unpinned = await kommitAudit(['verify-pack', genuine]);
     expect(unpinned).toMatchObject({ code: 3, stderr: '' });
     expect(unpinned.stdout).toMatch(/^UNAUTHENTICATED: internally consistent \(.*\), but checked only against the key inside the pack.*pass --public-key/);
@@ -232,19 +276,23 @@ describe('kommit-audit verify-pack', () => {
     const run = await kommitAudit(['verify-pack', forged, '--public-key', publicKey]);
     expect(run).toMatchObject({ code: 1, stderr: '' });
     expect(run.stdout).toContain(`${PACK_PATHS.publicKey}: not the key given to verify the pack with`);
-    expect(run.stdout).toContain(`${PACK_PATHS.checkpoint(3)}: the checkpoint carries no valid signature by kommit-audit`);
+    expect(run.stdout).toContain(`${PACK_PATHS.checkpoint(3)}: the checkpoint is signed with another key (${verifierKey(forger).split('+').slice(0, 2).join('+')}), not with ${publicKey.split('+').slice(0, 2).join('+')}`);
     // The real key copied in, but no checkpoint signed with it.
     const noCheckpoint = await kommitAudit(['verify-pack', await file('unsigned.zip', signedPack(signer, { signed: false })), '--public-key', publicKey]);
     expect(noCheckpoint).toMatchObject({ code: 1, stderr: '' });
-    expect(noCheckpoint.stdout).toBe(`NOT VERIFIED: ${PACK_PATHS.auditLog}: rows 1 to 3 are covered by no checkpoint signed with the given key (a pack made after the next checkpoint covers them)\n`);
+    expect(noCheckpoint.stdout).toBe(`NOT VERIFIED: ${PACK_PATHS.checkpoint(3)}: missing: no checkpoint signs the chain's last row (seq 3), so no signature covers the whole chain\n`);
   });
 
   it('reports a manifest of the wrong shape as NOT VERIFIED, naming what is wrong', async () => {
     for (const files of [[null], [{ path: 7, sha256: 'x', bytes: 1 }], 'all']) {
-      const run = await kommitAudit(['verify-pack', await file('manifest.zip', pack(packed([{ n: 1 }]), () => ({ ...header, files })))]);
+      const run = await kommitAudit(['verify-pack', await file('manifest.zip', pack(packed([{ n: 1 }]), () => ({ ...header, createdAt: '2026-11-26T08:00:01.123456Z', files })))]);
       expect(run, JSON.stringify(files)).toMatchObject({ code: 1, stderr: '' });
       expect(run.stdout).toMatch(/^NOT VERIFIED: manifest\.json: not an evidence pack manifest \(files.*\)\n$/);
     }
+    // A pack of the format before, which recorded neither its README nor its snapshots: refused by name.
+    const older = await kommitAudit(['verify-pack', await file('v2.zip', pack(packed([{ n: 1 }]), (listed) => ({ ...header, kind: 'kommit.evidence-pack/v2', files: listed })))]);
+    expect(older).toMatchObject({ code: 1, stderr: '' });
+    expect(older.stdout).toMatch(/^NOT VERIFIED: manifest\.json: a kommit\.evidence-pack\/v2 pack, whose audit row does not record everything it holds/);
   });
 
   it('reports an evidence.collect row whose snapshots are not a list as NOT VERIFIED, naming the line', async () => {

@@ -6,29 +6,40 @@ import { BLANK_LINE, ChainVerifier, checkAgainstCheckpoint, parseExportLine } fr
 import { verifyCheckpoint, type VerifiedCheckpoint } from './checkpoint.ts';
 import { verifyPack } from './pack.ts';
 
-const USAGE = `usage: kommit-audit verify <export.jsonl> [--checkpoint <note file or note>] [--public-key <verifier key or file>]
+const USAGE = `usage: kommit-audit verify <export.jsonl> --checkpoint <note file or note> --public-key <verifier key or file>
        kommit-audit verify-pack <evidence-pack.zip> --public-key <verifier key or file>
 
-verify: checks an audit export offline: every row's hash and link, and (with a
-signed checkpoint and the public key) that the export is neither cut off nor
-rewritten before the checkpoint. --checkpoint takes the signed note itself when
-the value has a line break in it (a note always has), and otherwise a file
-holding it; --public-key takes the key itself when the value has the key's
-form (name+keyid+key), and otherwise a file holding it. A file that does not
-exist is an error, never read as the note or key.
-verify-pack: checks an evidence pack offline: every file against the manifest,
-the audit chain inside it, each checkpoint signed with the key given by
+verify: checks an audit export offline: every row's hash and link, and against a
+signed checkpoint you kept (GET /v1/audit-log/checkpoints), checked with your
+deployment's audit key (GET /v1/audit-log/public-key), that the export is
+neither cut off nor rewritten before it. --checkpoint and --public-key go
+together; without both it can only say the export is internally consistent
+(UNAUTHENTICATED, exit 3): anyone can write a consistent chain. --checkpoint
+takes the signed note itself when the value has a line break in it (a note
+always has), and otherwise a file holding it; --public-key takes the key itself
+when the value has the key's form (name+keyid+key), and otherwise a file
+holding it. A file that does not exist is an error, never read as the note or
+key. The VERIFIED line names the organization and the seq range checked.
+verify-pack: checks an evidence pack offline: that it holds only the files of a
+pack, each once, and each as the manifest lists it; the audit chain inside it;
+the checkpoint at the chain's last row signed with the key given by
 --public-key (your deployment's audit key, from GET /v1/audit-log/public-key,
-never the copy inside the pack) and covering the whole chain, and each snapshot
-against the content hash the chain recorded; names every file that fails.
+never the copy inside the pack), and every other one signed with it agreeing
+with the chain (ones signed with a key since rotated are named, not failed);
+that the last row records this pack (framework, period, controls.json, README,
+its snapshots); and each snapshot against the content hash the chain recorded;
+names every file that fails. The VERIFIED line names the organization,
+framework and period: check that they are the ones you expect.
 Without --public-key it can only say the pack is internally consistent
 (UNAUTHENTICATED, exit 3): anyone can sign a pack with a key of their own.
-Prints one verdict line on stdout and exits 0 when it verifies, 1 when it does
-not; with no verdict (bad usage, or a file it cannot read) it prints one line on
-stderr and exits 2.`;
+Both print one verdict line on stdout and exit 0 when it verifies, 1 when it
+does not, 3 when it is consistent but unauthenticated; with no verdict (bad
+usage, or a file it cannot read) they print an error line on stderr (and the
+usage, for bad usage) and exit 2.`;
 
 /** Exit codes, as the usage text states them. */
 const EXIT = { verified: 0, notVerified: 1, noVerdict: 2, unauthenticated: 3 } as const;
+const exitOf = (verdict: Verdict) => (verdict === 'verified' ? EXIT.verified : verdict === 'unauthenticated' ? EXIT.unauthenticated : EXIT.notVerified);
 
 /** Input the verifier cannot read: no verdict, the input-error exit code. */
 export class InputError extends Error {}
@@ -42,24 +53,44 @@ function readFailure(error: unknown) {
   return (error as Error).message;
 }
 
+/** 'unauthenticated': no problem found, but nothing signed by the platform's key was checked, so it is only internally consistent. */
+type Verdict = 'verified' | 'unauthenticated' | 'not-verified';
+
 export interface OfflineVerdict {
+  /** Verified against a signed checkpoint under the given key. */
   ok: boolean;
+  verdict: Verdict;
   line: string;
 }
 
-/** Verifies an export file; `onProgress` gets the bytes read so far. Throws an InputError when the file cannot be read. */
+const notVerified = (line: string): OfflineVerdict => ({ ok: false, verdict: 'not-verified', line: `NOT VERIFIED: ${line}` });
+
+/** Why the checkpoint and key given cannot be used, when only one of them is: they go together. */
+function unpaired(options: { checkpoint?: string; publicKey?: string }) {
+  if (options.checkpoint !== undefined && options.publicKey === undefined) return '--checkpoint needs --public-key to check its signature';
+  if (options.publicKey !== undefined && options.checkpoint === undefined) return '--public-key needs --checkpoint: the key checks a signed checkpoint, and the export alone carries none';
+  return undefined;
+}
+
+/**
+ * Verifies an export file; `onProgress` gets the bytes read so far. Without a
+ * checkpoint (and the key to check it) the verdict is at best unauthenticated.
+ * Throws an InputError when the file cannot be read, or when only one of
+ * checkpoint and key is given.
+ */
 export async function verifyExportFile(
   file: string,
   options: { checkpoint?: string; publicKey?: string; onProgress?: (bytes: number) => void } = {},
 ): Promise<OfflineVerdict> {
+  const mistake = unpaired(options);
+  if (mistake) throw new InputError(mistake);
   let checkpoint: VerifiedCheckpoint | undefined;
-  if (options.checkpoint) {
-    if (!options.publicKey) return { ok: false, line: 'error: --checkpoint needs --public-key to check its signature' };
+  if (options.checkpoint !== undefined) {
     try {
       // A note saved on Windows: the signature covers the body with \n line ends.
-      checkpoint = verifyCheckpoint(options.checkpoint.replaceAll('\r\n', '\n'), options.publicKey);
+      checkpoint = verifyCheckpoint(options.checkpoint.replaceAll('\r\n', '\n'), options.publicKey!);
     } catch (error) {
-      return { ok: false, line: `NOT VERIFIED: checkpoint rejected: ${(error as Error).message}` };
+      return notVerified(`checkpoint rejected: ${(error as Error).message}`);
     }
   }
 
@@ -91,12 +122,12 @@ export async function verifyExportFile(
       const record = blankLine === undefined ? parseExportLine(line) : BLANK_LINE;
       if (typeof record === 'string') {
         input.destroy();
-        return { ok: false, line: `NOT VERIFIED: line ${blankLine ?? lineNumber} ${record}` };
+        return notVerified(`line ${blankLine ?? lineNumber} ${record}`);
       }
       orgId ??= record.org_id;
       if (record.org_id !== orgId) {
         input.destroy();
-        return { ok: false, line: `NOT VERIFIED: line ${lineNumber} belongs to another organization (${record.org_id})` };
+        return notVerified(`line ${lineNumber} belongs to another organization (${record.org_id})`);
       }
       if (checkpoint && record.seq === checkpoint.seq) hashAtCheckpoint = record.hash;
       verifier.push(record);
@@ -110,19 +141,26 @@ export async function verifyExportFile(
     throw error;
   }
   const result = verifier.finish();
-  const describe = (b: { kind: string; seq: number; detail: string }) => `NOT VERIFIED: first break at seq ${b.seq} (${b.kind}): ${b.detail}`;
-  if (!result.ok) return { ok: false, line: describe(result.firstBreak!) };
+  const describe = (b: { kind: string; seq: number; detail: string }) => notVerified(`first break at seq ${b.seq} (${b.kind}): ${b.detail}`);
+  if (!result.ok) return describe(result.firstBreak!);
   // Every export holds at least the audit.export row recording it: an empty file is no export.
-  if (result.rowsChecked === 0) return { ok: false, line: 'NOT VERIFIED: the file holds no audit rows (every export holds at least its own audit.export row)' };
-  if (checkpoint) {
-    if (orgId && checkpoint.orgId !== orgId) return { ok: false, line: `NOT VERIFIED: the checkpoint is for organization ${checkpoint.orgId}, the export for ${orgId}` };
-    const broken = checkAgainstCheckpoint(result, checkpoint, hashAtCheckpoint);
-    if (broken) return { ok: false, line: describe(broken) };
+  if (result.rowsChecked === 0 || !orgId) return notVerified('the file holds no audit rows (every export holds at least its own audit.export row)');
+  const head = result.head!;
+  const checked = `organization ${orgId}, seq 1 to ${head.seq} (${result.rowsChecked} rows), head hash ${head.hash}`;
+  if (!checkpoint) {
+    return {
+      ok: false,
+      verdict: 'unauthenticated',
+      line:
+        `UNAUTHENTICATED: internally consistent (${checked}), but checked against no signed checkpoint, so nothing shows it is the platform's chain, whole and unrewritten; ` +
+        `to verify it, pass --checkpoint with a checkpoint you kept (GET /v1/audit-log/checkpoints) and --public-key with your deployment's audit key (GET /v1/audit-log/public-key)`,
+    };
   }
-  return {
-    ok: true,
-    line: `VERIFIED: ${result.rowsChecked} rows, head seq ${result.head!.seq} ${result.head!.hash}${checkpoint ? `, matches the signed checkpoint at seq ${checkpoint.seq}` : ''}`,
-  };
+  if (checkpoint.orgId !== orgId) return notVerified(`the checkpoint is for organization ${checkpoint.orgId}, the export for ${orgId}`);
+  const broken = checkAgainstCheckpoint(result, checkpoint, hashAtCheckpoint);
+  if (broken) return describe(broken);
+  const after = head.seq > checkpoint.seq ? ` (rows ${checkpoint.seq + 1} to ${head.seq}, after it, are covered by no signature given)` : '';
+  return { ok: true, verdict: 'verified', line: `VERIFIED: ${checked}; matches the signed checkpoint at seq ${checkpoint.seq}${after}` };
 }
 
 /**
@@ -163,13 +201,14 @@ async function run(argv: string[]) {
     return EXIT.noVerdict;
   }
   const [command, file] = parsed.positionals;
-  const publicKey = parsed.values['public-key'] === undefined ? undefined : itselfOrFile('--public-key', parsed.values['public-key'], isVerifierKey);
+  const readPublicKey = () => (parsed.values['public-key'] === undefined ? undefined : itselfOrFile('--public-key', parsed.values['public-key'], isVerifierKey));
   if (command === 'verify-pack' && file && !parsed.values.help) {
     // The pack carries its own checkpoints; a kept one given here would go unread, and silently.
     if (parsed.values.checkpoint !== undefined) {
       process.stderr.write(`--checkpoint is for verify; verify-pack checks the checkpoints inside the pack under --public-key\n${USAGE}\n`);
       return EXIT.noVerdict;
     }
+    const publicKey = readPublicKey();
     let zip: Buffer;
     try {
       zip = readFileSync(file);
@@ -178,21 +217,23 @@ async function run(argv: string[]) {
     }
     const verdict = verifyPack(zip, { publicKey });
     process.stdout.write(`${verdict.line}\n`);
-    return verdict.verdict === 'verified' ? EXIT.verified : verdict.verdict === 'unauthenticated' ? EXIT.unauthenticated : EXIT.notVerified;
+    return exitOf(verdict.verdict);
   }
   if (parsed.values.help) {
     process.stderr.write(`${USAGE}\n`);
     return EXIT.verified;
   }
-  if (command !== 'verify' || !file) {
-    const wrong = command === undefined ? 'no command' : command !== 'verify' && command !== 'verify-pack' ? `unknown command "${command}"` : `${command} needs a file`;
-    process.stderr.write(`error: ${wrong}\n${USAGE}\n`);
+  let mistake: string | undefined;
+  if (command === undefined) mistake = 'no command';
+  else if (command !== 'verify' && command !== 'verify-pack') mistake = `unknown command "${command}"`;
+  else if (!file) mistake = `${command} needs a file`;
+  else mistake = unpaired({ checkpoint: parsed.values.checkpoint, publicKey: parsed.values['public-key'] });
+  if (mistake || !file) {
+    process.stderr.write(`error: ${mistake}\n${USAGE}\n`);
     return EXIT.noVerdict;
   }
-  if (parsed.values.checkpoint !== undefined && parsed.values['public-key'] === undefined) {
-    throw new InputError('--checkpoint needs --public-key to check its signature');
-  }
   // Both read before the export, so a mistyped one fails before minutes of hashing.
+  const publicKey = readPublicKey();
   const checkpoint = parsed.values.checkpoint === undefined ? undefined : itselfOrFile('--checkpoint', parsed.values.checkpoint, isNote) + '\n';
   let stats;
   try {
@@ -211,5 +252,5 @@ async function run(argv: string[]) {
     bar?.stop();
   }
   process.stdout.write(`${verdict.line}\n`);
-  return verdict.ok ? EXIT.verified : EXIT.notVerified;
+  return exitOf(verdict.verdict);
 }

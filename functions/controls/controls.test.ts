@@ -66,10 +66,10 @@ async function customControl(tenant: TestTenant, ref: string, evidence: Control[
   return response.body as Control;
 }
 
-async function downloadPack(tenant: TestTenant, body: Record<string, unknown>) {
-  return fetch(`${env.server.url}/v1/evidence-packs`, {
+async function downloadPack(tenant: TestTenant, body: Record<string, unknown>, server: { url: string } = env.server) {
+  return fetch(`${server.url}/v1/evidence-packs`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', cookie: tenant.owner.cookieHeader(), origin: new URL(env.server.url).origin },
+    headers: { 'content-type': 'application/json', cookie: tenant.owner.cookieHeader(), origin: new URL(server.url).origin },
     body: JSON.stringify(body),
   });
 }
@@ -319,6 +319,23 @@ describe('evidence packs', () => {
   let files: Record<string, Uint8Array>;
   let publicKey: string;
 
+  /** A pack's files with some changed (null: removed) and the manifest rewritten to match, as a forger would. */
+  const forge = (base: Record<string, Uint8Array>, changed: Record<string, Uint8Array | null>, edit: (manifest: Record<string, unknown>) => void = () => {}) => {
+    const out = { ...base };
+    for (const [p, bytes] of Object.entries(changed)) {
+      if (bytes === null) delete out[p];
+      else out[p] = bytes;
+    }
+    const manifest = JSON.parse(strFromU8(base['manifest.json']!));
+    manifest.files = Object.entries(out)
+      .filter(([p]) => p !== 'manifest.json')
+      .map(([p, bytes]) => ({ path: p, sha256: sha256Hex(bytes), bytes: bytes.length }));
+    edit(manifest);
+    return zipSync({ ...out, 'manifest.json': strToU8(JSON.stringify(manifest)) });
+  };
+  const packRowOf = (pack: Record<string, Uint8Array>) => JSON.parse(strFromU8(pack[PACK_PATHS.auditLog]!).trim().split('\n').at(-1)!) as { seq: number; action: string };
+  const snapshotsOf = (pack: Record<string, Uint8Array>) => Object.keys(pack).filter((p) => p.startsWith('snapshots/'));
+
   beforeAll(async () => {
     // Both organizations share the framework and collect evidence.
     await adopt(globex);
@@ -353,7 +370,11 @@ describe('evidence packs', () => {
     // The key is the deployment's, fetched apart from the pack: the copy inside it proves nothing.
     publicKey = (await acme.owner.request('GET', '/v1/audit-log/public-key')).body.verifierKey as string;
     const { stdout } = await promisify(execFile)('npx', ['kommit-audit', 'verify-pack', packFile, '--public-key', publicKey], { cwd: path.resolve(import.meta.dirname, '../..') });
-    expect(stdout).toMatch(/^VERIFIED: \d+ files match the manifest; audit chain of \d+ rows verifies and matches \d+ signed checkpoint\(s\); controls.json and \d+ snapshot\(s\) match the chain\n$/);
+    expect(stdout).toBe(
+      `VERIFIED: evidence pack of organization ${acme.orgId}, soc2 2017-tsc-rev2022, period ${manifest.period.from} to ${manifest.period.to}, made ${manifest.createdAt}: ` +
+        `${manifest.files.length} files match the manifest; audit chain of ${logRows.length} rows verifies, signed at its last row (seq ${logRows.at(-1).seq}) ` +
+        `and at ${paths.filter((p) => p.startsWith('audit/checkpoints/')).length - 1} earlier checkpoint(s); README.md, controls.json and ${paths.filter((p) => p.startsWith('snapshots/')).length} snapshot(s) match the chain\n`,
+    );
   });
 
   it('runs the exported chain on to the first checkpoint after the period, so a signature covers all of it', async () => {
@@ -413,7 +434,7 @@ describe('evidence packs', () => {
     expect(rehashed({}, (m) => (m.period.from = '2020-01-01T00:00:00.000Z')).problems).toEqual([`manifest.json: from is not what the pack's audit row (seq ${packRow.seq}) records`]);
     const cut = strToU8(`${strFromU8(files['audit/audit-log.jsonl']!).trim().split('\n').slice(0, -1).join('\n')}\n`);
     expect(rehashed({ 'audit/audit-log.jsonl': cut }).problems).toContain(
-      "audit/audit-log.jsonl: the chain does not end with the row recording this pack (evidence_pack.create, with its framework, period and controls.json hash)",
+      "audit/audit-log.jsonl: the chain does not end with the row recording this pack (evidence_pack.create, with its framework, period, and what it holds)",
     );
 
     // A blank line between rows is no export's, even with the manifest made to match.
@@ -421,6 +442,125 @@ describe('evidence packs', () => {
     manifest.files = manifest.files.map((f: { path: string }) => (f.path === 'audit/audit-log.jsonl' ? { ...f, sha256: sha256Hex(gapped), bytes: gapped.length } : f));
     const blank = verifyPack(zipSync({ ...files, 'audit/audit-log.jsonl': gapped, 'manifest.json': strToU8(JSON.stringify(manifest)) }));
     expect(blank.problems).toContain('audit/audit-log.jsonl: line 2 is blank: an export has no blank line before its last row');
+  });
+
+  it('refuses a pack with a snapshot dropped, or one added from outside its period: its own row records the set it ships', async () => {
+    const { seq } = packRowOf(files);
+    const count = snapshotsOf(files).length;
+    // The failing CC6.1 collection (an API key too old) is the one a forger would drop.
+    const failing = snapshotsOf(files).find((p) => JSON.parse(strFromU8(files[p]!)).passed === false)!;
+    expect(failing).toBeDefined();
+    expect(verifyPack(forge(files, { [failing]: null }), { publicKey }).problems).toEqual([
+      `snapshots/: the pack holds ${count - 1} snapshot(s), not the ${count} its audit row (seq ${seq}) records: snapshots were removed or added`,
+    ]);
+
+    // A pack of a later period, with that earlier snapshot (recorded in the same chain, hash and all) slipped in.
+    const start = new Date().toISOString();
+    const cc61 = ((await acme.owner.request('GET', '/v1/controls?framework=soc2&limit=200')).body.data as Control[]).find((c) => c.ref === 'CC6.1')!;
+    await collect(acme, cc61.id);
+    const response = await downloadPack(acme, { framework: 'soc2', from: start, to: new Date().toISOString() });
+    expect(response.status).toBe(200);
+    const later = unzipSync(new Uint8Array(await response.arrayBuffer()));
+    expect(snapshotsOf(later)).toHaveLength(1);
+    expect(verifyPack(zipSync(later), { publicKey }).ok).toBe(true);
+    const collectedAt = JSON.parse(strFromU8(files[failing]!)).collectedAt as string;
+    expect(verifyPack(forge(later, { [failing]: files[failing]! }), { publicKey }).problems).toEqual([
+      `snapshots/: the pack holds 2 snapshot(s), not the 1 its audit row (seq ${packRowOf(later).seq}) records: snapshots were removed or added`,
+      `${failing}: collected at ${collectedAt}, outside the pack's period`,
+    ]);
+  });
+
+  it('refuses a rewritten README, a file outside the pack’s layout, and a createdAt the chain does not record', async () => {
+    const { seq } = packRowOf(files);
+    expect(verifyPack(forge(files, {}), { publicKey }).ok).toBe(true);
+    const readme = strFromU8(files['README.md']!).replace(/^Kommit ships [^]*?attestation\.$/m, 'All controls passed; no exceptions were noted.');
+    expect(readme).not.toBe(strFromU8(files['README.md']!));
+    expect(verifyPack(forge(files, { 'README.md': strToU8(readme) }), { publicKey }).problems).toEqual([
+      `README.md: content does not match the hash recorded in the audit chain (seq ${seq})`,
+    ]);
+    expect(verifyPack(forge(files, { 'summary/auditor-opinion.txt': strToU8('Unqualified opinion.\n') }), { publicKey }).problems).toEqual([
+      'summary/auditor-opinion.txt: not part of an evidence pack',
+    ]);
+    const made = JSON.parse(strFromU8(files['manifest.json']!)).createdAt as string;
+    expect(made).toBe(JSON.parse(strFromU8(files[PACK_PATHS.auditLog]!).trim().split('\n').at(-1)!).occurred_at);
+    expect(verifyPack(forge(files, {}, (m) => (m.createdAt = '2026-01-01T00:00:00.000Z')), { publicKey }).problems).toEqual([
+      `manifest.json: createdAt is not the time of the pack's audit row (seq ${seq})`,
+    ]);
+  });
+
+  it('refuses a zip holding a name twice: a forged controls.json before the genuine one', async () => {
+    const { 'controls.json': genuine, ...rest } = files;
+    // fflate writes each name once: the forged entry is written under a stand-in name of the same length, then renamed in place.
+    const zip = Buffer.from(zipSync({ 'controlZ.json': strToU8('[]\n'), ...rest, 'controls.json': genuine! }));
+    let renamed = 0;
+    for (let at = zip.indexOf('controlZ.json'); at >= 0; at = zip.indexOf('controlZ.json', at + 1), renamed++) zip.write('controls.json', at);
+    expect(renamed).toBe(2);
+    expect(unzipSync(zip)['controls.json']).toEqual(genuine);
+    expect(verifyPack(zip, { publicKey }).problems).toEqual(['controls.json: in the zip more than once (a reader could take either copy)']);
+  });
+
+  it('verifies a pack made after the signing key rotated: the checkpoint at its last row covers it, older ones are named as signed with another key', async () => {
+    const rotated = await startTestServer(env.db, { checkpointEvery: 3 });
+    try {
+      const oldKey = publicKey;
+      const newKey = (await (await fetch(`${rotated.url}/v1/audit-log/public-key`, { headers: { cookie: acme.owner.cookieHeader() } })).json()).verifierKey as string;
+      expect(newKey).not.toBe(oldKey);
+      const at = period();
+      const response = await downloadPack(acme, { framework: 'soc2', ...at }, rotated);
+      expect(response.status).toBe(200);
+      const zip = new Uint8Array(await response.arrayBuffer());
+      const pack = unzipSync(zip);
+      const { seq } = packRowOf(pack);
+      const manifest = JSON.parse(strFromU8(pack['manifest.json']!));
+      const older = Object.keys(pack).filter((p) => p.startsWith('audit/checkpoints/') && p !== PACK_PATHS.checkpoint(seq));
+      expect(older.length).toBeGreaterThan(0);
+      const oldKeyId = oldKey.split('+').slice(0, 2).join('+');
+      const verdict = verifyPack(zip, { publicKey: newKey });
+      expect(verdict.problems).toEqual([]);
+      expect(verdict.line).toBe(
+        `VERIFIED: evidence pack of organization ${acme.orgId}, soc2 2017-tsc-rev2022, period ${manifest.period.from} to ${manifest.period.to}, made ${manifest.createdAt}: ` +
+          `${manifest.files.length} files match the manifest; audit chain of ${seq} rows verifies, signed at its last row (seq ${seq}); ` +
+          `README.md, controls.json and ${snapshotsOf(pack).length} snapshot(s) match the chain; ` +
+          `${older.length} earlier checkpoint(s) signed with another key (${oldKeyId}) not checked: the one at the last row covers those rows too`,
+      );
+      // Under the old key the last row is not signed: that fails, and says why in words.
+      const underOld = verifyPack(zip, { publicKey: oldKey });
+      expect(underOld.problems).toContain(`${PACK_PATHS.checkpoint(seq)}: the checkpoint is signed with another key (${newKey.split('+').slice(0, 2).join('+')}), not with ${oldKeyId}`);
+      // A checkpoint that verifies under the key must still agree with the chain: the last row's, filed under an earlier seq, does not.
+      const misfiled = forge(pack, { [older[0]!]: pack[PACK_PATHS.checkpoint(seq)]! });
+      expect(verifyPack(misfiled, { publicKey: newKey }).problems).toEqual([`${older[0]}: signs seq ${seq}, not the seq its name says`]);
+    } finally {
+      await rotated.close();
+    }
+  });
+
+  it('names the organization, framework and period in the verdict, so another customer’s genuine pack does not pass for this one', async () => {
+    const response = await downloadPack(globex, { framework: 'soc2', ...period() });
+    expect(response.status).toBe(200);
+    const verdict = verifyPack(new Uint8Array(await response.arrayBuffer()), { publicKey });
+    expect(verdict.ok).toBe(true);
+    expect(verdict.line).toMatch(new RegExp(`^VERIFIED: evidence pack of organization ${globex.orgId}, soc2 2017-tsc-rev2022, period \\S+ to \\S+, made \\S+: `));
+    expect(verdict.line).not.toContain(acme.orgId);
+  });
+
+  it('reads a log with a byte order mark as verify does', async () => {
+    const log = strFromU8(files[PACK_PATHS.auditLog]!);
+    const bom = verifyPack(forge(files, { [PACK_PATHS.auditLog]: strToU8(`\uFEFF${log}`) }), { publicKey });
+    expect(bom.problems).toEqual([]);
+    expect(bom.verdict).toBe('verified');
+  });
+
+  it('reports a broken chain once, without the checks that rest on it', async () => {
+    const log = strFromU8(files[PACK_PATHS.auditLog]!);
+    // The second line with a key added: not a row as exported, so the chain stops there.
+    const lines = log.split('\n');
+    const edited = [lines[0], lines[1]!.replace(/}$/, ',"note":"reviewed"}'), ...lines.slice(2)].join('\n');
+    const broken = verifyPack(forge(files, { [PACK_PATHS.auditLog]: strToU8(edited) }), { publicKey });
+    expect(broken.problems).toEqual([
+      'audit/audit-log.jsonl: line 2 is not written as the export writes it (a key added, repeated, missing or moved, or other spacing)',
+    ]);
+    const altered = verifyPack(forge(files, { [PACK_PATHS.auditLog]: strToU8(log.replace('"action":"control_framework.adopt"', '"action":"control_framework.adopted"')) }), { publicKey });
+    expect(altered.problems).toEqual([expect.stringMatching(/^audit\/audit-log\.jsonl: first break at seq \d+ \(altered\)/)]);
   });
 
   it('refuses a future, inverted or unknown request, and a pack over the size limit, storing nothing', async () => {
@@ -525,6 +665,36 @@ describe('evidence packs', () => {
       expect(refused.contentReads).toEqual([]);
       // A budget of exactly the pack's size is enough.
       expect((await build({ maxBytes: sizes(files, '') }, at)).outcome).toHaveProperty('pack');
+    });
+
+    it('builds a pack whose snapshots verify-pack checks against its period and controls.json', async () => {
+      // A snapshot moved into the period in the database (its content, which
+      // the chain vouches for, still says when it was collected), and a pack
+      // built with no controls: verify-pack names both.
+      const outcome = await env.db.admin
+        .withTenant(acme.orgId, async (tx) => {
+          const [framework] = await tx.select().from(controlFrameworks).where(eq(controlFrameworks.framework, 'soc2'));
+          const [oldest] = await tx.execute<{ id: string; ms: string }>(sql`
+            select s.id, (extract(epoch from s.collected_at) * 1000)::int8::text as ms
+            from evidence_snapshots s join controls c on c.org_id = s.org_id and c.id = s.control_id
+            where c.framework_id = ${framework!.id} order by s.collected_at limit 1`);
+          const from = new Date(Number(oldest!.ms) + 1).toISOString();
+          await tx.execute(sql`alter table evidence_snapshots disable trigger evidence_snapshots_append_only`);
+          await tx.execute(sql`update evidence_snapshots set collected_at = ${from}::timestamptz where id = ${oldest!.id}`);
+          await tx.execute(sql`alter table evidence_snapshots enable trigger evidence_snapshots_append_only`);
+          const pack = await buildEvidencePack(tx, { audit: { orgId: acme.orgId, actor, signer }, framework: framework!, from, to: new Date().toISOString(), controls: [], maxBytes: DEFAULT_PACK_MAX_BYTES });
+          throw new RolledBack({ moved: oldest!.id, zip: pack.zip });
+        })
+        .catch((thrown: unknown) => (thrown instanceof RolledBack ? (thrown.outcome as { moved: string; zip: Uint8Array }) : Promise.reject(thrown)));
+      const files = unzipSync(outcome.zip);
+      const moved = PACK_PATHS.snapshot(outcome.moved);
+      const snapshots = Object.keys(files).filter((p) => p.startsWith('snapshots/'));
+      expect(snapshots).toContain(moved);
+      // (Signed with a key of its own, as after a rotation: the earlier checkpoints are named, not failed.)
+      const { problems } = verifyPack(outcome.zip, { publicKey: verifierKey(signer) });
+      expect(problems.filter((p) => p.includes('outside'))).toEqual([`${moved}: collected at ${JSON.parse(strFromU8(files[moved]!)).collectedAt}, outside the pack's period`]);
+      expect(problems.filter((p) => p.includes('is not in controls.json'))).toHaveLength(snapshots.length);
+      expect(problems, problems.join("\n")).toHaveLength(snapshots.length + 1);
     });
 
     it('reads snapshot content a page at a time and builds the same pack whatever the page size', async () => {

@@ -31,7 +31,7 @@ export const route = createRoute({
   tags: ['audit'],
   summary: 'Export the audit log (JSON Lines or CSV), streamed; every row carries seq, prev_hash and hash',
   description:
-    'A JSON Lines export without filters verifies offline with `npx kommit-audit verify <file>`. CSV is for spreadsheets: ' +
+    'A JSON Lines export without filters verifies offline with `npx kommit-audit verify <file> --checkpoint <a checkpoint you kept> --public-key <key>` (without them it is only internally consistent). CSV is for spreadsheets: ' +
     'it has the same columns and hashes, but an empty cell stands for both null and an empty string, so the verifier does not read it. ' +
     'Exporting is itself audited. ' +
     'Every page of the stream checks the credential again: if the API key is revoked or the member removed during the export, ' +

@@ -166,9 +166,13 @@ describe('tampering with the audit log is detected, by the API and offline', () 
     const file = path.join(dir, 'truncated.jsonl');
     const exported = ((await api(tenant, '/v1/audit-log/export?format=jsonl')) as string).split('\n').filter(Boolean);
     await writeFile(file, exported.slice(0, 9).join('\n') + '\n');
-    expect((await verifyExportFile(file)).line).toMatch(/^VERIFIED: 9 rows/);
+    expect(await verifyExportFile(file)).toEqual({
+      ok: false,
+      verdict: 'unauthenticated',
+      line: expect.stringMatching(new RegExp(`^UNAUTHENTICATED: internally consistent \\(organization ${tenant.orgId}, seq 1 to 9 \\(9 rows\\)`)),
+    });
     const verdict = await verifyExportFile(file, { checkpoint: kept.note, publicKey: verifierKey });
-    expect(verdict).toEqual({ ok: false, line: expect.stringMatching(/^NOT VERIFIED: first break at seq 10 \(missing\)/) });
+    expect(verdict).toEqual({ ok: false, verdict: 'not-verified', line: expect.stringMatching(/^NOT VERIFIED: first break at seq 10 \(missing\)/) });
 
     // A forged checkpoint does not help the attacker either.
     const forgedNote = kept.note.replace(/\n11\n/, '\n9\n');
@@ -203,6 +207,19 @@ describe('tampering with the audit log is detected, by the API and offline', () 
     const { stdout } = await promisify(execFile)('npx', ['kommit-audit', 'verify', file, '--checkpoint', path.join(dir, 'cp.txt'), '--public-key', verifierKey], {
       cwd: path.resolve(import.meta.dirname, '../../..'),
     });
-    expect(stdout).toMatch(/^VERIFIED: 15 rows, head seq 15 [0-9a-f]{64}, matches the signed checkpoint at seq 11\n$/);
+    expect(stdout).toMatch(
+      new RegExp(`^VERIFIED: organization ${tenant.orgId}, seq 1 to 15 \\(15 rows\\), head hash [0-9a-f]{64}; matches the signed checkpoint at seq 11 \\(rows 12 to 15, after it, are covered by no signature given\\)\n$`),
+    );
+    // The export alone, and a key without a checkpoint to check, are no verification.
+    const alone = await promisify(execFile)('npx', ['kommit-audit', 'verify', file], { cwd: path.resolve(import.meta.dirname, '../../..') }).then(
+      () => null,
+      (e: { code: number; stdout: string }) => e,
+    );
+    expect(alone).toMatchObject({ code: 3, stdout: expect.stringMatching(/^UNAUTHENTICATED: internally consistent \(organization /) });
+    const keyOnly = await promisify(execFile)('npx', ['kommit-audit', 'verify', file, '--public-key', verifierKey], { cwd: path.resolve(import.meta.dirname, '../../..') }).then(
+      () => null,
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+    expect(keyOnly).toMatchObject({ code: 2, stdout: '', stderr: expect.stringMatching(/^error: --public-key needs --checkpoint/) });
   });
 });

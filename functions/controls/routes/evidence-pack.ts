@@ -33,7 +33,7 @@ export const route = createRoute({
   security: SESSION_ONLY,
   tags: ['controls'],
   summary: 'Build an evidence pack (zip) for an adopted framework and a period',
-  description: 'The archive holds a manifest with the SHA-256 of every file, the evidence snapshots of the period, the audit chain through the row recording this pack (which holds the SHA-256 of controls.json), the signed checkpoints it covers (one at that row), the audit public key and a README. Verify it offline with `npx kommit-audit verify-pack <file.zip> --public-key <key>`, the key from GET /v1/audit-log/public-key. Building a pack is audited.',
+  description: 'The archive holds a manifest with the SHA-256 of every file, the evidence snapshots of the period, the audit chain through the row recording this pack (which holds the SHA-256 of controls.json and of the README and the set of snapshots shipped), the signed checkpoints it covers (one at that row), the audit public key and a README. Verify it offline with `npx kommit-audit verify-pack <file.zip> --public-key <key>`, the key from GET /v1/audit-log/public-key. Building a pack is audited.',
   request: { body: jsonBody(packBody) },
   responses: {
     200: { description: 'The pack.', content: { 'application/zip': { schema: z.string().openapi({ format: 'binary' }) } } },

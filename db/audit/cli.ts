@@ -6,7 +6,7 @@ import { BLANK_LINE, ChainVerifier, checkAgainstCheckpoint, parseExportLine } fr
 import { verifyCheckpoint, type VerifiedCheckpoint } from './checkpoint.ts';
 import { verifyPack } from './pack.ts';
 
-const USAGE = `usage: kommit-audit verify <export.jsonl> --checkpoint <note file or note> --public-key <verifier key or file>
+const USAGE = `usage: kommit-audit verify <export.jsonl> [--checkpoint <note file or note> --public-key <verifier key or file>]
        kommit-audit verify-pack <evidence-pack.zip> --public-key <verifier key or file>
 
 verify: checks an audit export offline: every row's hash and link, and against a

@@ -4,7 +4,7 @@ import { APIError, createAuthMiddleware } from 'better-auth/api';
 import { organization } from 'better-auth/plugins';
 import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
 import { MEMBER_ROLES, effectiveRole, hasRoleAtLeast, isMemberRole } from '../db/member-roles.ts';
-import { MAX_SLUG_LENGTH } from '../db/operators.ts';
+import { MAX_NAME_LENGTH, MAX_SLUG_LENGTH } from '../db/operators.ts';
 import { accounts, invitations, members, sessions, users, verifications } from '../db/schema/auth.ts';
 import { organizations } from '../db/schema/organizations.ts';
 import type { Db } from '../db/tenant.ts';
@@ -196,8 +196,8 @@ export function createAuth(options: AuthOptions) {
             }
           },
           beforeAcceptInvitation: async ({ invitation, user }) => refuseStaleInvitation(db, invitation, user.id),
-          beforeCreateOrganization: async ({ organization }) => refuseLongSlug(organization.slug),
-          beforeUpdateOrganization: async ({ organization }) => refuseLongSlug(organization.slug),
+          beforeCreateOrganization: async ({ organization }) => organizationFields(organization),
+          beforeUpdateOrganization: async ({ organization }) => organizationFields(organization),
           beforeAddMember: async ({ member }) => refuseRoleList(member.role),
           beforeUpdateMemberRole: async ({ newRole }) => refuseRoleList(newRole),
         },
@@ -208,10 +208,21 @@ export function createAuth(options: AuthOptions) {
 
 export type Auth = ReturnType<typeof createAuth>;
 
-function refuseLongSlug(slug: string | undefined) {
-  if (slug !== undefined && slug.length > MAX_SLUG_LENGTH) {
+/**
+ * An organization's name and slug as every other path takes them (the
+ * console, the CLI): the name trimmed, 1 to MAX_NAME_LENGTH characters, and
+ * the slug at most MAX_SLUG_LENGTH. Better Auth checks neither.
+ */
+function organizationFields<T extends { name?: string; slug?: string }>(organization: T) {
+  if (organization.slug !== undefined && organization.slug.length > MAX_SLUG_LENGTH) {
     throw new APIError('BAD_REQUEST', { message: `A slug has at most ${MAX_SLUG_LENGTH} characters.` });
   }
+  if (organization.name === undefined) return undefined;
+  const name = organization.name.trim();
+  if (!name || name.length > MAX_NAME_LENGTH) {
+    throw new APIError('BAD_REQUEST', { message: `An organization's name has 1 to ${MAX_NAME_LENGTH} characters, not counting spaces around it.` });
+  }
+  return { data: { ...organization, name } };
 }
 
 function refuseRoleList(role: string) {

@@ -24,6 +24,8 @@ export const OPERATOR_CLI = { userId: null, email: 'operator-cli' };
 
 /** Longest organization slug: an owner types it out to delete the organization (DELETE /v1/organizations/{id} takes up to 200 characters). */
 export const MAX_SLUG_LENGTH = 100;
+/** Longest name for an organization or an API key, wherever one is made (POST /v1/api-keys, Better Auth's organization endpoints, the console, the CLIs). */
+export const MAX_NAME_LENGTH = 100;
 
 /** A slug from an organization's name, with room for the "-xxxxxx" suffix a taken one gets. */
 export const organizationSlug = (name: string) => slugify(name, MAX_SLUG_LENGTH - 7, 'org');

@@ -4,6 +4,7 @@ import { assertConnection, checkWorkerConnection } from '../boot-checks.ts';
 import { migrateDatabase } from '../migrate.ts';
 import { reasonOf } from '../query-errors.ts';
 import { resolveDatabase, type DatabaseTarget } from '../runtime.ts';
+import { MAX_NAME_LENGTH } from '../operators.ts';
 import { createDatabase, isUuid, type Database } from '../tenant.ts';
 
 /**
@@ -63,9 +64,6 @@ export function usageError(usage: string, reason: string): never {
   process.stderr.write(`error: ${reason}\n${usage}\n`);
   process.exit(2);
 }
-
-/** Longest name for an organization or an API key, as the API takes them (POST /v1/api-keys; the console's organization form). */
-export const MAX_NAME_LENGTH = 100;
 
 /**
  * A --name, as the API takes one: trimmed, and then 1 to MAX_NAME_LENGTH

@@ -180,6 +180,25 @@ describe('organization slugs', () => {
   });
 });
 
+describe('organization names', () => {
+  it('are trimmed and 1 to 100 characters through Better Auth too, as in the console and the CLI', async () => {
+    const owner = new UserAgent(env.server);
+    await owner.signUp(uniqueEmail('names'));
+    // (Better Auth refuses the empty string itself; spaces and length were its gap.)
+    for (const name of ['   ', '\t', 'n'.repeat(101)]) {
+      const refused = await owner.request('POST', '/api/auth/organization/create', { name, slug: `blank-${Date.now()}-${name.length}` });
+      expect(refused.status, JSON.stringify(name)).toBe(400);
+      expect(refused.body.detail ?? refused.body.message).toMatch(/1 to 100 characters/);
+    }
+    const created = await owner.request('POST', '/api/auth/organization/create', { name: '  Spaced  ', slug: `spaced-${Date.now()}` });
+    expect(created.status).toBe(200);
+    expect(created.body.name).toBe('Spaced');
+    expect((await owner.request('POST', '/api/auth/organization/update', { organizationId: created.body.id, data: { name: ' \t ' } })).status).toBe(400);
+    const renamed = await owner.request('POST', '/api/auth/organization/update', { organizationId: created.body.id, data: { name: ' Renamed ' } });
+    expect(renamed.body.name).toBe('Renamed');
+  });
+});
+
 describe('Better Auth behind a session cookie', () => {
   it('takes no write from another site, and sends nobody to another site after one', async () => {
     const agent = new UserAgent(env.server);

@@ -11,6 +11,9 @@ describe('numeric settings', () => {
     expect(wholeNumberSetting({ X: '0' }, 'X', 7)).toBe(0);
     expect(portSetting({ PORT: '65535' }, 'PORT', 8787)).toBe(65535);
     expect(portSetting({ PORT: '0' }, 'PORT', 8787, true)).toBe(0);
+    // An optional setting: unset stays unset.
+    expect(wholeNumberSetting({ X: ' ' }, 'X', undefined)).toBeUndefined();
+    expect(wholeNumberSetting({ X: '5' }, 'X', undefined, { min: 1 })).toBe(5);
   });
 
   it('refuse anything else in one line naming the variable, where Number() would have given NaN or a surprise', () => {

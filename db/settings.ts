@@ -1,12 +1,14 @@
 /**
  * A whole-number setting read from the environment: unset or empty gives the
- * default; anything else must be plain digits from `min` to `max`, or this
+ * default (undefined for a setting that is optional); anything else must be plain digits from `min` to `max`, or this
  * throws one line naming the variable. Number() alone would turn a typo such
  * as "36k" into NaN, and NaN fails every comparison: a rate limit or a
  * checkpoint cadence would quietly stop applying, a port would fail deep in
  * Node.
  */
-export function wholeNumberSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, range: { min?: number; max?: number } = {}): number {
+export function wholeNumberSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, range?: { min?: number; max?: number }): number;
+export function wholeNumberSetting(env: NodeJS.ProcessEnv, name: string, fallback: undefined, range?: { min?: number; max?: number }): number | undefined;
+export function wholeNumberSetting(env: NodeJS.ProcessEnv, name: string, fallback: number | undefined, range: { min?: number; max?: number } = {}): number | undefined {
   const value = env[name]?.trim();
   if (value === undefined || value === '') return fallback;
   const min = range.min ?? 0;

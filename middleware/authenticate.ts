@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { hashApiKey, looksLikeApiKey } from '../auth/api-keys.ts';
 import { betterAuthHeaders } from './addresses.ts';
 import { ApiError } from './errors.ts';
+import { sentByAnotherSite } from './origins.ts';
 import { takeRequest } from './request-limits.ts';
 import type { AppEnv } from './env.ts';
 
@@ -75,9 +76,7 @@ export function assertSameOrigin(c: Context<AppEnv>) {
   // our URLs: a GET that exports and records (the audit export, an evidence
   // pack) would run as the victim. Browsers name the requesting site (Fetch
   // Metadata); the API is never called from another site with a cookie.
-  // Clients that send no such header (curl, scripts) are not browsers.
-  const site = c.req.header('sec-fetch-site');
-  if (site === 'cross-site' || site === 'same-site') {
+  if (sentByAnotherSite(c)) {
     throw new ApiError('forbidden', 'Cookie-authenticated API requests must come from this site, not from a page of another one.');
   }
   if (SAFE_METHODS.has(c.req.method)) return;

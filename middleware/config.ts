@@ -93,7 +93,7 @@ export function httpConfigFromEnv(env: NodeJS.ProcessEnv = process.env): HttpCon
       perEndpointPerMinute: wholeNumberSetting(env, 'WEBHOOK_RATE_PER_MINUTE', DEFAULT_WEBHOOK_LIMITS.perEndpointPerMinute, { min: 1 }),
       failedPerAddressPerMinute: wholeNumberSetting(env, 'WEBHOOK_FAILED_RATE_PER_MINUTE', DEFAULT_WEBHOOK_LIMITS.failedPerAddressPerMinute, { min: 1 }),
     },
-    evidencePackMaxBytes: env.EVIDENCE_PACK_MAX_BYTES?.trim() ? wholeNumberSetting(env, 'EVIDENCE_PACK_MAX_BYTES', 0, { min: 1 }) : undefined,
+    evidencePackMaxBytes: wholeNumberSetting(env, 'EVIDENCE_PACK_MAX_BYTES', undefined, { min: 1 }),
     widget: {
       perKeyPerMinute: wholeNumberSetting(env, 'WIDGET_RATE_PER_KEY_PER_MINUTE', DEFAULT_WIDGET_LIMITS.perKeyPerMinute, { min: 1 }),
       perVisitorPerMinute: wholeNumberSetting(env, 'WIDGET_RATE_PER_VISITOR_PER_MINUTE', DEFAULT_WIDGET_LIMITS.perVisitorPerMinute, { min: 1 }),

@@ -1,3 +1,5 @@
+import type { Context } from 'hono';
+
 /**
  * Allowed origins of a widget: exact origins (`https://shop.example.com`,
  * `http://localhost:3000`) or a wildcard for subdomains (`https://*.example.com`,
@@ -24,4 +26,14 @@ export function originAllowed(origin: string | undefined, allowed: string[]) {
     const url = new URL(candidate);
     return `${url.protocol}` === `${scheme}:` && (url.port || undefined) === port && url.hostname.endsWith(`.${host}`);
   });
+}
+
+/**
+ * Whether the browser says another site's page sent this request
+ * (Fetch Metadata: Sec-Fetch-Site cross-site or same-site). Clients that send
+ * no such header (curl, scripts) are not browsers; "none" is a typed address.
+ */
+export function sentByAnotherSite(c: Context) {
+  const site = c.req.header('sec-fetch-site');
+  return site === 'cross-site' || site === 'same-site';
 }

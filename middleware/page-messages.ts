@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { sentByAnotherSite } from './origins.ts';
 
 /**
  * The one-line message a page shows after our own redirect (`?notice=` or
@@ -9,7 +10,5 @@ import type { Context } from 'hono';
  * shows it: our own redirects after such a navigation carry messages too.
  */
 export function pageMessage(c: Context, kind: 'notice' | 'error'): string | undefined {
-  const site = c.req.header('sec-fetch-site');
-  if (site === 'cross-site' || site === 'same-site') return undefined;
-  return c.req.query(kind);
+  return sentByAnotherSite(c) ? undefined : c.req.query(kind);
 }

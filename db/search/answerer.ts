@@ -164,5 +164,5 @@ export class RemoteAnswerer implements Answerer {
 export function answererFromEnv(env: NodeJS.ProcessEnv = process.env): Answerer {
   if (!env.ANSWER_URL) return new ExtractiveAnswerer();
   if (!env.ANSWER_MODEL) throw new Error('ANSWER_MODEL must be set along with ANSWER_URL');
-  return new RemoteAnswerer({ url: env.ANSWER_URL, model: env.ANSWER_MODEL, apiKey: env.ANSWER_API_KEY, timeoutMs: env.ANSWER_TIMEOUT_MS?.trim() ? wholeNumberSetting(env, 'ANSWER_TIMEOUT_MS', 0, { min: 1 }) : undefined });
+  return new RemoteAnswerer({ url: env.ANSWER_URL, model: env.ANSWER_MODEL, apiKey: env.ANSWER_API_KEY, timeoutMs: wholeNumberSetting(env, 'ANSWER_TIMEOUT_MS', undefined, { min: 1 }) });
 }

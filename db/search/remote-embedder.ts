@@ -82,6 +82,6 @@ export function embedderFromEnv(env: NodeJS.ProcessEnv = process.env): Embedder 
     url: env.EMBEDDINGS_URL,
     model: env.EMBEDDINGS_MODEL,
     apiKey: env.EMBEDDINGS_API_KEY?.trim() || undefined,
-    dimensions: env.EMBEDDINGS_DIMENSIONS?.trim() ? wholeNumberSetting(env, 'EMBEDDINGS_DIMENSIONS', 0, { min: 1 }) : undefined,
+    dimensions: wholeNumberSetting(env, 'EMBEDDINGS_DIMENSIONS', undefined, { min: 1 }),
   });
 }

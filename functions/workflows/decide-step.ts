@@ -28,7 +28,7 @@ function decisionRoute(verdict: 'complete' | 'reject') {
     path: `/v1/workflows/{id}/runs/{runId}/${verdict}`,
     tags: ['workflows'],
     summary: verdict === 'complete' ? 'Complete the current step of a run' : 'Reject the current step (ends the run)',
-    description: 'Review and approval steps need a signed-in member with at least the step’s role; automated steps may be completed by an API key. Each decision is recorded as a decision event.',
+    description: 'A signed-in member needs at least the step’s role, whatever its kind; an API key (the automation) may decide automated steps only. Each decision is recorded as a decision event.',
     request: { params: runParams, body: jsonBody(decisionBody) },
     responses: { 200: jsonResponse(runSchema, 'The run after the decision.'), ...commonErrors, ...notFoundError, 409: problem('The run is not running, is at another step than the one named, or is at a step its version does not have.') },
   });
@@ -48,12 +48,12 @@ async function decide(c: Context<AppEnv>, verdict: 'complete' | 'reject', params
   if (input.step !== run.currentStep) {
     throw new ApiError('conflict', `The run is at step ${run.currentStep} ("${step.name}"), not step ${input.step}: it was decided meanwhile. Read the run again before deciding.`);
   }
-  if (step.kind !== 'automated') {
-    const member = c.var.member;
-    if (c.var.principal.kind !== 'session' || !member) throw new ApiError('forbidden', `Step "${step.name}" is a ${step.kind}: a signed-in member must decide it.`);
-    if (!hasRoleAtLeast(member.role, step.requiredRole)) {
-      throw new ApiError('forbidden', `Step "${step.name}" needs the role ${step.requiredRole} or higher; you are ${member.role}.`);
-    }
+  // An API key stands for the automation, so it may decide automated steps
+  // only; a person decides any step, and always needs the step's role.
+  const member = c.var.principal.kind === 'session' ? c.var.member : undefined;
+  if (!member && step.kind !== 'automated') throw new ApiError('forbidden', `Step "${step.name}" is a ${step.kind}: a signed-in member must decide it.`);
+  if (member && !hasRoleAtLeast(member.role, step.requiredRole)) {
+    throw new ApiError('forbidden', `Step "${step.name}" needs the role ${step.requiredRole} or higher; you are ${member.role}.`);
   }
   const last = run.currentStep === steps.length - 1;
   const status = verdict === 'reject' ? 'rejected' : last ? 'completed' : 'running';

@@ -146,6 +146,24 @@ describe('workflows', () => {
     }
   });
 
+  it('hold a signed-in member to an automated step’s required role too; an API key (the automation) may complete it', async () => {
+    const { id, runId, decide } = await activeWithRun([
+      { name: 'Deploy', kind: 'automated', requiredRole: 'admin' },
+      { name: 'Smoke test', kind: 'automated', requiredRole: 'admin' },
+    ]);
+    for (const verdict of ['complete', 'reject']) {
+      const refused = await decide(member, 0, verdict);
+      expect(refused.status).toBe(403);
+      expect(refused.headers.get('content-type')).toBe('application/problem+json');
+      expect(refused.body.detail).toMatch(/needs the role admin.*you are member/);
+    }
+    expect((await acme.owner.request('GET', `/v1/workflows/${id}/runs/${runId}`)).body).toMatchObject({ status: 'running', currentStep: 0 });
+    expect((await decide(acme.owner, 0)).body.currentStep).toBe(1);
+    const byKey = await fetch(`${env.server.url}/v1/workflows/${id}/runs/${runId}/complete`, { method: 'POST', headers: acme.headers, body: JSON.stringify({ step: 1 }) });
+    expect(byKey.status).toBe(200);
+    expect(await byKey.json()).toMatchObject({ status: 'completed', currentStep: 2 });
+  });
+
   it('end a run when a step is rejected', async () => {
     const id = (await acme.owner.request('POST', `/v1/projects/${projectId}/workflows`, { name: 'Reject me', steps: [{ name: 'Look', kind: 'review', requiredRole: 'member' }] })).body.id;
     await acme.owner.request('PATCH', `/v1/workflows/${id}`, { status: 'active' });

@@ -257,6 +257,29 @@ describe('workflows', () => {
     expect(response.body.detail).toMatch(/no role Kommit knows/);
   });
 
+  it('list a project’s workflows newest first, a page at a time, filtered by status', async () => {
+    const project = (await acme.owner.request('POST', '/v1/projects', { name: 'Many workflows' })).body.id as string;
+    const ids: string[] = [];
+    for (const name of ['one', 'two', 'three']) ids.push((await acme.owner.request('POST', `/v1/projects/${project}/workflows`, { name, steps })).body.id);
+    await acme.owner.request('PATCH', `/v1/workflows/${ids[1]}`, { status: 'active' });
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let pages = 0; pages < 5; pages++) {
+      const page = await acme.owner.request('GET', `/v1/projects/${project}/workflows?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.status).toBe(200);
+      expect(page.body.data.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.data.map((w: { name: string }) => w.name));
+      cursor = page.body.nextCursor;
+      if (!cursor) break;
+    }
+    expect(seen).toEqual(['three', 'two', 'one']);
+    const active = await acme.owner.request('GET', `/v1/projects/${project}/workflows?status=active`);
+    expect(active.body).toMatchObject({ data: [{ id: ids[1], status: 'active', steps }], nextCursor: null });
+    for (const query of ['limit=0', 'status=gone', 'cursor=bm90LWEtY3Vyc29y']) {
+      expect((await acme.owner.request('GET', `/v1/projects/${project}/workflows?${query}`)).status, query).toBe(400);
+    }
+  });
+
   it('refuse bad definitions with 400', async () => {
     for (const body of [{ name: 'x', steps: [] }, { name: 'x', steps: [{ name: 'a', kind: 'vote' }] }, { name: '', steps }]) {
       expect((await acme.owner.request('POST', `/v1/projects/${projectId}/workflows`, body)).status).toBe(400);

@@ -1,24 +1,35 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, desc, eq } from 'drizzle-orm';
 import { projects } from '../../../db/schema/projects.ts';
-import { workflowVersions, workflows } from '../../../db/schema/workflows.ts';
+import { workflowStatuses, workflowVersions, workflows } from '../../../db/schema/workflows.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonResponse, notFoundError } from '../../../middleware/openapi.ts';
+import { beforeCursor, decodeCursor, page, pageQuerySchema } from '../../../middleware/pagination.ts';
 import { projectParams, toWorkflow, workflowSchema } from '../schemas.ts';
+
+export const listWorkflowsQuery = pageQuerySchema.extend({
+  status: z.enum(workflowStatuses).optional().openapi({ example: 'active' }),
+});
 
 export const route = createRoute({
   method: 'get',
   path: '/v1/projects/{projectId}/workflows',
   tags: ['workflows'],
-  summary: "List a project's workflows",
-  request: { params: projectParams },
-  responses: { 200: jsonResponse(z.object({ data: z.array(workflowSchema) }).openapi('WorkflowList'), 'The workflows.'), ...commonErrors, ...notFoundError },
+  summary: "List a project's workflows, newest first",
+  request: { params: projectParams, query: listWorkflowsQuery },
+  responses: {
+    200: jsonResponse(z.object({ data: z.array(workflowSchema), nextCursor: z.string().nullable() }).openapi('WorkflowList'), 'A page of workflows.'),
+    ...commonErrors,
+    ...notFoundError,
+  },
 });
 
 export function registerListWorkflows(app: FunctionApp) {
   app.openapi(route, async (c) => {
     const { projectId } = c.req.valid('param');
+    const { limit, cursor, status } = c.req.valid('query');
+    const after = decodeCursor(cursor);
     const [project] = await c.var.tx.select({ id: projects.id }).from(projects).where(eq(projects.id, projectId));
     if (!project) throw new ApiError('not_found', 'No project with this id.');
     // Each workflow with its current version's steps, in one query.
@@ -29,10 +40,13 @@ export function registerListWorkflows(app: FunctionApp) {
         workflowVersions,
         and(eq(workflowVersions.orgId, workflows.orgId), eq(workflowVersions.workflowId, workflows.id), eq(workflowVersions.version, workflows.currentVersion)),
       )
-      .where(eq(workflows.projectId, projectId))
-      .orderBy(desc(workflows.createdAt))
-      .limit(500);
-    return c.json({ data: rows.map((r) => toWorkflow(r.workflow, r.steps)) }, 200);
+      .where(and(eq(workflows.projectId, projectId), status ? eq(workflows.status, status) : undefined, beforeCursor(workflows.createdAt, workflows.id, after)))
+      .orderBy(desc(workflows.createdAt), desc(workflows.id))
+      .limit(limit + 1);
+    const result = page(
+      rows.map((r) => ({ ...r, createdAt: r.workflow.createdAt, id: r.workflow.id })),
+      limit,
+    );
+    return c.json({ data: result.data.map((r) => toWorkflow(r.workflow, r.steps)), nextCursor: result.nextCursor }, 200);
   });
 }
-

@@ -32,6 +32,24 @@ describe('support transcripts', () => {
     expect((await acme.owner.request('GET', `/v1/support-transcripts/${id}`)).status).toBe(404);
   });
 
+  it('refuse a sentAt whose instant falls outside the years 0001-9999 (it would read back as no RFC 3339 time), and store nothing', async () => {
+    for (const sentAt of ['9999-12-31T23:59:59-14:00', '9999-12-31T23:59:59.9999999Z', '0001-01-01T00:00:00+01:00']) {
+      const response = await acme.owner.request('POST', '/v1/support-transcripts', { messages: [{ role: 'visitor', content: 'when?', sentAt }] });
+      expect(response.status, `${sentAt}: ${response.text}`).toBe(400);
+      expect(response.body.errors.map((e: { path: string }) => e.path)).toEqual(['json.messages.0.sentAt']);
+    }
+    // The edges themselves are fine, and read back as sent.
+    const edges = await acme.owner.request('POST', '/v1/support-transcripts', {
+      messages: [
+        { role: 'visitor', content: 'first', sentAt: '0001-01-01T00:00:00Z' },
+        { role: 'agent', content: 'last', sentAt: '9999-12-31T23:59:59.998Z' },
+      ],
+    });
+    expect(edges.status).toBe(201);
+    expect(edges.body.messages.map((m: { sentAt: string }) => m.sentAt)).toEqual(['0001-01-01T00:00:00Z', '9999-12-31T23:59:59.998Z']);
+    expect((await acme.owner.request('DELETE', `/v1/support-transcripts/${edges.body.id}`)).status).toBe(204);
+  });
+
   it('refuse bad input with 400 and store nothing', async () => {
     for (const body of [
       { messages: [] },

@@ -4,6 +4,7 @@ import { registerCreateWorkflow } from './routes/create-workflow.ts';
 import { registerGetRun } from './routes/get-run.ts';
 import { registerGetWorkflow } from './routes/get-workflow.ts';
 import { registerGetWorkflowVersion } from './routes/get-workflow-version.ts';
+import { registerListRuns } from './routes/list-runs.ts';
 import { registerListWorkflows } from './routes/list-workflows.ts';
 import { registerStartRun } from './routes/start-run.ts';
 import { registerUpdateWorkflow } from './routes/update-workflow.ts';
@@ -15,6 +16,7 @@ registerGetWorkflow(app);
 registerUpdateWorkflow(app);
 registerGetWorkflowVersion(app);
 registerStartRun(app);
+registerListRuns(app);
 registerGetRun(app);
 registerDecisionRoutes(app);
 

@@ -22,6 +22,7 @@ describeTenantRouteSecurity({
     'PATCH /v1/workflows/{id}': { body: { name: 'renamed by someone else' }, apiKey: false },
     'GET /v1/workflows/{id}/versions/{version}': {},
     'POST /v1/workflows/{id}/runs': {},
+    'GET /v1/workflows/{id}/runs': {},
     'GET /v1/workflows/{id}/runs/{runId}': {},
     'POST /v1/workflows/{id}/runs/{runId}/complete': { body: { step: 0, rationale: 'not mine to decide' } },
     'POST /v1/workflows/{id}/runs/{runId}/reject': { body: { step: 0, rationale: 'not mine to decide' } },

@@ -280,6 +280,28 @@ describe('workflows', () => {
     }
   });
 
+  it('list a workflow’s runs newest first, a page at a time, filtered by status, each with its version’s steps', async () => {
+    const { id, runId: first, decide } = await activeWithRun([{ name: 'Look', kind: 'review', requiredRole: 'member' }]);
+    expect((await decide(acme.owner, 0)).status).toBe(200);
+    const runs = [first];
+    for (let i = 0; i < 2; i++) runs.push((await acme.owner.request('POST', `/v1/workflows/${id}/runs`)).body.id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let pages = 0; pages < 5; pages++) {
+      const page = await acme.owner.request('GET', `/v1/workflows/${id}/runs?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.status).toBe(200);
+      expect(page.body.data.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.data.map((r: { id: string }) => r.id));
+      cursor = page.body.nextCursor;
+      if (!cursor) break;
+    }
+    expect(seen).toEqual([...runs].reverse());
+    const completed = await acme.owner.request('GET', `/v1/workflows/${id}/runs?status=completed`);
+    expect(completed.body).toMatchObject({ data: [{ id: first, status: 'completed', version: 1, steps: [{ name: 'Look' }] }], nextCursor: null });
+    expect((await acme.owner.request('GET', `/v1/workflows/${crypto.randomUUID()}/runs`)).status).toBe(404);
+    expect((await acme.owner.request('GET', `/v1/workflows/${id}/runs?status=gone`)).status).toBe(400);
+  });
+
   it('refuse bad definitions with 400', async () => {
     for (const body of [{ name: 'x', steps: [] }, { name: 'x', steps: [{ name: 'a', kind: 'vote' }] }, { name: '', steps }]) {
       expect((await acme.owner.request('POST', `/v1/projects/${projectId}/workflows`, body)).status).toBe(400);

@@ -84,8 +84,17 @@ describe('projects', () => {
     expect((await globex.owner.request('DELETE', `/v1/projects/${project}`)).status).toBe(404);
 
     expect((await acme.owner.request('DELETE', `/v1/projects/${project}`)).status).toBe(204);
-    const events = (await call(acme, 'GET', `/v1/decision-events?projectId=${project}`)).body.data;
-    expect(events ?? []).toEqual([]);
+    const events = await call(acme, 'GET', `/v1/decision-events?projectId=${project}`);
+    expect([events.status, events.body.data]).toEqual([200, []]);
+    // Nothing that belonged to it is left, read past the API (as the schema owner, inside the organization).
+    const [left] = await env.db.admin.withTenant(acme.orgId, (tx) =>
+      tx.execute<Record<string, number>>(sql`
+        select (select count(*)::int from workflows where project_id = ${project}) as workflows,
+               (select count(*)::int from workflow_runs where workflow_id = ${workflow.body.id}) as "workflowRuns",
+               (select count(*)::int from decision_events where project_id = ${project}) as "decisionEvents",
+               (select count(*)::int from webhook_endpoints where project_id = ${project}) as "webhookEndpoints"`),
+    );
+    expect(left).toEqual({ workflows: 0, workflowRuns: 0, decisionEvents: 0, webhookEndpoints: 0 });
     const [row] = (await call(acme, 'GET', `/v1/audit-log?action=project.delete&targetId=${project}`)).body.data;
     expect(row.data.cascaded).toEqual({ workflows: 1, workflowRuns: 1, decisionEvents: 2, webhookEndpoints: 1 });
   });

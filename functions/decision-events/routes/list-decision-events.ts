@@ -7,9 +7,9 @@ import { beforeCursor, decodeCursor, page, pageQuerySchema } from '../../../midd
 import { decisionEventSchema, toDecisionEvent } from '../schemas.ts';
 
 export const listQuery = pageQuerySchema.extend({
-  projectId: z.uuid().optional(),
-  kind: z.enum(decisionKinds).optional(),
-  status: z.enum(decisionStatuses).optional(),
+  projectId: z.uuid().optional().openapi({ example: '0b6f2a57-6f0a-4c43-9c1e-0e1b6f5b3f2d' }),
+  kind: z.enum(decisionKinds).optional().openapi({ example: 'decision' }),
+  status: z.enum(decisionStatuses).optional().openapi({ example: 'active' }),
 });
 
 export const route = createRoute({

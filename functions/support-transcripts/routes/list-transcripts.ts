@@ -11,7 +11,7 @@ export const route = createRoute({
   path: '/v1/support-transcripts',
   tags: ['support-transcripts'],
   summary: 'List support transcripts, newest first',
-  request: { query: pageQuerySchema.extend({ channel: z.enum(transcriptChannels).optional() }) },
+  request: { query: pageQuerySchema.extend({ channel: z.enum(transcriptChannels).optional().openapi({ example: 'widget' }) }) },
   responses: {
     200: jsonResponse(z.object({ data: z.array(transcriptSummarySchema), nextCursor: z.string().nullable() }).openapi('SupportTranscriptPage'), 'A page.'),
     ...commonErrors,

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, type TestTenant } from '../../../test/tenants.ts';
 import { useTestServer } from '../../../test/use-server.ts';
+import fn from '../index.ts';
 
 const env = useTestServer();
 let acme: TestTenant;
@@ -64,5 +65,17 @@ describe('support transcripts', () => {
       expect((await acme.owner.request('POST', '/v1/support-transcripts', body)).status, JSON.stringify(body).slice(0, 60)).toBe(400);
     }
     expect((await acme.owner.request('GET', '/v1/support-transcripts')).body.data).toEqual([]);
+  });
+
+  it('documents every parameter with an example (the cursor, opaque, says where it comes from instead)', () => {
+    const document = fn.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'test', version: 'test' } }) as unknown as {
+      paths: Record<string, Record<string, { parameters?: { name: string; in: string; example?: unknown; schema?: { example?: unknown } }[] }>>;
+    };
+    const missing = Object.entries(document.paths).flatMap(([path, item]) =>
+      Object.entries(item).flatMap(([method, operation]) =>
+        (operation.parameters ?? []).filter((p) => p.name !== 'cursor' && p.example === undefined && p.schema?.example === undefined).map((p) => `${method} ${path} ${p.in} ${p.name}`),
+      ),
+    );
+    expect(missing).toEqual([]);
   });
 });

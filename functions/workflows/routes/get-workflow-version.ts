@@ -11,7 +11,7 @@ export const route = createRoute({
   summary: 'Read an earlier (or the current) version of a workflow',
   request: {
     params: z.object({
-      id: z.uuid().openapi({ param: { name: 'id', in: 'path' } }),
+      id: z.uuid().openapi({ param: { name: 'id', in: 'path' }, example: '0b6f2a57-6f0a-4c43-9c1e-0e1b6f5b3f2d' }),
       version: z.coerce.number().int().min(1).max(1_000_000).openapi({ param: { name: 'version', in: 'path' }, example: 1 }),
     }),
   },

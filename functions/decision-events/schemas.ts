@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
-import { decisionKinds, decisionStatuses } from '../../db/schema/decisions.ts';
+import { toDecisionEvent as recordedEvent } from '../../db/decisions.ts';
+import { decisionKinds, decisionStatuses, type decisionEvents } from '../../db/schema/decisions.ts';
 
 export const decisionEventSchema = z
   .object({
@@ -13,6 +14,8 @@ export const decisionEventSchema = z
     metadata: z.record(z.string(), z.unknown()),
     status: z.enum(decisionStatuses),
     supersedes: z.uuid().nullable(),
+    workflowRunId: z.uuid().nullable().openapi({ description: 'The workflow run whose step this event decided; null for an event recorded directly.' }),
+    workflowStep: z.number().int().nullable().openapi({ description: 'The index of the step it decided in that run.', example: 0 }),
     createdAt: z.string(),
   })
   .openapi('DecisionEvent');
@@ -21,4 +24,7 @@ export const decisionEventIdParams = z.object({
   id: z.uuid().openapi({ param: { name: 'id', in: 'path' }, example: '0b6f2a57-6f0a-4c43-9c1e-0e1b6f5b3f2d' }),
 });
 
-export { toDecisionEvent } from '../../db/decisions.ts';
+/** A decision event as the API shows it: as its audit rows record it, and the run and step it decided. */
+export function toDecisionEvent(row: typeof decisionEvents.$inferSelect) {
+  return { ...recordedEvent(row), workflowRunId: row.workflowRunId, workflowStep: row.workflowStep };
+}

@@ -303,6 +303,28 @@ describe('workflows', () => {
     expect((await acme.owner.request('GET', `/v1/workflows/${id}/runs?status=gone`)).status).toBe(400);
   });
 
+  it('link each step’s decision event to its run and step, readable on the event and as a filter of the list', async () => {
+    const { runId, decide } = await activeWithRun([
+      { name: 'Look', kind: 'review', requiredRole: 'member' },
+      { name: 'Sign', kind: 'approval', requiredRole: 'owner' },
+    ]);
+    expect((await decide(acme.owner, 0)).status).toBe(200);
+    expect((await decide(acme.owner, 1, 'reject')).status).toBe(200);
+    const list = await acme.owner.request('GET', `/v1/decision-events?workflowRunId=${runId}`);
+    expect(list.status).toBe(200);
+    expect(list.body.data).toMatchObject([
+      { title: 'Sign: rejected', workflowRunId: runId, workflowStep: 1 },
+      { title: 'Look: completed', workflowRunId: runId, workflowStep: 0 },
+    ]);
+    const one = await acme.owner.request('GET', `/v1/decision-events/${list.body.data[1].id}`);
+    expect(one.body).toMatchObject({ workflowRunId: runId, workflowStep: 0 });
+    // An event recorded directly belongs to no run.
+    const direct = await acme.owner.request('POST', '/v1/decision-events', { projectId, kind: 'learning', title: 'No run' });
+    expect(direct.body).toMatchObject({ workflowRunId: null, workflowStep: null });
+    expect((await acme.owner.request('GET', `/v1/decision-events/${direct.body.id}`)).body).toMatchObject({ workflowRunId: null, workflowStep: null });
+    expect((await acme.owner.request('GET', `/v1/decision-events?workflowRunId=${crypto.randomUUID()}`)).body.data).toEqual([]);
+  });
+
   it('refuse bad definitions with 400', async () => {
     for (const body of [{ name: 'x', steps: [] }, { name: 'x', steps: [{ name: 'a', kind: 'vote' }] }, { name: '', steps }]) {
       expect((await acme.owner.request('POST', `/v1/projects/${projectId}/workflows`, body)).status).toBe(400);

@@ -61,6 +61,7 @@ export function registerCreateDecisionEvent(app: FunctionApp) {
     const { actor } = auditContext(c);
     const { event, audit: entry } = await insertDecisionEvent(tx, { ...input, orgId: c.var.org.id, actor });
     await audit(c, entry);
-    return c.json(event, 201);
+    // Recorded here, not by a workflow step: it belongs to no run.
+    return c.json({ ...event, workflowRunId: null, workflowStep: null }, 201);
   });
 }

@@ -10,6 +10,7 @@ export const listQuery = pageQuerySchema.extend({
   projectId: z.uuid().optional().openapi({ example: '0b6f2a57-6f0a-4c43-9c1e-0e1b6f5b3f2d' }),
   kind: z.enum(decisionKinds).optional().openapi({ example: 'decision' }),
   status: z.enum(decisionStatuses).optional().openapi({ example: 'active' }),
+  workflowRunId: z.uuid().optional().openapi({ description: 'Only the decisions of this workflow run’s steps.', example: '0b6f2a57-6f0a-4c43-9c1e-0e1b6f5b3f2d' }),
 });
 
 export const route = createRoute({
@@ -26,7 +27,7 @@ export const route = createRoute({
 
 export function registerListDecisionEvents(app: FunctionApp) {
   app.openapi(route, async (c) => {
-    const { limit, cursor, projectId, kind, status } = c.req.valid('query');
+    const { limit, cursor, projectId, kind, status, workflowRunId } = c.req.valid('query');
     const after = decodeCursor(cursor);
     const rows = await c.var.tx
       .select()
@@ -36,6 +37,7 @@ export function registerListDecisionEvents(app: FunctionApp) {
           projectId ? eq(decisionEvents.projectId, projectId) : undefined,
           kind ? eq(decisionEvents.kind, kind) : undefined,
           status ? eq(decisionEvents.status, status) : undefined,
+          workflowRunId ? eq(decisionEvents.workflowRunId, workflowRunId) : undefined,
           beforeCursor(decisionEvents.createdAt, decisionEvents.id, after),
         ),
       )

@@ -1,13 +1,13 @@
 import { betterAuth } from 'better-auth';
 import { drizzleAdapter } from 'better-auth/adapters/drizzle';
-import { APIError, createAuthMiddleware } from 'better-auth/api';
+import { APIError, createAuthMiddleware, getSessionFromCtx } from 'better-auth/api';
 import { organization } from 'better-auth/plugins';
 import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
 import { MEMBER_ROLES, effectiveRole, hasRoleAtLeast, isMemberRole } from '../db/member-roles.ts';
 import { MAX_NAME_LENGTH, MAX_SLUG_LENGTH } from '../db/operators.ts';
 import { accounts, invitations, members, sessions, users, verifications } from '../db/schema/auth.ts';
 import { organizations } from '../db/schema/organizations.ts';
-import type { Db, Tx } from '../db/tenant.ts';
+import { isUuid, type Db, type Tx } from '../db/tenant.ts';
 import { identityTransactions } from './transactions.ts';
 
 export interface AuthOptions {
@@ -170,6 +170,10 @@ export function createAuth(options: AuthOptions) {
       ipAddress: { ipAddressHeaders: [options.clientIpHeader] },
     },
     hooks: {
+      before: createAuthMiddleware(async (ctx) => {
+        const field = MEMBER_NAMED_BY[ctx.path];
+        if (field) await refuseAnotherOrganizationsMember(db, ctx, field);
+      }),
       after: createAuthMiddleware(async (ctx) => {
         const describe = GOVERNED[ctx.path];
         const returned = ctx.context.returned;
@@ -269,6 +273,31 @@ function organizationFields<T extends { name?: string; slug?: string }>(organiza
     throw new APIError('BAD_REQUEST', { message: `An organization's name has 1 to ${MAX_NAME_LENGTH} characters, not counting spaces around it.` });
   }
   return { data: { ...organization, name } };
+}
+
+/** Endpoints that name a member by id, and the body field they name it in. */
+const MEMBER_NAMED_BY: Record<string, string> = {
+  '/organization/remove-member': 'memberIdOrEmail',
+  '/organization/update-member-role': 'memberId',
+};
+
+/**
+ * Better Auth looks a member up by id in every organization and only later
+ * compares the organization, answering differently on the way (an owner
+ * elsewhere: "only owner"; any member elsewhere: "not allowed"), so anyone
+ * holding a member id could learn that it exists in some organization, and
+ * its role. Here a member of another organization gets the answer an unknown
+ * id gets, before Better Auth looks.
+ */
+async function refuseAnotherOrganizationsMember(db: Db, ctx: Parameters<Parameters<typeof createAuthMiddleware>[0]>[0], field: string) {
+  const body = (ctx.body ?? {}) as Record<string, unknown>;
+  const id = body[field];
+  if (typeof id !== 'string' || !isUuid(id)) return;
+  const [named] = await db.select({ orgId: members.organizationId }).from(members).where(eq(members.id, id));
+  if (!named) return;
+  // As Better Auth picks it: the body's organization, else the session's active one.
+  const acting = (typeof body.organizationId === 'string' && body.organizationId) || (await getSessionFromCtx(ctx))?.session.activeOrganizationId;
+  if (named.orgId !== acting) throw APIError.from('BAD_REQUEST', { code: 'MEMBER_NOT_FOUND', message: 'Member not found' });
 }
 
 function refuseRoleList(role: string) {

@@ -105,9 +105,11 @@ describe('kommit-audit verify', () => {
       expect(run.stderr.split('\n')[0]).toBe(first);
       expect(run.stderr.split('\n')[1]).toMatch(/^usage: kommit-audit verify /);
     }
-    const help = await kommitAudit(['--help']);
-    expect(help).toMatchObject({ code: 0, stdout: '' });
-    expect(help.stderr).toMatch(/^usage: kommit-audit verify /);
+    for (const flag of ['--help', '-h']) {
+      const help = await kommitAudit([flag]);
+      expect(help).toMatchObject({ code: 0, stderr: '' });
+      expect(help.stdout).toMatch(/^usage: kommit-audit verify /);
+    }
   });
 
   it('says a mistyped checkpoint or key file does not exist (exit 2), instead of checking the path as a note', async () => {

@@ -195,7 +195,7 @@ export async function main(argv: string[]): Promise<number> {
 async function run(argv: string[]) {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { checkpoint: { type: 'string' }, 'public-key': { type: 'string' }, help: { type: 'boolean' } } });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { checkpoint: { type: 'string' }, 'public-key': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   } catch (error) {
     process.stderr.write(`error: ${(error as Error).message.split(/\.\s/)[0]!.replace(/\.$/, '')}\n${USAGE}\n`);
     return EXIT.noVerdict;
@@ -220,7 +220,8 @@ async function run(argv: string[]) {
     return exitOf(verdict.verdict);
   }
   if (parsed.values.help) {
-    process.stderr.write(`${USAGE}\n`);
+    // Asked for, so it is the output (as every operator CLI does, db/cli/run.ts).
+    process.stdout.write(`${USAGE}\n`);
     return EXIT.verified;
   }
   let mistake: string | undefined;

@@ -99,6 +99,7 @@ describe('kommit-audit verify', () => {
       [[], 'error: no command'],
       [['verify'], 'error: verify needs a file'],
       [['verify', 'x.jsonl', '--chekpoint', 'c'], "error: Unknown option '--chekpoint'"],
+      [['verify', 'x.jsonl', '--checkpoint', 'c', '--public-key', 'a', '--public-key', 'b'], 'error: verify takes one --public-key: the key that signed the checkpoint'],
     ] as const) {
       const run = await kommitAudit([...args]);
       expect(run, args.join(' ')).toMatchObject({ code: 2, stdout: '' });
@@ -279,6 +280,10 @@ describe('kommit-audit verify-pack', () => {
     expect(run).toMatchObject({ code: 1, stderr: '' });
     expect(run.stdout).toContain(`${PACK_PATHS.publicKey}: not the key given to verify the pack with`);
     expect(run.stdout).toContain(`${PACK_PATHS.checkpoint(3)}: the checkpoint is signed with another key (${verifierKey(forger).split('+').slice(0, 2).join('+')}), not with ${publicKey.split('+').slice(0, 2).join('+')}`);
+    // The forger's key given as an earlier one: it may vouch for earlier checkpoints, never for the last row.
+    const asEarlier = await kommitAudit(['verify-pack', forged, '--public-key', publicKey, '--public-key', verifierKey(forger)]);
+    expect(asEarlier).toMatchObject({ code: 1, stderr: '' });
+    expect(asEarlier.stdout).toContain(`${PACK_PATHS.checkpoint(3)}: the checkpoint is signed with another key`);
     // The real key copied in, but no checkpoint signed with it.
     const noCheckpoint = await kommitAudit(['verify-pack', await file('unsigned.zip', signedPack(signer, { signed: false })), '--public-key', publicKey]);
     expect(noCheckpoint).toMatchObject({ code: 1, stderr: '' });

@@ -1,13 +1,14 @@
 import { betterAuth } from 'better-auth';
 import { drizzleAdapter } from 'better-auth/adapters/drizzle';
-import { APIError, createAuthMiddleware } from 'better-auth/api';
+import { APIError, createAuthMiddleware, getSessionFromCtx } from 'better-auth/api';
 import { organization } from 'better-auth/plugins';
 import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
 import { MEMBER_ROLES, effectiveRole, hasRoleAtLeast, isMemberRole } from '../db/member-roles.ts';
 import { MAX_NAME_LENGTH, MAX_SLUG_LENGTH } from '../db/operators.ts';
 import { accounts, invitations, members, sessions, users, verifications } from '../db/schema/auth.ts';
 import { organizations } from '../db/schema/organizations.ts';
-import type { Db } from '../db/tenant.ts';
+import { isUuid, type Db, type Tx } from '../db/tenant.ts';
+import { identityTransactions } from './transactions.ts';
 
 export interface AuthOptions {
   /** Drizzle over the auth role's pool (kommit_auth), never kommit_app's. */
@@ -18,8 +19,12 @@ export interface AuthOptions {
   production: boolean;
   /** Header the platform fills with the client address it determined (middleware/addresses.ts). */
   clientIpHeader: string;
-  /** Records a governed action Better Auth carried out (membership, roles, switching) in the organization's audit chain. */
-  onGovernedAction?: (event: GovernedAction) => Promise<void>;
+  /**
+   * Records a governed action Better Auth carried out (membership, roles,
+   * switching) in the organization's audit chain, in `tx`: the transaction
+   * that also holds the change.
+   */
+  onGovernedAction?: (event: GovernedAction, tx: Tx) => Promise<void>;
 }
 
 export interface GovernedAction {
@@ -62,16 +67,34 @@ const GOVERNED: Record<string, (returned: Returned, body: Record<string, any>) =
 };
 
 /**
+ * Endpoints (paths below /api/auth) that each run as one transaction with
+ * the audit rows they cause: the governed ones, and deleting one's account,
+ * which removes its memberships.
+ */
+const TRANSACTIONAL_PATHS = new Set([...Object.keys(GOVERNED), '/delete-user']);
+const BASE_PATH = '/api/auth';
+
+/**
  * Better Auth: identity (users, sessions, accounts) and organizations, members
  * and invitations through its organization plugin. What it decides about the
  * session is a claim; every request re-checks membership live (middleware/).
  */
 export function createAuth(options: AuthOptions) {
-  const { db } = options;
-  return betterAuth({
+  const transactions = identityTransactions(options.db);
+  // Everything below, Better Auth and our hooks alike, goes through this one.
+  const { db } = transactions;
+  const governed = async (event: GovernedAction) => {
+    if (!options.onGovernedAction) return;
+    const tx = transactions.current();
+    // Every transactional path runs in one (see withTransactions below); a
+    // change found outside would have committed without its audit row.
+    if (!tx) throw new Error(`${event.action} was carried out outside a transaction: its audit row cannot commit with it`);
+    await options.onGovernedAction(event, tx);
+  };
+  const auth = betterAuth({
     appName: 'Kommit',
     baseURL: options.baseURL,
-    basePath: '/api/auth',
+    basePath: BASE_PATH,
     secret: options.secret,
     telemetry: { enabled: false },
     database: drizzleAdapter(db, {
@@ -107,21 +130,18 @@ export function createAuth(options: AuthOptions) {
               message: `You are the only owner of ${sole.join(', ')}: transfer ownership or delete the organization first.`,
             });
           }
-          // The memberships go first, in a transaction of their own, before
-          // Better Auth deletes the sessions, the password and then the user
-          // (each committed on its own): the database's owner check
-          // (members_keep_an_owner) refuses here, while the account is still
-          // whole, if another owner stepped down since the check above. One
-          // organization at a time in id order, as that check locks them, so
-          // two such deletions wait for each other instead of deadlocking.
-          const gone = await db.transaction(async (tx) => {
-            const mine = await tx.select({ id: members.id }).from(members).where(eq(members.userId, user.id)).orderBy(asc(members.organizationId));
-            const removed: (typeof members.$inferSelect)[] = [];
-            for (const { id } of mine) removed.push(...(await tx.delete(members).where(eq(members.id, id)).returning()));
-            return removed;
-          });
+          // The whole deletion is one transaction (TRANSACTIONAL_PATHS): the
+          // memberships, their audit rows, then Better Auth's removal of the
+          // sessions, the password and the user. The database's owner check
+          // (members_keep_an_owner) refuses it all if another owner stepped
+          // down since the check above. One organization at a time in id
+          // order, as that check and the audit chains lock them, so two such
+          // deletions wait for each other instead of deadlocking.
+          const mine = await db.select({ id: members.id }).from(members).where(eq(members.userId, user.id)).orderBy(asc(members.organizationId));
+          const gone: (typeof members.$inferSelect)[] = [];
+          for (const { id } of mine) gone.push(...(await db.delete(members).where(eq(members.id, id)).returning()));
           for (const m of gone) {
-            await options.onGovernedAction?.({
+            await governed({
               orgId: m.organizationId,
               actorUserId: user.id,
               action: 'member.remove',
@@ -150,15 +170,19 @@ export function createAuth(options: AuthOptions) {
       ipAddress: { ipAddressHeaders: [options.clientIpHeader] },
     },
     hooks: {
+      before: createAuthMiddleware(async (ctx) => {
+        const field = MEMBER_NAMED_BY[ctx.path];
+        if (field) await refuseAnotherOrganizationsMember(db, ctx, field);
+      }),
       after: createAuthMiddleware(async (ctx) => {
         const describe = GOVERNED[ctx.path];
         const returned = ctx.context.returned;
-        if (!describe || !options.onGovernedAction || returned instanceof Error) return;
+        if (!describe || returned instanceof Error) return;
         const event = describe(returned as Returned, (ctx.body ?? {}) as Record<string, any>);
         if (!event) return;
         const actor = ctx.context.session?.user.id ?? null;
         const ip = ctx.headers?.get(options.clientIpHeader) ?? null;
-        await options.onGovernedAction({ ...event, actorUserId: actor, ip });
+        await governed({ ...event, actorUserId: actor, ip });
       }),
     },
     // An error that is not Better Auth's own (Postgres refusing a value, the
@@ -184,7 +208,7 @@ export function createAuth(options: AuthOptions) {
           beforeCreateInvitation: async ({ invitation }) => {
             refuseRoleList(invitation.role);
             for (const retired of await retireExpiredInvitations(db, invitation)) {
-              await options.onGovernedAction?.({
+              await governed({
                 orgId: retired.organizationId,
                 actorUserId: invitation.inviterId,
                 action: 'invitation.cancel',
@@ -204,9 +228,35 @@ export function createAuth(options: AuthOptions) {
       }),
     ],
   });
+  return withTransactions(auth, transactions.together);
 }
 
 export type Auth = ReturnType<typeof createAuth>;
+
+/**
+ * Better Auth whose transactional endpoints each run in `together`, however
+ * they are reached: through the handler (an error response rolls back) or
+ * as `auth.api.<endpoint>` from our own pages (an error thrown rolls back).
+ */
+function withTransactions<A extends { handler: (request: Request) => Promise<Response>; api: Record<string, unknown> }>(
+  auth: A,
+  together: ReturnType<typeof identityTransactions>['together'],
+): A {
+  const api = Object.fromEntries(
+    Object.entries(auth.api).map(([name, endpoint]) => {
+      const path = (endpoint as { path?: string }).path;
+      if (typeof endpoint !== 'function' || !path || !TRANSACTIONAL_PATHS.has(path)) return [name, endpoint];
+      const call = endpoint as (...args: unknown[]) => Promise<unknown>;
+      return [name, Object.assign((...args: unknown[]) => together(() => call(...args)), endpoint)];
+    }),
+  );
+  const handler = (request: Request) => {
+    const path = new URL(request.url).pathname.slice(BASE_PATH.length);
+    if (!TRANSACTIONAL_PATHS.has(path)) return auth.handler(request);
+    return together(() => auth.handler(request), (response) => response.status >= 400);
+  };
+  return { ...auth, api, handler };
+}
 
 /**
  * An organization's name and slug as every other path takes them (the
@@ -223,6 +273,31 @@ function organizationFields<T extends { name?: string; slug?: string }>(organiza
     throw new APIError('BAD_REQUEST', { message: `An organization's name has 1 to ${MAX_NAME_LENGTH} characters, not counting spaces around it.` });
   }
   return { data: { ...organization, name } };
+}
+
+/** Endpoints that name a member by id, and the body field they name it in. */
+const MEMBER_NAMED_BY: Record<string, string> = {
+  '/organization/remove-member': 'memberIdOrEmail',
+  '/organization/update-member-role': 'memberId',
+};
+
+/**
+ * Better Auth looks a member up by id in every organization and only later
+ * compares the organization, answering differently on the way (an owner
+ * elsewhere: "only owner"; any member elsewhere: "not allowed"), so anyone
+ * holding a member id could learn that it exists in some organization, and
+ * its role. Here a member of another organization gets the answer an unknown
+ * id gets, before Better Auth looks.
+ */
+async function refuseAnotherOrganizationsMember(db: Db, ctx: Parameters<Parameters<typeof createAuthMiddleware>[0]>[0], field: string) {
+  const body = (ctx.body ?? {}) as Record<string, unknown>;
+  const id = body[field];
+  if (typeof id !== 'string' || !isUuid(id)) return;
+  const [named] = await db.select({ orgId: members.organizationId }).from(members).where(eq(members.id, id));
+  if (!named) return;
+  // As Better Auth picks it: the body's organization, else the session's active one.
+  const acting = (typeof body.organizationId === 'string' && body.organizationId) || (await getSessionFromCtx(ctx))?.session.activeOrganizationId;
+  if (named.orgId !== acting) throw APIError.from('BAD_REQUEST', { code: 'MEMBER_NOT_FOUND', message: 'Member not found' });
 }
 
 function refuseRoleList(role: string) {
@@ -258,10 +333,17 @@ async function retireExpiredInvitations(db: Db, invitation: { organizationId: st
  * after inviting a second address of their own could still let that address
  * in, as admin. Also refused: accepting into an organization one already
  * belongs to (the membership's unique constraint would fail it later).
+ * The inviter's membership is share-locked until the acceptance commits (it
+ * is one transaction, TRANSACTIONAL_PATHS), so they cannot be removed or
+ * demoted between this check and the new member's row.
  */
 async function refuseStaleInvitation(db: Db, invitation: { organizationId: string; inviterId: string; role: string }, userId: string) {
   const [inviter, already] = await Promise.all([
-    db.select({ role: members.role }).from(members).where(and(eq(members.organizationId, invitation.organizationId), eq(members.userId, invitation.inviterId))),
+    db
+      .select({ role: members.role })
+      .from(members)
+      .where(and(eq(members.organizationId, invitation.organizationId), eq(members.userId, invitation.inviterId)))
+      .for('share'),
     db.select({ id: members.id }).from(members).where(and(eq(members.organizationId, invitation.organizationId), eq(members.userId, userId))),
   ]);
   if (already.length) throw new APIError('BAD_REQUEST', { message: 'You are already a member of this organization.' });

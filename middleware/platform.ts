@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { lazyAuth } from '../auth/lazy.ts';
 import { emitAudit } from '../db/audit/emit.ts';
@@ -51,16 +52,18 @@ export function createPlatform(input: PlatformInput): Platform {
         secret: authSecret,
         production: input.config.production,
         clientIpHeader: CLIENT_ADDRESS_HEADER,
-        // Better Auth writes through its own role; the audit row follows in the
-        // organization's chain right after (see the note in auth/README.md).
-        onGovernedAction: (event) =>
-          input.database.withTenant(event.orgId, (tx) =>
-            emitAudit(
-              tx,
-              { orgId: event.orgId, actor: { type: 'user', id: event.actorUserId }, ip: event.ip, signer: input.auditSigner },
-              { action: event.action, targetType: event.targetType, targetId: event.targetId ?? undefined, data: event.data },
-            ),
-          ).then(() => void metrics.auditAppends.inc()),
+        // In Better Auth's transaction, on its role: the change and its audit
+        // row commit together (auth/README.md). Row-level security on the
+        // audit tables keys on the organization set here, as withTenant does.
+        onGovernedAction: async (event, tx) => {
+          await tx.execute(sql`select set_config('app.current_org_id', ${event.orgId}, true)`);
+          await emitAudit(
+            tx,
+            { orgId: event.orgId, actor: { type: 'user', id: event.actorUserId }, ip: event.ip, signer: input.auditSigner },
+            { action: event.action, targetType: event.targetType, targetId: event.targetId ?? undefined, data: event.data },
+          );
+          metrics.auditAppends.inc();
+        },
       }),
     ),
     trustedProxyRanges: compileRanges(input.config.trustedProxies),

@@ -103,6 +103,33 @@ describe('every table with org_id', () => {
   });
 });
 
+describe('the auth role kommit_auth', () => {
+  it('appends to audit chains and nothing more: moves a head, adds rows and checkpoints, reads no row’s content', async () => {
+    const grants = await db.admin.sql<{ grant: string }[]>`
+      select c.relname || ' ' || g.privilege_type as grant
+      from pg_class c, aclexplode(c.relacl) g
+      where c.relname like 'audit%' and g.grantee = 'kommit_identity'::regrole
+      union all
+      select c.relname || '.' || a.attname || ' ' || g.privilege_type
+      from pg_class c join pg_attribute a on a.attrelid = c.oid, aclexplode(a.attacl) g
+      where c.relname like 'audit%' and g.grantee = 'kommit_identity'::regrole
+      order by 1`;
+    expect(grants.map((g) => g.grant)).toEqual([
+      'audit_chain_heads SELECT',
+      'audit_chain_heads UPDATE',
+      'audit_checkpoints INSERT',
+      'audit_checkpoints.org_id SELECT',
+      'audit_checkpoints.seq SELECT',
+      'audit_log INSERT',
+      'audit_log.seq SELECT',
+    ]);
+    for (const statement of ['select data from audit_log', 'update audit_log set action = action', 'delete from audit_checkpoints', 'delete from audit_chain_heads']) {
+      const error = await db.identity.sql.unsafe(statement).then(() => undefined, (e: unknown) => e);
+      expect(postgresError(error).code, statement).toBe('42501');
+    }
+  });
+});
+
 describe('the request role kommit_app', () => {
   it('owns nothing in the database', async () => {
     const owned = await db.app.sql`

@@ -99,15 +99,18 @@ describe('kommit-audit verify', () => {
       [[], 'error: no command'],
       [['verify'], 'error: verify needs a file'],
       [['verify', 'x.jsonl', '--chekpoint', 'c'], "error: Unknown option '--chekpoint'"],
+      [['verify', 'x.jsonl', '--checkpoint', 'c', '--public-key', 'a', '--public-key', 'b'], 'error: verify takes one --public-key: the key that signed the checkpoint'],
     ] as const) {
       const run = await kommitAudit([...args]);
       expect(run, args.join(' ')).toMatchObject({ code: 2, stdout: '' });
       expect(run.stderr.split('\n')[0]).toBe(first);
       expect(run.stderr.split('\n')[1]).toMatch(/^usage: kommit-audit verify /);
     }
-    const help = await kommitAudit(['--help']);
-    expect(help).toMatchObject({ code: 0, stdout: '' });
-    expect(help.stderr).toMatch(/^usage: kommit-audit verify /);
+    for (const flag of ['--help', '-h']) {
+      const help = await kommitAudit([flag]);
+      expect(help).toMatchObject({ code: 0, stderr: '' });
+      expect(help.stdout).toMatch(/^usage: kommit-audit verify /);
+    }
   });
 
   it('says a mistyped checkpoint or key file does not exist (exit 2), instead of checking the path as a note', async () => {
@@ -277,6 +280,10 @@ describe('kommit-audit verify-pack', () => {
     expect(run).toMatchObject({ code: 1, stderr: '' });
     expect(run.stdout).toContain(`${PACK_PATHS.publicKey}: not the key given to verify the pack with`);
     expect(run.stdout).toContain(`${PACK_PATHS.checkpoint(3)}: the checkpoint is signed with another key (${verifierKey(forger).split('+').slice(0, 2).join('+')}), not with ${publicKey.split('+').slice(0, 2).join('+')}`);
+    // The forger's key given as an earlier one: it may vouch for earlier checkpoints, never for the last row.
+    const asEarlier = await kommitAudit(['verify-pack', forged, '--public-key', publicKey, '--public-key', verifierKey(forger)]);
+    expect(asEarlier).toMatchObject({ code: 1, stderr: '' });
+    expect(asEarlier.stdout).toContain(`${PACK_PATHS.checkpoint(3)}: the checkpoint is signed with another key`);
     // The real key copied in, but no checkpoint signed with it.
     const noCheckpoint = await kommitAudit(['verify-pack', await file('unsigned.zip', signedPack(signer, { signed: false })), '--public-key', publicKey]);
     expect(noCheckpoint).toMatchObject({ code: 1, stderr: '' });

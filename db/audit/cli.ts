@@ -7,7 +7,7 @@ import { verifyCheckpoint, type VerifiedCheckpoint } from './checkpoint.ts';
 import { verifyPack } from './pack.ts';
 
 const USAGE = `usage: kommit-audit verify <export.jsonl> [--checkpoint <note file or note> --public-key <verifier key or file>]
-       kommit-audit verify-pack <evidence-pack.zip> --public-key <verifier key or file>
+       kommit-audit verify-pack <evidence-pack.zip> --public-key <verifier key or file> [--public-key <earlier key or file>]...
 
 verify: checks an audit export offline: every row's hash and link, and against a
 signed checkpoint you kept (GET /v1/audit-log/checkpoints), checked with your
@@ -25,7 +25,9 @@ pack, each once, and each as the manifest lists it; the audit chain inside it;
 the checkpoint at the chain's last row signed with the key given by
 --public-key (your deployment's audit key, from GET /v1/audit-log/public-key,
 never the copy inside the pack), and every other one signed with it agreeing
-with the chain (ones signed with a key since rotated are named, not failed);
+with the chain; further --public-key values are keys your deployment used
+before a rotation, and checkpoints signed with them are checked the same way
+(ones signed with a key not given are named, not failed);
 that the last row records this pack (framework, period, controls.json, README,
 its snapshots); and each snapshot against the content hash the chain recorded;
 names every file that fails. The VERIFIED line names the organization,
@@ -195,45 +197,49 @@ export async function main(argv: string[]): Promise<number> {
 async function run(argv: string[]) {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { checkpoint: { type: 'string' }, 'public-key': { type: 'string' }, help: { type: 'boolean' } } });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { checkpoint: { type: 'string' }, 'public-key': { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } } });
   } catch (error) {
     process.stderr.write(`error: ${(error as Error).message.split(/\.\s/)[0]!.replace(/\.$/, '')}\n${USAGE}\n`);
     return EXIT.noVerdict;
   }
   const [command, file] = parsed.positionals;
-  const readPublicKey = () => (parsed.values['public-key'] === undefined ? undefined : itselfOrFile('--public-key', parsed.values['public-key'], isVerifierKey));
+  const keys = parsed.values['public-key'] ?? [];
+  // Read (and each checked for the key's form) before any file, so a mistyped one fails at once.
+  const readPublicKeys = () => keys.map((key) => itselfOrFile('--public-key', key, isVerifierKey));
   if (command === 'verify-pack' && file && !parsed.values.help) {
     // The pack carries its own checkpoints; a kept one given here would go unread, and silently.
     if (parsed.values.checkpoint !== undefined) {
       process.stderr.write(`--checkpoint is for verify; verify-pack checks the checkpoints inside the pack under --public-key\n${USAGE}\n`);
       return EXIT.noVerdict;
     }
-    const publicKey = readPublicKey();
+    const [publicKey, ...earlierKeys] = readPublicKeys();
     let zip: Buffer;
     try {
       zip = readFileSync(file);
     } catch (error) {
       throw new InputError(`cannot read ${file}: ${readFailure(error)}`);
     }
-    const verdict = verifyPack(zip, { publicKey });
+    const verdict = verifyPack(zip, { publicKey, earlierKeys });
     process.stdout.write(`${verdict.line}\n`);
     return exitOf(verdict.verdict);
   }
   if (parsed.values.help) {
-    process.stderr.write(`${USAGE}\n`);
+    // Asked for, so it is the output (as every operator CLI does, db/cli/run.ts).
+    process.stdout.write(`${USAGE}\n`);
     return EXIT.verified;
   }
   let mistake: string | undefined;
   if (command === undefined) mistake = 'no command';
   else if (command !== 'verify' && command !== 'verify-pack') mistake = `unknown command "${command}"`;
   else if (!file) mistake = `${command} needs a file`;
-  else mistake = unpaired({ checkpoint: parsed.values.checkpoint, publicKey: parsed.values['public-key'] });
+  else if (keys.length > 1) mistake = 'verify takes one --public-key: the key that signed the checkpoint';
+  else mistake = unpaired({ checkpoint: parsed.values.checkpoint, publicKey: keys[0] });
   if (mistake || !file) {
     process.stderr.write(`error: ${mistake}\n${USAGE}\n`);
     return EXIT.noVerdict;
   }
   // Both read before the export, so a mistyped one fails before minutes of hashing.
-  const publicKey = readPublicKey();
+  const [publicKey] = readPublicKeys();
   const checkpoint = parsed.values.checkpoint === undefined ? undefined : itselfOrFile('--checkpoint', parsed.values.checkpoint, isNote) + '\n';
   let stats;
   try {

@@ -173,6 +173,20 @@ export interface PackVerdict {
   line: string;
 }
 
+/** The checkpoint under the first of `keys` that signed it; SignedWithAnotherKey when none did. */
+function verifyWithAny(note: string, keys: string[]) {
+  let unsigned: SignedWithAnotherKey | undefined;
+  for (const key of keys) {
+    try {
+      return verifyCheckpoint(note, key);
+    } catch (error) {
+      if (!(error instanceof SignedWithAnotherKey)) throw error;
+      unsigned ??= error;
+    }
+  }
+  throw unsigned!;
+}
+
 /**
  * Checks every hash and signature in a pack, offline, and reports every file
  * that fails; but a chain that does not verify is reported by its first
@@ -180,12 +194,13 @@ export interface PackVerdict {
  * `publicKey` is the platform's verifier key, obtained out of band: the
  * checkpoint at the chain's last row must be signed with it, and so covers the
  * whole chain; checkpoints signed with it elsewhere must agree with the chain,
- * and ones signed with another key (before a rotation) are named in the
- * verdict. Without it the pack can at best be internally consistent. The
+ * and ones signed with another key (before a rotation) are checked the same
+ * way under `earlierKeys` when one of those signed them, otherwise named in
+ * the verdict. Without it the pack can at best be internally consistent. The
  * verdict names the organization, framework and period, so a genuine pack of
  * another customer or period does not pass for the one expected.
  */
-export function verifyPack(zip: Uint8Array, options: { publicKey?: string } = {}): PackVerdict {
+export function verifyPack(zip: Uint8Array, options: { publicKey?: string; earlierKeys?: string[] } = {}): PackVerdict {
   const problems: string[] = [];
   const pinned = options.publicKey?.trim();
   const done = (summary: string): PackVerdict => {
@@ -314,9 +329,10 @@ export function verifyPack(zip: Uint8Array, options: { publicKey?: string } = {}
 
   // 3. The checkpoint at the chain's last row (the pack's own) is signed with
   // the key and says what the chain says: it alone covers every row. Any other
-  // checkpoint signed with the key must agree with the chain too; one signed
-  // with another key (the deployment's before it rotated) is named, not
-  // failed: the one at the last row vouches for the rows it covers as well.
+  // checkpoint signed with the key, or with a key given as an earlier one (the
+  // deployment's before it rotated), must agree with the chain too; one signed
+  // with a key not given is named, not failed: the one at the last row
+  // vouches for the rows it covers as well.
   const publicKey = pinned ?? packKey;
   const lastPath = PACK_PATHS.checkpoint(last.seq);
   const checkpoints = [...seen].filter((p) => CHECKPOINT_PATH.test(p)).sort();
@@ -329,7 +345,8 @@ export function verifyPack(zip: Uint8Array, options: { publicKey?: string } = {}
     for (const path of checkpoints) {
       const named = Number(path.slice('audit/checkpoints/'.length, -'.note'.length));
       try {
-        const checkpoint = verifyCheckpoint(text(path)!, publicKey);
+        // The last row's checkpoint is signed with the current key, or it fails.
+        const checkpoint = verifyWithAny(text(path)!, path === lastPath ? [publicKey] : [publicKey, ...(options.earlierKeys ?? [])]);
         if (checkpoint.orgId !== manifest.orgId) problems.push(`${path}: signed for another organization`);
         else if (checkpoint.seq !== named) problems.push(`${path}: signs seq ${checkpoint.seq}, not the seq its name says`);
         else {
@@ -407,7 +424,7 @@ export function verifyPack(zip: Uint8Array, options: { publicKey?: string } = {}
       `period ${manifest.period.from} to ${manifest.period.to}, made ${manifest.createdAt}: ` +
       `${manifest.files.length} files match the manifest; audit chain of ${chain.rowsChecked} rows verifies, signed at its last row (seq ${last.seq})` +
       `${earlier > 0 ? ` and at ${earlier} earlier checkpoint(s)` : ''}; README.md, controls.json and ${snapshotPaths.length} snapshot(s) match the chain` +
-      `${signedElsewhere ? `; ${signedElsewhere} earlier checkpoint(s) signed with another key (${[...otherKeys].join(', ')}) not checked: the one at the last row covers those rows too` : ''}`,
+      `${signedElsewhere ? `; ${signedElsewhere} earlier checkpoint(s) signed with another key (${[...otherKeys].join(', ')}) not checked (that key was not given as an earlier one): the one at the last row covers those rows too` : ''}`,
   );
 }
 

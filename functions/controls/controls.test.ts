@@ -521,7 +521,21 @@ describe('evidence packs', () => {
         `VERIFIED: evidence pack of organization ${acme.orgId}, soc2 2017-tsc-rev2022, period ${manifest.period.from} to ${manifest.period.to}, made ${manifest.createdAt}: ` +
           `${manifest.files.length} files match the manifest; audit chain of ${seq} rows verifies, signed at its last row (seq ${seq}); ` +
           `README.md, controls.json and ${snapshotsOf(pack).length} snapshot(s) match the chain; ` +
-          `${older.length} earlier checkpoint(s) signed with another key (${oldKeyId}) not checked: the one at the last row covers those rows too`,
+          `${older.length} earlier checkpoint(s) signed with another key (${oldKeyId}) not checked (that key was not given as an earlier one): the one at the last row covers those rows too`,
+      );
+      // Given the key from before the rotation as an earlier one, those are checked too.
+      const withEarlier = verifyPack(zip, { publicKey: newKey, earlierKeys: [oldKey] });
+      expect(withEarlier.problems).toEqual([]);
+      expect(withEarlier.line).toContain(`signed at its last row (seq ${seq}) and at ${older.length} earlier checkpoint(s); README.md`);
+      expect(withEarlier.line).not.toContain('not checked');
+      // ...and must agree with the chain as any other: one filed under another seq fails, under the earlier key as well.
+      const swapped = forge(pack, { [older[0]!]: pack[older.at(-1)!]! });
+      expect(older.length).toBeGreaterThan(1);
+      const lastOlder = Number(/(\d+)\.note$/.exec(older.at(-1)!)![1]);
+      expect(verifyPack(swapped, { publicKey: newKey, earlierKeys: [oldKey] }).problems).toEqual([`${older[0]}: signs seq ${lastOlder}, not the seq its name says`]);
+      // An earlier key never signs for the last row: under the old key with the new one as earlier, the last row still fails.
+      expect(verifyPack(zip, { publicKey: oldKey, earlierKeys: [newKey] }).problems).toContain(
+        `${PACK_PATHS.checkpoint(seq)}: the checkpoint is signed with another key (${newKey.split('+').slice(0, 2).join('+')}), not with ${oldKeyId}`,
       );
       // Under the old key the last row is not signed: that fails, and says why in words.
       const underOld = verifyPack(zip, { publicKey: oldKey });

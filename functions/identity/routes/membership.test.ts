@@ -243,3 +243,32 @@ describe('identity bad input', () => {
     expect(response.text).not.toMatch(/\.ts:\d+|at .*\(/);
   });
 });
+
+describe("another organization's members", () => {
+  it('are answered as unknown ids are, by removal and role change alike, whatever the role on either side', async () => {
+    const here = await orgWithMember('admin');
+    const there = await orgWithMember('member');
+    const [theirOwner] = await env.db.admin.withTenant(there.org.id, (tx) => tx.select().from(members).where(eq(members.role, 'owner')));
+    const answer = async (agent: UserAgent, path: string, body: Record<string, unknown>) => {
+      const response = await agent.request('POST', path, body);
+      return { status: response.status, title: response.body.title, detail: response.body.detail, code: response.body.code };
+    };
+    const unknown = crypto.randomUUID();
+    for (const agent of [here.owner, here.member]) {
+      for (const theirs of [theirOwner!.id, there.memberId]) {
+        // Named with this organization's id, and through the session's active organization.
+        for (const organizationId of [{ organizationId: here.org.id }, {}]) {
+          const removal = (memberIdOrEmail: string) => answer(agent, '/api/auth/organization/remove-member', { memberIdOrEmail, ...organizationId });
+          expect(await removal(theirs)).toEqual(await removal(unknown));
+          const roleChange = (memberId: string) => answer(agent, '/api/auth/organization/update-member-role', { memberId, role: 'member', ...organizationId });
+          expect(await roleChange(theirs)).toEqual(await roleChange(unknown));
+        }
+      }
+    }
+    expect((await answer(here.owner, '/api/auth/organization/remove-member', { memberIdOrEmail: unknown })).detail).toBe('Member not found');
+    // Nothing changed over there, and this organization's own members are still reached.
+    const theirs = await env.db.admin.withTenant(there.org.id, (tx) => tx.select({ role: members.role }).from(members).where(eq(members.organizationId, there.org.id)));
+    expect(theirs.map((m) => m.role).sort()).toEqual(['member', 'owner']);
+    expect((await here.owner.request('POST', '/api/auth/organization/update-member-role', { memberId: here.memberId, role: 'member', organizationId: here.org.id })).status).toBe(200);
+  });
+});

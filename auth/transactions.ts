@@ -1,0 +1,52 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { forwarding } from '../db/forwarding.ts';
+import type { Db, Tx } from '../db/tenant.ts';
+
+/**
+ * Better Auth keeps the drizzle instance it is given at start and writes
+ * through it one statement at a time (its adapter runs without transactions).
+ * Given `db` from here instead, everything one call into it does, its hooks'
+ * statements and the audit rows they append included, can be made one
+ * transaction: inside `together`, every statement goes to that transaction
+ * (Better Auth's own nested transactions become savepoints); outside, to the
+ * pool as before.
+ */
+export interface IdentityTransactions {
+  db: Db;
+  /**
+   * Runs fn in one transaction, or in the caller's if already inside one. It
+   * commits when fn returns, unless `refused` says the result is a refusal (an
+   * error response): then it rolls back and the result is still returned.
+   */
+  together<T>(fn: () => Promise<T>, refused?: (result: T) => boolean): Promise<T>;
+  /** The transaction of the `together` this runs in, if any. */
+  current(): Tx | undefined;
+}
+
+/** Carries a refused result out of drizzle's transaction, which rolls back on a throw. */
+class Refusal {
+  constructor(readonly result: unknown) {}
+}
+
+export function identityTransactions(base: Db): IdentityTransactions {
+  const store = new AsyncLocalStorage<Tx>();
+  return {
+    db: forwarding<Db>(() => (store.getStore() as Db | undefined) ?? base, {}),
+    current: () => store.getStore(),
+    async together(fn, refused) {
+      if (store.getStore()) return fn();
+      try {
+        return await base.transaction((tx) =>
+          store.run(tx, async () => {
+            const result = await fn();
+            if (refused?.(result)) throw new Refusal(result);
+            return result;
+          }),
+        );
+      } catch (error) {
+        if (error instanceof Refusal) return error.result as Awaited<ReturnType<typeof fn>>;
+        throw error;
+      }
+    },
+  };
+}

@@ -8,24 +8,31 @@ export const MAX_DECISION_METADATA_BYTES = 16 * 1024;
 /** Deeper metadata is refused before anything serializes it: JSON.stringify (and so the insert and the audit row) throws a RangeError a few thousand levels down. */
 export const MAX_DECISION_METADATA_DEPTH = 32;
 
-/** Why metadata cannot be stored (too deep, too large), or null when it can. */
+/** Why metadata cannot be stored (too deep, a number JSON cannot hold, too large), or null when it can. */
 export function metadataRefusal(metadata: Record<string, unknown> | undefined): string | null {
   if (!metadata) return null;
-  if (nestedDeeperThan(metadata, MAX_DECISION_METADATA_DEPTH)) return `metadata is limited to ${MAX_DECISION_METADATA_DEPTH} levels of nesting.`;
+  const shape = shapeProblem(metadata, MAX_DECISION_METADATA_DEPTH);
+  if (shape === 'deep') return `metadata is limited to ${MAX_DECISION_METADATA_DEPTH} levels of nesting.`;
+  // JSON.parse reads 1e400 as Infinity, which JSON.stringify then writes as null: stored, it would silently be another value.
+  if (shape === 'infinite') return 'metadata holds a number too large to store (it would be read as infinity).';
   if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_DECISION_METADATA_BYTES) return `metadata is limited to ${MAX_DECISION_METADATA_BYTES} bytes of JSON.`;
   return null;
 }
 
-/** Whether objects and arrays nest more than `limit` levels; iterative, so depth cannot overflow the stack here either. */
-function nestedDeeperThan(value: unknown, limit: number): boolean {
+/**
+ * Whether objects and arrays nest more than `limit` levels, or a number is
+ * not finite; iterative, so depth cannot overflow the stack here either.
+ */
+function shapeProblem(value: unknown, limit: number): 'deep' | 'infinite' | null {
   const pending: [unknown, number][] = [[value, 1]];
   while (pending.length) {
     const [current, depth] = pending.pop()!;
+    if (typeof current === 'number' && !Number.isFinite(current)) return 'infinite';
     if (current === null || typeof current !== 'object') continue;
-    if (depth > limit) return true;
+    if (depth > limit) return 'deep';
     for (const child of Object.values(current)) pending.push([child, depth + 1]);
   }
-  return false;
+  return null;
 }
 
 /** Input a decision event can never be stored with, whoever sends it. */

@@ -76,10 +76,22 @@ export function fieldErrors(error: ZodError): FieldError[] {
   );
 }
 
-/** The defaultHook of every OpenAPIHono app: invalid input answers 400 with field paths. */
+/** Text longer, or a list longer, than the field takes. */
+const oversized = (issue: ZodError['issues'][number]) => issue.code === 'too_big' && (issue.origin === 'string' || issue.origin === 'array');
+
+/**
+ * The defaultHook of every OpenAPIHono app: invalid input answers 400 with
+ * field paths; input whose only fault is its size (text or lists longer than
+ * the fields take) 422, as other oversized requests do, so a client can tell
+ * "shorten it" from "fix it".
+ */
 export function validationHook(result: { success: boolean; error?: unknown; target?: string }, c: Context<AppEnv>) {
   if (!result.success) {
-    const errors = fieldErrors(result.error as ZodError).map((e) => ({ ...e, path: `${result.target}.${e.path}` }));
+    const error = result.error as ZodError;
+    const errors = fieldErrors(error).map((e) => ({ ...e, path: `${result.target}.${e.path}` }));
+    if (error.issues.length && error.issues.every(oversized)) {
+      return problemResponse(c, new ApiError('unprocessable', 'Some fields are longer than they may be.', { errors }));
+    }
     return problemResponse(c, new ApiError('invalid_request', 'Some fields are not valid.', { errors }));
   }
 }

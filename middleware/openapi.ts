@@ -22,16 +22,30 @@ export const commonErrors = {
   400: problem('The request is not valid; `errors` names the fields.'),
   401: problem('No valid credential.'),
   403: problem('Not allowed, or not over HTTPS.'),
+  422: problem('A text or list is longer than its field takes; `errors` names the fields.'),
   500: problem('Internal error; nothing was written.'),
 } as const;
 
+const FIRST_INSTANT = Date.parse('0001-01-01T00:00:00Z');
+const LAST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
+
 /**
- * A moment as RFC 3339 with an offset, one Postgres can hold: zod takes year
- * 0000, which Postgres refuses (1 BC comes right before AD 1); a streamed
- * answer would then fail after its 200 had gone out.
+ * A moment as RFC 3339 with an offset, one Postgres can hold and the API can
+ * give back: zod takes year 0000, which Postgres refuses (1 BC comes right
+ * before AD 1), and a streamed answer would then fail after its 200 had gone
+ * out; and times come back in UTC, where "9999-12-31T23:59:59-14:00" would be
+ * the year 10000, which is no RFC 3339 time. The upper bound stops a
+ * millisecond short, so Postgres's rounding to the microsecond cannot carry a
+ * time into the next year.
  */
 export const dateTimeSchema = () =>
-  z.iso.datetime({ offset: true }).refine((value) => !value.startsWith('0000'), 'there is no year 0000; years start at 0001');
+  z.iso
+    .datetime({ offset: true })
+    .refine((value) => !value.startsWith('0000'), 'there is no year 0000; years start at 0001')
+    .refine((value) => {
+      const at = Date.parse(value);
+      return at >= FIRST_INSTANT && at < LAST_INSTANT;
+    }, 'the instant, in UTC, falls between 0001-01-01 and 9999-12-31');
 
 /**
  * A route for people only: a signed-in member's session cookie, never an API

@@ -85,9 +85,22 @@ describe('decision events', () => {
     expect((await acme.owner.request('GET', `/v1/decision-events/${inOther.body.id}`)).body.status).toBe('active');
   });
 
-  it('refuse bad input: unknown kind, oversized text (400) and oversized metadata (422)', async () => {
+  it('refuse bad input: unknown kind (400), oversized text and metadata (422), a number JSON cannot hold (422)', async () => {
     expect((await record(acme, { projectId: acmeProject, kind: 'rumour', title: 'x' })).status).toBe(400);
-    expect((await record(acme, { projectId: acmeProject, kind: 'decision', title: 'x'.repeat(501) })).status).toBe(400);
+    const long = await record(acme, { projectId: acmeProject, kind: 'decision', title: 'x'.repeat(501) });
+    expect(long.status).toBe(422);
+    expect(long.body.errors).toEqual([{ path: 'json.title', message: expect.stringMatching(/500/) }]);
+    // Too long and wrong as well: the fault to fix first is the wrong one.
+    expect((await record(acme, { projectId: acmeProject, kind: 'rumour', title: 'x'.repeat(501) })).status).toBe(400);
+    const before = (await acme.owner.request('GET', `/v1/decision-events?projectId=${acmeProject}&limit=100`)).body.data.length;
+    const huge = await fetch(`${env.server.url}/v1/decision-events`, {
+      method: 'POST',
+      headers: acme.headers,
+      body: `{"projectId":"${acmeProject}","kind":"decision","title":"huge","metadata":{"n":[1e400]}}`,
+    });
+    expect(huge.status).toBe(422);
+    expect((await huge.json()).detail).toMatch(/too large to store/);
+    expect((await acme.owner.request('GET', `/v1/decision-events?projectId=${acmeProject}&limit=100`)).body.data.length).toBe(before);
     expect((await record(acme, { projectId: acmeProject, kind: 'decision', title: 'x', metadata: { blob: 'y'.repeat(20_000) } })).status).toBe(422);
     // Nesting deep enough to break JSON.stringify, in a small body: 422, not 500.
     const nested = `{"projectId":"${acmeProject}","kind":"decision","title":"deep","metadata":{"a":${'['.repeat(5000)}${']'.repeat(5000)}}}`;

@@ -136,12 +136,13 @@ describe('projects', () => {
     expect(globexList.body.data.map((p: Project) => p.name)).toEqual(['globex-only']);
   });
 
-  it('answers invalid input with 400 problem+json naming the fields, and stores nothing', async () => {
+  it('answers invalid input with 400 problem+json naming the fields (422 when only too long), and stores nothing', async () => {
     const before = (await call(acme, 'GET', '/v1/projects?limit=200')).body.data.length;
-    const cases: [string, string, unknown, string][] = [
+    const cases: [string, string, unknown, string, number?][] = [
       ['POST', '/v1/projects', { name: '' }, 'json.name'],
       ['POST', '/v1/projects', { name: 42 }, 'json.name'],
-      ['POST', '/v1/projects', { name: 'x'.repeat(201) }, 'json.name'],
+      ['POST', '/v1/projects', { name: 'x'.repeat(201) }, 'json.name', 422],
+      ['POST', '/v1/projects', { name: 'ok', description: 'x'.repeat(10_001) }, 'json.description', 422],
       ['POST', '/v1/projects', { name: 'ok', description: 7 }, 'json.description'],
       ['GET', '/v1/projects?limit=0', undefined, 'query.limit'],
       ['GET', '/v1/projects?limit=abc', undefined, 'query.limit'],
@@ -151,9 +152,9 @@ describe('projects', () => {
       ['PATCH', `/v1/projects/${crypto.randomUUID()}`, {}, 'json'],
       ['PATCH', `/v1/projects/${crypto.randomUUID()}`, { status: 'gone' }, 'json.status'],
     ];
-    for (const [method, path, body, field] of cases) {
+    for (const [method, path, body, field, status = 400] of cases) {
       const response = await call(acme, method, path, body);
-      expect(response.status, `${method} ${path} ${JSON.stringify(body)}`).toBe(400);
+      expect(response.status, `${method} ${path} ${JSON.stringify(body)}`).toBe(status);
       expect(response.type).toBe('application/problem+json');
       expect(response.body.errors.map((e: { path: string }) => e.path).join(' '), `${method} ${path}`).toContain(field);
       expect(JSON.stringify(response.body)).not.toMatch(/at .*\.ts:\d+/);

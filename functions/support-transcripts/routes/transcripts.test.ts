@@ -51,18 +51,25 @@ describe('support transcripts', () => {
     expect((await acme.owner.request('DELETE', `/v1/support-transcripts/${edges.body.id}`)).status).toBe(204);
   });
 
-  it('refuse bad input with 400 and store nothing', async () => {
+  it('refuse bad input with 400 (422 when only too long or too many) and store nothing', async () => {
     for (const body of [
       { messages: [] },
       { messages: [{ role: 'hacker', content: 'x' }] },
       { rating: 9, messages: [{ role: 'visitor', content: 'x' }] },
-      { messages: [{ role: 'visitor', content: 'x'.repeat(20_001) }] },
       // Citation links a client might render: only http(s) URLs and paths on this site.
       ...['javascript:alert(1)', 'data:text/html,<script>alert(1)</script>', '//evil.example/x', '/\\evil.example', '/\t/evil.example', 'https://', 'ftp://files.example/a'].map((url) => ({
         messages: [{ role: 'assistant', content: 'x', citations: [{ title: 'Link', url }] }],
       })),
     ]) {
       expect((await acme.owner.request('POST', '/v1/support-transcripts', body)).status, JSON.stringify(body).slice(0, 60)).toBe(400);
+    }
+    for (const body of [
+      { messages: [{ role: 'visitor', content: 'x'.repeat(20_001) }] },
+      { messages: [{ role: 'assistant', content: 'x', citations: Array.from({ length: 21 }, () => ({ title: 'Link', url: '/help' })) }] },
+    ]) {
+      const refused = await acme.owner.request('POST', '/v1/support-transcripts', body);
+      expect(refused.status, JSON.stringify(body).slice(0, 60)).toBe(422);
+      expect(refused.body.errors[0].path).toMatch(/^json\.messages\.0\.(content|citations)$/);
     }
     expect((await acme.owner.request('GET', '/v1/support-transcripts')).body.data).toEqual([]);
   });

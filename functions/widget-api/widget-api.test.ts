@@ -134,15 +134,16 @@ describe('helpdesk articles', () => {
     expect(actions.sort()).toEqual(['helpdesk_article.create', 'helpdesk_article.delete', 'helpdesk_article.update', 'helpdesk_article.update']);
   });
 
-  it('refuse a taken slug (409), bad input (400), and list by published state', async () => {
+  it('refuse a taken slug (409), bad input (400), a tag too long (422), and list by published state', async () => {
     const taken = await acme.owner.request('POST', '/v1/helpdesk/articles', { title: 'Again', slug: 'deleting-your-organization', body: 'x' });
     expect(taken.status).toBe(409);
     expect(taken.headers.get('content-type')).toBe('application/problem+json');
     // Slugs are per organization: Globex may use the same one.
     expect((await globex.owner.request('POST', '/v1/helpdesk/articles', { title: 'Theirs', slug: 'deleting-your-organization', body: 'x' })).status).toBe(201);
-    for (const bad of [{}, { title: '', body: 'x' }, { title: 'x', body: 'x', slug: 'Not A Slug' }, { title: 'x', body: 'x', tags: ['a'.repeat(51)] }]) {
+    for (const bad of [{}, { title: '', body: 'x' }, { title: 'x', body: 'x', slug: 'Not A Slug' }]) {
       expect((await acme.owner.request('POST', '/v1/helpdesk/articles', bad)).status, JSON.stringify(bad)).toBe(400);
     }
+    expect((await acme.owner.request('POST', '/v1/helpdesk/articles', { title: 'x', body: 'x', tags: ['a'.repeat(51)] })).status).toBe(422);
     const drafts = (await acme.owner.request('GET', '/v1/helpdesk/articles?published=false')).body.data.map((a: { title: string }) => a.title);
     expect(drafts).toEqual(['Refund policy (draft)']);
   });

@@ -124,6 +124,17 @@ describe('the platform app', () => {
     expect(checked).toBeGreaterThan(40);
   });
 
+  it('gives every parameter of every operation an example (the cursor, opaque, says where it comes from instead)', async () => {
+    const document = await (await fetch(`${env.server.url}/openapi.json`)).json();
+    const missing = Object.entries(document.paths as Record<string, Record<string, { parameters?: { name: string; in: string; example?: unknown; schema?: { example?: unknown } }[] }>>).flatMap(
+      ([path, item]) =>
+        Object.entries(item).flatMap(([method, operation]) =>
+          (operation.parameters ?? []).filter((p) => p.name !== 'cursor' && p.example === undefined && p.schema?.example === undefined).map((p) => `${method} ${path} ${p.in} ${p.name}`),
+        ),
+    );
+    expect(missing).toEqual([]);
+  });
+
   it('declares, on every operation, the errors the shared middleware gives, each with a problem+json body', async () => {
     const document = await (await fetch(`${env.server.url}/openapi.json`)).json();
     for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, any>>)) {

@@ -5,10 +5,10 @@ import { dateTimeSchema } from '../../middleware/openapi.ts';
 
 // Strict: a misspelt filter (target= for targetId=) must not silently return the unfiltered log.
 export const auditFilterSchema = z.strictObject({
-  actor: z.string().min(1).max(200).optional().openapi({ description: 'Actor id (user id or API key id).' }),
+  actor: z.string().min(1).max(200).optional().openapi({ description: 'Actor id (user id or API key id).', example: '5f0c1d2e-8a7b-4c3d-9e1f-2a3b4c5d6e7f' }),
   action: z.string().regex(/^[a-z_]+(\.[a-z_]+)*$/, 'a dotted action name such as project.create').max(100).optional().openapi({ example: 'project.create' }),
-  targetType: z.string().max(100).optional(),
-  targetId: z.string().max(200).optional(),
+  targetType: z.string().max(100).optional().openapi({ example: 'project' }),
+  targetId: z.string().max(200).optional().openapi({ example: '0b6f2a57-6f0a-4c43-9c1e-0e1b6f5b3f2d' }),
   from: dateTimeSchema().optional().openapi({ example: '2026-11-01T00:00:00Z' }),
   to: dateTimeSchema().optional().openapi({ example: '2026-12-01T00:00:00Z' }),
 });

@@ -6,7 +6,6 @@ import { withSlowInserts } from '../../test/races.ts';
 import { createTenant, type TestTenant } from '../../test/tenants.ts';
 import { useTestServer } from '../../test/use-server.ts';
 import { UserAgent, uniqueEmail } from '../../test/user-agent.ts';
-import fn from './index.ts';
 
 const env = useTestServer();
 let acme: TestTenant;
@@ -329,17 +328,5 @@ describe('workflows', () => {
     for (const body of [{ name: 'x', steps: [] }, { name: 'x', steps: [{ name: 'a', kind: 'vote' }] }, { name: '', steps }]) {
       expect((await acme.owner.request('POST', `/v1/projects/${projectId}/workflows`, body)).status).toBe(400);
     }
-  });
-
-  it('documents every parameter with an example (the cursor, opaque, says where it comes from instead)', () => {
-    const document = fn.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'test', version: 'test' } }) as unknown as {
-      paths: Record<string, Record<string, { parameters?: { name: string; in: string; example?: unknown; schema?: { example?: unknown } }[] }>>;
-    };
-    const missing = Object.entries(document.paths).flatMap(([path, item]) =>
-      Object.entries(item).flatMap(([method, operation]) =>
-        (operation.parameters ?? []).filter((p) => p.name !== 'cursor' && p.example === undefined && p.schema?.example === undefined).map((p) => `${method} ${path} ${p.in} ${p.name}`),
-      ),
-    );
-    expect(missing).toEqual([]);
   });
 });

@@ -23,7 +23,7 @@ const CHUNK = 64 * 1024;
 const dialect = new PgDialect();
 const CSV_COLUMNS = ['org_id', 'seq', 'occurred_at', 'actor_type', 'actor_id', 'action', 'target_type', 'target_id', 'request_id', 'ip', 'data', 'prev_hash', 'hash'] as const;
 
-export const exportQuery = auditFilterSchema.extend({ format: z.enum(['jsonl', 'csv']).default('jsonl') });
+export const exportQuery = auditFilterSchema.extend({ format: z.enum(['jsonl', 'csv']).default('jsonl').openapi({ example: 'jsonl' }) });
 
 export const route = createRoute({
   method: 'get',

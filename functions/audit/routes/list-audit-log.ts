@@ -7,7 +7,7 @@ import { commonErrors, jsonResponse } from '../../../middleware/openapi.ts';
 import { auditFilterSchema, auditRecordSchema, filterSql } from '../schemas.ts';
 
 export const listAuditQuery = auditFilterSchema.extend({
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: z.coerce.number().int().min(1).max(500).default(100).openapi({ example: 100 }),
   cursor: z.string().regex(/^\d{1,18}$/, 'the nextCursor of the previous page').optional(),
 });
 

@@ -20,7 +20,7 @@ export const listRoute = createRoute({
   path: '/v1/audit-log/checkpoints',
   tags: ['audit'],
   summary: 'Signed checkpoints of the chain, newest first',
-  request: { query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }) },
+  request: { query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50).openapi({ example: 50 }) }) },
   responses: { 200: jsonResponse(z.object({ data: z.array(checkpointSchema) }), 'Checkpoints.'), ...commonErrors },
 });
 

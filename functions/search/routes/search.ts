@@ -18,7 +18,7 @@ export const searchQuery = z.object({
       return types;
     })
     .openapi({ type: 'string', example: 'decision_event,support_transcript' }),
-  limit: z.coerce.number().int().min(1).max(50).default(10),
+  limit: z.coerce.number().int().min(1).max(50).default(10).openapi({ example: 10 }),
 });
 
 const hitSchema = z

@@ -1,7 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, type TestTenant } from '../../../test/tenants.ts';
 import { useTestServer } from '../../../test/use-server.ts';
-import fn from '../index.ts';
 
 const env = useTestServer();
 let acme: TestTenant;
@@ -72,17 +71,5 @@ describe('support transcripts', () => {
       expect(refused.body.errors[0].path).toMatch(/^json\.messages\.0\.(content|citations)$/);
     }
     expect((await acme.owner.request('GET', '/v1/support-transcripts')).body.data).toEqual([]);
-  });
-
-  it('documents every parameter with an example (the cursor, opaque, says where it comes from instead)', () => {
-    const document = fn.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'test', version: 'test' } }) as unknown as {
-      paths: Record<string, Record<string, { parameters?: { name: string; in: string; example?: unknown; schema?: { example?: unknown } }[] }>>;
-    };
-    const missing = Object.entries(document.paths).flatMap(([path, item]) =>
-      Object.entries(item).flatMap(([method, operation]) =>
-        (operation.parameters ?? []).filter((p) => p.name !== 'cursor' && p.example === undefined && p.schema?.example === undefined).map((p) => `${method} ${path} ${p.in} ${p.name}`),
-      ),
-    );
-    expect(missing).toEqual([]);
   });
 });

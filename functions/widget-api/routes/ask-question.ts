@@ -35,7 +35,7 @@ export const route = createRoute({
     '`end` ({"covered": bool}), `error` ({"message"}). The answer is composed only from the organization\'s published helpdesk articles; ' +
     'when they do not cover the question it says so and offers a human contact.',
   request: {
-    params: z.object({ conversationId: z.string().openapi({ param: { name: 'conversationId', in: 'path' } }) }),
+    params: z.object({ conversationId: z.string().openapi({ param: { name: 'conversationId', in: 'path' }, example: '3c9e6f4a-2b1d-4e8f-a7c6-5d4e3f2a1b0c' }) }),
     body: jsonBody(askBody),
   },
   responses: {

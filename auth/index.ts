@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { betterAuth } from 'better-auth';
 import { drizzleAdapter } from 'better-auth/adapters/drizzle';
 import { APIError, createAuthMiddleware, getSessionFromCtx } from 'better-auth/api';
@@ -71,7 +72,7 @@ const GOVERNED: Record<string, (returned: Returned, body: Record<string, any>) =
  * the audit rows they cause: the governed ones, and deleting one's account,
  * which removes its memberships.
  */
-const TRANSACTIONAL_PATHS = new Set([...Object.keys(GOVERNED), '/delete-user']);
+const TRANSACTIONAL_PATHS = new Set([...Object.keys(GOVERNED), '/delete-user', '/delete-user/callback']);
 const BASE_PATH = '/api/auth';
 
 /**
@@ -171,8 +172,14 @@ export function createAuth(options: AuthOptions) {
     },
     hooks: {
       before: createAuthMiddleware(async (ctx) => {
+        // Checked before anything is written: a transactional endpoint reached
+        // some other way (an alias, a path form not matched) would otherwise
+        // commit its change and only then fail to record it.
+        if (TRANSACTIONAL_PATHS.has(ctx.path) && !transactions.current()) {
+          throw new Error(`${ctx.path} was reached outside a transaction: its changes could not commit with their audit rows`);
+        }
         const field = MEMBER_NAMED_BY[ctx.path];
-        if (field) await refuseAnotherOrganizationsMember(db, ctx, field);
+        if (field) return hideOtherOrganizationsMember(db, ctx, field);
       }),
       after: createAuthMiddleware(async (ctx) => {
         const describe = GOVERNED[ctx.path];
@@ -221,7 +228,16 @@ export function createAuth(options: AuthOptions) {
           },
           beforeAcceptInvitation: async ({ invitation, user }) => refuseStaleInvitation(db, invitation, user.id),
           beforeCreateOrganization: async ({ organization }) => organizationFields(organization),
-          beforeUpdateOrganization: async ({ organization }) => organizationFields(organization),
+          beforeUpdateOrganization: async ({ organization, member }) => {
+            const fields = organizationFields(organization);
+            // A new slug changes a key column, so the update locks the
+            // organization's row FOR UPDATE until the audit row is appended;
+            // every other append takes the chain head first and then waits,
+            // in its foreign-key check, for that row: a deadlock. Taking the
+            // head first here keeps one order.
+            if (organization.slug !== undefined) await lockChainHead(db, member.organizationId);
+            return fields;
+          },
           beforeAddMember: async ({ member }) => refuseRoleList(member.role),
           beforeUpdateMemberRole: async ({ newRole }) => refuseRoleList(newRole),
         },
@@ -255,7 +271,8 @@ function withTransactions<A extends { handler: (request: Request) => Promise<Res
     if (!TRANSACTIONAL_PATHS.has(path)) return auth.handler(request);
     return together(() => auth.handler(request), (response) => response.status >= 400);
   };
-  return { ...auth, api, handler };
+  // fetch is Better Auth's other name for its handler.
+  return { ...auth, api, handler, fetch: handler };
 }
 
 /**
@@ -286,18 +303,31 @@ const MEMBER_NAMED_BY: Record<string, string> = {
  * compares the organization, answering differently on the way (an owner
  * elsewhere: "only owner"; any member elsewhere: "not allowed"), so anyone
  * holding a member id could learn that it exists in some organization, and
- * its role. Here a member of another organization gets the answer an unknown
- * id gets, before Better Auth looks.
+ * its role. An id that does not name a member of the organization acted on
+ * (or is not a canonical uuid: Postgres also reads other spellings, which
+ * the console passes on as given) is swapped for a fresh one that names
+ * nobody. Better Auth then takes, in its own order, the very path an unknown
+ * id takes; this hook itself never answers, so it tells nothing either.
  */
-async function refuseAnotherOrganizationsMember(db: Db, ctx: Parameters<Parameters<typeof createAuthMiddleware>[0]>[0], field: string) {
+async function hideOtherOrganizationsMember(db: Db, ctx: Parameters<Parameters<typeof createAuthMiddleware>[0]>[0], field: string) {
   const body = (ctx.body ?? {}) as Record<string, unknown>;
-  const id = body[field];
-  if (typeof id !== 'string' || !isUuid(id)) return;
-  const [named] = await db.select({ orgId: members.organizationId }).from(members).where(eq(members.id, id));
-  if (!named) return;
-  // As Better Auth picks it: the body's organization, else the session's active one.
-  const acting = (typeof body.organizationId === 'string' && body.organizationId) || (await getSessionFromCtx(ctx))?.session.activeOrganizationId;
-  if (named.orgId !== acting) throw APIError.from('BAD_REQUEST', { code: 'MEMBER_NOT_FOUND', message: 'Member not found' });
+  const named = body[field];
+  // By email Better Auth looks only within the organization.
+  if (typeof named !== 'string' || (field === 'memberIdOrEmail' && named.includes('@'))) return;
+  if (isUuid(named)) {
+    const [member] = await db.select({ orgId: members.organizationId }).from(members).where(eq(members.id, named));
+    if (!member) return;
+    // As Better Auth picks it: the body's organization, else the session's active one.
+    const acting = (typeof body.organizationId === 'string' && body.organizationId) || (await getSessionFromCtx(ctx))?.session.activeOrganizationId;
+    if (member.orgId === acting) return;
+  }
+  return { context: { body: { ...body, [field]: randomUUID() } } };
+}
+
+/** Locks the organization's audit chain head, as an append does, until the transaction ends. */
+async function lockChainHead(db: Db, orgId: string) {
+  await db.execute(sql`select set_config('app.current_org_id', ${orgId}, true)`);
+  await db.execute(sql`select 1 from audit_chain_heads where org_id = ${orgId} for update`);
 }
 
 function refuseRoleList(role: string) {
@@ -338,15 +368,20 @@ async function retireExpiredInvitations(db: Db, invitation: { organizationId: st
  * demoted between this check and the new member's row.
  */
 async function refuseStaleInvitation(db: Db, invitation: { organizationId: string; inviterId: string; role: string }, userId: string) {
-  const [inviter, already] = await Promise.all([
+  const [inviter, already, organization] = await Promise.all([
     db
       .select({ role: members.role })
       .from(members)
       .where(and(eq(members.organizationId, invitation.organizationId), eq(members.userId, invitation.inviterId)))
       .for('share'),
     db.select({ id: members.id }).from(members).where(and(eq(members.organizationId, invitation.organizationId), eq(members.userId, userId))),
+    db.select({ deletionRequestedAt: organizations.deletionRequestedAt }).from(organizations).where(eq(organizations.id, invitation.organizationId)),
   ]);
   if (already.length) throw new APIError('BAD_REQUEST', { message: 'You are already a member of this organization.' });
+  // The database refuses the membership too (migration 0038), but Better Auth
+  // then writes to the failed transaction to undo its own steps, and that
+  // error would hide this one behind a 500.
+  if (organization[0]?.deletionRequestedAt) throw new APIError('CONFLICT', { message: 'This organization is being deleted; it takes no new members.' });
   const sender = effectiveRole(inviter[0]?.role);
   if (!sender || sender === 'member' || !hasRoleAtLeast(sender, invitation.role)) {
     throw new APIError('FORBIDDEN', {

@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { members } from '../../../db/schema/auth.ts';
+import { invitations, members } from '../../../db/schema/auth.ts';
 import { auditLog } from '../../../db/schema/audit.ts';
 import { someoneWaitsForALock } from '../../../test/races.ts';
 import { postgresError } from '../../../test/expect.ts';
@@ -163,6 +163,23 @@ describe('the database keeps memberships sound whoever writes them', () => {
     const late = await env.db.identity.db.insert(members).values({ organizationId: org.id, userId: (await new UserAgent(env.server).signUp(uniqueEmail('late'))).id, role: 'member' }).catch((e: unknown) => e);
     expect(postgresError(late)).toMatchObject({ code: '55000', constraint_name: 'organization_being_deleted' });
   });
+
+  it('refuses to accept an invitation into an organization being deleted with 409, and leaves the invitation pending', async () => {
+    const owner = new UserAgent(env.server);
+    await owner.signUp(uniqueEmail('owner'));
+    const org = await owner.createOrganization('Going away');
+    const invitee = new UserAgent(env.server);
+    const email = uniqueEmail('invitee');
+    await invitee.signUp(email);
+    const invite = await owner.request('POST', '/api/auth/organization/invite-member', { email, role: 'member', organizationId: org.id });
+    await env.db.admin.withTenant(org.id, (tx) => tx.execute(sql`update organizations set deletion_requested_at = now() where id = ${org.id}`));
+    const accepted = await invitee.request('POST', '/api/auth/organization/accept-invitation', { invitationId: invite.body.id });
+    expect(accepted.status).toBe(409);
+    expect(accepted.headers.get('content-type')).toBe('application/problem+json');
+    expect(accepted.body.detail).toMatch(/being deleted/);
+    const [row] = await env.db.admin.withTenant(org.id, (tx) => tx.select({ status: invitations.status }).from(invitations).where(eq(invitations.id, invite.body.id)));
+    expect(row).toEqual({ status: 'pending' });
+  });
 });
 
 describe('organization slugs', () => {
@@ -177,6 +194,33 @@ describe('organization slugs', () => {
     const updated = await owner.request('POST', '/api/auth/organization/update', { organizationId: org.id, data: { slug: long } });
     expect(updated.status).toBe(400);
     expect((await owner.request('POST', '/api/auth/organization/update', { organizationId: org.id, data: { slug: 'a'.repeat(100) } })).status).toBe(200);
+  });
+
+  it('change taking the audit chain head before the organization row, in the order every append takes them (no deadlock)', async () => {
+    const owner = new UserAgent(env.server);
+    await owner.signUp(uniqueEmail('slug-order'));
+    const org = await owner.createOrganization('Lock order');
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const headLocked = new Promise<void>((resolve) => (locked = resolve));
+    // An append in flight: it holds the chain head and will next key-share lock the organization row.
+    const appending = env.db.admin.withTenant(org.id, async (tx) => {
+      await tx.execute(sql`select 1 from audit_chain_heads where org_id = ${org.id} for update`);
+      locked();
+      await held;
+    });
+    await headLocked;
+    const update = owner.request('POST', '/api/auth/organization/update', { organizationId: org.id, data: { slug: `renamed-${Date.now()}` } });
+    await someoneWaitsForALock(env.db);
+    // The slug change waits for the head without holding the organization row, so the append can go on.
+    const keyShare = await env.db.admin
+      .withTenant(org.id, (tx) => tx.execute(sql`select 1 as ok from organizations where id = ${org.id} for key share nowait`))
+      .then((rows) => [...rows], (e: unknown) => e);
+    release();
+    await appending;
+    expect(keyShare).toEqual([{ ok: 1 }]);
+    expect((await update).status).toBe(200);
   });
 });
 

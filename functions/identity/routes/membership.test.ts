@@ -266,6 +266,21 @@ describe("another organization's members", () => {
       }
     }
     expect((await answer(here.owner, '/api/auth/organization/remove-member', { memberIdOrEmail: unknown })).detail).toBe('Member not found');
+    // Without a session, or without an organization to act in, the answer does not depend on the id either.
+    const stranger = new UserAgent(env.server);
+    const loner = new UserAgent(env.server);
+    await loner.signUp(uniqueEmail('loner'));
+    for (const [agent, organizationId] of [[stranger, { organizationId: there.org.id }], [stranger, {}], [loner, {}]] as const) {
+      for (const [path, field] of [['/api/auth/organization/remove-member', 'memberIdOrEmail'], ['/api/auth/organization/update-member-role', 'memberId']] as const) {
+        const asked = (id: string) => answer(agent, path, { [field]: id, role: 'member', ...organizationId });
+        expect(await asked(theirOwner!.id)).toEqual(await asked(unknown));
+      }
+    }
+    // The console passes a member id on as typed; other spellings Postgres reads as the same uuid get the same answer.
+    const unhyphenated = theirOwner!.id.replaceAll('-', '');
+    const viaConsole = async (id: string) => (await here.member.request('POST', '/console/members/remove', new URLSearchParams({ memberId: id }))).headers.get('location');
+    expect(await viaConsole(unhyphenated)).toBe(await viaConsole(unknown.replaceAll('-', '')));
+    expect(await viaConsole(`{${theirOwner!.id}}`)).toBe(await viaConsole(unknown));
     // Nothing changed over there, and this organization's own members are still reached.
     const theirs = await env.db.admin.withTenant(there.org.id, (tx) => tx.select({ role: members.role }).from(members).where(eq(members.organizationId, there.org.id)));
     expect(theirs.map((m) => m.role).sort()).toEqual(['member', 'owner']);

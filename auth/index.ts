@@ -133,25 +133,29 @@ export function createAuth(options: AuthOptions) {
           }
           // The whole deletion is one transaction (TRANSACTIONAL_PATHS): the
           // memberships, their audit rows, then Better Auth's removal of the
-          // sessions, the password and the user. The database's owner check
-          // (members_keep_an_owner) refuses it all if another owner stepped
-          // down since the check above. One organization at a time in id
-          // order, as that check and the audit chains lock them, so two such
-          // deletions wait for each other instead of deadlocking.
+          // sessions, the password and the user (which takes the invitations
+          // the user sent with it: the pending ones are recorded as canceled).
+          // The database's owner check (members_keep_an_owner) refuses it all
+          // if another owner stepped down since the check above. One
+          // organization at a time in id order, as that check and the audit
+          // chains lock them, so two such deletions wait for each other
+          // instead of deadlocking.
           const mine = await db.select({ id: members.id }).from(members).where(eq(members.userId, user.id)).orderBy(asc(members.organizationId));
-          const gone: (typeof members.$inferSelect)[] = [];
-          for (const { id } of mine) gone.push(...(await db.delete(members).where(eq(members.id, id)).returning()));
-          for (const m of gone) {
-            await governed({
-              orgId: m.organizationId,
-              actorUserId: user.id,
-              action: 'member.remove',
-              targetType: 'member',
-              targetId: m.id,
-              data: { userId: user.id, role: m.role, reason: 'user deleted their account' },
-              ip: null,
-            });
+          const events: Omit<GovernedAction, 'actorUserId' | 'ip'>[] = [];
+          for (const { id } of mine) {
+            for (const m of await db.delete(members).where(eq(members.id, id)).returning()) {
+              events.push({ orgId: m.organizationId, action: 'member.remove', targetType: 'member', targetId: m.id, data: { userId: user.id, role: m.role, reason: 'user deleted their account' } });
+            }
           }
+          const sent = await db
+            .select({ id: invitations.id, orgId: invitations.organizationId, email: invitations.email })
+            .from(invitations)
+            .where(and(eq(invitations.inviterId, user.id), eq(invitations.status, 'pending')));
+          for (const i of sent) {
+            events.push({ orgId: i.orgId, action: 'invitation.cancel', targetType: 'invitation', targetId: i.id, data: { email: i.email, reason: 'its sender deleted their account' } });
+          }
+          events.sort((a, b) => (a.orgId < b.orgId ? -1 : a.orgId > b.orgId ? 1 : 0));
+          for (const event of events) await governed({ ...event, actorUserId: user.id, ip: null });
         },
       },
     },

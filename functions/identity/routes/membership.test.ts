@@ -47,6 +47,16 @@ describe('removal takes effect on the next request of every session', () => {
     expect((await member.request('GET', '/v1/projects')).status).toBe(403);
   });
 
+  it('records the pending invitations a deleted user had sent as canceled (they go with the user)', async () => {
+    const { org, member } = await orgWithMember('admin');
+    const invitee = uniqueEmail('invitee');
+    const sent = await member.request('POST', '/api/auth/organization/invite-member', { email: invitee, role: 'member', organizationId: org.id });
+    expect(sent.status).toBe(200);
+    expect((await member.request('POST', '/api/auth/delete-user', { password: 'correct horse battery' })).status).toBe(200);
+    const trail = await env.db.admin.withTenant(org.id, (tx) => tx.select().from(auditLog).where(eq(auditLog.action, 'invitation.cancel')));
+    expect(trail.map((r) => [r.targetId, r.data])).toEqual([[sent.body.id, { email: invitee, reason: 'its sender deleted their account' }]]);
+  });
+
   it('applies to a member whose user is deleted (the sessions go with the user)', async () => {
     const { org, member, user } = await orgWithMember();
     expect((await member.request('POST', '/api/auth/delete-user', { password: 'correct horse battery' })).status).toBe(200);

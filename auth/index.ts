@@ -14,6 +14,8 @@ import { identityTransactions } from './transactions.ts';
 export interface AuthOptions {
   /** Drizzle over the auth role's pool (kommit_auth), never kommit_app's. */
   db: Db;
+  /** How many of its endpoints' transactions may hold a connection at once (see auth/transactions.ts). */
+  transactionSlots?: number;
   /** Public origin of this deployment, e.g. https://app.kommit.eu; cookies and origin checks follow it. */
   baseURL: string;
   secret: string;
@@ -81,7 +83,7 @@ const BASE_PATH = '/api/auth';
  * session is a claim; every request re-checks membership live (middleware/).
  */
 export function createAuth(options: AuthOptions) {
-  const transactions = identityTransactions(options.db);
+  const transactions = identityTransactions(options.db, { slots: options.transactionSlots });
   // Everything below, Better Auth and our hooks alike, goes through this one.
   const { db } = transactions;
   const governed = async (event: GovernedAction) => {

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createAdmission } from '../db/admission.ts';
 import { forwarding } from '../db/forwarding.ts';
 import type { Db, Tx } from '../db/tenant.ts';
 
@@ -28,20 +29,34 @@ class Refusal {
   constructor(readonly result: unknown) {}
 }
 
-export function identityTransactions(base: Db): IdentityTransactions {
+export interface IdentityTransactionOptions {
+  /**
+   * How many may run at once. Each holds one of the pool's connections for its
+   * whole run, lock waits included; kept below the pool's size, so the session
+   * lookups every request makes always find a connection. Unlimited when unset.
+   */
+  slots?: number;
+  /** How long one waits for a slot before failing with DatabaseBusyError (answered 503; default 2000 ms). */
+  queueTimeoutMs?: number;
+}
+
+export function identityTransactions(base: Db, options: IdentityTransactionOptions = {}): IdentityTransactions {
   const store = new AsyncLocalStorage<Tx>();
+  const admission = createAdmission(options.slots ?? Number.POSITIVE_INFINITY, options.queueTimeoutMs ?? 2000);
   return {
     db: forwarding<Db>(() => (store.getStore() as Db | undefined) ?? base, {}),
     current: () => store.getStore(),
     async together(fn, refused) {
       if (store.getStore()) return fn();
       try {
-        return await base.transaction((tx) =>
-          store.run(tx, async () => {
-            const result = await fn();
-            if (refused?.(result)) throw new Refusal(result);
-            return result;
-          }),
+        return await admission.run(() =>
+          base.transaction((tx) =>
+            store.run(tx, async () => {
+              const result = await fn();
+              if (refused?.(result)) throw new Refusal(result);
+              return result;
+            }),
+          ),
         );
       } catch (error) {
         if (error instanceof Refusal) return error.result as Awaited<ReturnType<typeof fn>>;

@@ -48,6 +48,8 @@ export function createPlatform(input: PlatformInput): Platform {
     auth: lazyAuth(async () =>
       (await import('../auth/index.ts')).createAuth({
         db: input.authDatabase.db,
+        // One connection always left for the session lookup every request makes.
+        transactionSlots: Math.max(1, input.authDatabase.stats().capacity - 1),
         baseURL: input.config.baseURL,
         secret: authSecret,
         production: input.config.production,

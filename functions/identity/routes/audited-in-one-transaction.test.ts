@@ -91,6 +91,40 @@ describe('Better Auth changes and their audit rows', () => {
     expect(verify.body).toMatchObject({ ok: true, head: { seq: after.auditRows } });
   });
 
+  it('hold at most all but one of the auth pool’s connections at once, so session lookups go on; the rest answer 503 and write nothing', async () => {
+    const busy = await organization();
+    const other = await organization();
+    const otherBefore = await other.state();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const headLocked = new Promise<void>((resolve) => (locked = resolve));
+    const holding = env.db.admin.withTenant(busy.org.id, async (tx) => {
+      await tx.execute(sql`select 1 from audit_chain_heads where org_id = ${busy.org.id} for update`);
+      locked();
+      await held;
+    });
+    await headLocked;
+    // Two invitations wait for the chain head, each in its transaction on one of the auth pool's three connections.
+    const blocked = [1, 2].map((i) => busy.owner.request('POST', '/api/auth/organization/invite-member', { email: uniqueEmail(`blocked-${i}`), role: 'member', organizationId: busy.org.id }));
+    for (let tries = 0; ; tries++) {
+      const [row] = await env.db.admin.sql<{ waiting: number }[]>`
+        select count(*)::int as waiting from pg_locks l join pg_stat_activity a on a.pid = l.pid where not l.granted and a.datname = current_database()`;
+      if (row!.waiting >= 2) break;
+      if (tries > 500) throw new Error('the two invitations never waited for the chain head');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const refused = await other.owner.request('POST', '/api/auth/organization/invite-member', { email: uniqueEmail('refused'), role: 'member', organizationId: other.org.id });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('2');
+    // The third connection still serves every request's session lookup.
+    expect((await other.owner.request('GET', '/v1/session')).status).toBe(200);
+    release();
+    await holding;
+    expect((await Promise.all(blocked)).map((r) => r.status)).toEqual([200, 200]);
+    expect(await other.state()).toEqual(otherBefore);
+  });
+
   it('rolls back what was written before an error response, and still hands that response back', async () => {
     const transactions = identityTransactions(env.db.identity.db);
     const identifier = `refused-${Math.random()}`;

@@ -8,7 +8,7 @@ import { MEMBER_ROLES, effectiveRole, hasRoleAtLeast, isMemberRole } from '../db
 import { MAX_NAME_LENGTH, MAX_SLUG_LENGTH } from '../db/operators.ts';
 import { accounts, invitations, members, sessions, users, verifications } from '../db/schema/auth.ts';
 import { organizations } from '../db/schema/organizations.ts';
-import { isUuid, type Db, type Tx } from '../db/tenant.ts';
+import { isUuid, setTenantContext, type Db, type Tx } from '../db/tenant.ts';
 import { identityTransactions } from './transactions.ts';
 
 export interface AuthOptions {
@@ -25,7 +25,7 @@ export interface AuthOptions {
   /**
    * Records a governed action Better Auth carried out (membership, roles,
    * switching) in the organization's audit chain, in `tx`: the transaction
-   * that also holds the change.
+   * that also holds the change, its tenant context set to the organization.
    */
   onGovernedAction?: (event: GovernedAction, tx: Tx) => Promise<void>;
 }
@@ -92,6 +92,8 @@ export function createAuth(options: AuthOptions) {
     // Every transactional path runs in one (see withTransactions below); a
     // change found outside would have committed without its audit row.
     if (!tx) throw new Error(`${event.action} was carried out outside a transaction: its audit row cannot commit with it`);
+    // The audit tables' row-level security applies to this role too.
+    await setTenantContext(tx, event.orgId);
     await options.onGovernedAction(event, tx);
   };
   const auth = betterAuth({
@@ -332,7 +334,7 @@ async function hideOtherOrganizationsMember(db: Db, ctx: Parameters<Parameters<t
 
 /** Locks the organization's audit chain head, as an append does, until the transaction ends. */
 async function lockChainHead(db: Db, orgId: string) {
-  await db.execute(sql`select set_config('app.current_org_id', ${orgId}, true)`);
+  await setTenantContext(db, orgId);
   await db.execute(sql`select 1 from audit_chain_heads where org_id = ${orgId} for update`);
 }
 

@@ -1,4 +1,4 @@
-import type { SQL } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { drizzle, PostgresJsSession, PostgresJsTransaction, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import type postgres from 'postgres';
 import { createAdmission } from './admission.ts';
@@ -14,6 +14,16 @@ export const isUuid = (value: string) => UUID.test(value);
 
 export type Db = PostgresJsDatabase<typeof schema>;
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/**
+ * Sets the tenant context inside a transaction opened some other way than
+ * withTenant* (Better Auth's, on its own role): row-level security filters on
+ * orgId from here until the transaction ends.
+ */
+export async function setTenantContext(tx: Db | Tx, orgId: string) {
+  if (!isUuid(orgId)) throw new Error('a tenant context needs an organization uuid');
+  await tx.execute(sql`select set_config('app.current_org_id', ${orgId}, true)`);
+}
 
 /** What a withTenant* transaction keeps for sendAhead and afterCommit. */
 interface Pipeline {

@@ -1,4 +1,3 @@
-import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { lazyAuth } from '../auth/lazy.ts';
 import { emitAudit } from '../db/audit/emit.ts';
@@ -55,10 +54,8 @@ export function createPlatform(input: PlatformInput): Platform {
         production: input.config.production,
         clientIpHeader: CLIENT_ADDRESS_HEADER,
         // In Better Auth's transaction, on its role: the change and its audit
-        // row commit together (auth/README.md). Row-level security on the
-        // audit tables keys on the organization set here, as withTenant does.
+        // row commit together (auth/README.md).
         onGovernedAction: async (event, tx) => {
-          await tx.execute(sql`select set_config('app.current_org_id', ${event.orgId}, true)`);
           await emitAudit(
             tx,
             { orgId: event.orgId, actor: { type: 'user', id: event.actorUserId }, ip: event.ip, signer: input.auditSigner },

@@ -129,6 +129,11 @@ export function createAuth(options: AuthOptions) {
           if (operator?.yes) {
             throw new APIError('BAD_REQUEST', { message: 'This account holds platform operator rights: they are revoked first (npm run admin:grant -- <email> --revoke).' });
           }
+          // Sessions first: a switch of organization updates its session row
+          // and then appends to that organization's chain, so a deletion that
+          // took a chain head (below) before the sessions (Better Auth, last)
+          // would deadlock with it. Holding them first keeps one order.
+          await db.select({ id: sessions.id }).from(sessions).where(eq(sessions.userId, user.id)).orderBy(asc(sessions.id)).for('update');
           const sole = await soleOwnerships(db, user.id);
           if (sole.length) {
             throw new APIError('BAD_REQUEST', {
@@ -375,7 +380,13 @@ async function retireExpiredInvitations(db: Db, invitation: { organizationId: st
  * is one transaction, TRANSACTIONAL_PATHS), so they cannot be removed or
  * demoted between this check and the new member's row.
  */
-async function refuseStaleInvitation(db: Db, invitation: { organizationId: string; inviterId: string; role: string }, userId: string) {
+async function refuseStaleInvitation(db: Db, invitation: { id: string; organizationId: string; inviterId: string; role: string }, userId: string) {
+  // Better Auth read the invitation without a lock, so of two acceptances at
+  // once the second only finds out at its conditional update, and answers
+  // "Invitation not found" about an invitation that exists. Locked and read
+  // again here, the second waits for the first and says what happened.
+  const [current] = await db.select({ status: invitations.status }).from(invitations).where(eq(invitations.id, invitation.id)).for('update');
+  if (current?.status !== 'pending') throw new APIError('CONFLICT', { message: 'This invitation has already been answered.' });
   const [inviter, already, organization] = await Promise.all([
     db
       .select({ role: members.role })

@@ -35,16 +35,16 @@ export async function withSlowInserts<T>(db: TestDatabase, table: string, second
 }
 
 /**
- * Resolves once some session of this test database waits for a lock (any
- * kind). pg_locks, not pg_stat_activity: beheerder may not see what another
- * role's session waits on, but sees every session's database.
+ * Resolves once `sessions` sessions (one unless told) of this test database
+ * wait for a lock (any kind). pg_locks, not pg_stat_activity: beheerder may
+ * not see what another role's session waits on, but sees every session's database.
  */
-export async function someoneWaitsForALock(db: TestDatabase) {
+export async function someoneWaitsForALock(db: TestDatabase, sessions = 1) {
   for (let tries = 0; tries < 500; tries++) {
-    const [waiting] = await db.admin.sql`
-      select 1 from pg_locks l join pg_stat_activity a on a.pid = l.pid where not l.granted and a.datname = current_database() limit 1`;
-    if (waiting) return;
+    const [row] = await db.admin.sql<{ waiting: number }[]>`
+      select count(distinct l.pid)::int as waiting from pg_locks l join pg_stat_activity a on a.pid = l.pid where not l.granted and a.datname = current_database()`;
+    if (row!.waiting >= sessions) return;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  throw new Error('no session waited for a lock within 5 s');
+  throw new Error(`${sessions === 1 ? 'no session' : `fewer than ${sessions} sessions`} waited for a lock within 5 s`);
 }

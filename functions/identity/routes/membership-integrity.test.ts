@@ -25,7 +25,19 @@ describe('the database keeps memberships sound whoever writes them', () => {
     const rows = await env.db.admin.withTenant(org.id, (tx) => tx.select().from(members).where(eq(members.organizationId, org.id)));
     const idOf = (userId: string) => rows.find((r) => r.userId === userId)!.id;
     const owners = async () => (await env.db.admin.withTenant(org.id, (tx) => tx.select().from(members).where(eq(members.organizationId, org.id)))).filter((m) => m.role === 'owner').length;
-    return { org, first, second, firstEmail, secondEmail, firstUser, firstId: idOf(firstUser.id), secondId: idOf(secondUser.id), owners };
+    return { org, first, second, firstEmail, secondEmail, firstUser, secondUser, firstId: idOf(firstUser.id), secondId: idOf(secondUser.id), owners };
+  }
+
+  /** An organization, and a member's invitation to it for a signed-up address. */
+  async function anInvitation(name: string) {
+    const owner = new UserAgent(env.server);
+    await owner.signUp(uniqueEmail('owner'));
+    const org = await owner.createOrganization(name);
+    const invitee = new UserAgent(env.server);
+    const email = uniqueEmail('invitee');
+    await invitee.signUp(email);
+    const invite = await owner.request('POST', '/api/auth/organization/invite-member', { email, role: 'member', organizationId: org.id });
+    return { org, invitee, invite };
   }
 
   it('keeps an owner when two owners step down, or remove each other, at the same moment', async () => {
@@ -122,6 +134,55 @@ describe('the database keeps memberships sound whoever writes them', () => {
     expect((await first.request('GET', '/v1/projects')).status).toBe(200);
   });
 
+  it('takes an account deletion through the sessions before any audit chain, so a switch of organization at the same moment cannot deadlock with it', async () => {
+    const { org, second, secondUser } = await twoOwners();
+    // A switch in flight: it has updated the user's session row and will next append to the organization's chain.
+    const held = await env.db.admin.sql.reserve();
+    try {
+      await held`begin`;
+      await held`select 1 from sessions where user_id = ${secondUser.id} for update`;
+      const deletion = second.request('POST', '/api/auth/delete-user', { password: 'correct horse battery' });
+      await someoneWaitsForALock(env.db);
+      // The deletion waits for the session without holding the chain head, so the switch can go on.
+      const head = await env.db.admin
+        .withTenant(org.id, (tx) => tx.execute(sql`select 1 as ok from audit_chain_heads where org_id = ${org.id} for update nowait`))
+        .then((rows) => [...rows], (e: unknown) => postgresError(e)?.code);
+      await held`commit`;
+      expect(head).toEqual([{ ok: 1 }]);
+      expect((await deletion).status).toBe(200);
+    } finally {
+      held.release();
+    }
+    const left = await env.db.admin.withTenant(org.id, (tx) => tx.select().from(members).where(eq(members.organizationId, org.id)));
+    expect(left.map((m) => m.userId)).not.toContain(secondUser.id);
+  });
+
+  it('lets one of two acceptances of an invitation at the same moment in, and answers the other 409', async () => {
+    const { org, invitee, invite } = await anInvitation('Twice');
+    // Both acceptances read the invitation as pending before either changes it.
+    const held = await env.db.admin.sql.reserve();
+    let answers;
+    try {
+      await held`begin`;
+      await held`select set_config('app.current_org_id', ${org.id}, true)`;
+      await held`select 1 from invitations where id = ${invite.body.id} for update`;
+      const accepting = [0, 1].map(() => invitee.request('POST', '/api/auth/organization/accept-invitation', { invitationId: invite.body.id }));
+      await someoneWaitsForALock(env.db, 2);
+      await held`commit`;
+      answers = await Promise.all(accepting);
+    } finally {
+      held.release();
+    }
+    expect(answers.map((r) => r.status).sort(), JSON.stringify(answers.map((r) => r.body))).toEqual([200, 409]);
+    const refused = answers.find((r) => r.status === 409)!;
+    expect(refused.headers.get('content-type')).toBe('application/problem+json');
+    expect(refused.body.detail).toMatch(/already been answered/);
+    const joined = await env.db.admin.withTenant(org.id, (tx) => tx.select().from(members).where(eq(members.organizationId, org.id)));
+    expect(joined).toHaveLength(2);
+    const added = await env.db.admin.withTenant(org.id, (tx) => tx.select().from(auditLog).where(sql`${auditLog.orgId} = ${org.id} and ${auditLog.action} = 'member.add'`));
+    expect(added).toHaveLength(1);
+  });
+
   it('lets an address whose invitation expired be invited again, the expired one canceled on the record', async () => {
     const owner = new UserAgent(env.server);
     await owner.signUp(uniqueEmail('owner'));
@@ -165,13 +226,7 @@ describe('the database keeps memberships sound whoever writes them', () => {
   });
 
   it('refuses to accept an invitation into an organization being deleted with 409, and leaves the invitation pending', async () => {
-    const owner = new UserAgent(env.server);
-    await owner.signUp(uniqueEmail('owner'));
-    const org = await owner.createOrganization('Going away');
-    const invitee = new UserAgent(env.server);
-    const email = uniqueEmail('invitee');
-    await invitee.signUp(email);
-    const invite = await owner.request('POST', '/api/auth/organization/invite-member', { email, role: 'member', organizationId: org.id });
+    const { org, invitee, invite } = await anInvitation('Going away');
     await env.db.admin.withTenant(org.id, (tx) => tx.execute(sql`update organizations set deletion_requested_at = now() where id = ${org.id}`));
     const accepted = await invitee.request('POST', '/api/auth/organization/accept-invitation', { invitationId: invite.body.id });
     expect(accepted.status).toBe(409);

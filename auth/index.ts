@@ -28,6 +28,8 @@ export interface AuthOptions {
    * that also holds the change, its tenant context set to the organization.
    */
   onGovernedAction?: (event: GovernedAction, tx: Tx) => Promise<void>;
+  /** Told of each such action once its transaction has committed (a rolled-back one never happened). */
+  onGovernedActionCommitted?: (event: GovernedAction) => void;
 }
 
 export interface GovernedAction {
@@ -95,6 +97,8 @@ export function createAuth(options: AuthOptions) {
     // The audit tables' row-level security applies to this role too.
     await setTenantContext(tx, event.orgId);
     await options.onGovernedAction(event, tx);
+    const { onGovernedActionCommitted: committed } = options;
+    if (committed) transactions.afterCommit(() => committed(event));
   };
   const auth = betterAuth({
     appName: 'Kommit',

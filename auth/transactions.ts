@@ -22,6 +22,8 @@ export interface IdentityTransactions {
   together<T>(fn: () => Promise<T>, refused?: (result: T) => boolean): Promise<T>;
   /** The transaction of the `together` this runs in, if any. */
   current(): Tx | undefined;
+  /** Runs fn once the current `together` has committed (never if it rolls back); false outside one. */
+  afterCommit(fn: () => void): boolean;
 }
 
 /** Carries a refused result out of drizzle's transaction, which rolls back on a throw. */
@@ -41,23 +43,30 @@ export interface IdentityTransactionOptions {
 }
 
 export function identityTransactions(base: Db, options: IdentityTransactionOptions = {}): IdentityTransactions {
-  const store = new AsyncLocalStorage<Tx>();
+  const store = new AsyncLocalStorage<{ tx: Tx; committed: (() => void)[] }>();
   const admission = createAdmission(options.slots ?? Number.POSITIVE_INFINITY, options.queueTimeoutMs ?? 2000);
   return {
-    db: forwarding<Db>(() => (store.getStore() as Db | undefined) ?? base, {}),
-    current: () => store.getStore(),
+    db: forwarding<Db>(() => (store.getStore()?.tx as Db | undefined) ?? base, {}),
+    current: () => store.getStore()?.tx,
+    afterCommit(fn) {
+      store.getStore()?.committed.push(fn);
+      return !!store.getStore();
+    },
     async together(fn, refused) {
       if (store.getStore()) return fn();
+      const committed: (() => void)[] = [];
       try {
-        return await admission.run(() =>
+        const result = await admission.run(() =>
           base.transaction((tx) =>
-            store.run(tx, async () => {
+            store.run({ tx, committed }, async () => {
               const result = await fn();
               if (refused?.(result)) throw new Refusal(result);
               return result;
             }),
           ),
         );
+        for (const then of committed) then();
+        return result;
       } catch (error) {
         if (error instanceof Refusal) return error.result as Awaited<ReturnType<typeof fn>>;
         throw error;

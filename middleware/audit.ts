@@ -55,6 +55,12 @@ export async function audit(c: Context<AppEnv>, entry: AuditEntry) {
  */
 export async function auditNow(c: Context<AppEnv>, entry: AuditEntry) {
   const appended = await emitAudit(c.var.tx, auditContext(c), entry);
-  c.get('platform').metrics.auditAppends.inc();
+  countAppendOnCommit(c);
   return appended;
+}
+
+/** Counts an append in the request's transaction once that has committed: a rolled-back one appended nothing. */
+export function countAppendOnCommit(c: Context<AppEnv>) {
+  const { metrics } = c.get('platform');
+  afterCommit(c.var.tx, async () => metrics.auditAppends.inc());
 }

@@ -61,8 +61,8 @@ export function createPlatform(input: PlatformInput): Platform {
             { orgId: event.orgId, actor: { type: 'user', id: event.actorUserId }, ip: event.ip, signer: input.auditSigner },
             { action: event.action, targetType: event.targetType, targetId: event.targetId ?? undefined, data: event.data },
           );
-          metrics.auditAppends.inc();
         },
+        onGovernedActionCommitted: () => metrics.auditAppends.inc(),
       }),
     ),
     trustedProxyRanges: compileRanges(input.config.trustedProxies),

@@ -4,7 +4,7 @@ import { collectControl } from '../../../db/controls/collect.ts';
 import { controlStates } from '../../../db/controls/states.ts';
 import { firstCollectionAt, normalizeMappings } from '../../../db/controls/sources.ts';
 import { controlFrameworks, controls, controlStatuses, evidenceSnapshots } from '../../../db/schema/controls.ts';
-import { audit, auditContext } from '../../../middleware/audit.ts';
+import { audit, auditContext, countAppendOnCommit } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonBody, jsonResponse, notFoundError, SESSION_ONLY } from '../../../middleware/openapi.ts';
@@ -196,7 +196,7 @@ export function registerControlRoutes(app: FunctionApp) {
     if (!control) throw new ApiError('not_found', 'No control with this id.');
     if (control.evidence.length === 0) throw new ApiError('unprocessable', 'This control is not mapped to any evidence source yet; map one with PATCH first.');
     const snapshots = await collectControl(c.var.tx, auditContext(c), control, 'on_demand');
-    c.get('platform').metrics.auditAppends.inc();
+    countAppendOnCommit(c);
     return c.json({ passed: snapshots.every((s) => s.passed), snapshots: snapshots.map(toSnapshot) }, 201);
   });
 }

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
 import { controlFrameworks, controls } from '../../../db/schema/controls.ts';
-import { auditContext } from '../../../middleware/audit.ts';
+import { auditContext, countAppendOnCommit } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, dateTimeSchema, jsonBody, notFoundError, problem, SESSION_ONLY } from '../../../middleware/openapi.ts';
@@ -64,7 +64,7 @@ export function registerEvidencePackRoute(app: FunctionApp) {
       controls: mine.map((m) => ({ id: m.id, ref: m.ref, title: m.title, owner: m.owner, status: m.status, applicable: m.applicable, notes: m.notes, evidence: m.evidence, state: states.get(m.id)?.state ?? null })),
       maxBytes: c.get('platform').config.evidencePackMaxBytes ?? DEFAULT_PACK_MAX_BYTES,
     });
-    c.get('platform').metrics.auditAppends.inc();
+    countAppendOnCommit(c);
     const name = `kommit-evidence-${framework.framework}-${from.slice(0, 10)}-${to.slice(0, 10)}.zip`;
     return c.body(zip as unknown as ArrayBuffer, 200, { 'content-type': 'application/zip', 'content-disposition': `attachment; filename="${name}"` }) as never;
   });

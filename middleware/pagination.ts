@@ -45,6 +45,17 @@ export function page<T extends Cursor>(rows: T[], limit: number) {
   return { data, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
 }
 
+/**
+ * ORDER BY for a newest-first list: each column DESC NULLS LAST, as the
+ * indexes are built (drizzle writes an index's .desc() so). A plain DESC means
+ * NULLS FIRST, which no such index serves: Postgres would read and sort every
+ * row the filters match for each page. The columns are NOT NULL, so the order
+ * is the same either way.
+ */
+export function newestFirst(...columns: AnyColumn[]) {
+  return columns.map((column) => sql`${column} desc nulls last`);
+}
+
 /** The keyset condition "strictly after the cursor" for a newest-first (created_at, id) order. */
 export function beforeCursor(createdAt: AnyColumn, id: AnyColumn, after: Cursor | undefined) {
   return after ? sql`(${createdAt}, ${id}) < (${after.createdAt}::timestamptz, ${after.id}::uuid)` : undefined;

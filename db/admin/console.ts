@@ -1,4 +1,5 @@
 import { asc, desc, eq, sql } from 'drizzle-orm';
+import { newestFirst } from '../../middleware/pagination.ts';
 import { readChain } from '../audit/read.ts';
 import { decisionEvents } from '../schema/decisions.ts';
 import { organizationDeletions } from '../schema/platform.ts';
@@ -145,12 +146,12 @@ export async function organizationDetail(admin: Database, orgId: string, request
       decisionEvents: await tx
         .select({ id: decisionEvents.id, kind: decisionEvents.kind, status: decisionEvents.status, createdAt: decisionEvents.createdAt })
         .from(decisionEvents)
-        .orderBy(desc(decisionEvents.createdAt))
+        .orderBy(...newestFirst(decisionEvents.createdAt))
         .limit(20),
       transcripts: await tx
         .select({ id: supportTranscripts.id, channel: supportTranscripts.channel, createdAt: supportTranscripts.createdAt, messages: sql<number>`(select count(*)::int from support_messages m where m.org_id = ${supportTranscripts.orgId} and m.transcript_id = ${supportTranscripts.id})` })
         .from(supportTranscripts)
-        .orderBy(desc(supportTranscripts.createdAt))
+        .orderBy(...newestFirst(supportTranscripts.createdAt))
         .limit(20),
     },
     audit: { action: 'operator.organization_view', targetType: 'organization', targetId: orgId },

@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, desc, isNotNull, isNull } from 'drizzle-orm';
+import { and, isNotNull, isNull } from 'drizzle-orm';
 import { apiKeys } from '../../../db/schema/api-keys.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonResponse, SESSION_ONLY } from '../../../middleware/openapi.ts';
-import { beforeCursor, decodeCursor, page, pageQuerySchema } from '../../../middleware/pagination.ts';
+import { beforeCursor, decodeCursor, newestFirst, page, pageQuerySchema } from '../../../middleware/pagination.ts';
 import { requireRole } from '../../../middleware/roles.ts';
 import { apiKeySchema, toApiKey } from '../schemas.ts';
 
@@ -42,7 +42,7 @@ export function registerListApiKeys(app: FunctionApp) {
           beforeCursor(apiKeys.createdAt, apiKeys.id, after),
         ),
       )
-      .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+      .orderBy(...newestFirst(apiKeys.createdAt, apiKeys.id))
       .limit(limit + 1);
     const result = page(rows, limit);
     return c.json({ data: result.data.map(toApiKey), nextCursor: result.nextCursor }, 200);

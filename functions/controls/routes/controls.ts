@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, desc, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import { collectControl } from '../../../db/controls/collect.ts';
 import { controlStates } from '../../../db/controls/states.ts';
 import { firstCollectionAt, normalizeMappings } from '../../../db/controls/sources.ts';
@@ -8,7 +8,7 @@ import { audit, auditContext, countAppendOnCommit } from '../../../middleware/au
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonBody, jsonResponse, notFoundError, SESSION_ONLY } from '../../../middleware/openapi.ts';
-import { beforeCursor, decodeCursor, page, pageQuerySchema } from '../../../middleware/pagination.ts';
+import { beforeCursor, decodeCursor, newestFirst, page, pageQuerySchema } from '../../../middleware/pagination.ts';
 import { requireRole } from '../../../middleware/roles.ts';
 import { controlIdParams, controlSchema, evidenceList, snapshotSchema, toControl, toSnapshot } from '../schemas.ts';
 
@@ -140,7 +140,7 @@ export function registerControlRoutes(app: FunctionApp) {
       .select()
       .from(controls)
       .where(and(frameworkFilter, beforeCursor(controls.createdAt, controls.id, decodeCursor(cursor))))
-      .orderBy(desc(controls.createdAt), desc(controls.id))
+      .orderBy(...newestFirst(controls.createdAt, controls.id))
       .limit(limit + 1);
     const result = page(rows, limit);
     return c.json({ data: result.data.map(toControl), nextCursor: result.nextCursor }, 200);
@@ -162,7 +162,7 @@ export function registerControlRoutes(app: FunctionApp) {
     const { id } = c.req.valid('param');
     const [row] = await c.var.tx.select().from(controls).where(eq(controls.id, id));
     if (!row) throw new ApiError('not_found', 'No control with this id.');
-    const snapshots = await c.var.tx.select().from(evidenceSnapshots).where(eq(evidenceSnapshots.controlId, id)).orderBy(desc(evidenceSnapshots.collectedAt)).limit(50);
+    const snapshots = await c.var.tx.select().from(evidenceSnapshots).where(eq(evidenceSnapshots.controlId, id)).orderBy(...newestFirst(evidenceSnapshots.collectedAt)).limit(50);
     return c.json({ ...toControl(row), snapshots: snapshots.map(toSnapshot) }, 200);
   });
 

@@ -1,12 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, desc, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { toArticle, updateArticle } from '../../../db/helpdesk.ts';
 import { helpdeskArticles } from '../../../db/schema/helpdesk.ts';
 import { audit } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonBody, jsonResponse, notFoundError, problem } from '../../../middleware/openapi.ts';
-import { beforeCursor, decodeCursor, page, pageQuerySchema } from '../../../middleware/pagination.ts';
+import { beforeCursor, decodeCursor, newestFirst, page, pageQuerySchema } from '../../../middleware/pagination.ts';
 import { articleFields, articleIdParams, articleSchema } from '../schemas.ts';
 import { slugConflict } from './slug-conflict.ts';
 
@@ -86,7 +86,7 @@ export function registerManageArticles(app: FunctionApp) {
           beforeCursor(helpdeskArticles.createdAt, helpdeskArticles.id, decodeCursor(cursor)),
         ),
       )
-      .orderBy(desc(helpdeskArticles.createdAt), desc(helpdeskArticles.id))
+      .orderBy(...newestFirst(helpdeskArticles.createdAt, helpdeskArticles.id))
       .limit(limit + 1);
     const result = page(rows, limit);
     return c.json({ data: result.data.map(toArticle), nextCursor: result.nextCursor }, 200);

@@ -1,11 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { deliveryStatuses, webhookDeliveries, webhookEndpoints } from '../../../db/schema/webhooks.ts';
 import { audit } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonBody, jsonResponse, notFoundError, SESSION_ONLY } from '../../../middleware/openapi.ts';
-import { beforeCursor, decodeCursor, page, pageQuerySchema } from '../../../middleware/pagination.ts';
+import { beforeCursor, decodeCursor, newestFirst, page, pageQuerySchema } from '../../../middleware/pagination.ts';
 import { requireRole } from '../../../middleware/roles.ts';
 import { deliverySchema, endpointIdParams, endpointSchema, toDelivery, toEndpoint } from '../schemas.ts';
 
@@ -75,7 +75,7 @@ export function registerManageEndpoints(app: FunctionApp) {
       .select()
       .from(webhookEndpoints)
       .where(beforeCursor(webhookEndpoints.createdAt, webhookEndpoints.id, decodeCursor(cursor)))
-      .orderBy(desc(webhookEndpoints.createdAt), desc(webhookEndpoints.id))
+      .orderBy(...newestFirst(webhookEndpoints.createdAt, webhookEndpoints.id))
       .limit(limit + 1);
     const result = page(rows, limit);
     return c.json({ data: result.data.map(toEndpoint), nextCursor: result.nextCursor }, 200);
@@ -122,7 +122,7 @@ export function registerManageEndpoints(app: FunctionApp) {
           beforeCursor(webhookDeliveries.receivedAt, webhookDeliveries.id, decodeCursor(cursor)),
         ),
       )
-      .orderBy(desc(webhookDeliveries.receivedAt), desc(webhookDeliveries.id))
+      .orderBy(...newestFirst(webhookDeliveries.receivedAt, webhookDeliveries.id))
       .limit(limit + 1);
     const result = page(rows.map((r) => ({ ...r, createdAt: r.receivedAt })), limit);
     return c.json({ data: result.data.map(toDelivery), nextCursor: result.nextCursor }, 200);

@@ -1,8 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
 import { decisionEvents, decisionKinds } from '../../../db/schema/decisions.ts';
-import { projects } from '../../../db/schema/projects.ts';
 import { insertDecisionEvent, metadataRefusal } from '../../../db/decisions.ts';
+import { holdProjectForWork } from '../../../db/projects.ts';
 import { audit, auditContext } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
@@ -33,7 +33,7 @@ export const route = createRoute({
     201: jsonResponse(decisionEventSchema, 'The recorded event.'),
     ...commonErrors,
     ...notFoundError,
-    409: problem('The event to supersede is not active any more.'),
+    409: problem('The project is archived (unarchive it first), or the event to supersede is not active any more.'),
     422: problem('The metadata is too large or too deeply nested, or the event to supersede belongs to another project.'),
   },
 });
@@ -44,12 +44,11 @@ export function registerCreateDecisionEvent(app: FunctionApp) {
     const tx = c.var.tx;
     const refusal = metadataRefusal(input.metadata);
     if (refusal) throw new ApiError('unprocessable', refusal);
-    // Row-level security makes another organization's project look missing.
-    // Key-share locked until commit, before the event to supersede: the order a
-    // deletion of the project takes, which then waits for this request instead
-    // of deadlocking with it or deleting the project under the new event.
-    const [project] = await tx.select({ id: projects.id }).from(projects).where(eq(projects.id, input.projectId)).for('key share');
-    if (!project) throw new ApiError('not_found', 'No project with this id.');
+    // Held until commit, before the event to supersede: the order a deletion of
+    // the project takes, which then waits for this request instead of
+    // deadlocking with it or deleting the project under the new event; an
+    // archive waits too.
+    await holdProjectForWork(tx, { projectId: input.projectId });
     if (input.supersedes) {
       const [earlier] = await tx.select().from(decisionEvents).where(eq(decisionEvents.id, input.supersedes)).for('update');
       if (!earlier) throw new ApiError('not_found', 'No decision event with the id given in supersedes.');

@@ -1,8 +1,8 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decisionEvents } from '../../../db/schema/decisions.ts';
-import { withSlowInserts } from '../../../test/races.ts';
-import { createTenant, type TestTenant } from '../../../test/tenants.ts';
+import { someoneWaitsForALock, withSlowInserts } from '../../../test/races.ts';
+import { createTenant, settledWithin, type TestTenant } from '../../../test/tenants.ts';
 import { useTestServer } from '../../../test/use-server.ts';
 
 const env = useTestServer();
@@ -115,4 +115,61 @@ describe('decision events', () => {
     expect((await acme.owner.request('DELETE', `/v1/projects/${project}`)).status).toBe(204);
     expect((await acme.owner.request('GET', `/v1/decision-events/${event.body.id}`)).status).toBe(404);
   });
+
+  it('are not recorded in an archived project (409, nothing written or audited), and are again once it is unarchived', async () => {
+    const project = (await acme.owner.request('POST', '/v1/projects', { name: 'Shelved' })).body.id as string;
+    const standing = (await record(acme, { projectId: project, kind: 'decision', title: 'Standing' })).body.id as string;
+    expect((await acme.owner.request('PATCH', `/v1/projects/${project}`, { status: 'archived' })).status).toBe(200);
+    const archived = await footprint(acme, project);
+    const byKey = (body: Record<string, unknown>) =>
+      fetch(`${env.server.url}/v1/decision-events`, { method: 'POST', headers: acme.headers, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, headers: r.headers, body: await r.json() }));
+    for (const [what, send] of [
+      ['plain', () => record(acme, { projectId: project, kind: 'decision', title: 'Late' })],
+      ['by an API key', () => byKey({ projectId: project, kind: 'learning', title: 'Late' })],
+      ['superseding', () => record(acme, { projectId: project, kind: 'decision', title: 'Late', supersedes: standing })],
+    ] as const) {
+      const refused = await send();
+      expect(refused.status, what).toBe(409);
+      expect(refused.headers.get('content-type')).toBe('application/problem+json');
+      expect(refused.body).toMatchObject({ type: 'urn:kommit:problem:project-archived', detail: expect.stringMatching(/is archived.*unarchive it first/) });
+      expect(await footprint(acme, project), what).toEqual(archived);
+    }
+    // Reading stays open.
+    const listed = await acme.owner.request('GET', `/v1/decision-events?projectId=${project}`);
+    expect([listed.status, listed.body.data.map((e: { id: string; status: string }) => [e.id, e.status])]).toEqual([200, [[standing, 'active']]]);
+    expect((await acme.owner.request('GET', `/v1/decision-events/${standing}`)).status).toBe(200);
+
+    expect((await acme.owner.request('PATCH', `/v1/projects/${project}`, { status: 'active' })).status).toBe(200);
+    const corrected = await record(acme, { projectId: project, kind: 'decision', title: 'Corrected', supersedes: standing });
+    expect(corrected.status).toBe(201);
+    expect((await footprint(acme, project)).auditRows).toBeGreaterThan(archived.auditRows);
+  });
+
+  it('are refused once an archive that committed while they waited for the project has made it archived', async () => {
+    const project = (await acme.owner.request('POST', '/v1/projects', { name: 'Archived meanwhile' })).body.id as string;
+    const before = await footprint(acme, project);
+    let pending!: ReturnType<typeof record>;
+    // The archive's UPDATE, held open by another connection: it changes only
+    // the status, a column no key covers, so a key-share lock would not wait for it.
+    await env.db.admin.withTenant(acme.orgId, async (tx) => {
+      await tx.execute(sql`update projects set status = 'archived', updated_at = now() where id = ${project}`);
+      pending = record(acme, { projectId: project, kind: 'decision', title: 'Racing the archive' });
+      await someoneWaitsForALock(env.db);
+      expect(await settledWithin(pending)).toBe('waiting');
+    });
+    const refused = await pending;
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.body.type).toBe('urn:kommit:problem:project-archived');
+    expect(await footprint(acme, project)).toEqual(before);
+  });
 });
+
+/** The project's events with their status, and the organization's audit row count, read past the API (as the schema owner, inside the organization). */
+async function footprint(tenant: TestTenant, project: string) {
+  const [row] = await env.db.admin.withTenant(tenant.orgId, (tx) =>
+    tx.execute<{ events: string | null; auditRows: number }>(sql`
+      select (select string_agg(id || ':' || status, ',' order by id) from decision_events where project_id = ${project}) as events,
+             (select count(*)::int from audit_log) as "auditRows"`),
+  );
+  return row!;
+}

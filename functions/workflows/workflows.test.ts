@@ -321,7 +321,7 @@ describe('workflows', () => {
     const direct = await acme.owner.request('POST', '/v1/decision-events', { projectId, kind: 'learning', title: 'No run' });
     expect(direct.body).toMatchObject({ workflowRunId: null, workflowStep: null });
     expect((await acme.owner.request('GET', `/v1/decision-events/${direct.body.id}`)).body).toMatchObject({ workflowRunId: null, workflowStep: null });
-    expect((await acme.owner.request('GET', `/v1/decision-events?workflowRunId=${crypto.randomUUID()}`)).body.data).toEqual([]);
+    expect((await acme.owner.request('GET', `/v1/decision-events?workflowRunId=${crypto.randomUUID()}`)).status).toBe(404);
   });
 
   it('refuse bad definitions with 400', async () => {
@@ -432,6 +432,26 @@ describe('workflows', () => {
       tx.execute<{ action: string }>(sql`select action from audit_log where target_id in (${project}, ${created.body.id}) order by seq`),
     );
     expect(order.map((r) => r.action)).toEqual(['project.create', 'workflow.create', 'project.update']);
+  });
+
+  it('answer a project or workflow of another organization in a list’s path exactly like a missing one (404)', async () => {
+    const globex = await createTenant(env.db, env.server, 'Globex');
+    const theirProject = (await globex.owner.request('POST', '/v1/projects', { name: 'Theirs' })).body.id as string;
+    const theirWorkflow = (await globex.owner.request('POST', `/v1/projects/${theirProject}/workflows`, { name: 'Theirs', steps })).body.id as string;
+    const { id } = await activeWithRun([{ name: 'Look', kind: 'review', requiredRole: 'member' }]);
+    for (const [mine, theirs, missing] of [
+      [`/v1/projects/${projectId}/workflows`, `/v1/projects/${theirProject}/workflows`, `/v1/projects/${crypto.randomUUID()}/workflows`],
+      [`/v1/workflows/${id}/runs`, `/v1/workflows/${theirWorkflow}/runs`, `/v1/workflows/${crypto.randomUUID()}/runs`],
+    ] as const) {
+      const own = await acme.owner.request('GET', mine);
+      expect(own.status, mine).toBe(200);
+      expect(own.body.data.length, mine).toBeGreaterThan(0);
+      const [other, absent] = [await acme.owner.request('GET', theirs), await acme.owner.request('GET', missing)];
+      expect([other.status, absent.status], theirs).toEqual([404, 404]);
+      const { instance: _other, ...otherBody } = other.body;
+      const { instance: _absent, ...absentBody } = absent.body;
+      expect(otherBody).toEqual(absentBody);
+    }
   });
 });
 

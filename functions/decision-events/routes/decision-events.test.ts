@@ -162,6 +162,39 @@ describe('decision events', () => {
     expect(refused.body.type).toBe('urn:kommit:problem:project-archived');
     expect(await footprint(acme, project)).toEqual(before);
   });
+
+  it('filtered by a project or workflow run of another organization, or none, answer 404 exactly like a missing one', async () => {
+    const steps = [{ name: 'Look', kind: 'review', requiredRole: 'member' }];
+    const runOf = async (tenant: TestTenant, project: string) => {
+      const workflow = (await tenant.owner.request('POST', `/v1/projects/${project}/workflows`, { name: 'w', steps })).body.id;
+      await tenant.owner.request('PATCH', `/v1/workflows/${workflow}`, { status: 'active' });
+      const run = (await tenant.owner.request('POST', `/v1/workflows/${workflow}/runs`)).body.id as string;
+      expect((await tenant.owner.request('POST', `/v1/workflows/${workflow}/runs/${run}/complete`, { step: 0 })).status).toBe(200);
+      return run;
+    };
+    const [ourRun, theirRun] = [await runOf(acme, acmeProject), await runOf(globex, globexProject)];
+    for (const [filter, ours, theirs] of [
+      ['projectId', acmeProject, globexProject],
+      ['workflowRunId', ourRun, theirRun],
+    ] as const) {
+      const own = await acme.owner.request('GET', `/v1/decision-events?${filter}=${ours}`);
+      expect(own.status, filter).toBe(200);
+      expect(own.body.data.length, filter).toBeGreaterThan(0);
+      // The other organization sees its own through the same filter.
+      expect((await globex.owner.request('GET', `/v1/decision-events?${filter}=${theirs}`)).body.data.length, filter).toBeGreaterThan(0);
+      const other = await acme.owner.request('GET', `/v1/decision-events?${filter}=${theirs}`);
+      const absent = await acme.owner.request('GET', `/v1/decision-events?${filter}=${crypto.randomUUID()}`);
+      expect([other.status, absent.status], filter).toEqual([404, 404]);
+      expect(other.headers.get('content-type')).toBe('application/problem+json');
+      const { instance: _other, ...otherBody } = other.body;
+      const { instance: _absent, ...absentBody } = absent.body;
+      expect(otherBody, filter).toEqual(absentBody);
+      expect(otherBody.detail).toBe(`No ${filter === 'projectId' ? 'project' : 'workflow run'} with the id given in ${filter}.`);
+      expect(JSON.stringify(other.body)).not.toContain(theirs);
+    }
+    // One filter of the organization's own does not let another organization's through.
+    expect((await acme.owner.request('GET', `/v1/decision-events?projectId=${acmeProject}&workflowRunId=${theirRun}`)).status).toBe(404);
+  });
 });
 
 /** The project's events with their status, and the organization's audit row count, read past the API (as the schema owner, inside the organization). */

@@ -46,8 +46,10 @@ export interface NewDecisionEvent {
   rationale?: string | null;
   outcome?: string | null;
   metadata?: Record<string, unknown>;
-  /** An earlier active event of the organization, checked and locked by the caller. */
+  /** An earlier active or conflicting event of the project, checked and locked by the caller: set superseded. */
   supersedes?: string | null;
+  /** An earlier active or conflicting event of the project, checked and locked by the caller: the new event and it are set conflicting. */
+  conflictsWith?: string | null;
   /** The workflow run and step this decision completed or rejected. */
   workflowRunId?: string | null;
   workflowStep?: number | null;
@@ -67,18 +69,25 @@ export function toDecisionEvent(row: typeof decisionEvents.$inferSelect) {
     metadata: row.metadata as Record<string, unknown>,
     status: row.status,
     supersedes: row.supersedes,
+    conflictsWith: row.conflictsWith,
     createdAt: row.createdAt,
   };
 }
 
 /**
  * Records a decision event, however it arrives (the API, a webhook delivery,
- * a workflow step): the row, the superseded one marked, its search indexing
- * queued, and the audit entry every path records for it (the caller emits it
- * with its own context). The caller has checked the project and the event it
- * supersedes under row-level security.
+ * a workflow step): the row, the superseded or conflicting earlier one marked,
+ * its search indexing queued, and the audit entries every path records for it
+ * (the caller emits them, in order, with its own context): `audit` for the new
+ * event, which names the event it supersedes (as it always has), and
+ * `earlier` for the status change of the event it conflicts with, when it does.
+ * The caller has checked the project and that earlier event under row-level
+ * security.
  */
-export async function insertDecisionEvent(tx: Tx, input: NewDecisionEvent): Promise<{ event: ReturnType<typeof toDecisionEvent>; audit: AuditEntry }> {
+export async function insertDecisionEvent(
+  tx: Tx,
+  input: NewDecisionEvent,
+): Promise<{ event: ReturnType<typeof toDecisionEvent>; audit: AuditEntry; earlier?: AuditEntry }> {
   const refusal = metadataRefusal(input.metadata);
   if (refusal) throw new DecisionEventRefused(refusal);
   const [row] = await tx
@@ -94,12 +103,25 @@ export async function insertDecisionEvent(tx: Tx, input: NewDecisionEvent): Prom
       actorId: input.actor.id,
       metadata: input.metadata ?? {},
       supersedes: input.supersedes ?? null,
+      conflictsWith: input.conflictsWith ?? null,
+      ...(input.conflictsWith ? { status: 'conflicting' as const } : {}),
       workflowRunId: input.workflowRunId ?? null,
       workflowStep: input.workflowStep ?? null,
     })
     .returning();
   if (input.supersedes) await tx.update(decisionEvents).set({ status: 'superseded' }).where(eq(decisionEvents.id, input.supersedes));
+  let earlier: AuditEntry | undefined;
+  if (input.conflictsWith) {
+    const [before] = await tx.select({ status: decisionEvents.status }).from(decisionEvents).where(eq(decisionEvents.id, input.conflictsWith));
+    await tx.update(decisionEvents).set({ status: 'conflicting' }).where(eq(decisionEvents.id, input.conflictsWith));
+    earlier = {
+      action: 'decision_event.conflict',
+      targetType: 'decision_event',
+      targetId: input.conflictsWith,
+      data: { before: { status: before?.status ?? null }, after: { status: 'conflicting' }, conflictingEvent: row!.id },
+    };
+  }
   const event = toDecisionEvent(row!);
   await queueIndex(tx, { type: 'decision_event', id: event.id });
-  return { event, audit: { action: 'decision_event.create', targetType: 'decision_event', targetId: event.id, data: { after: event } } };
+  return { event, audit: { action: 'decision_event.create', targetType: 'decision_event', targetId: event.id, data: { after: event } }, earlier };
 }

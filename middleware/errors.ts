@@ -17,6 +17,8 @@ export const PROBLEMS = {
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'Conflict' },
+  // Its own type, so a client can tell "unarchive the project" from a conflict with the resource itself.
+  project_archived: { status: 409, title: 'The project is archived' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   unprocessable: { status: 422, title: 'The request cannot be carried out' },

@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import { eq, sql } from 'drizzle-orm';
 import { insertDecisionEvent } from '../../db/decisions.ts';
 import { hasRoleAtLeast } from '../../db/member-roles.ts';
+import { holdProjectForWork } from '../../db/projects.ts';
 import { workflowRuns } from '../../db/schema/workflows.ts';
 import { audit, auditContext } from '../../middleware/audit.ts';
 import type { AppEnv } from '../../middleware/env.ts';
@@ -10,7 +11,7 @@ import { ApiError } from '../../middleware/errors.ts';
 import type { FunctionApp } from '../../middleware/function-app.ts';
 import { commonErrors, jsonBody, jsonResponse, notFoundError, problem } from '../../middleware/openapi.ts';
 import { runParams, runSchema, toRun } from './schemas.ts';
-import { holdProjectOf, loadRun, loadWorkflow } from './store.ts';
+import { loadRun, loadWorkflow } from './store.ts';
 
 export const decisionBody = z
   .object({
@@ -30,14 +31,14 @@ function decisionRoute(verdict: 'complete' | 'reject') {
     summary: verdict === 'complete' ? 'Complete the current step of a run' : 'Reject the current step (ends the run)',
     description: 'A signed-in member needs at least the step’s role, whatever its kind; an API key (the automation) may decide automated steps only. Each decision is recorded as a decision event.',
     request: { params: runParams, body: jsonBody(decisionBody) },
-    responses: { 200: jsonResponse(runSchema, 'The run after the decision.'), ...commonErrors, ...notFoundError, 409: problem('The run is not running, is at another step than the one named, or is at a step its version does not have.') },
+    responses: { 200: jsonResponse(runSchema, 'The run after the decision.'), ...commonErrors, ...notFoundError, 409: problem('The run is not running, is at another step than the one named, or is at a step its version does not have; or the project is archived.') },
   });
 }
 
 async function decide(c: Context<AppEnv>, verdict: 'complete' | 'reject', params: { id: string; runId: string }, input: z.infer<typeof decisionBody>) {
   const tx = c.var.tx;
   // The project first, then the run: the decision event's insert reaches the project too.
-  await holdProjectOf(tx, params.id);
+  await holdProjectForWork(tx, { workflowId: params.id });
   const { workflow } = await loadWorkflow(tx, params.id);
   const { run, steps } = await loadRun(tx, params.id, params.runId, true);
   if (run.status !== 'running') throw new ApiError('conflict', `The run is ${run.status}.`);

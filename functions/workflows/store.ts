@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { workflowRuns, workflowVersions, workflows } from '../../db/schema/workflows.ts';
 import type { Tx } from '../../db/tenant.ts';
 import { ApiError } from '../../middleware/errors.ts';
@@ -18,19 +18,6 @@ export async function loadSteps(tx: Tx, workflowId: string, version: number) {
     .where(and(eq(workflowVersions.workflowId, workflowId), eq(workflowVersions.version, version)));
   if (!row) throw new ApiError('not_found', 'No such version of this workflow.');
   return row.steps;
-}
-
-/**
- * Key-share locks the workflow's project until the transaction ends, before
- * anything under it is locked or written (a run started, a step decided). A
- * deletion of the project locks it and then what cascades from it, so it
- * waits for this transaction, or this one finds the workflow gone (404). The
- * other way round (a run locked first, the project reached later by an
- * insert's foreign key check) the two would deadlock, or the insert would
- * find its parent deleted meanwhile.
- */
-export async function holdProjectOf(tx: Tx, workflowId: string) {
-  await tx.execute(sql`select 1 from projects where id = (select project_id from workflows where id = ${workflowId}) for key share`);
 }
 
 export async function loadRun(tx: Tx, workflowId: string, runId: string, lock = false) {

@@ -1,9 +1,9 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { members } from '../../db/schema/auth.ts';
 import { workflowRuns, workflows } from '../../db/schema/workflows.ts';
-import { withSlowInserts } from '../../test/races.ts';
-import { createTenant, type TestTenant } from '../../test/tenants.ts';
+import { someoneWaitsForALock, withSlowInserts } from '../../test/races.ts';
+import { createTenant, settledWithin, type TestTenant } from '../../test/tenants.ts';
 import { useTestServer } from '../../test/use-server.ts';
 import { UserAgent, uniqueEmail } from '../../test/user-agent.ts';
 
@@ -321,7 +321,7 @@ describe('workflows', () => {
     const direct = await acme.owner.request('POST', '/v1/decision-events', { projectId, kind: 'learning', title: 'No run' });
     expect(direct.body).toMatchObject({ workflowRunId: null, workflowStep: null });
     expect((await acme.owner.request('GET', `/v1/decision-events/${direct.body.id}`)).body).toMatchObject({ workflowRunId: null, workflowStep: null });
-    expect((await acme.owner.request('GET', `/v1/decision-events?workflowRunId=${crypto.randomUUID()}`)).body.data).toEqual([]);
+    expect((await acme.owner.request('GET', `/v1/decision-events?workflowRunId=${crypto.randomUUID()}`)).status).toBe(404);
   });
 
   it('refuse bad definitions with 400', async () => {
@@ -329,4 +329,149 @@ describe('workflows', () => {
       expect((await acme.owner.request('POST', `/v1/projects/${projectId}/workflows`, body)).status).toBe(400);
     }
   });
+
+  it('take no new work while their project is archived: every write answers 409 and writes and audits nothing; unarchived, each works again', async () => {
+    const project = (await acme.owner.request('POST', '/v1/projects', { name: 'Shelved' })).body.id as string;
+    const id = (await acme.owner.request('POST', `/v1/projects/${project}/workflows`, { name: 'Gate', steps })).body.id as string;
+    expect((await acme.owner.request('PATCH', `/v1/workflows/${id}`, { status: 'active' })).status).toBe(200);
+    const runId = (await acme.owner.request('POST', `/v1/workflows/${id}/runs`)).body.id as string;
+    const writes: [string, () => Promise<{ status: number; headers: Headers; body: any; text: string }>][] = [
+      ['create a workflow', () => acme.owner.request('POST', `/v1/projects/${project}/workflows`, { name: 'Late', steps })],
+      ['edit the steps (a new version)', () => acme.owner.request('PATCH', `/v1/workflows/${id}`, { steps: steps.slice(0, 2) })],
+      ['rename the workflow', () => acme.owner.request('PATCH', `/v1/workflows/${id}`, { name: 'Renamed' })],
+      ['start a run', () => acme.owner.request('POST', `/v1/workflows/${id}/runs`)],
+      ['complete a step', () => acme.owner.request('POST', `/v1/workflows/${id}/runs/${runId}/complete`, { step: 0 })],
+      ['reject a step', () => acme.owner.request('POST', `/v1/workflows/${id}/runs/${runId}/reject`, { step: 1 })],
+    ];
+    const untouched = await footprint(project);
+    expect((await acme.owner.request('PATCH', `/v1/projects/${project}`, { status: 'archived' })).status).toBe(200);
+    const archived = await footprint(project);
+    for (const [what, write] of writes) {
+      const refused = await write();
+      expect(refused.status, `${what}: ${refused.text}`).toBe(409);
+      expect(refused.headers.get('content-type')).toBe('application/problem+json');
+      expect(refused.body).toMatchObject({ type: 'urn:kommit:problem:project-archived', title: 'The project is archived' });
+      expect(refused.body.detail).toBe(`Project ${project} is archived and takes no new work; unarchive it first (PATCH /v1/projects/${project} with status "active").`);
+      expect(await footprint(project), what).toEqual(archived);
+    }
+    // The project's own writes aside (the archive's audit row), nothing changed under it.
+    expect({ ...archived, auditRows: untouched.auditRows }).toEqual(untouched);
+    // Reading stays open.
+    for (const path of [`/v1/projects/${project}`, `/v1/projects/${project}/workflows`, `/v1/workflows/${id}`, `/v1/workflows/${id}/runs`, `/v1/workflows/${id}/runs/${runId}`]) {
+      expect((await acme.owner.request('GET', path)).status, path).toBe(200);
+    }
+
+    expect((await acme.owner.request('PATCH', `/v1/projects/${project}`, { status: 'active' })).status).toBe(200);
+    for (const [what, write] of writes) {
+      const before = await footprint(project);
+      const done = await write();
+      expect(done.status, `${what}: ${done.text}`).toBeLessThan(300);
+      expect((await footprint(project)).auditRows, what).toBeGreaterThan(before.auditRows);
+    }
+    expect((await acme.owner.request('GET', `/v1/workflows/${id}/runs/${runId}`)).body).toMatchObject({ status: 'rejected', currentStep: 1 });
+  });
+
+  it('refuse a write that waited for the project while it was archived, once the archive commits; an archive waits for a write under way', async () => {
+    const cases: [string, (project: string) => Promise<() => Promise<{ status: number; body: any; text: string }>>][] = [
+      ['create a workflow', async (project) => () => acme.owner.request('POST', `/v1/projects/${project}/workflows`, { name: 'Late', steps })],
+      [
+        'edit a workflow',
+        async (project) => {
+          const wf = (await acme.owner.request('POST', `/v1/projects/${project}/workflows`, { name: 'Draft', steps })).body.id;
+          return () => acme.owner.request('PATCH', `/v1/workflows/${wf}`, { steps: steps.slice(0, 1) });
+        },
+      ],
+      [
+        'start a run',
+        async (project) => {
+          const wf = (await acme.owner.request('POST', `/v1/projects/${project}/workflows`, { name: 'Gate', steps })).body.id;
+          await acme.owner.request('PATCH', `/v1/workflows/${wf}`, { status: 'active' });
+          return () => acme.owner.request('POST', `/v1/workflows/${wf}/runs`);
+        },
+      ],
+      [
+        'decide a step',
+        async (project) => {
+          const wf = (await acme.owner.request('POST', `/v1/projects/${project}/workflows`, { name: 'Gate', steps })).body.id;
+          await acme.owner.request('PATCH', `/v1/workflows/${wf}`, { status: 'active' });
+          const run = (await acme.owner.request('POST', `/v1/workflows/${wf}/runs`)).body.id;
+          return () => acme.owner.request('POST', `/v1/workflows/${wf}/runs/${run}/complete`, { step: 0 });
+        },
+      ],
+    ];
+    for (const [what, prepare] of cases) {
+      const project = (await acme.owner.request('POST', '/v1/projects', { name: `Archived under: ${what}` })).body.id as string;
+      const write = await prepare(project);
+      const before = await footprint(project);
+      // The archive's UPDATE, held open by another connection: it changes only
+      // the status, a column no key covers, so a key-share lock would not wait for it.
+      let pending!: ReturnType<typeof write>;
+      await env.db.admin.withTenant(acme.orgId, async (tx) => {
+        await tx.execute(sql`update projects set status = 'archived', updated_at = now() where id = ${project}`);
+        pending = write();
+        await someoneWaitsForALock(env.db);
+        expect(await settledWithin(pending), what).toBe('waiting');
+      });
+      const refused = await pending;
+      expect(refused.status, `${what}: ${refused.text}`).toBe(409);
+      expect(refused.body.type).toBe('urn:kommit:problem:project-archived');
+      expect(await footprint(project), what).toEqual(before);
+    }
+
+    // The other way round: a write under way holds the project, the archive waits for it and comes after it.
+    const project = (await acme.owner.request('POST', '/v1/projects', { name: 'Archived after a write' })).body.id as string;
+    const [created, archived] = await withSlowInserts(env.db, 'workflows', 0.8, async (sleeping) => {
+      const creating = acme.owner.request('POST', `/v1/projects/${project}/workflows`, { name: 'In time', steps });
+      await sleeping();
+      const archiving = acme.owner.request('PATCH', `/v1/projects/${project}`, { status: 'archived' });
+      await someoneWaitsForALock(env.db);
+      return Promise.all([creating, archiving]);
+    });
+    expect([created.status, archived.status]).toEqual([201, 200]);
+    const order = await env.db.admin.withTenant(acme.orgId, (tx) =>
+      tx.execute<{ action: string }>(sql`select action from audit_log where target_id in (${project}, ${created.body.id}) order by seq`),
+    );
+    expect(order.map((r) => r.action)).toEqual(['project.create', 'workflow.create', 'project.update']);
+  });
+
+  it('answer a project or workflow of another organization in a list’s path exactly like a missing one (404)', async () => {
+    const globex = await createTenant(env.db, env.server, 'Globex');
+    const theirProject = (await globex.owner.request('POST', '/v1/projects', { name: 'Theirs' })).body.id as string;
+    const theirWorkflow = (await globex.owner.request('POST', `/v1/projects/${theirProject}/workflows`, { name: 'Theirs', steps })).body.id as string;
+    const { id } = await activeWithRun([{ name: 'Look', kind: 'review', requiredRole: 'member' }]);
+    for (const [mine, theirs, missing] of [
+      [`/v1/projects/${projectId}/workflows`, `/v1/projects/${theirProject}/workflows`, `/v1/projects/${crypto.randomUUID()}/workflows`],
+      [`/v1/workflows/${id}/runs`, `/v1/workflows/${theirWorkflow}/runs`, `/v1/workflows/${crypto.randomUUID()}/runs`],
+    ] as const) {
+      const own = await acme.owner.request('GET', mine);
+      expect(own.status, mine).toBe(200);
+      expect(own.body.data.length, mine).toBeGreaterThan(0);
+      const [other, absent] = [await acme.owner.request('GET', theirs), await acme.owner.request('GET', missing)];
+      expect([other.status, absent.status], theirs).toEqual([404, 404]);
+      const { instance: _other, ...otherBody } = other.body;
+      const { instance: _absent, ...absentBody } = absent.body;
+      expect(otherBody).toEqual(absentBody);
+    }
+  });
 });
+
+/**
+ * What writes under the project have left, read past the API (as the schema
+ * owner, inside the organization): its workflows with their state, their
+ * versions' steps, their runs with their state, its decision events, and the
+ * organization's audit rows.
+ */
+async function footprint(project: string) {
+  const [row] = await env.db.admin.withTenant(acme.orgId, (tx) =>
+    tx.execute<{ workflows: string | null; versions: string | null; runs: string | null; decisionEvents: number; auditRows: number }>(sql`
+      select
+        (select string_agg(concat_ws(':', id, name, status, current_version), ',' order by id) from workflows where project_id = ${project}) as workflows,
+        (select md5(string_agg(concat_ws(':', v.workflow_id, v.version, v.steps::text), ',' order by v.workflow_id, v.version))
+           from workflow_versions v join workflows w on w.org_id = v.org_id and w.id = v.workflow_id where w.project_id = ${project}) as versions,
+        (select string_agg(concat_ws(':', r.id, r.status, r.current_step), ',' order by r.id)
+           from workflow_runs r join workflows w on w.org_id = r.org_id and w.id = r.workflow_id where w.project_id = ${project}) as runs,
+        (select count(*)::int from decision_events where project_id = ${project}) as "decisionEvents",
+        (select count(*)::int from audit_log) as "auditRows"`),
+  );
+  return row!;
+}

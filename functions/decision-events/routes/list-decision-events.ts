@@ -1,8 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, desc, eq } from 'drizzle-orm';
 import { decisionEvents, decisionKinds, decisionStatuses } from '../../../db/schema/decisions.ts';
+import { projects } from '../../../db/schema/projects.ts';
+import { workflowRuns } from '../../../db/schema/workflows.ts';
+import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
-import { commonErrors, jsonResponse } from '../../../middleware/openapi.ts';
+import { commonErrors, jsonResponse, problem } from '../../../middleware/openapi.ts';
 import { beforeCursor, decodeCursor, page, pageQuerySchema } from '../../../middleware/pagination.ts';
 import { decisionEventSchema, toDecisionEvent } from '../schemas.ts';
 
@@ -22,6 +25,7 @@ export const route = createRoute({
   responses: {
     200: jsonResponse(z.object({ data: z.array(decisionEventSchema), nextCursor: z.string().nullable() }).openapi('DecisionEventPage'), 'A page of events.'),
     ...commonErrors,
+    404: problem('The project or workflow run the filter names is not one of this organization.'),
   },
 });
 
@@ -29,6 +33,17 @@ export function registerListDecisionEvents(app: FunctionApp) {
   app.openapi(route, async (c) => {
     const { limit, cursor, projectId, kind, status, workflowRunId } = c.req.valid('query');
     const after = decodeCursor(cursor);
+    // A filter naming a parent the organization cannot see answers as the parent's
+    // path would (404), not with an empty page: row-level security hides another
+    // organization's rows, so theirs reads exactly like one that does not exist.
+    if (projectId) {
+      const [project] = await c.var.tx.select({ id: projects.id }).from(projects).where(eq(projects.id, projectId));
+      if (!project) throw new ApiError('not_found', 'No project with the id given in projectId.');
+    }
+    if (workflowRunId) {
+      const [run] = await c.var.tx.select({ id: workflowRuns.id }).from(workflowRuns).where(eq(workflowRuns.id, workflowRunId));
+      if (!run) throw new ApiError('not_found', 'No workflow run with the id given in workflowRunId.');
+    }
     const rows = await c.var.tx
       .select()
       .from(decisionEvents)

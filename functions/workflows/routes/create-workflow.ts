@@ -1,11 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { eq } from 'drizzle-orm';
-import { projects } from '../../../db/schema/projects.ts';
+import { holdProjectForWork } from '../../../db/projects.ts';
 import { workflowVersions, workflows } from '../../../db/schema/workflows.ts';
 import { audit } from '../../../middleware/audit.ts';
-import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
-import { commonErrors, jsonBody, jsonResponse, notFoundError } from '../../../middleware/openapi.ts';
+import { commonErrors, jsonBody, jsonResponse, notFoundError, problem } from '../../../middleware/openapi.ts';
 import { projectParams, stepsSchema, toWorkflow, workflowSchema } from '../schemas.ts';
 
 export const createWorkflowBody = z
@@ -20,16 +18,15 @@ export const route = createRoute({
   tags: ['workflows'],
   summary: 'Create a workflow (draft, version 1) in a project',
   request: { params: projectParams, body: jsonBody(createWorkflowBody) },
-  responses: { 201: jsonResponse(workflowSchema, 'The workflow.'), ...commonErrors, ...notFoundError },
+  responses: { 201: jsonResponse(workflowSchema, 'The workflow.'), ...commonErrors, ...notFoundError, 409: problem('The project is archived (unarchive it first).') },
 });
 
 export function registerCreateWorkflow(app: FunctionApp) {
   app.openapi(route, async (c) => {
     const { projectId } = c.req.valid('param');
     const input = c.req.valid('json');
-    // Key-share locked until commit: the project cannot be deleted under the new workflow.
-    const [project] = await c.var.tx.select({ id: projects.id }).from(projects).where(eq(projects.id, projectId)).for('key share');
-    if (!project) throw new ApiError('not_found', 'No project with this id.');
+    // Held until commit: the project can be neither deleted nor archived under the new workflow.
+    await holdProjectForWork(c.var.tx, { projectId });
     const [workflow] = await c.var.tx.insert(workflows).values({ orgId: c.var.org.id, projectId, name: input.name }).returning();
     await c.var.tx.insert(workflowVersions).values({ orgId: c.var.org.id, workflowId: workflow!.id, version: 1, steps: input.steps });
     const result = toWorkflow(workflow!, input.steps);

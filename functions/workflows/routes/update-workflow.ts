@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq, sql } from 'drizzle-orm';
 import { workflowRuns, workflowStatuses, workflowVersions, workflows } from '../../../db/schema/workflows.ts';
+import { holdProjectForWork } from '../../../db/projects.ts';
 import type { Tx } from '../../../db/tenant.ts';
 import { audit } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
@@ -30,7 +31,7 @@ export const route = createRoute({
     ...commonErrors,
     403: problem('Not a signed-in owner or admin of the organization (API keys cannot change workflows), or not over HTTPS.'),
     ...notFoundError,
-    409: problem('The workflow has been active and cannot go back to draft.'),
+    409: problem('The workflow has been active and cannot go back to draft, or its project is archived (unarchive it first).'),
   },
 });
 
@@ -51,6 +52,8 @@ export function registerUpdateWorkflow(app: FunctionApp) {
     const { id } = c.req.valid('param');
     const input = c.req.valid('json');
     const tx = c.var.tx;
+    // The project before the workflow, the order its deletion takes; an archived one's workflows are not edited.
+    await holdProjectForWork(tx, { workflowId: id });
     const { workflow, steps } = await loadWorkflow(tx, id, true);
     // Only a workflow that never left draft may have its version rewritten, so
     // there is no way back to draft: "draft" always means "never active".

@@ -1,0 +1,4 @@
+ALTER TABLE "decision_events" ADD COLUMN "conflicts_with" uuid;--> statement-breakpoint
+ALTER TABLE "decision_events" ADD CONSTRAINT "decision_events_conflicts_with_fk" FOREIGN KEY ("org_id","conflicts_with") REFERENCES "public"."decision_events"("org_id","id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "decision_events_conflicts_with_idx" ON "decision_events" USING btree ("org_id","conflicts_with") WHERE "decision_events"."conflicts_with" is not null;--> statement-breakpoint
+ALTER TABLE "decision_events" ADD CONSTRAINT "decision_events_supersedes_or_conflicts_check" CHECK ("decision_events"."supersedes" is null or "decision_events"."conflicts_with" is null);

@@ -1,12 +1,32 @@
+import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, type TestTenant } from '../../../test/tenants.ts';
 import { useTestServer } from '../../../test/use-server.ts';
+import { uniqueEmail, UserAgent } from '../../../test/user-agent.ts';
 
 const env = useTestServer();
 let acme: TestTenant;
 beforeAll(async () => {
   acme = await createTenant(env.db, env.server, 'Acme');
 });
+
+/** A user who joins the tenant's organization with this role, signed in with it active. */
+async function joinAs(tenant: TestTenant, role: 'member' | 'admin') {
+  const agent = new UserAgent(env.server);
+  const email = uniqueEmail(role);
+  const user = await agent.signUp(email);
+  const invitation = await tenant.owner.request('POST', '/api/auth/organization/invite-member', { email, role, organizationId: tenant.orgId });
+  expect(invitation.status).toBe(200);
+  expect((await agent.request('POST', '/api/auth/organization/accept-invitation', { invitationId: invitation.body.id })).status).toBe(200);
+  expect((await agent.request('POST', '/api/auth/organization/set-active', { organizationId: tenant.orgId })).status).toBe(200);
+  return { agent, userId: user.id };
+}
+
+async function importTranscript(tenant: TestTenant, extra: Record<string, unknown> = {}) {
+  const response = await tenant.owner.request('POST', '/v1/support-transcripts', { channel: 'chat', messages: [{ role: 'visitor', content: 'Hello?' }, { role: 'agent', content: 'Hi.' }], ...extra });
+  expect(response.status).toBe(201);
+  return response.body.id as string;
+}
 
 describe('support transcripts', () => {
   it('import, list, read in order with citations, and delete with their messages', async () => {
@@ -71,5 +91,42 @@ describe('support transcripts', () => {
       expect(refused.body.errors[0].path).toMatch(/^json\.messages\.0\.(content|citations)$/);
     }
     expect((await acme.owner.request('GET', '/v1/support-transcripts')).body.data).toEqual([]);
+  });
+
+  it('are deleted only by a signed-in owner or admin, as a project is: a member or an API key gets 403, and nothing is deleted or audited', async () => {
+    const member = await joinAs(acme, 'member');
+    const admin = await joinAs(acme, 'admin');
+    // Read past the API, as the schema owner inside the organization: what is stored, and the deletions audited.
+    const stored = async (id: string) =>
+      (
+        await env.db.admin.withTenant(acme.orgId, (tx) =>
+          tx.execute<{ transcripts: number; messages: number; deletions: { actorType: string; actorId: string }[] }>(sql`
+            select (select count(*)::int from support_transcripts where id = ${id}) as transcripts,
+                   (select count(*)::int from support_messages where transcript_id = ${id}) as messages,
+                   (select coalesce(jsonb_agg(jsonb_build_object('actorType', actor_type, 'actorId', actor_id)), '[]') from audit_log
+                     where action = 'support_transcript.delete' and target_id = ${id}::text) as deletions`),
+        )
+      )[0]!;
+
+    const id = await importTranscript(acme);
+    const byMember = await member.agent.request('DELETE', `/v1/support-transcripts/${id}`);
+    const byKey = await fetch(`${env.server.url}/v1/support-transcripts/${id}`, { method: 'DELETE', headers: acme.headers });
+    expect([byMember.status, byMember.headers.get('content-type'), byKey.status, byKey.headers.get('content-type')]).toEqual([403, 'application/problem+json', 403, 'application/problem+json']);
+    expect(byMember.body.detail).toMatch(/owner or admin/);
+    expect(((await byKey.json()) as { detail: string }).detail).toMatch(/signed-in/);
+    expect(await stored(id)).toEqual({ transcripts: 1, messages: 2, deletions: [] });
+    // A member still reads it: only the deletion needs the role.
+    expect((await member.agent.request('GET', `/v1/support-transcripts/${id}`)).status).toBe(200);
+
+    for (const [who, agent, userId] of [
+      ['admin', admin.agent, admin.userId],
+      ['owner', acme.owner, undefined],
+    ] as const) {
+      const target = await importTranscript(acme);
+      expect((await agent.request('DELETE', `/v1/support-transcripts/${target}`)).status, who).toBe(204);
+      const after = await stored(target);
+      expect(after, who).toMatchObject({ transcripts: 0, messages: 0, deletions: [{ actorType: 'user' }] });
+      if (userId) expect(after.deletions[0]!.actorId).toBe(userId);
+    }
   });
 });

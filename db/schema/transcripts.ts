@@ -22,6 +22,10 @@ export const supportTranscripts = pgTable(
   (t) => [
     primaryKey({ columns: [t.orgId, t.id] }),
     index('support_transcripts_org_created_idx').on(t.orgId, t.createdAt.desc(), t.id.desc()),
+    // One visitor's transcripts, newest first, without walking the organization's whole list (GET ?visitorRef=).
+    index('support_transcripts_org_visitor_created_idx')
+      .on(t.orgId, t.visitorRef, t.createdAt.desc(), t.id.desc())
+      .where(sql`${t.visitorRef} is not null`),
     check('support_transcripts_rating_check', sql`${t.rating} is null or ${t.rating} between 1 and 5`),
   ],
 );

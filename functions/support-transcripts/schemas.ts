@@ -12,6 +12,9 @@ function isWebLink(url: string) {
   return /^https?:\/\//i.test(url) && URL.canParse(url);
 }
 
+/** The longest visitor reference a transcript takes (the widget's visitor ids are bounded alike), and so the longest one a filter may name. */
+export const VISITOR_REF_MAX = 200;
+
 // Only web links: a client that renders an imported citation as a link must never get a javascript: or data: URL from us.
 export const citationSchema = z.object({
   title: z.string().max(500),

@@ -4,12 +4,12 @@ import { queueIndex } from '../../../db/search/index.ts';
 import { audit } from '../../../middleware/audit.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, dateTimeSchema, jsonBody, jsonResponse } from '../../../middleware/openapi.ts';
-import { citationSchema, toMessage, toSummary, transcriptSchema } from '../schemas.ts';
+import { citationSchema, toMessage, toSummary, transcriptSchema, VISITOR_REF_MAX } from '../schemas.ts';
 
 export const importTranscriptBody = z
   .object({
     channel: z.enum(transcriptChannels).default('import'),
-    visitorRef: z.string().max(200).optional(),
+    visitorRef: z.string().max(VISITOR_REF_MAX).optional(),
     rating: z.number().int().min(1).max(5).optional(),
     messages: z
       .array(

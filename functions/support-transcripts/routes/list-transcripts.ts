@@ -1,38 +1,56 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, desc, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { supportTranscripts, transcriptChannels } from '../../../db/schema/transcripts.ts';
+import type { Tx } from '../../../db/tenant.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonResponse } from '../../../middleware/openapi.ts';
-import { beforeCursor, decodeCursor, page, pageQuerySchema } from '../../../middleware/pagination.ts';
-import { toSummary, transcriptSummarySchema } from '../schemas.ts';
+import { beforeCursor, decodeCursor, page, pageQuerySchema, type Cursor } from '../../../middleware/pagination.ts';
+import { toSummary, transcriptSummarySchema, VISITOR_REF_MAX } from '../schemas.ts';
+
+const listQuery = pageQuerySchema.extend({
+  channel: z.enum(transcriptChannels).optional().openapi({ example: 'widget' }),
+  visitorRef: z
+    .string()
+    .max(VISITOR_REF_MAX)
+    .optional()
+    .openapi({ description: 'Only the transcripts of this visitor: the visitorRef they were stored with, matched exactly (case and all).', example: 'ticket-4411' }),
+});
 
 export const route = createRoute({
   method: 'get',
   path: '/v1/support-transcripts',
   tags: ['support-transcripts'],
   summary: 'List support transcripts, newest first',
-  request: { query: pageQuerySchema.extend({ channel: z.enum(transcriptChannels).optional().openapi({ example: 'widget' }) }) },
+  request: { query: listQuery },
   responses: {
     200: jsonResponse(z.object({ data: z.array(transcriptSummarySchema), nextCursor: z.string().nullable() }).openapi('SupportTranscriptPage'), 'A page.'),
     ...commonErrors,
   },
 });
 
+/** One page's rows (limit + 1 of them) in the organization of the transaction, newest first. */
+export function selectTranscriptPage(tx: Tx, filters: { limit: number; after?: Cursor; channel?: (typeof transcriptChannels)[number]; visitorRef?: string }) {
+  return tx
+    .select()
+    .from(supportTranscripts)
+    .where(
+      and(
+        filters.channel ? eq(supportTranscripts.channel, filters.channel) : undefined,
+        // An empty reference is one a transcript can be stored with, so it filters too.
+        filters.visitorRef !== undefined ? eq(supportTranscripts.visitorRef, filters.visitorRef) : undefined,
+        beforeCursor(supportTranscripts.createdAt, supportTranscripts.id, filters.after),
+      ),
+    )
+    // NULLS LAST as the indexes are built (drizzle's DESC): a plain DESC means NULLS FIRST, which no
+    // index here serves, and Postgres would read and sort all the rows that match. Both columns are NOT NULL.
+    .orderBy(sql`${supportTranscripts.createdAt} desc nulls last`, sql`${supportTranscripts.id} desc nulls last`)
+    .limit(filters.limit + 1);
+}
+
 export function registerListTranscripts(app: FunctionApp) {
   app.openapi(route, async (c) => {
-    const { limit, cursor, channel } = c.req.valid('query');
-    const after = decodeCursor(cursor);
-    const rows = await c.var.tx
-      .select()
-      .from(supportTranscripts)
-      .where(
-        and(
-          channel ? eq(supportTranscripts.channel, channel) : undefined,
-          beforeCursor(supportTranscripts.createdAt, supportTranscripts.id, after),
-        ),
-      )
-      .orderBy(desc(supportTranscripts.createdAt), desc(supportTranscripts.id))
-      .limit(limit + 1);
+    const { limit, cursor, channel, visitorRef } = c.req.valid('query');
+    const rows = await selectTranscriptPage(c.var.tx, { limit, after: decodeCursor(cursor), channel, visitorRef });
     const result = page(rows, limit);
     return c.json({ data: result.data.map(toSummary), nextCursor: result.nextCursor }, 200);
   });

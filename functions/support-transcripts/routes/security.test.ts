@@ -9,7 +9,7 @@ describeTenantRouteSecurity({
     'POST /v1/support-transcripts': { body: conversation },
     'GET /v1/support-transcripts': {},
     'GET /v1/support-transcripts/{id}': {},
-    'DELETE /v1/support-transcripts/{id}': {},
+    'DELETE /v1/support-transcripts/{id}': { apiKey: false },
   },
   async createResource(tenant) {
     return (await tenant.owner.request('POST', '/v1/support-transcripts', conversation)).body.id;

@@ -1,0 +1,1 @@
+CREATE INDEX "support_transcripts_org_visitor_created_idx" ON "support_transcripts" USING btree ("org_id","visitor_ref","created_at" DESC NULLS LAST,"id" DESC NULLS LAST) WHERE "support_transcripts"."visitor_ref" is not null;

@@ -1,12 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, desc, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { decisionEvents, decisionKinds, decisionStatuses } from '../../../db/schema/decisions.ts';
 import { projects } from '../../../db/schema/projects.ts';
 import { workflowRuns } from '../../../db/schema/workflows.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonResponse, problem } from '../../../middleware/openapi.ts';
-import { beforeCursor, decodeCursor, page, pageQuerySchema } from '../../../middleware/pagination.ts';
+import { beforeCursor, decodeCursor, newestFirst, page, pageQuerySchema } from '../../../middleware/pagination.ts';
 import { decisionEventSchema, toDecisionEvent } from '../schemas.ts';
 
 export const listQuery = pageQuerySchema.extend({
@@ -56,7 +56,7 @@ export function registerListDecisionEvents(app: FunctionApp) {
           beforeCursor(decisionEvents.createdAt, decisionEvents.id, after),
         ),
       )
-      .orderBy(desc(decisionEvents.createdAt), desc(decisionEvents.id))
+      .orderBy(...newestFirst(decisionEvents.createdAt, decisionEvents.id))
       .limit(limit + 1);
     const result = page(rows, limit);
     return c.json({ data: result.data.map(toDecisionEvent), nextCursor: result.nextCursor }, 200);

@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, desc, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { projects, projectStatuses } from '../../../db/schema/projects.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonResponse } from '../../../middleware/openapi.ts';
-import { beforeCursor, decodeCursor, page, pageQuerySchema } from '../../../middleware/pagination.ts';
+import { beforeCursor, decodeCursor, newestFirst, page, pageQuerySchema } from '../../../middleware/pagination.ts';
 import { projectSchema, toProject } from '../schemas.ts';
 
 export const listProjectsQuery = pageQuerySchema.extend({
@@ -38,7 +38,7 @@ export function registerListProjects(app: FunctionApp) {
           beforeCursor(projects.createdAt, projects.id, after),
         ),
       )
-      .orderBy(desc(projects.createdAt), desc(projects.id))
+      .orderBy(...newestFirst(projects.createdAt, projects.id))
       .limit(limit + 1);
     const result = page(rows, limit);
     return c.json({ data: result.data.map(toProject), nextCursor: result.nextCursor }, 200);

@@ -1,10 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { supportTranscripts, transcriptChannels } from '../../../db/schema/transcripts.ts';
 import type { Tx } from '../../../db/tenant.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonResponse } from '../../../middleware/openapi.ts';
-import { beforeCursor, decodeCursor, page, pageQuerySchema, type Cursor } from '../../../middleware/pagination.ts';
+import { beforeCursor, decodeCursor, newestFirst, page, pageQuerySchema, type Cursor } from '../../../middleware/pagination.ts';
 import { toSummary, transcriptSummarySchema, VISITOR_REF_MAX } from '../schemas.ts';
 
 const listQuery = pageQuerySchema.extend({
@@ -41,9 +41,7 @@ export function selectTranscriptPage(tx: Tx, filters: { limit: number; after?: C
         beforeCursor(supportTranscripts.createdAt, supportTranscripts.id, filters.after),
       ),
     )
-    // NULLS LAST as the indexes are built (drizzle's DESC): a plain DESC means NULLS FIRST, which no
-    // index here serves, and Postgres would read and sort all the rows that match. Both columns are NOT NULL.
-    .orderBy(sql`${supportTranscripts.createdAt} desc nulls last`, sql`${supportTranscripts.id} desc nulls last`)
+    .orderBy(...newestFirst(supportTranscripts.createdAt, supportTranscripts.id))
     .limit(filters.limit + 1);
 }
 

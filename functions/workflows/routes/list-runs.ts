@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, desc, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { runStatuses, workflowRuns, workflowVersions } from '../../../db/schema/workflows.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonResponse, notFoundError } from '../../../middleware/openapi.ts';
-import { beforeCursor, decodeCursor, page, pageQuerySchema } from '../../../middleware/pagination.ts';
+import { beforeCursor, decodeCursor, newestFirst, page, pageQuerySchema } from '../../../middleware/pagination.ts';
 import { runSchema, toRun, workflowIdParams } from '../schemas.ts';
 import { loadWorkflow } from '../store.ts';
 
@@ -38,7 +38,7 @@ export function registerListRuns(app: FunctionApp) {
         and(eq(workflowVersions.orgId, workflowRuns.orgId), eq(workflowVersions.workflowId, workflowRuns.workflowId), eq(workflowVersions.version, workflowRuns.version)),
       )
       .where(and(eq(workflowRuns.workflowId, id), status ? eq(workflowRuns.status, status) : undefined, beforeCursor(workflowRuns.createdAt, workflowRuns.id, after)))
-      .orderBy(desc(workflowRuns.createdAt), desc(workflowRuns.id))
+      .orderBy(...newestFirst(workflowRuns.createdAt, workflowRuns.id))
       .limit(limit + 1);
     const result = page(
       rows.map((r) => ({ ...r, createdAt: r.run.createdAt, id: r.run.id })),

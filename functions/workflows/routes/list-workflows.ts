@@ -1,11 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, desc, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { projects } from '../../../db/schema/projects.ts';
 import { workflowStatuses, workflowVersions, workflows } from '../../../db/schema/workflows.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonResponse, notFoundError } from '../../../middleware/openapi.ts';
-import { beforeCursor, decodeCursor, page, pageQuerySchema } from '../../../middleware/pagination.ts';
+import { beforeCursor, decodeCursor, newestFirst, page, pageQuerySchema } from '../../../middleware/pagination.ts';
 import { projectParams, toWorkflow, workflowSchema } from '../schemas.ts';
 
 export const listWorkflowsQuery = pageQuerySchema.extend({
@@ -41,7 +41,7 @@ export function registerListWorkflows(app: FunctionApp) {
         and(eq(workflowVersions.orgId, workflows.orgId), eq(workflowVersions.workflowId, workflows.id), eq(workflowVersions.version, workflows.currentVersion)),
       )
       .where(and(eq(workflows.projectId, projectId), status ? eq(workflows.status, status) : undefined, beforeCursor(workflows.createdAt, workflows.id, after)))
-      .orderBy(desc(workflows.createdAt), desc(workflows.id))
+      .orderBy(...newestFirst(workflows.createdAt, workflows.id))
       .limit(limit + 1);
     const result = page(
       rows.map((r) => ({ ...r, createdAt: r.workflow.createdAt, id: r.workflow.id })),

@@ -154,11 +154,13 @@ async function processDelivery(orgId: string, deliveryId: string, { database, jo
     // would ask for these locks while the delivery was held, and a concurrent
     // DELETE /v1/projects/{id} holding the project and waiting for the delivery
     // would deadlock with it. A deletion that wins leaves no delivery to find.
-    const [parents] = await tx.execute<{ workflow_id: string | null }>(sql`
-      select e.workflow_id from webhook_deliveries d
+    // The project is share-locked (db/projects.ts holdProjectForWork): an
+    // archive racing this delivery either waits for it or is seen by it.
+    const [parents] = await tx.execute<{ workflow_id: string | null; project_status: string }>(sql`
+      select e.workflow_id, p.status as project_status from webhook_deliveries d
       join webhook_endpoints e on e.org_id = d.org_id and e.id = d.endpoint_id
       join projects p on p.org_id = e.org_id and p.id = e.project_id
-      where d.id = ${deliveryId} for key share of p`);
+      where d.id = ${deliveryId} for share of p`);
     if (parents?.workflow_id) await tx.execute(sql`select 1 from workflows where id = ${parents.workflow_id} for key share`);
     const [found] = await tx
       .select({ delivery: webhookDeliveries, endpoint: webhookEndpoints })
@@ -169,6 +171,8 @@ async function processDelivery(orgId: string, deliveryId: string, { database, jo
     // Gone with its endpoint, or done by an earlier attempt: nothing to do twice.
     if (!found || found.delivery.status === 'processed' || found.delivery.status === 'dead') return null;
     try {
+      // An archived project takes no new work, from its webhooks neither (as from the API: 409 there).
+      if (parents?.project_status === 'archived') throw new Undeliverable('the project is archived and takes no new work');
       // A savepoint: a failed attempt leaves nothing behind but its record below.
       const result = await tx.transaction((sp) => apply(sp, found.endpoint, found.delivery, auditSigner));
       await tx

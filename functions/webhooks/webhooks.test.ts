@@ -120,6 +120,28 @@ describe('receiving deliveries', () => {
     expect(audit[0]).toMatchObject({ actor_type: 'webhook', actor_id: deals.id });
   });
 
+  it('dead-letters deliveries to an archived project, and takes no new endpoint on it, until it is active again', async () => {
+    const project = (await acme.owner.request('POST', '/v1/projects', { name: 'Shelved CRM' })).body.id;
+    const shelved = await createEndpoint(acme, { name: 'Shelved', projectId: project, target: 'decision_event' });
+    const setStatus = async (status: string) => expect((await acme.owner.request('PATCH', `/v1/projects/${project}`, { status })).status).toBe(200);
+    const eventsTitled = async (title: string) =>
+      (await acme.owner.request('GET', `/v1/decision-events?projectId=${project}&limit=200`)).body.data.filter((e: { title: string }) => e.title === title).length;
+    await setStatus('archived');
+    expect((await deliver(env.server.url, shelved.id, shelved.secret, JSON.stringify({ title: 'While shelved' }))).status).toBe(202);
+    await runJobs(env.db);
+    const [dead] = (await acme.owner.request('GET', `/v1/webhook-endpoints/${shelved.id}/deliveries`)).body.data;
+    expect(dead).toMatchObject({ status: 'dead', attempts: 1, result: null });
+    expect(dead.lastError).toContain('archived');
+    expect(await eventsTitled('While shelved')).toBe(0);
+    const another = await acme.owner.request('POST', '/v1/webhook-endpoints', { name: 'Another', projectId: project, target: 'decision_event' });
+    expect(another.status).toBe(409);
+    expect(another.body.type).toBe('urn:kommit:problem:project-archived');
+    await setStatus('active');
+    expect((await deliver(env.server.url, shelved.id, shelved.secret, JSON.stringify({ title: 'Back again' }))).status).toBe(202);
+    await runJobs(env.db);
+    expect(await eventsTitled('Back again')).toBe(1);
+  });
+
   it('takes the endpoint id in any letter case', async () => {
     expect((await deliver(env.server.url, raw.id.toUpperCase(), raw.secret, '{}')).status).toBe(202);
   });

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq } from 'drizzle-orm';
-import { projects } from '../../../db/schema/projects.ts';
+import { holdProjectForWork } from '../../../db/projects.ts';
 import { webhookTargets } from '../../../db/schema/webhooks.ts';
 import { insertWebhookEndpoint } from '../../../db/webhooks.ts';
 import { workflows } from '../../../db/schema/workflows.ts';
@@ -8,7 +8,7 @@ import type { Tx } from '../../../db/tenant.ts';
 import { audit } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
-import { commonErrors, jsonBody, jsonResponse, notFoundError, SESSION_ONLY } from '../../../middleware/openapi.ts';
+import { commonErrors, jsonBody, jsonResponse, notFoundError, problem, SESSION_ONLY } from '../../../middleware/openapi.ts';
 import { requireRole } from '../../../middleware/roles.ts';
 import { endpointWithSecretSchema, toEndpoint } from '../schemas.ts';
 
@@ -35,13 +35,12 @@ export const route = createRoute({
   tags: ['webhooks'],
   summary: 'Create an inbound webhook endpoint; its signing secret is shown once',
   request: { body: jsonBody(createEndpointBody) },
-  responses: { 201: jsonResponse(endpointWithSecretSchema, 'The endpoint, with its secret.'), ...commonErrors, ...notFoundError },
+  responses: { 201: jsonResponse(endpointWithSecretSchema, 'The endpoint, with its secret.'), ...commonErrors, ...notFoundError, 409: problem('The project is archived (unarchive it first).') },
 });
 
-/** The project (and workflow) must be the organization's own; others look missing. */
-export async function assertTargets(tx: Tx, projectId: string, workflowId: string | null | undefined) {
-  const [project] = await tx.select({ id: projects.id }).from(projects).where(eq(projects.id, projectId));
-  if (!project) throw new ApiError('not_found', 'No project with this id.');
+/** The project (and workflow) must be the organization's own (others look missing), and the project not archived. */
+async function assertTargets(tx: Tx, projectId: string, workflowId: string | null | undefined) {
+  await holdProjectForWork(tx, { projectId });
   if (workflowId) {
     const [workflow] = await tx.select({ id: workflows.id }).from(workflows).where(and(eq(workflows.id, workflowId), eq(workflows.projectId, projectId)));
     if (!workflow) throw new ApiError('not_found', 'No workflow with this id in that project.');

@@ -79,8 +79,8 @@ export function toDecisionEvent(row: typeof decisionEvents.$inferSelect) {
  * a workflow step): the row, the superseded or conflicting earlier one marked,
  * its search indexing queued, and the audit entries every path records for it
  * (the caller emits them, in order, with its own context): `audit` for the new
- * event, which names the event it supersedes (as it always has), and
- * `earlier` for the status change of the event it conflicts with, when it does.
+ * event, and `earlier` for the status change of the event it supersedes or
+ * conflicts with, when it does.
  * The caller has checked the project and that earlier event under row-level
  * security.
  */
@@ -109,18 +109,15 @@ export async function insertDecisionEvent(
       workflowStep: input.workflowStep ?? null,
     })
     .returning();
-  if (input.supersedes) await tx.update(decisionEvents).set({ status: 'superseded' }).where(eq(decisionEvents.id, input.supersedes));
+  // The earlier event's status change is a change of its own, with its own audit row.
+  const mark = async (id: string, status: 'superseded' | 'conflicting', action: string, by: Record<string, string>): Promise<AuditEntry> => {
+    const [before] = await tx.select({ status: decisionEvents.status }).from(decisionEvents).where(eq(decisionEvents.id, id));
+    await tx.update(decisionEvents).set({ status }).where(eq(decisionEvents.id, id));
+    return { action, targetType: 'decision_event', targetId: id, data: { before: { status: before?.status ?? null }, after: { status }, ...by } };
+  };
   let earlier: AuditEntry | undefined;
-  if (input.conflictsWith) {
-    const [before] = await tx.select({ status: decisionEvents.status }).from(decisionEvents).where(eq(decisionEvents.id, input.conflictsWith));
-    await tx.update(decisionEvents).set({ status: 'conflicting' }).where(eq(decisionEvents.id, input.conflictsWith));
-    earlier = {
-      action: 'decision_event.conflict',
-      targetType: 'decision_event',
-      targetId: input.conflictsWith,
-      data: { before: { status: before?.status ?? null }, after: { status: 'conflicting' }, conflictingEvent: row!.id },
-    };
-  }
+  if (input.supersedes) earlier = await mark(input.supersedes, 'superseded', 'decision_event.supersede', { supersededBy: row!.id });
+  if (input.conflictsWith) earlier = await mark(input.conflictsWith, 'conflicting', 'decision_event.conflict', { conflictingEvent: row!.id });
   const event = toDecisionEvent(row!);
   await queueIndex(tx, { type: 'decision_event', id: event.id });
   return { event, audit: { action: 'decision_event.create', targetType: 'decision_event', targetId: event.id, data: { after: event } }, earlier };

@@ -41,6 +41,16 @@ describe('decision events', () => {
     const second = await record(acme, { projectId: acmeProject, kind: 'decision', title: 'Host in Falkenstein', supersedes: first.body.id });
     expect(second.status).toBe(201);
     expect((await acme.owner.request('GET', `/v1/decision-events/${first.body.id}`)).body.status).toBe('superseded');
+    // Two audit rows, in the request's transaction: the new event, and the earlier one's change.
+    expect((await auditRowsOf(acme, [first.body.id, second.body.id])).slice(1)).toEqual([
+      { action: 'decision_event.create', target_id: second.body.id, request_id: second.headers.get('x-request-id'), data: { after: expect.objectContaining({ status: 'active', supersedes: first.body.id }) } },
+      {
+        action: 'decision_event.supersede',
+        target_id: first.body.id,
+        request_id: second.headers.get('x-request-id'),
+        data: { before: { status: 'active' }, after: { status: 'superseded' }, supersededBy: second.body.id },
+      },
+    ]);
 
     const again = await record(acme, { projectId: acmeProject, kind: 'decision', title: 'Third', supersedes: first.body.id });
     expect(again.status).toBe(409);

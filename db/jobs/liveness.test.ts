@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../connection.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/database.ts';
 import { LocalHashEmbedder } from '../search/embedder.ts';
-import { releaseJobsOfDeadWorkers } from './liveness.ts';
+import { releaseJobsOfDeadWorkers, STOPPED_DURING_LAST_ATTEMPT } from './liveness.ts';
 import { startWorker } from './worker.ts';
 
 let db: TestDatabase;
@@ -51,6 +51,31 @@ describe('jobs locked by a worker that is gone', () => {
     // Its process ended (the connection closed): now its jobs are freed too.
     expect(await releaseJobsOfDeadWorkers(db.admin, pino({ level: 'silent' }))).toEqual(['worker-alive']);
     expect(await lockedBy()).toEqual([null, null]);
+  });
+});
+
+describe('a job whose worker died during its last attempt', () => {
+  it('gets one more attempt, once: a job that kills its worker every time ends dead, with the reason', async () => {
+    const attemptsLeft = async () =>
+      (await db.admin.sql<{ left: number; last_error: string | null; locked_by: string | null }[]>`select max_attempts - attempts as left, last_error, locked_by from graphile_worker.jobs where key = 'last'`)[0];
+    try {
+      await db.admin.sql`select graphile_worker.add_job('search.reembed', '{}'::json, job_key => 'last', max_attempts => 3)`;
+      // Handed out for the last time (graphile-worker counts the attempt as it hands the job out), and the worker is gone.
+      const dieDuringLastAttempt = () => db.admin.sql`update graphile_worker._private_jobs set attempts = max_attempts, locked_at = now(), locked_by = 'worker-gone' where key = 'last'`;
+      await dieDuringLastAttempt();
+      expect(await releaseJobsOfDeadWorkers(db.admin, silent)).toEqual(['worker-gone']);
+      expect(await attemptsLeft()).toEqual({ left: 1, last_error: STOPPED_DURING_LAST_ATTEMPT, locked_by: null });
+      // The granted attempt dies too: no further one.
+      await dieDuringLastAttempt();
+      await releaseJobsOfDeadWorkers(db.admin, silent);
+      expect(await attemptsLeft()).toEqual({ left: 0, last_error: STOPPED_DURING_LAST_ATTEMPT, locked_by: null });
+      // A job with attempts left is only freed, as before.
+      await db.admin.sql`update graphile_worker._private_jobs set attempts = 1, max_attempts = 3, last_error = null, locked_at = now(), locked_by = 'worker-gone' where key = 'last'`;
+      await releaseJobsOfDeadWorkers(db.admin, silent);
+      expect(await attemptsLeft()).toEqual({ left: 2, last_error: null, locked_by: null });
+    } finally {
+      await db.admin.sql`delete from graphile_worker._private_jobs`;
+    }
   });
 });
 

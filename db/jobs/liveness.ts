@@ -82,7 +82,17 @@ export async function goneWorkers(database: Database, ids: string[]) {
   return gone;
 }
 
-/** The sweep: frees the jobs (and named queues) locked by workers that are gone, for any worker to take. */
+/** What a job's last_error says when it was granted an attempt because its worker died during the last one. */
+export const STOPPED_DURING_LAST_ATTEMPT = 'its worker stopped during its last attempt; one more attempt granted';
+
+/**
+ * The sweep: frees the jobs (and named queues) locked by workers that are
+ * gone, for any worker to take. graphile-worker counts an attempt when it hands
+ * the job out, so a job whose worker died during its last attempt would be
+ * freed with no attempt left, dead without ever having failed. Such a job is
+ * granted one more attempt, once: if its worker dies during that one too (a job
+ * that kills its worker), it stays dead, with the reason.
+ */
 export async function releaseJobsOfDeadWorkers(database: Database, logger: Logger) {
   const lockers = await database.sql<{ id: string }[]>`select distinct locked_by as id from graphile_worker.jobs where locked_by is not null`;
   const dead = await goneWorkers(
@@ -90,7 +100,14 @@ export async function releaseJobsOfDeadWorkers(database: Database, logger: Logge
     lockers.map((l) => l.id),
   );
   if (dead.length) {
-    await database.sql`select graphile_worker.force_unlock_workers(${dead}::text[])`;
+    await database.sql.begin(async (tx) => {
+      await tx`
+        update graphile_worker._private_jobs
+        set max_attempts = attempts + 1, last_error = ${STOPPED_DURING_LAST_ATTEMPT}
+        where locked_by = any(${dead}::text[]) and attempts >= max_attempts
+          and last_error is distinct from ${STOPPED_DURING_LAST_ATTEMPT}`;
+      await tx`select graphile_worker.force_unlock_workers(${dead}::text[])`;
+    });
     logger.warn({ workers: dead }, 'freed the jobs of workers that are gone');
   }
   return dead;

@@ -19,8 +19,8 @@ export interface ConnectOptions {
   idleInTransactionSeconds?: number;
   /** Keep connections open however long they sit idle or live (a connection holding session locks). */
   keepOpen?: boolean;
-  /** Called for every statement sent (benchmarks count round trips with it). */
-  onQuery?: (query: string) => void;
+  /** Called for every statement sent, with its parameters (benchmarks count round trips with it, tests plan what routes send). */
+  onQuery?: (query: string, parameters: unknown[]) => void;
 }
 
 type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
@@ -69,7 +69,7 @@ export function connectionOptions(databaseUrl: string, options: ConnectOptions =
       // 20 s; capped at one so a restarted database is back in use at once.
       backoff: (attempts: number) => Math.min(0.05 * 2 ** attempts, 1),
       onnotice: () => {},
-      ...(options.onQuery ? { debug: (_connection: number, query: string) => options.onQuery!(query) } : {}),
+      ...(options.onQuery ? { debug: (_connection: number, query: string, parameters: unknown[]) => options.onQuery!(query, parameters) } : {}),
       connection: {
         application_name: options.applicationName ?? 'kommit',
         TimeZone: SESSION_TIME_ZONE,

@@ -27,7 +27,7 @@ export function connect(databaseUrl: string, options: ConnectOptions = {}) {
     idle_timeout: 30,
     connect_timeout: 10,
     onnotice: () => {},
-    ...(options.onQuery ? { debug: (_connection: number, query: string) => options.onQuery!(query) } : {}),
+    ...(options.onQuery ? { debug: (_connection: number, query: string, parameters: unknown[]) => options.onQuery!(query, parameters) } : {}),
     connection: {
       application_name: options.applicationName ?? 'kommit-edge',
       TimeZone: SESSION_TIME_ZONE,

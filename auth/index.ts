@@ -133,11 +133,6 @@ export function createAuth(options: AuthOptions) {
           if (operator?.yes) {
             throw new APIError('BAD_REQUEST', { message: 'This account holds platform operator rights: they are revoked first (npm run admin:grant -- <email> --revoke).' });
           }
-          // Sessions first: a switch of organization updates its session row
-          // and then appends to that organization's chain, so a deletion that
-          // took a chain head (below) before the sessions (Better Auth, last)
-          // would deadlock with it. Holding them first keeps one order.
-          await db.select({ id: sessions.id }).from(sessions).where(eq(sessions.userId, user.id)).orderBy(asc(sessions.id)).for('update');
           const sole = await soleOwnerships(db, user.id);
           if (sole.length) {
             throw new APIError('BAD_REQUEST', {
@@ -167,6 +162,12 @@ export function createAuth(options: AuthOptions) {
           for (const i of sent) {
             events.push({ orgId: i.orgId, action: 'invitation.cancel', targetType: 'invitation', targetId: i.id, data: { email: i.email, reason: 'its sender deleted their account' } });
           }
+          // The sessions after the memberships and before any chain head, in
+          // the order the others take them: an organization's deletion takes
+          // its members, then clears their sessions; a switch of organization
+          // updates its session, then appends to that organization's chain.
+          // Better Auth only deletes the sessions at the end, after the appends.
+          await db.select({ id: sessions.id }).from(sessions).where(eq(sessions.userId, user.id)).orderBy(asc(sessions.id)).for('update');
           events.sort((a, b) => (a.orgId < b.orgId ? -1 : a.orgId > b.orgId ? 1 : 0));
           for (const event of events) await governed({ ...event, actorUserId: user.id, ip: null });
         },
@@ -385,12 +386,6 @@ async function retireExpiredInvitations(db: Db, invitation: { organizationId: st
  * demoted between this check and the new member's row.
  */
 async function refuseStaleInvitation(db: Db, invitation: { id: string; organizationId: string; inviterId: string; role: string }, userId: string) {
-  // Better Auth read the invitation without a lock, so of two acceptances at
-  // once the second only finds out at its conditional update, and answers
-  // "Invitation not found" about an invitation that exists. Locked and read
-  // again here, the second waits for the first and says what happened.
-  const [current] = await db.select({ status: invitations.status }).from(invitations).where(eq(invitations.id, invitation.id)).for('update');
-  if (current?.status !== 'pending') throw new APIError('CONFLICT', { message: 'This invitation has already been answered.' });
   const [inviter, already, organization] = await Promise.all([
     db
       .select({ role: members.role })
@@ -400,6 +395,15 @@ async function refuseStaleInvitation(db: Db, invitation: { id: string; organizat
     db.select({ id: members.id }).from(members).where(and(eq(members.organizationId, invitation.organizationId), eq(members.userId, userId))),
     db.select({ deletionRequestedAt: organizations.deletionRequestedAt }).from(organizations).where(eq(organizations.id, invitation.organizationId)),
   ]);
+  // Better Auth read the invitation without a lock, so of two acceptances at
+  // once the second only finds out at its conditional update, and answers
+  // "Invitation not found" about an invitation that exists. Locked and read
+  // again here, the second waits for the first and says what happened. After
+  // the sender's membership, in the order their account's deletion takes
+  // both (the membership, then the invitations, which go with the user).
+  const [current] = await db.select({ status: invitations.status }).from(invitations).where(eq(invitations.id, invitation.id)).for('update');
+  if (!current) throw new APIError('CONFLICT', { message: 'This invitation no longer exists (its sender’s account was deleted); ask an owner or admin for a new one.' });
+  if (current.status !== 'pending') throw new APIError('CONFLICT', { message: `This invitation has already been ${current.status}.` });
   if (already.length) throw new APIError('BAD_REQUEST', { message: 'You are already a member of this organization.' });
   // The database refuses the membership too (migration 0038), but Better Auth
   // then writes to the failed transaction to undo its own steps, and that

@@ -1,3 +1,4 @@
+import type { PendingQuery, ReservedSql, Row } from 'postgres';
 import type { TestDatabase } from './database.ts';
 
 /** The advisory lock (both keys) an insert slowed by withSlowInserts holds while it sleeps. */
@@ -47,4 +48,27 @@ export async function someoneWaitsForALock(db: TestDatabase, sessions = 1) {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   throw new Error(`${sessions === 1 ? 'no session' : `fewer than ${sessions} sessions`} waited for a lock within 5 s`);
+}
+
+/**
+ * Holds a row lock in a transaction of beheerder's (in the organization, for
+ * row-level security, when `orgId` is given) while fn starts what is to wait
+ * for it; fn calls `release()` to commit and let them go on. A lock never
+ * released (fn failed first) is rolled back.
+ */
+export async function whileLocked<T>(db: TestDatabase, lock: { orgId?: string; rows: (held: ReservedSql) => PendingQuery<Row[]> }, fn: (release: () => Promise<void>) => Promise<T>): Promise<T> {
+  const held = await db.admin.sql.reserve();
+  let open = true;
+  try {
+    await held`begin`;
+    if (lock.orgId) await held`select set_config('app.current_org_id', ${lock.orgId}, true)`;
+    await lock.rows(held);
+    return await fn(async () => {
+      open = false;
+      await held`commit`;
+    });
+  } finally {
+    if (open) await held`rollback`.catch(() => {});
+    held.release();
+  }
 }

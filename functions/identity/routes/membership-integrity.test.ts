@@ -2,7 +2,7 @@ import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { invitations, members } from '../../../db/schema/auth.ts';
 import { auditLog } from '../../../db/schema/audit.ts';
-import { someoneWaitsForALock } from '../../../test/races.ts';
+import { someoneWaitsForALock, whileLocked } from '../../../test/races.ts';
 import { postgresError } from '../../../test/expect.ts';
 import { useTestServer } from '../../../test/use-server.ts';
 import { UserAgent, uniqueEmail } from '../../../test/user-agent.ts';
@@ -112,22 +112,16 @@ describe('the database keeps memberships sound whoever writes them', () => {
   it('refuses an account deletion that would leave an organization ownerless before it takes the password or the sessions', async () => {
     const { org, first, second, firstEmail, firstUser, secondId, owners } = await twoOwners();
     // Hold the first owner's membership so the deletion stops between Better Auth's owner check and the removal of that membership.
-    const held = await env.db.admin.sql.reserve();
-    try {
-      await held`begin`;
-      await held`select set_config('app.current_org_id', ${org.id}, true)`;
-      await held`select 1 from members where user_id = ${firstUser.id} for update`;
+    const refused = await whileLocked(env.db, { orgId: org.id, rows: (held) => held`select 1 from members where user_id = ${firstUser.id} for update` }, async (release) => {
       const deletion = first.request('POST', '/api/auth/delete-user', { password: 'correct horse battery' });
       await someoneWaitsForALock(env.db);
       // Meanwhile the other owner steps down, which is allowed while the first still owns it.
       expect((await second.request('POST', '/api/auth/organization/update-member-role', { memberId: secondId, role: 'member', organizationId: org.id })).status).toBe(200);
-      await held`commit`;
-      const refused = await deletion;
-      expect(refused.status, refused.text).toBe(409);
-      expect(refused.body.detail).toMatch(/keeps at least one owner/);
-    } finally {
-      held.release();
-    }
+      await release();
+      return deletion;
+    });
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.body.detail).toMatch(/keeps at least one owner/);
     // Refused while the account was whole: it still signs in, and still owns the organization.
     expect(await owners()).toBe(1);
     expect((await new UserAgent(env.server).signIn(firstEmail)).status).toBe(200);
@@ -137,22 +131,18 @@ describe('the database keeps memberships sound whoever writes them', () => {
   it('takes an account deletion through the sessions before any audit chain, so a switch of organization at the same moment cannot deadlock with it', async () => {
     const { org, second, secondUser } = await twoOwners();
     // A switch in flight: it has updated the user's session row and will next append to the organization's chain.
-    const held = await env.db.admin.sql.reserve();
-    try {
-      await held`begin`;
-      await held`select 1 from sessions where user_id = ${secondUser.id} for update`;
+    const [head, deleted] = await whileLocked(env.db, { rows: (held) => held`select 1 from sessions where user_id = ${secondUser.id} for update` }, async (release) => {
       const deletion = second.request('POST', '/api/auth/delete-user', { password: 'correct horse battery' });
       await someoneWaitsForALock(env.db);
       // The deletion waits for the session without holding the chain head, so the switch can go on.
       const head = await env.db.admin
         .withTenant(org.id, (tx) => tx.execute(sql`select 1 as ok from audit_chain_heads where org_id = ${org.id} for update nowait`))
         .then((rows) => [...rows], (e: unknown) => postgresError(e)?.code);
-      await held`commit`;
-      expect(head).toEqual([{ ok: 1 }]);
-      expect((await deletion).status).toBe(200);
-    } finally {
-      held.release();
-    }
+      await release();
+      return [head, await deletion] as const;
+    });
+    expect(head).toEqual([{ ok: 1 }]);
+    expect(deleted.status).toBe(200);
     const left = await env.db.admin.withTenant(org.id, (tx) => tx.select().from(members).where(eq(members.organizationId, org.id)));
     expect(left.map((m) => m.userId)).not.toContain(secondUser.id);
   });
@@ -160,27 +150,60 @@ describe('the database keeps memberships sound whoever writes them', () => {
   it('lets one of two acceptances of an invitation at the same moment in, and answers the other 409', async () => {
     const { org, invitee, invite } = await anInvitation('Twice');
     // Both acceptances read the invitation as pending before either changes it.
-    const held = await env.db.admin.sql.reserve();
-    let answers;
-    try {
-      await held`begin`;
-      await held`select set_config('app.current_org_id', ${org.id}, true)`;
-      await held`select 1 from invitations where id = ${invite.body.id} for update`;
+    const answers = await whileLocked(env.db, { orgId: org.id, rows: (held) => held`select 1 from invitations where id = ${invite.body.id} for update` }, async (release) => {
       const accepting = [0, 1].map(() => invitee.request('POST', '/api/auth/organization/accept-invitation', { invitationId: invite.body.id }));
       await someoneWaitsForALock(env.db, 2);
-      await held`commit`;
-      answers = await Promise.all(accepting);
-    } finally {
-      held.release();
-    }
+      await release();
+      return Promise.all(accepting);
+    });
     expect(answers.map((r) => r.status).sort(), JSON.stringify(answers.map((r) => r.body))).toEqual([200, 409]);
     const refused = answers.find((r) => r.status === 409)!;
     expect(refused.headers.get('content-type')).toBe('application/problem+json');
-    expect(refused.body.detail).toMatch(/already been answered/);
+    expect(refused.body.detail).toMatch(/already been accepted/);
     const joined = await env.db.admin.withTenant(org.id, (tx) => tx.select().from(members).where(eq(members.organizationId, org.id)));
     expect(joined).toHaveLength(2);
     const added = await env.db.admin.withTenant(org.id, (tx) => tx.select().from(auditLog).where(sql`${auditLog.orgId} = ${org.id} and ${auditLog.action} = 'member.add'`));
     expect(added).toHaveLength(1);
+  });
+
+  it('lets an invitation be accepted while its sender deletes their account, without a deadlock: the acceptance finds it gone', async () => {
+    const { org, second: sender, invite } = await (async () => {
+      const o = await twoOwners();
+      // The second owner sends an invitation, then deletes their account while it is being accepted.
+      const invitee = new UserAgent(env.server);
+      const email = uniqueEmail('invitee');
+      await invitee.signUp(email);
+      const sent = await o.second.request('POST', '/api/auth/organization/invite-member', { email, role: 'member', organizationId: o.org.id });
+      expect(sent.status).toBe(200);
+      return { ...o, invite: { invitee, id: sent.body.id as string } };
+    })();
+    // The deletion stops at the chain head, holding the sender's membership; the acceptance then asks for that membership.
+    const answers = await whileLocked(env.db, { orgId: org.id, rows: (held) => held`select 1 from audit_chain_heads where org_id = ${org.id} for update` }, async (release) => {
+      const deletion = sender.request('POST', '/api/auth/delete-user', { password: 'correct horse battery' });
+      await someoneWaitsForALock(env.db);
+      const accepting = invite.invitee.request('POST', '/api/auth/organization/accept-invitation', { invitationId: invite.id });
+      await someoneWaitsForALock(env.db, 2);
+      await release();
+      return Promise.all([deletion, accepting]);
+    });
+    expect(answers.map((r) => r.status), JSON.stringify(answers.map((r) => r.body))).toEqual([200, 409]);
+    expect(answers[1]!.body.detail).toMatch(/no longer exists/);
+  });
+
+  it('lets a member delete their account while an owner deletes the organization, without a deadlock', async () => {
+    const { org, first: owner, second: member, secondUser } = await twoOwners();
+    const [row] = await env.db.admin.withTenant(org.id, (tx) => tx.execute<{ slug: string }>(sql`select slug from organizations where id = ${org.id}`));
+    const slug = row!.slug;
+    // Both stop at the member's row: the organization's deletion first (it then clears the members' sessions), then the account's.
+    const answers = await whileLocked(env.db, { orgId: org.id, rows: (held) => held`select 1 from members where user_id = ${secondUser.id} for share` }, async (release) => {
+      const organizationDeletion = owner.request('DELETE', `/v1/organizations/${org.id}`, { confirm: slug, password: 'correct horse battery' });
+      await someoneWaitsForALock(env.db);
+      const accountDeletion = member.request('POST', '/api/auth/delete-user', { password: 'correct horse battery' });
+      await someoneWaitsForALock(env.db, 2);
+      await release();
+      return Promise.all([organizationDeletion, accountDeletion]);
+    });
+    expect(answers.map((r) => r.status), JSON.stringify(answers.map((r) => r.body))).toEqual([202, 200]);
   });
 
   it('lets an address whose invitation expired be invited again, the expired one canceled on the record', async () => {

@@ -4,7 +4,7 @@ import { projects } from '../../../db/schema/projects.ts';
 import { audit } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
-import { commonErrors, notFoundError, SESSION_ONLY } from '../../../middleware/openapi.ts';
+import { commonErrors, notFoundError, problem, SESSION_ONLY } from '../../../middleware/openapi.ts';
 import { requireRole } from '../../../middleware/roles.ts';
 import { projectIdParams, toProject } from '../schemas.ts';
 
@@ -18,7 +18,7 @@ export const route = createRoute({
     'Deletes the project and everything that belongs to it: its workflows and their runs, its decision events and its webhook endpoints with their deliveries. ' +
     'Only an owner or admin, signed in, may do this; archiving (PATCH status) is open to every member and API key.',
   request: { params: projectIdParams },
-  responses: { 204: { description: 'The project was deleted.' }, ...commonErrors, ...notFoundError },
+  responses: { 204: { description: 'The project was deleted.' }, ...commonErrors, ...notFoundError, 403: problem('Not a signed-in owner or admin of the organization (API keys cannot delete projects), or not over HTTPS.') },
 });
 
 export function registerDeleteProject(app: FunctionApp) {

@@ -4,7 +4,7 @@ import { supportTranscripts } from '../../../db/schema/transcripts.ts';
 import { audit } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
-import { commonErrors, notFoundError, SESSION_ONLY } from '../../../middleware/openapi.ts';
+import { commonErrors, notFoundError, problem, SESSION_ONLY } from '../../../middleware/openapi.ts';
 import { requireRole } from '../../../middleware/roles.ts';
 import { toSummary, transcriptIdParams } from '../schemas.ts';
 
@@ -18,7 +18,7 @@ export const route = createRoute({
     'Deletes the conversation and its messages for good (the audit row keeps that it was deleted, not what was said). ' +
     'Only an owner or admin, signed in, may do this, as for deleting a project; other members and API keys may import, list and read transcripts.',
   request: { params: transcriptIdParams },
-  responses: { 204: { description: 'Deleted.' }, ...commonErrors, ...notFoundError },
+  responses: { 204: { description: 'Deleted.' }, ...commonErrors, ...notFoundError, 403: problem('Not a signed-in owner or admin of the organization (API keys cannot delete transcripts), or not over HTTPS.') },
 });
 
 export function registerDeleteTranscript(app: FunctionApp) {

@@ -9,8 +9,9 @@ export type ProjectOfWrite = { projectId: string } | { workflowId: string };
  * Holds the project a write goes under until the transaction ends, and refuses
  * the write while the project is archived: an archived project takes no new
  * work (workflows, versions, runs, step decisions, decision events) until it
- * is made active again. Call it first, before anything under the project is
- * locked or written. Row-level security makes another organization's project
+ * is made active again (`archivedToo` lets through a write that only winds
+ * work down: archiving a workflow). Call it first, before anything under the
+ * project is locked or written. Row-level security makes another organization's project
  * (or workflow) look missing: 404, as a missing one.
  *
  * The lock is FOR SHARE, not the FOR KEY SHARE a write under a parent needs
@@ -33,11 +34,11 @@ export type ProjectOfWrite = { projectId: string } | { workflowId: string };
  * foreign key check) a write would deadlock with a deletion, or find its
  * parent deleted meanwhile.
  */
-export async function holdProjectForWork(tx: Tx, of: ProjectOfWrite): Promise<void> {
+export async function holdProjectForWork(tx: Tx, of: ProjectOfWrite, options: { archivedToo?: boolean } = {}): Promise<void> {
   const id: SQL = 'projectId' in of ? sql`${of.projectId}` : sql`(select project_id from workflows where id = ${of.workflowId})`;
   const [project] = await tx.execute<{ id: string; status: string }>(sql`select id, status from projects where id = ${id} for share`);
   if (!project) throw new ApiError('not_found', 'projectId' in of ? 'No project with this id.' : 'No workflow with this id.');
-  if (project.status === 'archived') {
+  if (project.status === 'archived' && !options.archivedToo) {
     throw new ApiError('project_archived', `Project ${project.id} is archived and takes no new work; unarchive it first (PATCH /v1/projects/${project.id} with status "active").`);
   }
 }

@@ -371,6 +371,27 @@ describe('workflows', () => {
     expect((await acme.owner.request('GET', `/v1/workflows/${id}/runs/${runId}`)).body).toMatchObject({ status: 'rejected', currentStep: 1 });
   });
 
+  it('may still be archived themselves while their project is archived, and nothing else', async () => {
+    const project = (await acme.owner.request('POST', '/v1/projects', { name: 'Winding down' })).body.id as string;
+    const create = async (name: string) => (await acme.owner.request('POST', `/v1/projects/${project}/workflows`, { name, steps })).body.id as string;
+    const [active, draft] = [await create('Active'), await create('Draft')];
+    expect((await acme.owner.request('PATCH', `/v1/workflows/${active}`, { status: 'active' })).status).toBe(200);
+    expect((await acme.owner.request('PATCH', `/v1/projects/${project}`, { status: 'archived' })).status).toBe(200);
+    // Archiving together with any other change is still new work.
+    for (const body of [{ status: 'archived', name: 'Renamed' }, { status: 'archived', steps: steps.slice(0, 1) }, { status: 'active' }]) {
+      const refused = await acme.owner.request('PATCH', `/v1/workflows/${draft}`, body);
+      expect(refused.status, JSON.stringify(body)).toBe(409);
+      expect(refused.body.type).toBe('urn:kommit:problem:project-archived');
+    }
+    for (const id of [active, draft]) {
+      const archived = await acme.owner.request('PATCH', `/v1/workflows/${id}`, { status: 'archived' });
+      expect(archived.status, archived.text).toBe(200);
+      expect(archived.body.status).toBe('archived');
+      const [row] = (await acme.owner.request('GET', `/v1/audit-log?action=workflow.update&targetId=${id}`)).body.data;
+      expect(row.data.after.status).toBe('archived');
+    }
+  });
+
   it('refuse a write that waited for the project while it was archived, once the archive commits; an archive waits for a write under way', async () => {
     const cases: [string, (project: string) => Promise<() => Promise<{ status: number; body: any; text: string }>>][] = [
       ['create a workflow', async (project) => () => acme.owner.request('POST', `/v1/projects/${project}/workflows`, { name: 'Late', steps })],

@@ -31,7 +31,7 @@ export const route = createRoute({
     ...commonErrors,
     403: problem('Not a signed-in owner or admin of the organization (API keys cannot change workflows), or not over HTTPS.'),
     ...notFoundError,
-    409: problem('The workflow has been active and cannot go back to draft, or its project is archived (unarchive it first).'),
+    409: problem('The workflow has been active and cannot go back to draft, or its project is archived (unarchive it first; archiving the workflow itself is still allowed).'),
   },
 });
 
@@ -52,8 +52,10 @@ export function registerUpdateWorkflow(app: FunctionApp) {
     const { id } = c.req.valid('param');
     const input = c.req.valid('json');
     const tx = c.var.tx;
-    // The project before the workflow, the order its deletion takes; an archived one's workflows are not edited.
-    await holdProjectForWork(tx, { workflowId: id });
+    // The project before the workflow, the order its deletion takes. An archived
+    // one's workflows are not edited, but may still be archived themselves.
+    const archivingOnly = input.status === 'archived' && input.name === undefined && input.steps === undefined;
+    await holdProjectForWork(tx, { workflowId: id }, { archivedToo: archivingOnly });
     const { workflow, steps } = await loadWorkflow(tx, id, true);
     // Only a workflow that never left draft may have its version rewritten, so
     // there is no way back to draft: "draft" always means "never active".

@@ -22,8 +22,8 @@ export interface IdentityTransactions {
   together<T>(fn: () => Promise<T>, refused?: (result: T) => boolean): Promise<T>;
   /** The transaction of the `together` this runs in, if any. */
   current(): Tx | undefined;
-  /** Runs fn once the current `together` has committed (never if it rolls back); false outside one. */
-  afterCommit(fn: () => void): boolean;
+  /** Runs fn once the current `together` has committed (never if it rolls back); nothing outside one. */
+  afterCommit(fn: () => void): void;
 }
 
 /** Carries a refused result out of drizzle's transaction, which rolls back on a throw. */
@@ -48,10 +48,7 @@ export function identityTransactions(base: Db, options: IdentityTransactionOptio
   return {
     db: forwarding<Db>(() => (store.getStore()?.tx as Db | undefined) ?? base, {}),
     current: () => store.getStore()?.tx,
-    afterCommit(fn) {
-      store.getStore()?.committed.push(fn);
-      return !!store.getStore();
-    },
+    afterCommit: (fn) => void store.getStore()?.committed.push(fn),
     async together(fn, refused) {
       if (store.getStore()) return fn();
       const committed: (() => void)[] = [];

@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { AuditActor, AuditEntry } from './audit/emit.ts';
 import { decisionEvents } from './schema/decisions.ts';
 import { queueIndex } from './search/index.ts';
@@ -110,9 +110,11 @@ export async function insertDecisionEvent(
     })
     .returning();
   // The earlier event's status change is a change of its own, with its own audit row.
+  // One statement: the row joined to itself in FROM is read as it was before the update.
   const mark = async (id: string, status: 'superseded' | 'conflicting', action: string, by: Record<string, string>): Promise<AuditEntry> => {
-    const [before] = await tx.select({ status: decisionEvents.status }).from(decisionEvents).where(eq(decisionEvents.id, id));
-    await tx.update(decisionEvents).set({ status }).where(eq(decisionEvents.id, id));
+    const [before] = await tx.execute<{ status: string }>(
+      sql`update decision_events as changed set status = ${status} from decision_events as was where was.org_id = changed.org_id and was.id = changed.id and changed.id = ${id} returning was.status`,
+    );
     return { action, targetType: 'decision_event', targetId: id, data: { before: { status: before?.status ?? null }, after: { status }, ...by } };
   };
   let earlier: AuditEntry | undefined;

@@ -54,6 +54,8 @@ export const dateTimeSchema = () =>
 export const SESSION_ONLY = [{ session: [] }];
 
 export const notFoundError = { 404: problem('No such resource in this organization.') } as const;
+/** For the writes an archived project refuses (db/projects.ts holdProjectForWork) and nothing else answers 409 for. */
+export const projectArchivedError = { 409: problem('The project is archived (unarchive it first).') } as const;
 
 export function jsonBody<T extends z.ZodType>(schema: T, description?: string) {
   return { required: true, description, content: { 'application/json': { schema } } };

@@ -18,3 +18,9 @@ export async function expectRlsViolation(promise: Promise<unknown>) {
   expect(pg.code).toBe('42501');
   expect(pg.message).toMatch(/row-level security/);
 }
+
+/** A problem answer without its instance (the request id), to compare two answers' every other word. */
+export function withoutInstance(problem: Record<string, unknown>) {
+  const { instance: _instance, ...rest } = problem;
+  return rest;
+}

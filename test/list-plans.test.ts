@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresTransaction } from '../db/audit/read.ts';
+import { encodeCursor } from '../middleware/pagination.ts';
 import { createDatabase, type Database } from '../db/tenant.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { startTestServer, type PlatformTestServer } from './server.ts';
@@ -69,25 +70,37 @@ describe('newest-first lists', () => {
     const endpoint = await post('/v1/webhook-endpoints', { name: 'Deals', projectId: project, target: 'decision_event' });
     await post('/v1/helpdesk/articles', { title: 'Planned', body: 'A page.', published: true });
 
-    const lists = [
-      '/v1/projects',
-      `/v1/projects/${project}/workflows`,
-      `/v1/workflows/${workflow}/runs`,
-      '/v1/decision-events',
-      `/v1/decision-events?projectId=${project}`,
-      `/v1/decision-events?workflowRunId=${run}`,
-      '/v1/support-transcripts',
-      '/v1/support-transcripts?visitorRef=visitor-1',
-      '/v1/webhook-endpoints',
-      `/v1/webhook-endpoints/${endpoint}/deliveries`,
-      '/v1/helpdesk/articles',
-      '/v1/controls',
+    const cursor = encodeCursor({ createdAt: '2026-11-20T10:00:00.123456Z', id: '0b6f2a57-6f0a-4c43-9c1e-0e1b6f5b3f2d' });
+    const byVisitor = { index: 'support_transcripts_org_visitor_created_idx', cond: /Index Cond: \(\(org_id = .*\) AND \(visitor_ref = / };
+    const allTranscripts = { index: 'support_transcripts_org_created_idx' };
+    // With the index a list must be read from, where one was made for it (and then no sort at all).
+    const lists: [string, { index: string; cond?: RegExp }?][] = [
+      ['/v1/projects'],
+      [`/v1/projects/${project}/workflows`],
+      [`/v1/workflows/${workflow}/runs`],
+      ['/v1/decision-events'],
+      [`/v1/decision-events?projectId=${project}`],
+      [`/v1/decision-events?workflowRunId=${run}`],
+      ['/v1/support-transcripts', allTranscripts],
+      [`/v1/support-transcripts?channel=widget&cursor=${cursor}`, allTranscripts],
+      ['/v1/support-transcripts?visitorRef=visitor-1', byVisitor],
+      [`/v1/support-transcripts?visitorRef=visitor-1&channel=chat&cursor=${cursor}`, byVisitor],
+      ['/v1/webhook-endpoints'],
+      [`/v1/webhook-endpoints/${endpoint}/deliveries`],
+      ['/v1/helpdesk/articles'],
+      ['/v1/controls'],
     ];
-    for (const path of lists) {
+    for (const [path, expected] of lists) {
       const plans = await plansOf(path);
       expect(plans.length, `${path} sent no ordered select`).toBeGreaterThan(0);
       // A plain Sort node; an Incremental Sort (the index gives created_at's order, id breaks ties) reads no more than the page.
       for (const plan of plans) expect(plan, path).not.toMatch(/(^|->\s+)Sort\s+\(/m);
+      if (!expected) continue;
+      const [plan] = plans;
+      expect(plans, path).toHaveLength(1);
+      expect(plan, path).toMatch(new RegExp(`Index Scan using ${expected.index}\\b`));
+      if (expected.cond) expect(plan, path).toMatch(expected.cond);
+      expect(plan, path).not.toMatch(/Sort/);
     }
   });
 });

@@ -1,6 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decisionEvents } from '../../../db/schema/decisions.ts';
+import { withoutInstance } from '../../../test/expect.ts';
 import { someoneWaitsForALock, withSlowInserts } from '../../../test/races.ts';
 import { createTenant, settledWithin, type TestTenant } from '../../../test/tenants.ts';
 import { useTestServer } from '../../../test/use-server.ts';
@@ -41,16 +42,7 @@ describe('decision events', () => {
     const second = await record(acme, { projectId: acmeProject, kind: 'decision', title: 'Host in Falkenstein', supersedes: first.body.id });
     expect(second.status).toBe(201);
     expect((await acme.owner.request('GET', `/v1/decision-events/${first.body.id}`)).body.status).toBe('superseded');
-    // Two audit rows, in the request's transaction: the new event, and the earlier one's change.
-    expect((await auditRowsOf(acme, [first.body.id, second.body.id])).slice(1)).toEqual([
-      { action: 'decision_event.create', target_id: second.body.id, request_id: second.headers.get('x-request-id'), data: { after: expect.objectContaining({ status: 'active', supersedes: first.body.id }) } },
-      {
-        action: 'decision_event.supersede',
-        target_id: first.body.id,
-        request_id: second.headers.get('x-request-id'),
-        data: { before: { status: 'active' }, after: { status: 'superseded' }, supersededBy: second.body.id },
-      },
-    ]);
+    await expectLinkAudited(first.body.id, 'supersedes', second);
 
     const again = await record(acme, { projectId: acmeProject, kind: 'decision', title: 'Third', supersedes: first.body.id });
     expect(again.status).toBe(409);
@@ -197,10 +189,8 @@ describe('decision events', () => {
       const absent = await acme.owner.request('GET', `/v1/decision-events?${filter}=${crypto.randomUUID()}`);
       expect([other.status, absent.status], filter).toEqual([404, 404]);
       expect(other.headers.get('content-type')).toBe('application/problem+json');
-      const { instance: _other, ...otherBody } = other.body;
-      const { instance: _absent, ...absentBody } = absent.body;
-      expect(otherBody, filter).toEqual(absentBody);
-      expect(otherBody.detail).toBe(`No ${filter === 'projectId' ? 'project' : 'workflow run'} with the id given in ${filter}.`);
+      expect(withoutInstance(other.body), filter).toEqual(withoutInstance(absent.body));
+      expect(other.body.detail).toBe(`No ${filter === 'projectId' ? 'project' : 'workflow run'} with the id given in ${filter}.`);
       expect(JSON.stringify(other.body)).not.toContain(theirs);
     }
     // One filter of the organization's own does not let another organization's through.
@@ -217,17 +207,7 @@ describe('decision events', () => {
     const listed = await acme.owner.request('GET', `/v1/decision-events?projectId=${acmeProject}&status=conflicting`);
     expect(listed.body.data.map((e: { id: string }) => e.id)).toEqual([friday.body.id, monday.body.id]);
 
-    // Two audit rows, in the request's transaction: the new event, and the earlier one's change.
-    const rows = await auditRowsOf(acme, [monday.body.id, friday.body.id]);
-    expect(rows.slice(1)).toEqual([
-      { action: 'decision_event.create', target_id: friday.body.id, request_id: friday.headers.get('x-request-id'), data: { after: expect.objectContaining({ status: 'conflicting', conflictsWith: monday.body.id }) } },
-      {
-        action: 'decision_event.conflict',
-        target_id: monday.body.id,
-        request_id: friday.headers.get('x-request-id'),
-        data: { before: { status: 'active' }, after: { status: 'conflicting' }, conflictingEvent: friday.body.id },
-      },
-    ]);
+    await expectLinkAudited(monday.body.id, 'conflictsWith', friday);
 
     // A third view may contradict one already in conflict; it stays conflicting.
     const sunday = await record(acme, { projectId: acmeProject, kind: 'decision', title: 'Ship on Sunday', conflictsWith: friday.body.id });
@@ -277,10 +257,8 @@ describe('decision events', () => {
     const foreign = await record(acme, { projectId: acmeProject, kind: 'decision', title: 'x', conflictsWith: theirs });
     const unknown = await record(acme, { projectId: acmeProject, kind: 'decision', title: 'x', conflictsWith: crypto.randomUUID() });
     expect([foreign.status, unknown.status]).toEqual([404, 404]);
-    const { instance: _foreign, ...foreignBody } = foreign.body;
-    const { instance: _unknown, ...unknownBody } = unknown.body;
-    expect(foreignBody).toEqual(unknownBody);
-    expect(foreignBody.detail).toBe('No decision event with the id given in conflictsWith.');
+    expect(withoutInstance(foreign.body)).toEqual(withoutInstance(unknown.body));
+    expect(foreign.body.detail).toBe('No decision event with the id given in conflictsWith.');
 
     const across = await record(acme, { projectId: acmeProject, kind: 'decision', title: 'x', conflictsWith: inOther });
     expect(across.status).toBe(422);
@@ -303,6 +281,26 @@ async function footprint(tenant: TestTenant, project: string) {
              (select count(*)::int from audit_log) as "auditRows"`),
   );
   return row!;
+}
+
+/** What a new event linked to an earlier one records, and what it does to the earlier one. */
+const LINKS = {
+  supersedes: { createdAs: 'active', action: 'decision_event.supersede', earlierBecomes: 'superseded', namedAs: 'supersededBy' },
+  conflictsWith: { createdAs: 'conflicting', action: 'decision_event.conflict', earlierBecomes: 'conflicting', namedAs: 'conflictingEvent' },
+} as const;
+
+/**
+ * The two audit rows `later` (recorded with `field` naming the active event
+ * `earlier`) left after the earlier one's creation, in its request's
+ * transaction: the new event, and the earlier one's change.
+ */
+async function expectLinkAudited(earlier: string, field: keyof typeof LINKS, later: { body: { id: string }; headers: Headers }) {
+  const link = LINKS[field];
+  const requestId = later.headers.get('x-request-id');
+  expect((await auditRowsOf(acme, [earlier, later.body.id])).slice(1)).toEqual([
+    { action: 'decision_event.create', target_id: later.body.id, request_id: requestId, data: { after: expect.objectContaining({ status: link.createdAs, [field]: earlier }) } },
+    { action: link.action, target_id: earlier, request_id: requestId, data: { before: { status: 'active' }, after: { status: link.earlierBecomes }, [link.namedAs]: later.body.id } },
+  ]);
 }
 
 /** The audit rows naming these events, oldest first. */

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { auditLog } from '../../../db/schema/audit.ts';
 import { invitations, members, verifications } from '../../../db/schema/auth.ts';
 import { identityTransactions } from '../../../auth/transactions.ts';
+import { someoneWaitsForALock } from '../../../test/races.ts';
 import { useTestServer } from '../../../test/use-server.ts';
 import { UserAgent, uniqueEmail } from '../../../test/user-agent.ts';
 
@@ -107,13 +108,7 @@ describe('Better Auth changes and their audit rows', () => {
     await headLocked;
     // Two invitations wait for the chain head, each in its transaction on one of the auth pool's three connections.
     const blocked = [1, 2].map((i) => busy.owner.request('POST', '/api/auth/organization/invite-member', { email: uniqueEmail(`blocked-${i}`), role: 'member', organizationId: busy.org.id }));
-    for (let tries = 0; ; tries++) {
-      const [row] = await env.db.admin.sql<{ waiting: number }[]>`
-        select count(*)::int as waiting from pg_locks l join pg_stat_activity a on a.pid = l.pid where not l.granted and a.datname = current_database()`;
-      if (row!.waiting >= 2) break;
-      if (tries > 500) throw new Error('the two invitations never waited for the chain head');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await someoneWaitsForALock(env.db, 2);
     const refused = await other.owner.request('POST', '/api/auth/organization/invite-member', { email: uniqueEmail('refused'), role: 'member', organizationId: other.org.id });
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('2');

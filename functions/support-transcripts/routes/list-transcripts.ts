@@ -1,10 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq } from 'drizzle-orm';
 import { supportTranscripts, transcriptChannels } from '../../../db/schema/transcripts.ts';
-import type { Tx } from '../../../db/tenant.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
 import { commonErrors, jsonResponse } from '../../../middleware/openapi.ts';
-import { beforeCursor, decodeCursor, newestFirst, page, pageQuerySchema, type Cursor } from '../../../middleware/pagination.ts';
+import { beforeCursor, decodeCursor, newestFirst, page, pageQuerySchema } from '../../../middleware/pagination.ts';
 import { toSummary, transcriptSummarySchema, VISITOR_REF_MAX } from '../schemas.ts';
 
 const listQuery = pageQuerySchema.extend({
@@ -28,27 +27,22 @@ export const route = createRoute({
   },
 });
 
-/** One page's rows (limit + 1 of them) in the organization of the transaction, newest first. */
-export function selectTranscriptPage(tx: Tx, filters: { limit: number; after?: Cursor; channel?: (typeof transcriptChannels)[number]; visitorRef?: string }) {
-  return tx
-    .select()
-    .from(supportTranscripts)
-    .where(
-      and(
-        filters.channel ? eq(supportTranscripts.channel, filters.channel) : undefined,
-        // An empty reference is one a transcript can be stored with, so it filters too.
-        filters.visitorRef !== undefined ? eq(supportTranscripts.visitorRef, filters.visitorRef) : undefined,
-        beforeCursor(supportTranscripts.createdAt, supportTranscripts.id, filters.after),
-      ),
-    )
-    .orderBy(...newestFirst(supportTranscripts.createdAt, supportTranscripts.id))
-    .limit(filters.limit + 1);
-}
-
 export function registerListTranscripts(app: FunctionApp) {
   app.openapi(route, async (c) => {
     const { limit, cursor, channel, visitorRef } = c.req.valid('query');
-    const rows = await selectTranscriptPage(c.var.tx, { limit, after: decodeCursor(cursor), channel, visitorRef });
+    const rows = await c.var.tx
+      .select()
+      .from(supportTranscripts)
+      .where(
+        and(
+          channel ? eq(supportTranscripts.channel, channel) : undefined,
+          // An empty reference is one a transcript can be stored with, so it filters too.
+          visitorRef !== undefined ? eq(supportTranscripts.visitorRef, visitorRef) : undefined,
+          beforeCursor(supportTranscripts.createdAt, supportTranscripts.id, decodeCursor(cursor)),
+        ),
+      )
+      .orderBy(...newestFirst(supportTranscripts.createdAt, supportTranscripts.id))
+      .limit(limit + 1);
     const result = page(rows, limit);
     return c.json({ data: result.data.map(toSummary), nextCursor: result.nextCursor }, 200);
   });

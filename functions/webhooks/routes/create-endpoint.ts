@@ -8,7 +8,7 @@ import type { Tx } from '../../../db/tenant.ts';
 import { audit } from '../../../middleware/audit.ts';
 import { ApiError } from '../../../middleware/errors.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
-import { commonErrors, jsonBody, jsonResponse, notFoundError, problem, SESSION_ONLY } from '../../../middleware/openapi.ts';
+import { commonErrors, jsonBody, jsonResponse, notFoundError, projectArchivedError, SESSION_ONLY } from '../../../middleware/openapi.ts';
 import { requireRole } from '../../../middleware/roles.ts';
 import { endpointWithSecretSchema, toEndpoint } from '../schemas.ts';
 
@@ -35,7 +35,7 @@ export const route = createRoute({
   tags: ['webhooks'],
   summary: 'Create an inbound webhook endpoint; its signing secret is shown once',
   request: { body: jsonBody(createEndpointBody) },
-  responses: { 201: jsonResponse(endpointWithSecretSchema, 'The endpoint, with its secret.'), ...commonErrors, ...notFoundError, 409: problem('The project is archived (unarchive it first).') },
+  responses: { 201: jsonResponse(endpointWithSecretSchema, 'The endpoint, with its secret.'), ...commonErrors, ...notFoundError, ...projectArchivedError },
 });
 
 /** The project (and workflow) must be the organization's own (others look missing), and the project not archived. */

@@ -3,7 +3,7 @@ import { holdProjectForWork } from '../../../db/projects.ts';
 import { workflowVersions, workflows } from '../../../db/schema/workflows.ts';
 import { audit } from '../../../middleware/audit.ts';
 import type { FunctionApp } from '../../../middleware/function-app.ts';
-import { commonErrors, jsonBody, jsonResponse, notFoundError, problem } from '../../../middleware/openapi.ts';
+import { commonErrors, jsonBody, jsonResponse, notFoundError, projectArchivedError } from '../../../middleware/openapi.ts';
 import { projectParams, stepsSchema, toWorkflow, workflowSchema } from '../schemas.ts';
 
 export const createWorkflowBody = z
@@ -18,7 +18,7 @@ export const route = createRoute({
   tags: ['workflows'],
   summary: 'Create a workflow (draft, version 1) in a project',
   request: { params: projectParams, body: jsonBody(createWorkflowBody) },
-  responses: { 201: jsonResponse(workflowSchema, 'The workflow.'), ...commonErrors, ...notFoundError, 409: problem('The project is archived (unarchive it first).') },
+  responses: { 201: jsonResponse(workflowSchema, 'The workflow.'), ...commonErrors, ...notFoundError, ...projectArchivedError },
 });
 
 export function registerCreateWorkflow(app: FunctionApp) {

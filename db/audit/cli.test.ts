@@ -189,6 +189,57 @@ describe('kommit-audit verify', () => {
     expect(crlf.stdout).toMatch(/matches the signed checkpoint at seq 2 \(rows 3 to 3, after it, are covered by no signature given\)\n$/);
   });
 
+  it('gives the same verdict on worker threads as on one thread, with the file cut into many pieces', async () => {
+    const many = chainOf(Array.from({ length: 40 }, (_, i) => ({ n: i, note: 'é'.repeat(i % 7) })));
+    const lines = jsonl(many).split('\n').slice(0, -1);
+    const other = chainOf([{ n: 1 }]).map((r) => ({ ...r, org_id: '7c9e6679-7425-40de-944b-e07fc1f90ae7' }));
+    const variants: Record<string, string> = {
+      good: jsonl(many),
+      'no final line break': jsonl(many).trimEnd(),
+      crlf: jsonl(many).replaceAll('\n', '\r\n'),
+      bom: `\uFEFF${jsonl(many)}`,
+      'trailing blank lines': `${jsonl(many)}\n \n\t\n`,
+      'blank line at 31': [...lines.slice(0, 30), '', ...lines.slice(30)].join('\n'),
+      'key added at 33': [...lines.slice(0, 32), lines[32]!.replace(/}$/, ',"x":1}'), ...lines.slice(33)].join('\n'),
+      'row 25 altered': [...lines.slice(0, 24), lines[24]!.replace('"n":24', '"n":25'), ...lines.slice(25)].join('\n'),
+      'row 20 missing': [...lines.slice(0, 19), ...lines.slice(20)].join('\n'),
+      'rows 28 and 29 swapped': [...lines.slice(0, 27), lines[28], lines[27], ...lines.slice(29)].join('\n'),
+      'lone surrogate at 36': [...lines.slice(0, 35), lines[35]!.replace('"n":35', '"n":"\\ud800"'), ...lines.slice(36)].join('\n'),
+      'another organization at 41': `${jsonl(many)}${jsonl(other)}`,
+      'not JSON at 12': [...lines.slice(0, 11), '{"org_id":', ...lines.slice(12)].join('\n'),
+      'tail cut before a checkpoint': jsonl(many.slice(0, 30)),
+    };
+    const kept = { checkpoint: checkpointAt(many[34]!), publicKey };
+    for (const [name, content] of Object.entries(variants)) {
+      const exported = await file(`threads-${name.replaceAll(' ', '-')}.jsonl`, content);
+      const options = name.includes('checkpoint') ? kept : {};
+      const oneThread = await verifyExportFile(exported, { ...options, threads: 0 });
+      // Pieces of a row or two each, spread over two threads: every row boundary is a piece boundary somewhere.
+      expect(await verifyExportFile(exported, { ...options, threads: 2, pieceBytes: 300 }), name).toEqual(oneThread);
+      expect(await verifyExportFile(exported, { ...options, threads: 3, pieceBytes: 4096 }), name).toEqual(oneThread);
+      const expected = name.startsWith('good') || ['no final line break', 'crlf', 'bom', 'trailing blank lines'].includes(name) ? 'unauthenticated' : 'not-verified';
+      expect(oneThread.verdict, name).toBe(expected);
+    }
+    // What one thread says, for the cases whose line or seq lies far from the first piece.
+    const said = async (name: string) => (await verifyExportFile(path.join(dir, `threads-${name.replaceAll(' ', '-')}.jsonl`), { threads: 2, pieceBytes: 300 })).line;
+    expect(await said('blank line at 31')).toBe('NOT VERIFIED: line 31 is blank: an export has no blank line before its last row');
+    expect(await said('key added at 33')).toMatch(/^NOT VERIFIED: line 33 is not written as the export writes it/);
+    expect(await said('row 25 altered')).toMatch(/^NOT VERIFIED: first break at seq 25 \(altered\)/);
+    expect(await said('row 20 missing')).toMatch(/^NOT VERIFIED: first break at seq 20 \(missing\)/);
+    expect(await said('rows 28 and 29 swapped')).toMatch(/^NOT VERIFIED: first break at seq 29 \(reordered\)/);
+    expect(await said('lone surrogate at 36')).toMatch(/^NOT VERIFIED: first break at seq 36 \(altered\): .*not valid canonical JSON/);
+    expect(await said('another organization at 41')).toBe('NOT VERIFIED: line 41 belongs to another organization (7c9e6679-7425-40de-944b-e07fc1f90ae7)');
+    expect(await said('not JSON at 12')).toBe('NOT VERIFIED: line 12 is not JSON');
+    expect((await verifyExportFile(path.join(dir, 'threads-tail-cut-before-a-checkpoint.jsonl'), { ...kept, threads: 2, pieceBytes: 300 })).line).toMatch(/^NOT VERIFIED: first break at seq 31 \(missing\): rows 31 to 35 are missing/);
+    // As the customer runs it: --threads, and the threads load outside tsx.
+    const run = await kommitAudit(['verify', path.join(dir, 'threads-good.jsonl'), '--threads', '2', '--checkpoint', kept.checkpoint, '--public-key', publicKey]);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toMatch(/^VERIFIED: organization \S+, seq 1 to 40 \(40 rows\)/);
+    const bad = await kommitAudit(['verify', path.join(dir, 'threads-good.jsonl'), '--threads', 'all']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.split('\n')[0]).toBe('error: --threads takes a whole number from 0 (no worker threads) to 64');
+  });
+
   it('reports a row whose data cannot be canonical JSON (a lone surrogate) as the first break, not a crash', async () => {
     // Postgres jsonb refuses a lone surrogate, so no stored row has one: only an edited export can.
     const tampered = jsonl(rows).replace('{"n":2}', '{"n":"\\ud800"}');

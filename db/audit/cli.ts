@@ -1,12 +1,20 @@
 import { createReadStream, readFileSync, statSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { SingleBar } from 'cli-progress';
-import { BLANK_LINE, ChainVerifier, checkAgainstCheckpoint, parseExportLine } from './chain.ts';
+import { BLANK_LINE, ChainVerifier, checkAgainstCheckpoint } from './chain.ts';
 import { verifyCheckpoint, type VerifiedCheckpoint } from './checkpoint.ts';
+import { checkExportLines, LINE, type CheckedLines } from './export-lines.ts';
 import { verifyPack } from './pack.ts';
 
-const USAGE = `usage: kommit-audit verify <export.jsonl> [--checkpoint <note file or note> --public-key <verifier key or file>]
+/** How much of the file is read and sent to a thread at a time: about 2,000 rows. */
+const PIECE_BYTES = 1 << 20;
+/** Below this a file is checked on the calling thread: starting workers would cost more than they save. */
+const THREADS_FROM_BYTES = 8 * PIECE_BYTES;
+const MAX_THREADS = 8;
+
+const USAGE = `usage: kommit-audit verify <export.jsonl> [--checkpoint <note file or note> --public-key <verifier key or file>] [--threads <n>]
        kommit-audit verify-pack <evidence-pack.zip> --public-key <verifier key or file> [--public-key <earlier key or file>]...
 
 verify: checks an audit export offline: every row's hash and link, and against a
@@ -20,6 +28,8 @@ always has), and otherwise a file holding it; --public-key takes the key itself
 when the value has the key's form (name+keyid+key), and otherwise a file
 holding it. A file that does not exist is an error, never read as the note or
 key. The VERIFIED line names the organization and the seq range checked.
+An export of 8 MB or more is checked on one worker thread per core (at most
+${MAX_THREADS}); --threads sets how many (0: none, all on the main thread).
 verify-pack: checks an evidence pack offline: that it holds only the files of a
 pack, each once, and each as the manifest lists it; the audit chain inside it;
 the checkpoint at the chain's last row signed with the key given by
@@ -74,15 +84,108 @@ function unpaired(options: { checkpoint?: string; publicKey?: string }) {
   return undefined;
 }
 
+/** One worker thread per core for a large file, none for a small one or on a single core. */
+function defaultThreads(file: string) {
+  let size = 0;
+  try {
+    size = statSync(file).size;
+  } catch {
+    // Reading it fails too, and says why (pieces).
+  }
+  const cores = availableParallelism();
+  return size >= THREADS_FROM_BYTES && cores > 1 ? Math.min(cores, MAX_THREADS) : 0;
+}
+
+/**
+ * The file in pieces of about PIECE_BYTES, each ending just after a line
+ * break (the last at the end of the file), so no line and no UTF-8 character
+ * is ever split (a byte 0x0A is never inside one). `onProgress` gets the bytes
+ * read so far. A byte order mark an editor added is dropped: no export starts
+ * with one.
+ */
+async function* pieces(file: string, pieceBytes: number, onProgress?: (bytes: number) => void): AsyncGenerator<Buffer> {
+  let bytes = 0;
+  let rest: Buffer = Buffer.alloc(0);
+  try {
+    for await (const chunk of createReadStream(file, { highWaterMark: pieceBytes }) as AsyncIterable<Buffer>) {
+      if (bytes === 0 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) rest = Buffer.from(chunk.subarray(3));
+      else rest = rest.length ? Buffer.concat([rest, chunk]) : chunk;
+      bytes += chunk.length;
+      onProgress?.(bytes);
+      const end = rest.lastIndexOf(0x0a) + 1;
+      if (end === 0) continue;
+      yield rest.subarray(0, end);
+      rest = rest.subarray(end);
+    }
+  } catch (error) {
+    // The stream's own failure (a folder, no permission, an I/O error), told apart from a bug of ours.
+    if ((error as NodeJS.ErrnoException).syscall) throw new InputError(`cannot read ${file}: ${readFailure(error)}`);
+    throw error;
+  }
+  if (rest.length) yield rest;
+}
+
+interface LineChecker {
+  check(piece: Buffer): Promise<CheckedLines>;
+  /** How many pieces to have under way at once: enough to keep every thread busy, few enough to bound memory. */
+  ahead: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Checks pieces on `threads` worker threads, in turn (each thread answers in
+ * the order it was asked), or on this thread when `threads` is 0.
+ */
+function lineChecker(threads: number): LineChecker {
+  if (threads < 1) return { check: async (piece) => checkExportLines(piece.toString('utf8')), ahead: 1, close: async () => {} };
+  const workers = Array.from({ length: threads }, () => {
+    const worker = new Worker(new URL('./export-lines-worker.ts', import.meta.url));
+    const waiting: { resolve: (lines: CheckedLines) => void; reject: (error: unknown) => void }[] = [];
+    const fail = (error: unknown) => {
+      for (const pending of waiting.splice(0)) pending.reject(error);
+    };
+    worker.on('message', (lines: CheckedLines) => waiting.shift()?.resolve(lines));
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`a verifier thread stopped (exit code ${code})`)));
+    return { worker, waiting };
+  });
+  let next = 0;
+  return {
+    check(piece) {
+      const { worker, waiting } = workers[next++ % workers.length]!;
+      return new Promise((resolve, reject) => {
+        waiting.push({ resolve, reject });
+        // A copy of its own, handed over rather than copied again (the piece may share memory with the next).
+        const bytes = new Uint8Array(piece);
+        worker.postMessage({ bytes }, [bytes.buffer]);
+      });
+    },
+    ahead: 2 * threads,
+    async close() {
+      await Promise.all(workers.map(({ worker }) => worker.terminate()));
+    },
+  };
+}
+
 /**
  * Verifies an export file; `onProgress` gets the bytes read so far. Without a
  * checkpoint (and the key to check it) the verdict is at best unauthenticated.
- * Throws an InputError when the file cannot be read, or when only one of
- * checkpoint and key is given.
+ * Rows are checked on `threads` worker threads (by default one per core for a
+ * file of 8 MB or more) and placed in the chain in file order. Throws an
+ * InputError when the file cannot be read, or when only one of checkpoint and
+ * key is given.
  */
 export async function verifyExportFile(
   file: string,
-  options: { checkpoint?: string; publicKey?: string; onProgress?: (bytes: number) => void } = {},
+  options: {
+    checkpoint?: string;
+    publicKey?: string;
+    onProgress?: (bytes: number) => void;
+    /** Worker threads to check rows on; 0 for none (the default depends on the file's size and the cores). */
+    threads?: number;
+    /** How much to read at a time (tests make it small, to cut a file into many pieces). */
+    pieceBytes?: number;
+  } = {},
 ): Promise<OfflineVerdict> {
   const mistake = unpaired(options);
   if (mistake) throw new InputError(mistake);
@@ -97,50 +200,62 @@ export async function verifyExportFile(
   }
 
   const verifier = new ChainVerifier();
-  const input = createReadStream(file);
-  let bytes = 0;
-  input.on('data', (chunk) => {
-    bytes += chunk.length;
-    options.onProgress?.(bytes);
-  });
-  // The stream's own failure (a folder, no permission, an I/O error) surfaces
-  // in the loop below; remembered here so it is told apart from a bug of ours.
-  let readError: unknown;
-  input.on('error', (error) => (readError = error));
   let lineNumber = 0;
   let orgId: string | undefined;
   let hashAtCheckpoint: string | null = null;
   // Trailing blank lines are an editor's; one before a row is not how an export is written.
   let blankLine: number | undefined;
-  try {
-    for await (let line of createInterface({ input, crlfDelay: Infinity })) {
+  /** Places one piece's lines in the chain, in order; a verdict when the piece settles it. */
+  function place(lines: CheckedLines): OfflineVerdict | undefined {
+    const reasons = new Map(lines.reasons);
+    let nextOrg = 0;
+    let row = 0;
+    for (let i = 0; i < lines.kinds.length; i++) {
       lineNumber++;
-      // A byte order mark an editor added: no export starts with one.
-      if (lineNumber === 1 && line.startsWith('\uFEFF')) line = line.slice(1);
-      if (!line.trim()) {
+      const kind = lines.kinds[i];
+      if (kind === LINE.blank) {
         blankLine ??= lineNumber;
         continue;
       }
-      const record = blankLine === undefined ? parseExportLine(line) : BLANK_LINE;
-      if (typeof record === 'string') {
-        input.destroy();
-        return notVerified(`line ${blankLine ?? lineNumber} ${record}`);
+      if (blankLine !== undefined) return notVerified(`line ${blankLine} ${BLANK_LINE}`);
+      if (kind === LINE.notARow) return notVerified(`line ${lineNumber} ${reasons.get(i)}`);
+      if (lines.orgs[nextOrg]?.[0] === i) {
+        const org = lines.orgs[nextOrg++]![1];
+        orgId ??= org;
+        if (org !== orgId) return notVerified(`line ${lineNumber} belongs to another organization (${org})`);
       }
-      orgId ??= record.org_id;
-      if (record.org_id !== orgId) {
-        input.destroy();
-        return notVerified(`line ${lineNumber} belongs to another organization (${record.org_id})`);
-      }
-      if (checkpoint && record.seq === checkpoint.seq) hashAtCheckpoint = record.hash;
-      verifier.push(record);
-      if (verifier.failed) {
-        input.destroy();
-        break;
-      }
+      const at = 128 * row++;
+      const hash = lines.hashes.slice(at + 64, at + 128);
+      const seq = lines.seqs[i]!;
+      if (checkpoint && seq === checkpoint.seq) hashAtCheckpoint = hash;
+      // A hash that does not match is recomputed as nothing: no stored hash is empty.
+      verifier.pushLink({ seq, prev_hash: lines.hashes.slice(at, at + 64), hash, recomputed: lines.hashMatches[i] ? hash : '', invalid: reasons.get(i) });
+      if (verifier.failed) return undefined;
     }
-  } catch (error) {
-    if (readError) throw new InputError(`cannot read ${file}: ${readFailure(readError)}`);
-    throw error;
+    return undefined;
+  }
+
+  const checker = lineChecker(options.threads ?? defaultThreads(file));
+  try {
+    // Pieces are checked ahead, several at once on worker threads, and placed in file order.
+    const ahead: Promise<CheckedLines>[] = [];
+    const placeOldest = async () => place(await ahead.shift()!);
+    for await (const piece of pieces(file, options.pieceBytes ?? PIECE_BYTES, options.onProgress)) {
+      const checked = checker.check(piece);
+      // Awaited in turn below; until then a failure is nobody's unhandled rejection.
+      checked.catch(() => {});
+      ahead.push(checked);
+      if (ahead.length < checker.ahead) continue;
+      const verdict = await placeOldest();
+      if (verdict) return verdict;
+      if (verifier.failed) break;
+    }
+    while (ahead.length && !verifier.failed) {
+      const verdict = await placeOldest();
+      if (verdict) return verdict;
+    }
+  } finally {
+    await checker.close();
   }
   const result = verifier.finish();
   const describe = (b: { kind: string; seq: number; detail: string }) => notVerified(`first break at seq ${b.seq} (${b.kind}): ${b.detail}`);
@@ -197,7 +312,7 @@ export async function main(argv: string[]): Promise<number> {
 async function run(argv: string[]) {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { checkpoint: { type: 'string' }, 'public-key': { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { checkpoint: { type: 'string' }, 'public-key': { type: 'string', multiple: true }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   } catch (error) {
     process.stderr.write(`error: ${(error as Error).message.split(/\.\s/)[0]!.replace(/\.$/, '')}\n${USAGE}\n`);
     return EXIT.noVerdict;
@@ -210,6 +325,10 @@ async function run(argv: string[]) {
     // The pack carries its own checkpoints; a kept one given here would go unread, and silently.
     if (parsed.values.checkpoint !== undefined) {
       process.stderr.write(`--checkpoint is for verify; verify-pack checks the checkpoints inside the pack under --public-key\n${USAGE}\n`);
+      return EXIT.noVerdict;
+    }
+    if (parsed.values.threads !== undefined) {
+      process.stderr.write(`--threads is for verify; verify-pack reads a pack on one thread\n${USAGE}\n`);
       return EXIT.noVerdict;
     }
     const [publicKey, ...earlierKeys] = readPublicKeys();
@@ -233,6 +352,9 @@ async function run(argv: string[]) {
   else if (command !== 'verify' && command !== 'verify-pack') mistake = `unknown command "${command}"`;
   else if (!file) mistake = `${command} needs a file`;
   else if (keys.length > 1) mistake = 'verify takes one --public-key: the key that signed the checkpoint';
+  else if (parsed.values.threads !== undefined && !(/^\d{1,2}$/.test(parsed.values.threads) && Number(parsed.values.threads) <= 64)) {
+    mistake = '--threads takes a whole number from 0 (no worker threads) to 64';
+  }
   else mistake = unpaired({ checkpoint: parsed.values.checkpoint, publicKey: keys[0] });
   if (mistake || !file) {
     process.stderr.write(`error: ${mistake}\n${USAGE}\n`);
@@ -252,7 +374,8 @@ async function run(argv: string[]) {
   bar?.start(stats.size, 0);
   let verdict: OfflineVerdict;
   try {
-    verdict = await verifyExportFile(file, { checkpoint, publicKey, onProgress: bar ? (bytes) => bar.update(bytes) : undefined });
+    const threads = parsed.values.threads === undefined ? undefined : Number(parsed.values.threads);
+    verdict = await verifyExportFile(file, { checkpoint, publicKey, threads, onProgress: bar ? (bytes) => bar.update(bytes) : undefined });
   } finally {
     // Before any line, the verdict's or an error's: the cursor back, the bar's line ended.
     bar?.stop();

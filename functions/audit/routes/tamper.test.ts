@@ -62,7 +62,11 @@ async function tamper(tenant: TestTenant, fn: (tx: Tx) => Promise<unknown>) {
 async function offline(tenant: TestTenant, checkpoint?: { note: string; publicKey: string }) {
   const file = path.join(dir, `${tenant.orgId}-${Math.random().toString(36).slice(2)}.jsonl`);
   await writeFile(file, (await api(tenant, '/v1/audit-log/export?format=jsonl')) as string);
-  return verifyExportFile(file, checkpoint ? { checkpoint: checkpoint.note, publicKey: checkpoint.publicKey } : {});
+  const options = checkpoint ? { checkpoint: checkpoint.note, publicKey: checkpoint.publicKey } : {};
+  const verdict = await verifyExportFile(file, { ...options, threads: 0 });
+  // The same verdict with the rows checked on worker threads, a row or two at a time.
+  expect(await verifyExportFile(file, { ...options, threads: 2, pieceBytes: 512 })).toEqual(verdict);
+  return verdict;
 }
 
 async function rowAt(tx: Tx, seq: number) {

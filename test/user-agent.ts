@@ -3,6 +3,22 @@ import type { TestServer } from './server.ts';
 /** An email address no other test uses. */
 export const uniqueEmail = (name: string) => `${name}-${Math.random().toString(36).slice(2, 8)}@example.test`;
 
+const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };
+
+/** The one-line messages a console page shows (both consoles' layouts render them alike), as a reader sees them. */
+export function shownMessages(html: string) {
+  const shown = (kind: 'notice' | 'error') => {
+    const text = new RegExp(`<section class="${kind}" role="(?:status|alert)">([^<]*)</section>`).exec(html)?.[1];
+    return text?.replace(/&(?:amp|lt|gt|quot|#39);/g, (entity) => ENTITIES[entity]!);
+  };
+  const notice = shown('notice');
+  const error = shown('error');
+  return { ...(notice === undefined ? {} : { notice }), ...(error === undefined ? {} : { error }) };
+}
+
+/** What UserAgent.request answers. */
+export type AgentResponse = Awaited<ReturnType<UserAgent['request']>>;
+
 /**
  * A minimal cookie-keeping HTTP client standing in for one browser: it stores
  * the cookies the server sets and, like a browser, sends an Origin header on
@@ -40,6 +56,24 @@ export class UserAgent {
       json = undefined;
     }
     return { status: response.status, headers: response.headers, body: json, text };
+  }
+
+  /**
+   * Follows a redirect as a browser does (GET, with the cookies the redirect
+   * set), through any further ones: the page it lands on, its path, and the
+   * messages it shows.
+   */
+  async follow(redirect: AgentResponse) {
+    let page = redirect;
+    let path: string | undefined;
+    for (let hops = 0; page.status >= 300 && page.status < 400; hops++) {
+      if (hops === 5) throw new Error(`follow: more than 5 redirects, the last to ${path}`);
+      const location = new URL(page.headers.get('location')!, this.server.url);
+      path = location.pathname + location.search;
+      page = await this.request('GET', path);
+    }
+    if (path === undefined) throw new Error(`follow: not a redirect but ${page.status}: ${page.text.slice(0, 200)}`);
+    return { ...page, path, messages: shownMessages(page.text) };
   }
 
   /** Posts a form, as a browser does from a page of the same origin. */

@@ -7,7 +7,7 @@ import { selectFunctions } from '../index.ts';
 import { ADMIN_TEST_SIGNER, startAdminServer, totp } from '../../test/admin.ts';
 import { createTenant, type TestTenant } from '../../test/tenants.ts';
 import { useTestServer } from '../../test/use-server.ts';
-import { uniqueEmail, UserAgent } from '../../test/user-agent.ts';
+import { shownMessages, uniqueEmail, UserAgent, type AgentResponse } from '../../test/user-agent.ts';
 
 const env = useTestServer();
 let admin: Awaited<ReturnType<typeof startAdminServer>>;
@@ -35,6 +35,12 @@ async function user(operator: boolean) {
   return { email, id, setupCode, agent: new UserAgent(admin) };
 }
 
+/** Where a form's redirect took the agent, and the message the page there showed. */
+async function landing(agent: UserAgent, redirect: AgentResponse) {
+  const page = await agent.follow(redirect);
+  return { path: page.path, ...page.messages };
+}
+
 const secretOf = (html: string) => /data-testid="totp-secret">([A-Z2-7]+)</.exec(html)?.[1];
 
 /** An operator through the first sign-in: password, then setting up TOTP. */
@@ -48,7 +54,7 @@ async function operatorWithTotp() {
   expect(secret).toBeTruthy();
   const backupCodes = /data-testid="backup-codes">([^<]+)</.exec(setup.text)![1]!.split('\n');
   const confirm = await op.agent.form('/admin/two-factor/confirm', { code: totp(secret) });
-  expect(confirm.headers.get('location')).toMatch(/^\/admin\?notice=/);
+  expect(await landing(op.agent, confirm)).toEqual({ path: '/admin', notice: 'Two-factor sign-in is on.' });
   return { ...op, secret, backupCodes };
 }
 
@@ -109,7 +115,7 @@ describe('signing in takes a platform operator and a second factor', () => {
   it('refuses a user who is not an operator, without a session', async () => {
     const someone = await user(false);
     const response = await someone.agent.form('/admin/sign-in', { email: someone.email, password: PASSWORD });
-    expect(response.headers.get('location')).toMatch(/^\/admin\/sign-in\?error=This\+account\+is\+not\+a\+platform\+operator/);
+    expect(await landing(someone.agent, response)).toEqual({ path: '/admin/sign-in', error: expect.stringMatching(/^This account is not a platform operator/) });
     const sessions = await env.db.admin.sql`select 1 from operator_sessions where user_id = ${someone.id}`;
     expect(sessions).toHaveLength(0);
     expect((await someone.agent.request('GET', '/admin')).headers.get('location')).toBe('/admin/sign-in');
@@ -118,7 +124,7 @@ describe('signing in takes a platform operator and a second factor', () => {
   it('a wrong password gets nowhere', async () => {
     const op = await user(true);
     const response = await op.agent.form('/admin/sign-in', { email: op.email, password: 'not the password' });
-    expect(response.headers.get('location')).toMatch(/^\/admin\/sign-in\?error=/);
+    expect(await landing(op.agent, response)).toEqual({ path: '/admin/sign-in', error: expect.stringMatching(/invalid/i) });
   });
 
   it('an operator without a second factor can only set one up', async () => {
@@ -132,13 +138,13 @@ describe('signing in takes a platform operator and a second factor', () => {
     // Without the set-up code from the grant, or with a wrong one, no authenticator is bound.
     for (const setupCode of ['', 'not-the-code']) {
       const refused = await op.agent.form('/admin/two-factor/setup', { password: PASSWORD, setupCode });
-      expect(refused.headers.get('location')).toMatch(/^\/admin\/two-factor\/setup\?error=That\+set-up\+code\+is\+wrong/);
+      expect(await landing(op.agent, refused)).toEqual({ path: '/admin/two-factor/setup', error: expect.stringMatching(/^That set-up code is wrong/) });
     }
     expect(await env.db.admin.sql`select 1 from two_factors where user_id = ${op.id}`).toHaveLength(0);
     // A wrong TOTP code does not turn TOTP on.
     const setup = await op.agent.form('/admin/two-factor/setup', { password: PASSWORD, setupCode: op.setupCode });
     const wrong = await op.agent.form('/admin/two-factor/confirm', { code: totp(secretOf(setup.text)!, Date.now() - 3600_000) });
-    expect(wrong.headers.get('location')).toMatch(/^\/admin\/two-factor\/setup\?error=/);
+    expect(await landing(op.agent, wrong)).toEqual({ path: '/admin/two-factor/setup', error: expect.any(String) });
     expect((await op.agent.request('GET', '/admin')).headers.get('location')).toBe('/admin/two-factor/setup');
   });
 
@@ -151,7 +157,7 @@ describe('signing in takes a platform operator and a second factor', () => {
     expect(signIn.headers.get('location')).toBe('/admin/two-factor');
     expect((await again.request('GET', '/admin')).headers.get('location')).toBe('/admin/sign-in');
     const wrong = await again.form('/admin/two-factor', { code: '000000' === totp(op.secret) ? '111111' : '000000' });
-    expect(wrong.headers.get('location')).toMatch(/^\/admin\/two-factor\?error=/);
+    expect(await landing(again, wrong)).toEqual({ path: '/admin/two-factor', error: expect.any(String) });
     const right = await again.form('/admin/two-factor', { code: totp(op.secret) });
     expect(right.headers.get('location')).toBe('/admin');
     expect((await again.request('GET', '/admin')).status).toBe(200);
@@ -164,7 +170,7 @@ describe('signing in takes a platform operator and a second factor', () => {
     const op = await user(true);
     for (let i = 0; i < 10; i++) await op.agent.form('/admin/sign-in', { email: op.email, password: `wrong ${i}` });
     const limited = await op.agent.form('/admin/sign-in', { email: op.email, password: PASSWORD });
-    expect(decodeURIComponent(limited.headers.get('location')!.replaceAll('+', ' '))).toMatch(/Too many sign-in attempts for this account/);
+    expect(await landing(op.agent, limited)).toEqual({ path: '/admin/sign-in', error: expect.stringMatching(/Too many sign-in attempts for this account/) });
     expect(await env.db.admin.sql`select 1 from operator_sessions where user_id = ${op.id}`).toHaveLength(0);
   });
 
@@ -177,7 +183,7 @@ describe('signing in takes a platform operator and a second factor', () => {
     expect((await first.request('GET', '/admin')).status).toBe(200);
     const second = new UserAgent(admin);
     await second.form('/admin/sign-in', { email: op.email, password: PASSWORD });
-    expect((await second.form('/admin/two-factor/backup', { code: code! })).headers.get('location')).toMatch(/^\/admin\/two-factor\?error=/);
+    expect(await landing(second, await second.form('/admin/two-factor/backup', { code: code! }))).toEqual({ path: '/admin/two-factor', error: expect.any(String) });
     expect((await second.request('GET', '/admin')).headers.get('location')).toBe('/admin/sign-in');
   });
 
@@ -211,10 +217,10 @@ describe('signing in takes a platform operator and a second factor', () => {
     expect(again.setupToken).not.toBe(fresh.setupCode);
     await fresh.agent.form('/admin/sign-in', { email: fresh.email, password: PASSWORD });
     const stale = await fresh.agent.form('/admin/two-factor/setup', { password: PASSWORD, setupCode: fresh.setupCode });
-    expect(stale.headers.get('location')).toMatch(/error=That\+set-up\+code/);
+    expect(await landing(fresh.agent, stale)).toEqual({ path: '/admin/two-factor/setup', error: expect.stringMatching(/^That set-up code/) });
     await env.db.admin.sql`update platform_operators set setup_token_expires_at = now() - interval '1 second' where user_id = ${fresh.id}`;
     const expired = await fresh.agent.form('/admin/two-factor/setup', { password: PASSWORD, setupCode: again.setupToken! });
-    expect(expired.headers.get('location')).toMatch(/error=That\+set-up\+code/);
+    expect(await landing(fresh.agent, expired)).toEqual({ path: '/admin/two-factor/setup', error: expect.stringMatching(/^That set-up code/) });
   });
 
   it('a public session cookie is worth nothing here, and an operator session nothing there', async () => {
@@ -270,6 +276,49 @@ describe('signing in takes a platform operator and a second factor', () => {
       redirect: 'manual',
     });
     expect(noOrigin.status).toBe(403);
+  });
+});
+
+const flashCookies = (response: { headers: Headers }) => response.headers.getSetCookie().filter((cookie) => cookie.startsWith('kommit-flash='));
+
+// As in the organization console: a page's message is one our server left in
+// a one-time cookie, never text from the address.
+describe('admin page messages', () => {
+  it('never show text from the address, however the browser says it got there', async () => {
+    const spoof = 'Your operator account is locked. Call +1-555-0100 to unlock it.';
+    for (const kind of ['error', 'notice']) {
+      for (const site of ['none', undefined, 'same-origin', 'cross-site']) {
+        const page = await fetch(`${admin.url}/admin/sign-in?${kind}=${encodeURIComponent(spoof)}`, { headers: site ? { 'sec-fetch-site': site } : {} });
+        expect(page.status).toBe(200);
+        expect(await page.text(), `?${kind}= with Sec-Fetch-Site ${site}`).not.toContain('unlock it');
+      }
+    }
+  });
+
+  it('come in a one-time cookie after a real action: none in the address, shown once, then cleared', async () => {
+    const op = await operatorWithTotp();
+    const signedOut = await op.agent.form('/admin/sign-out');
+    expect(signedOut.headers.get('location')).toBe('/admin/sign-in');
+    expect(flashCookies(signedOut)).toEqual([expect.stringMatching(/^kommit-flash=[A-Za-z0-9_-]+; Max-Age=60; Path=\/; HttpOnly; SameSite=Lax$/)]);
+    const page = await op.agent.follow(signedOut);
+    expect(page).toMatchObject({ status: 200, path: '/admin/sign-in', messages: { notice: 'Signed out.' } });
+    expect(page.headers.get('cache-control')).toBe('no-store');
+    expect(flashCookies(page)).toEqual([expect.stringMatching(/^kommit-flash=; Max-Age=0; Path=\/; .*HttpOnly; SameSite=Lax$/)]);
+    expect(shownMessages((await op.agent.request('GET', '/admin/sign-in')).text)).toEqual({});
+
+    const refused = await op.agent.form('/admin/sign-in', { email: op.email, password: 'not the password' });
+    expect(refused.headers.get('location')).toBe('/admin/sign-in');
+    expect((await op.agent.follow(refused)).messages).toEqual({ error: expect.stringMatching(/invalid/i) });
+    expect(shownMessages((await op.agent.request('GET', '/admin/sign-in')).text)).toEqual({});
+  });
+
+  it('ignore and clear a cookie that is not one of ours, with a page all the same', async () => {
+    for (const value of ['garbage', Buffer.from('{"error":').toString('base64url'), 'A'.repeat(5000)]) {
+      const page = await fetch(`${admin.url}/admin/sign-in`, { headers: { cookie: `kommit-flash=${value}` } });
+      expect(page.status, value.slice(0, 40)).toBe(200);
+      expect(shownMessages(await page.text()), value.slice(0, 40)).toEqual({});
+      expect(flashCookies(page), value.slice(0, 40)).toEqual([expect.stringMatching(/^kommit-flash=; Max-Age=0;/)]);
+    }
   });
 });
 
@@ -391,12 +440,13 @@ describe('what operators see and do, and the record of it', () => {
     expect((await op.agent.request('GET', '/admin/jobs?state=bogus')).status).toBe(404);
 
     const retried = await op.agent.form(`/admin/jobs/${job!.id}/retry`);
-    expect(retried.headers.get('location')).toMatch(/notice=/);
+    expect(await landing(op.agent, retried)).toEqual({ path: '/admin/jobs', notice: `Job ${job!.id} will run again now.` });
     const [after] = await env.db.admin.sql<{ attempts: number }[]>`select attempts from graphile_worker._private_jobs where id = ${job!.id}`;
     expect(after!.attempts).toBe(0);
     expect((await orgAuditRows(acme, 'operator.job_retry')).at(-1)).toMatchObject({ actor_id: op.id });
-    expect((await op.agent.form('/admin/jobs/999999999/retry')).headers.get('location')).toMatch(/error=/);
-    expect((await op.agent.form('/admin/jobs/99999999999999999999999/retry')).headers.get('location')).toMatch(/error=/);
+    for (const id of ['999999999', '99999999999999999999999']) {
+      expect(await landing(op.agent, await op.agent.form(`/admin/jobs/${id}/retry`)), id).toEqual({ path: '/admin/jobs', error: 'That job is gone or running.' });
+    }
     await env.db.admin.sql`delete from graphile_worker._private_jobs where id = ${job!.id}`;
   });
 
@@ -425,10 +475,10 @@ describe('what operators see and do, and the record of it', () => {
       stale: 'failed',
     });
     for (const id of [jobs.pending, jobs.running]) {
-      expect((await op.agent.form(`/admin/jobs/${id}/retry`)).headers.get('location'), id).toMatch(/error=/);
+      expect(await landing(op.agent, await op.agent.form(`/admin/jobs/${id}/retry`)), id).toEqual({ path: '/admin/jobs', error: 'That job is gone or running.' });
     }
     for (const id of [jobs.failed, jobs.stale]) {
-      expect((await op.agent.form(`/admin/jobs/${id}/retry`)).headers.get('location'), id).toMatch(/notice=/);
+      expect(await landing(op.agent, await op.agent.form(`/admin/jobs/${id}/retry`)), id).toEqual({ path: '/admin/jobs', notice: `Job ${id} will run again now.` });
     }
     const [stale] = await env.db.admin.sql<{ attempts: number; locked_at: string | null }[]>`select attempts, locked_at from graphile_worker._private_jobs where id = ${jobs.stale}`;
     expect(stale).toMatchObject({ attempts: 0 });
@@ -450,12 +500,13 @@ describe('what operators see and do, and the record of it', () => {
     expect(page.text).toContain('relation went away');
     expect(page.text).not.toContain('4111');
     const retried = await op.agent.form(`/admin/webhooks/${acme.orgId}/${delivery!.id}/retry`);
-    expect(retried.headers.get('location')).toMatch(/notice=/);
+    expect(await landing(op.agent, retried)).toEqual({ path: '/admin/webhooks', notice: 'The delivery goes back to the relay.' });
     const [row] = await env.db.admin.withTenant(acme.orgId, (tx) => tx.execute<{ status: string; attempts: number }>(sql`select status, attempts from webhook_deliveries where id = ${delivery!.id}`));
     expect(row).toMatchObject({ status: 'received', attempts: 0 });
     expect((await orgAuditRows(acme, 'operator.webhook_retry'))).toHaveLength(1);
     // Through the wrong organization, nothing happens.
-    expect((await op.agent.form(`/admin/webhooks/${globex.orgId}/${delivery!.id}/retry`)).headers.get('location')).toMatch(/error=/);
+    const elsewhere = await op.agent.form(`/admin/webhooks/${globex.orgId}/${delivery!.id}/retry`);
+    expect(await landing(op.agent, elsewhere)).toEqual({ path: '/admin/webhooks', error: 'That delivery is not dead (any more).' });
   });
 
   it('keeps working for an organization being deleted: records in the platform chain only, refuses what no longer makes sense', async () => {
@@ -506,7 +557,10 @@ describe('what operators see and do, and the record of it', () => {
 
     // Its dead org.delete job can be restarted.
     const retried = await op.agent.form(`/admin/jobs/${job!.id}/retry`);
-    expect(decodeURIComponent(retried.headers.get('location')!.replaceAll('+', ' '))).toMatch(/notice=Job \d+ will run again now\. Recorded in the platform's audit chain only: the organization is being deleted/);
+    expect(await landing(op.agent, retried)).toEqual({
+      path: '/admin/jobs',
+      notice: `Job ${job!.id} will run again now. Recorded in the platform's audit chain only: the organization is being deleted: its audit chain goes with it.`,
+    });
     const [after] = await env.db.admin.sql<{ attempts: number }[]>`select attempts from graphile_worker._private_jobs where id = ${job!.id}`;
     expect(after!.attempts).toBe(0);
 
@@ -516,7 +570,7 @@ describe('what operators see and do, and the record of it', () => {
     const [goneJob] = await env.db.admin.sql<{ id: string }[]>`
       update graphile_worker._private_jobs set attempts = 2, last_error = 'worker died' where key = ${`org.delete:${gone}`} returning id::text`;
     const goneRetried = await op.agent.form(`/admin/jobs/${goneJob!.id}/retry`);
-    expect(decodeURIComponent(goneRetried.headers.get('location')!.replaceAll('+', ' '))).toMatch(/platform's audit chain only: the organization no longer exists/);
+    expect((await landing(op.agent, goneRetried)).notice).toMatch(/platform's audit chain only: the organization no longer exists/);
 
     const recorded = await env.db.admin.sql<{ action: string; organization_id: string; data: { notInOrganizationChain?: string } }[]>`
       select action, organization_id, data from platform_audit_log where seq > ${before} and organization_id in (${doomed.orgId}, ${gone}) order by seq`;

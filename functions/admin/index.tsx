@@ -6,6 +6,7 @@ import { assertConnection, checkWorkerConnection } from '../../db/boot-checks.ts
 import type { RoleNames } from '../../db/roles.ts';
 import type { AppEnv } from '../../middleware/env.ts';
 import { PROBLEMS, problemOf } from '../../middleware/errors.ts';
+import { pageMessages } from '../../middleware/page-messages.ts';
 import { requestId } from '../../middleware/request-id.ts';
 import { tlsOnly } from '../../middleware/tls-only.ts';
 import type { AdminEnv, AdminPlatform } from './env.ts';
@@ -39,6 +40,7 @@ export async function createAdminApp(admin: AdminPlatform, roles: RoleNames) {
       referrerPolicy: 'same-origin',
     }),
   );
+  app.use(pageMessages<AdminEnv>(() => admin.config.production));
   app.use(async function adminHeaders(c, next) {
     await next();
     c.res.headers.set('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");

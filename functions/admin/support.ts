@@ -5,6 +5,7 @@ import type { OperatorRequest } from '../../db/admin/console.ts';
 import { platformOperators } from '../../db/schema/admin.ts';
 import { clientAddress, withClientAddress } from '../../middleware/addresses.ts';
 import type { AppEnv } from '../../middleware/env.ts';
+import { setPageMessages, type PageMessages } from '../../middleware/page-messages.ts';
 import type { AdminEnv } from './env.ts';
 
 export type AdminContext = Context<AdminEnv>;
@@ -25,10 +26,10 @@ export function operatorRequest(c: AdminContext, operator: OperatorRequest['oper
   return { operator, requestId: c.get('requestId'), ip: addressOf(c), signer: c.get('admin').auditSigner };
 }
 
-export function back(c: AdminContext, path: string, message: { notice?: string; error?: string } = {}) {
+/** Where to go next, with a one-line message for the page there (in a one-time cookie, never in the address). */
+export function back(c: AdminContext, path: string, message: PageMessages = {}) {
+  setPageMessages(c, c.get('admin').config.production, message);
   const url = new URL(path, 'http://admin.invalid');
-  if (message.notice) url.searchParams.set('notice', message.notice);
-  if (message.error) url.searchParams.set('error', message.error);
   return c.redirect(url.pathname + url.search, 303);
 }
 

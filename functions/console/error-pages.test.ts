@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createTenant } from '../../test/tenants.ts';
 import { useTestServer } from '../../test/use-server.ts';
-import { UserAgent, uniqueEmail } from '../../test/user-agent.ts';
+import { UserAgent, shownMessages, uniqueEmail } from '../../test/user-agent.ts';
 
 const env = useTestServer();
 
@@ -20,20 +20,6 @@ describe('console error pages', () => {
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(page.text).toContain(api.body.detail);
     expect((await owner.request('GET', '/v1/projects')).body.data).toEqual([]);
-  });
-
-  it('show a message from the address only after our own redirect, never one another site wrote into a link', async () => {
-    const spoof = 'Your session expired. Call +1-555-0100 to restore access.';
-    const url = `${env.server.url}/console/sign-in?error=${encodeURIComponent(spoof)}`;
-    for (const site of ['cross-site', 'same-site']) {
-      expect(await (await fetch(url, { headers: { 'sec-fetch-site': site } })).text(), site).not.toContain('restore access');
-    }
-    // Our own form's redirect (same-origin), our redirect after a typed address (none), and clients that send no Fetch Metadata.
-    expect(await (await fetch(url, { headers: { 'sec-fetch-site': 'same-origin' } })).text()).toContain('restore access');
-    expect(await (await fetch(url, { headers: { 'sec-fetch-site': 'none' } })).text()).toContain('restore access');
-    expect(await (await fetch(url)).text()).toContain('restore access');
-    const notice = await fetch(`${env.server.url}/console/sign-in?notice=${encodeURIComponent(spoof)}`, { headers: { 'sec-fetch-site': 'cross-site' } });
-    expect(await notice.text()).not.toContain('restore access');
   });
 
   it('send a request carrying an API key to the sign-in page, acting on nothing, however it names the origin', async () => {
@@ -61,3 +47,82 @@ describe('console error pages', () => {
   });
 });
 
+const flashCookies = (response: { headers: Headers }) => response.headers.getSetCookie().filter((cookie) => cookie.startsWith('kommit-flash='));
+const encoded = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+
+// A page's one-line message comes from our own server only: back() leaves it
+// in a one-time cookie for the page it redirects to. Text in a link (an email,
+// a chat message) never reaches our alert box.
+describe('console page messages', () => {
+  const spoof = 'Your session expired. Call +1-555-0100 to restore access.';
+
+  it('never show text from the address, however the browser says it got there', async () => {
+    for (const kind of ['error', 'notice']) {
+      for (const site of ['none', undefined, 'same-origin', 'cross-site', 'same-site']) {
+        const page = await fetch(`${env.server.url}/console/sign-in?${kind}=${encodeURIComponent(spoof)}`, { headers: site ? { 'sec-fetch-site': site } : {} });
+        expect(page.status).toBe(200);
+        expect(await page.text(), `?${kind}= with Sec-Fetch-Site ${site}`).not.toContain('restore access');
+      }
+    }
+  });
+
+  it('come in a one-time cookie after a real action: none in the address, shown once, then cleared', async () => {
+    const owner = new UserAgent(env.server);
+    await owner.signUp(uniqueEmail('flash'));
+    await owner.createOrganization('Flash');
+    const created = await owner.form('/console/projects', { name: 'Flashy' });
+    expect(created.status).toBe(303);
+    expect(created.headers.get('location')).toBe('/console/projects');
+    expect(flashCookies(created)).toEqual([expect.stringMatching(/^kommit-flash=[A-Za-z0-9_-]+; Max-Age=60; Path=\/; HttpOnly; SameSite=Lax$/)]);
+
+    const page = await owner.follow(created);
+    expect(page).toMatchObject({ status: 200, path: '/console/projects', messages: { notice: 'Project Flashy created.' } });
+    expect(page.headers.get('cache-control')).toBe('no-store');
+    expect(flashCookies(page)).toEqual([expect.stringMatching(/^kommit-flash=; Max-Age=0; Path=\/; .*HttpOnly; SameSite=Lax$/)]);
+    expect(owner.cookieHeader()).not.toContain('kommit-flash');
+    const again = await owner.request('GET', '/console/projects');
+    expect(shownMessages(again.text)).toEqual({});
+    expect(again.text).toContain('Flashy');
+  });
+
+  it('show an error once on a page that reads both kinds, clearing the cookie once', async () => {
+    const visitor = new UserAgent(env.server);
+    const refused = await visitor.form('/console/sign-in', { email: uniqueEmail('nobody'), password: 'not the password' });
+    expect(refused.headers.get('location')).toBe('/console/sign-in');
+    const page = await visitor.follow(refused);
+    expect(page.messages).toEqual({ error: expect.stringMatching(/invalid/i) });
+    expect(flashCookies(page)).toHaveLength(1);
+    expect(shownMessages((await visitor.request('GET', '/console/sign-in')).text)).toEqual({});
+  });
+
+  it('ignore and clear a cookie that is not one of ours, with a page all the same', async () => {
+    for (const value of [
+      'garbage',
+      '%E0%A4%A',
+      'back\\slash"quote',
+      encoded('not json'),
+      encoded({ error: 42 }),
+      encoded(['error', 'text']),
+      encoded({ error: 'x'.repeat(501) }),
+      'A'.repeat(5000),
+    ]) {
+      const page = await fetch(`${env.server.url}/console/sign-in`, { headers: { cookie: `kommit-flash=${value}` } });
+      expect(page.status, value.slice(0, 40)).toBe(200);
+      expect(shownMessages(await page.text()), value.slice(0, 40)).toEqual({});
+      expect(flashCookies(page), value.slice(0, 40)).toEqual([expect.stringMatching(/^kommit-flash=; Max-Age=0;/)]);
+    }
+  });
+
+  it('escape what a message quotes', async () => {
+    const owner = new UserAgent(env.server);
+    await owner.signUp(uniqueEmail('escaped'));
+    await owner.createOrganization('Escaped');
+    const name = '<script>alert("x")</script> & <b>co</b>';
+    const created = await owner.form('/console/projects', { name });
+    expect(created.headers.get('location')).toBe('/console/projects');
+    const page = await owner.follow(created);
+    expect(page.messages).toEqual({ notice: `Project ${name} created.` });
+    expect(page.text).toContain('Project &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;co&lt;/b&gt; created.');
+    expect(page.text).not.toContain('<script>alert');
+  });
+});

@@ -11,7 +11,7 @@ import { changeRole, inviteMember, membersPage, removeMember } from './pages/mem
 import { createOrganization, organizationsPage, switchOrganization } from './pages/organizations.tsx';
 import { createProject, projectsPage } from './pages/projects.tsx';
 import { createWebhookEndpoint, rotateWebhookEndpointSecret, webhooksPage } from './pages/webhooks.tsx';
-import { back, consoleHeaders, peopleOnly, sameOriginForms } from './support.ts';
+import { back, consoleHeaders, consoleMessages, peopleOnly, sameOriginForms } from './support.ts';
 
 /**
  * The web console: server-rendered pages, no front-end build. Pages that show
@@ -19,8 +19,8 @@ import { back, consoleHeaders, peopleOnly, sameOriginForms } from './support.ts'
  * check, tenant transaction); the rest works outside any tenant.
  */
 const app = createFunctionApp('console');
-const page = [app.named, consoleHeaders(), sameOriginForms()] as const;
-const tenantPage = [consoleHeaders(), sameOriginForms(), peopleOnly(), ...app.tenantChain] as const;
+const page = [app.named, consoleHeaders(), consoleMessages(), sameOriginForms()] as const;
+const tenantPage = [consoleHeaders(), consoleMessages(), sameOriginForms(), peopleOnly(), ...app.tenantChain] as const;
 
 app.get('/console', ...page, organizationsPage);
 app.get('/console/sign-in', ...page, signInPage);

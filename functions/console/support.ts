@@ -1,13 +1,18 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { betterAuthHeaders } from '../../middleware/addresses.ts';
 import type { AppEnv } from '../../middleware/env.ts';
+import { pageMessages, setPageMessages, type PageMessages } from '../../middleware/page-messages.ts';
 
-/** Where to go next, with a one-line message for the page there. */
-export function back(c: Context<AppEnv>, path: string, message: { notice?: string; error?: string } = {}) {
+/** Where to go next, with a one-line message for the page there (in a one-time cookie, never in the address). */
+export function back(c: Context<AppEnv>, path: string, message: PageMessages = {}) {
+  setPageMessages(c, c.get('platform').config.production, message);
   const url = new URL(path, 'http://console.invalid');
-  if (message.notice) url.searchParams.set('notice', message.notice);
-  if (message.error) url.searchParams.set('error', message.error);
   return c.redirect(url.pathname + url.search, 303);
+}
+
+/** Console pages show what back() left for them (pageMessage). */
+export function consoleMessages() {
+  return pageMessages<AppEnv>((c) => c.get('platform').config.production);
 }
 
 /** Passes Better Auth's cookies (session set or cleared) on to the browser. */

@@ -93,7 +93,7 @@ describe('dokploy/Dockerfile', () => {
     expect(dockerfile.find((s) => s.name === 'deps')!.run.join(' ')).toMatch(/npm ci --omit=dev/);
     expect(runtime.user).toBe('node');
     expect(runtime.healthcheck).toEqual(['node', 'dokploy/healthcheck.mjs']);
-    expect(runtime.cmd).toEqual(['node', '--enable-source-maps', '--max-semi-space-size=4', '--max-old-space-size=192', 'dist/server.mjs']);
+    expect(runtime.cmd).toEqual(['node', '--enable-source-maps', '--max-semi-space-size=8', '--max-old-space-size=192', 'dist/server.mjs']);
     expect(runtime.env).toMatchObject({ NODE_ENV: 'production', PORT: '8787' });
     // No FUNCTIONS in the image: each deployment chooses.
     expect(runtime.env.FUNCTIONS).toBeUndefined();

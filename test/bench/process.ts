@@ -9,7 +9,7 @@ import { freePort } from '../ports.ts';
 const root = path.resolve(import.meta.dirname, '../..');
 
 /** The production build's flags (package.json "serve"), so memory is measured as deployed. */
-const NODE_FLAGS = ['--enable-source-maps', '--max-semi-space-size=4', '--max-old-space-size=192'];
+const NODE_FLAGS = ['--enable-source-maps', '--max-semi-space-size=8', '--max-old-space-size=192'];
 
 /** The production build (`npm run build`, done by the bench runner) in its own process against a benchmark database. */
 export async function startServerProcess(db: TestDatabase, env: Record<string, string> = {}) {

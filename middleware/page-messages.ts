@@ -26,22 +26,33 @@ export const MAX_MESSAGE_LENGTH = 500;
 const MAX_VALUE_LENGTH = 4096;
 const MAX_AGE_SECONDS = 60;
 
-function flashCookie(production: boolean): { name: string; options: CookieOptions } {
+/**
+ * Which console's messages: each has a cookie of its own. In development both
+ * are served from localhost (on their own ports, which cookies do not tell
+ * apart), and an operator's message must not turn up in the organization
+ * console, or the other way round. `production` makes it __Host- and Secure.
+ */
+export interface FlashScope {
+  console: 'console' | 'admin';
+  production: boolean;
+}
+
+function flashCookie({ console, production }: FlashScope): { name: string; options: CookieOptions } {
   return {
-    name: production ? '__Host-kommit-flash' : 'kommit-flash',
+    name: `${production ? '__Host-' : ''}kommit-${console}-flash`,
     options: { path: '/', httpOnly: true, secure: production, sameSite: 'Lax' },
   };
 }
 
 /** Leaves messages for the next page this browser opens (back() redirects to it). */
-export function setPageMessages(c: Context, production: boolean, messages: PageMessages) {
+export function setPageMessages(c: Context, scope: FlashScope, messages: PageMessages) {
   const kept: PageMessages = {};
   for (const kind of ['notice', 'error'] as const) {
     const text = messages[kind]?.slice(0, MAX_MESSAGE_LENGTH).toWellFormed().replace(/[\u0000-\u001f\u007f]/g, ' ');
     if (text) kept[kind] = text;
   }
   if (!kept.notice && !kept.error) return;
-  const { name, options } = flashCookie(production);
+  const { name, options } = flashCookie(scope);
   setCookie(c, name, Buffer.from(JSON.stringify(kept)).toString('base64url'), { ...options, maxAge: MAX_AGE_SECONDS });
 }
 
@@ -61,20 +72,17 @@ function readFlash(value: string): PageMessages {
 }
 
 interface Flash {
-  production: boolean;
+  scope: FlashScope;
   /** Once a page asked: what the cookie held (it is cleared then, whatever it held). */
   taken?: PageMessages;
 }
 
 const FLASH = 'pageMessages';
 
-/**
- * Lets a console's pages read their messages (pageMessage). `production`
- * picks the cookie's name and Secure, as it does for the console's back().
- */
-export function pageMessages<E extends { Variables: object }>(production: (c: Context<E>) => boolean): MiddlewareHandler<E> {
+/** Lets a console's pages read their messages (pageMessage), from the cookie its back() sets. */
+export function pageMessages<E extends { Variables: object }>(scope: (c: Context<E>) => FlashScope): MiddlewareHandler<E> {
   return async function pageMessages(c, next) {
-    (c as Context).set(FLASH, { production: production(c) } satisfies Flash);
+    (c as Context).set(FLASH, { scope: scope(c) } satisfies Flash);
     await next();
   };
 }
@@ -89,7 +97,7 @@ export function pageMessage(c: Context, kind: Kind): string | undefined {
   const flash = c.get(FLASH) as Flash | undefined;
   if (!flash) throw new Error('pageMessage: the route has no pageMessages() middleware');
   if (!flash.taken) {
-    const { name, options } = flashCookie(flash.production);
+    const { name, options } = flashCookie(flash.scope);
     const value = getCookie(c, name);
     // getCookie skips a value with characters a cookie may not hold: a cookie by that name is there all the same.
     const present = value !== undefined || new RegExp(`(?:^|;)\\s*${name}=`).test(c.req.header('cookie') ?? '');

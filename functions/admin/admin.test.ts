@@ -279,7 +279,7 @@ describe('signing in takes a platform operator and a second factor', () => {
   });
 });
 
-const flashCookies = (response: { headers: Headers }) => response.headers.getSetCookie().filter((cookie) => cookie.startsWith('kommit-flash='));
+const flashCookies = (response: { headers: Headers }) => response.headers.getSetCookie().filter((cookie) => cookie.startsWith('kommit-admin-flash='));
 
 // As in the organization console: a page's message is one our server left in
 // a one-time cookie, never text from the address.
@@ -299,11 +299,11 @@ describe('admin page messages', () => {
     const op = await operatorWithTotp();
     const signedOut = await op.agent.form('/admin/sign-out');
     expect(signedOut.headers.get('location')).toBe('/admin/sign-in');
-    expect(flashCookies(signedOut)).toEqual([expect.stringMatching(/^kommit-flash=[A-Za-z0-9_-]+; Max-Age=60; Path=\/; HttpOnly; SameSite=Lax$/)]);
+    expect(flashCookies(signedOut)).toEqual([expect.stringMatching(/^kommit-admin-flash=[A-Za-z0-9_-]+; Max-Age=60; Path=\/; HttpOnly; SameSite=Lax$/)]);
     const page = await op.agent.follow(signedOut);
     expect(page).toMatchObject({ status: 200, path: '/admin/sign-in', messages: { notice: 'Signed out.' } });
     expect(page.headers.get('cache-control')).toBe('no-store');
-    expect(flashCookies(page)).toEqual([expect.stringMatching(/^kommit-flash=; Max-Age=0; Path=\/; .*HttpOnly; SameSite=Lax$/)]);
+    expect(flashCookies(page)).toEqual([expect.stringMatching(/^kommit-admin-flash=; Max-Age=0; Path=\/; .*HttpOnly; SameSite=Lax$/)]);
     expect(shownMessages((await op.agent.request('GET', '/admin/sign-in')).text)).toEqual({});
 
     const refused = await op.agent.form('/admin/sign-in', { email: op.email, password: 'not the password' });
@@ -314,10 +314,10 @@ describe('admin page messages', () => {
 
   it('ignore and clear a cookie that is not one of ours, with a page all the same', async () => {
     for (const value of ['garbage', Buffer.from('{"error":').toString('base64url'), 'A'.repeat(5000)]) {
-      const page = await fetch(`${admin.url}/admin/sign-in`, { headers: { cookie: `kommit-flash=${value}` } });
+      const page = await fetch(`${admin.url}/admin/sign-in`, { headers: { cookie: `kommit-admin-flash=${value}` } });
       expect(page.status, value.slice(0, 40)).toBe(200);
       expect(shownMessages(await page.text()), value.slice(0, 40)).toEqual({});
-      expect(flashCookies(page), value.slice(0, 40)).toEqual([expect.stringMatching(/^kommit-flash=; Max-Age=0;/)]);
+      expect(flashCookies(page), value.slice(0, 40)).toEqual([expect.stringMatching(/^kommit-admin-flash=; Max-Age=0;/)]);
     }
   });
 });

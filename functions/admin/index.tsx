@@ -14,7 +14,7 @@ import { AdminLayout } from './layout.tsx';
 import { auditPage, deletionsPage, jobsPage, retryJobNow, retryWebhook, webhookFailuresPage } from './pages/operations.tsx';
 import { organizationPage, organizationsPage, readContent, verifyOrganization } from './pages/organizations.tsx';
 import { confirmSetup, setupPage, signIn, signInPage, signOut, startSetup, twoFactorPage, verifyBackupCode, verifyCode } from './pages/sign-in.tsx';
-import { Refused, requireOperator, sameOriginForms } from './support.ts';
+import { adminFlash, Refused, requireOperator, sameOriginForms } from './support.ts';
 
 export const ADMIN_FUNCTION = 'admin';
 
@@ -40,7 +40,7 @@ export async function createAdminApp(admin: AdminPlatform, roles: RoleNames) {
       referrerPolicy: 'same-origin',
     }),
   );
-  app.use(pageMessages<AdminEnv>(() => admin.config.production));
+  app.use(pageMessages<AdminEnv>(() => adminFlash(admin.config.production)));
   app.use(async function adminHeaders(c, next) {
     await next();
     c.res.headers.set('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");

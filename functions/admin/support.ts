@@ -5,7 +5,7 @@ import type { OperatorRequest } from '../../db/admin/console.ts';
 import { platformOperators } from '../../db/schema/admin.ts';
 import { clientAddress, withClientAddress } from '../../middleware/addresses.ts';
 import type { AppEnv } from '../../middleware/env.ts';
-import { setPageMessages, type PageMessages } from '../../middleware/page-messages.ts';
+import { setPageMessages, type FlashScope, type PageMessages } from '../../middleware/page-messages.ts';
 import type { AdminEnv } from './env.ts';
 
 export type AdminContext = Context<AdminEnv>;
@@ -26,9 +26,12 @@ export function operatorRequest(c: AdminContext, operator: OperatorRequest['oper
   return { operator, requestId: c.get('requestId'), ip: addressOf(c), signer: c.get('admin').auditSigner };
 }
 
+/** The operator console's page messages (its own cookie: see FlashScope). */
+export const adminFlash = (production: boolean): FlashScope => ({ console: 'admin', production });
+
 /** Where to go next, with a one-line message for the page there (in a one-time cookie, never in the address). */
 export function back(c: AdminContext, path: string, message: PageMessages = {}) {
-  setPageMessages(c, c.get('admin').config.production, message);
+  setPageMessages(c, adminFlash(c.get('admin').config.production), message);
   const url = new URL(path, 'http://admin.invalid');
   return c.redirect(url.pathname + url.search, 303);
 }

@@ -47,7 +47,7 @@ describe('console error pages', () => {
   });
 });
 
-const flashCookies = (response: { headers: Headers }) => response.headers.getSetCookie().filter((cookie) => cookie.startsWith('kommit-flash='));
+const flashCookies = (response: { headers: Headers }) => response.headers.getSetCookie().filter((cookie) => cookie.startsWith('kommit-console-flash='));
 const encoded = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
 // A page's one-line message comes from our own server only: back() leaves it
@@ -73,13 +73,13 @@ describe('console page messages', () => {
     const created = await owner.form('/console/projects', { name: 'Flashy' });
     expect(created.status).toBe(303);
     expect(created.headers.get('location')).toBe('/console/projects');
-    expect(flashCookies(created)).toEqual([expect.stringMatching(/^kommit-flash=[A-Za-z0-9_-]+; Max-Age=60; Path=\/; HttpOnly; SameSite=Lax$/)]);
+    expect(flashCookies(created)).toEqual([expect.stringMatching(/^kommit-console-flash=[A-Za-z0-9_-]+; Max-Age=60; Path=\/; HttpOnly; SameSite=Lax$/)]);
 
     const page = await owner.follow(created);
     expect(page).toMatchObject({ status: 200, path: '/console/projects', messages: { notice: 'Project Flashy created.' } });
     expect(page.headers.get('cache-control')).toBe('no-store');
-    expect(flashCookies(page)).toEqual([expect.stringMatching(/^kommit-flash=; Max-Age=0; Path=\/; .*HttpOnly; SameSite=Lax$/)]);
-    expect(owner.cookieHeader()).not.toContain('kommit-flash');
+    expect(flashCookies(page)).toEqual([expect.stringMatching(/^kommit-console-flash=; Max-Age=0; Path=\/; .*HttpOnly; SameSite=Lax$/)]);
+    expect(owner.cookieHeader()).not.toContain('kommit-console-flash');
     const again = await owner.request('GET', '/console/projects');
     expect(shownMessages(again.text)).toEqual({});
     expect(again.text).toContain('Flashy');
@@ -106,10 +106,10 @@ describe('console page messages', () => {
       encoded({ error: 'x'.repeat(501) }),
       'A'.repeat(5000),
     ]) {
-      const page = await fetch(`${env.server.url}/console/sign-in`, { headers: { cookie: `kommit-flash=${value}` } });
+      const page = await fetch(`${env.server.url}/console/sign-in`, { headers: { cookie: `kommit-console-flash=${value}` } });
       expect(page.status, value.slice(0, 40)).toBe(200);
       expect(shownMessages(await page.text()), value.slice(0, 40)).toEqual({});
-      expect(flashCookies(page), value.slice(0, 40)).toEqual([expect.stringMatching(/^kommit-flash=; Max-Age=0;/)]);
+      expect(flashCookies(page), value.slice(0, 40)).toEqual([expect.stringMatching(/^kommit-console-flash=; Max-Age=0;/)]);
     }
   });
 

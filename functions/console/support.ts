@@ -1,18 +1,20 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { betterAuthHeaders } from '../../middleware/addresses.ts';
 import type { AppEnv } from '../../middleware/env.ts';
-import { pageMessages, setPageMessages, type PageMessages } from '../../middleware/page-messages.ts';
+import { pageMessages, setPageMessages, type FlashScope, type PageMessages } from '../../middleware/page-messages.ts';
+
+const consoleFlash = (c: Context<AppEnv>): FlashScope => ({ console: 'console', production: c.get('platform').config.production });
 
 /** Where to go next, with a one-line message for the page there (in a one-time cookie, never in the address). */
 export function back(c: Context<AppEnv>, path: string, message: PageMessages = {}) {
-  setPageMessages(c, c.get('platform').config.production, message);
+  setPageMessages(c, consoleFlash(c), message);
   const url = new URL(path, 'http://console.invalid');
   return c.redirect(url.pathname + url.search, 303);
 }
 
 /** Console pages show what back() left for them (pageMessage). */
 export function consoleMessages() {
-  return pageMessages<AppEnv>((c) => c.get('platform').config.production);
+  return pageMessages<AppEnv>(consoleFlash);
 }
 
 /** Passes Better Auth's cookies (session set or cleared) on to the browser. */

@@ -210,10 +210,14 @@ describe('kommit-audit verify', () => {
       'tail cut before a checkpoint': jsonl(many.slice(0, 30)),
     };
     const kept = { checkpoint: checkpointAt(many[34]!), publicKey };
-    for (const [name, content] of Object.entries(variants)) {
+    // A cut-off character after the last line: its bytes are a line of their own, and not JSON.
+    const cutCharacter = Buffer.concat([Buffer.from(jsonl(many)), Buffer.from([0xe2, 0x82])]);
+    for (const [name, content] of [...Object.entries(variants), ['cut character at 41', cutCharacter] as const]) {
       const exported = await file(`threads-${name.replaceAll(' ', '-')}.jsonl`, content);
       const options = name.includes('checkpoint') ? kept : {};
       const oneThread = await verifyExportFile(exported, { ...options, threads: 0 });
+      // Reads of two bytes: a byte order mark is split over two of them.
+      expect(await verifyExportFile(exported, { ...options, threads: 0, pieceBytes: 2 }), name).toEqual(oneThread);
       // Pieces of a row or two each, spread over two threads: every row boundary is a piece boundary somewhere.
       expect(await verifyExportFile(exported, { ...options, threads: 2, pieceBytes: 300 }), name).toEqual(oneThread);
       expect(await verifyExportFile(exported, { ...options, threads: 3, pieceBytes: 4096 }), name).toEqual(oneThread);
@@ -230,11 +234,20 @@ describe('kommit-audit verify', () => {
     expect(await said('lone surrogate at 36')).toMatch(/^NOT VERIFIED: first break at seq 36 \(altered\): .*not valid canonical JSON/);
     expect(await said('another organization at 41')).toBe('NOT VERIFIED: line 41 belongs to another organization (7c9e6679-7425-40de-944b-e07fc1f90ae7)');
     expect(await said('not JSON at 12')).toBe('NOT VERIFIED: line 12 is not JSON');
+    expect(await said('cut character at 41')).toBe('NOT VERIFIED: line 41 is not JSON');
     expect((await verifyExportFile(path.join(dir, 'threads-tail-cut-before-a-checkpoint.jsonl'), { ...kept, threads: 2, pieceBytes: 300 })).line).toMatch(/^NOT VERIFIED: first break at seq 31 \(missing\): rows 31 to 35 are missing/);
     // As the customer runs it: --threads, and the threads load outside tsx.
     const run = await kommitAudit(['verify', path.join(dir, 'threads-good.jsonl'), '--threads', '2', '--checkpoint', kept.checkpoint, '--public-key', publicKey]);
     expect(run).toMatchObject({ code: 0, stderr: '' });
     expect(run.stdout).toMatch(/^VERIFIED: organization \S+, seq 1 to 40 \(40 rows\)/);
+    // A thread that cannot load its code (Node without type stripping) is an error line, not a hang.
+    const broken = await new Promise<Run>((resolve) =>
+      execFile(process.execPath, ['db/audit/kommit-audit.mjs', 'verify', path.join(dir, 'threads-good.jsonl'), '--threads', '2'], { cwd: root, timeout: 20_000, env: { ...process.env, NODE_OPTIONS: '--no-experimental-strip-types' } }, (error, stdout, stderr) =>
+        resolve({ code: error ? Number(error.code ?? -1) : 0, stdout, stderr }),
+      ),
+    );
+    expect(broken).toMatchObject({ code: 2, stdout: '' });
+    expect(broken.stderr).toMatch(/^error: a verifier thread failed: .*\n$/);
     const bad = await kommitAudit(['verify', path.join(dir, 'threads-good.jsonl'), '--threads', 'all']);
     expect(bad.code).toBe(2);
     expect(bad.stderr.split('\n')[0]).toBe('error: --threads takes a whole number from 0 (no worker threads) to 64');
@@ -320,7 +333,7 @@ describe('kommit-audit verify-pack', () => {
     // A kept checkpoint is for verify: refused here rather than ignored.
     const withCheckpoint = await kommitAudit(['verify-pack', genuine, '--public-key', publicKey, '--checkpoint', genuine]);
     expect(withCheckpoint).toMatchObject({ code: 2, stdout: '' });
-    expect(withCheckpoint.stderr).toMatch(/^--checkpoint is for verify/);
+    expect(withCheckpoint.stderr).toMatch(/^error: --checkpoint is for verify/);
   });
 
   it('refuses a forged pack under the deployment’s key: a key of its own, or no signature over its rows', async () => {

@@ -99,30 +99,42 @@ function defaultThreads(file: string) {
 /**
  * The file in pieces of about PIECE_BYTES, each ending just after a line
  * break (the last at the end of the file), so no line and no UTF-8 character
- * is ever split (a byte 0x0A is never inside one). `onProgress` gets the bytes
- * read so far. A byte order mark an editor added is dropped: no export starts
- * with one.
+ * is ever split (a byte 0x0A is never inside one); a longer line makes its
+ * piece as long. `onProgress` gets the bytes read so far. A byte order mark an
+ * editor added is dropped: no export starts with one.
  */
 async function* pieces(file: string, pieceBytes: number, onProgress?: (bytes: number) => void): AsyncGenerator<Buffer> {
   let bytes = 0;
-  let rest: Buffer = Buffer.alloc(0);
+  // What was read since the last line break, joined once a break comes: a
+  // line longer than a read costs one copy, not one per read.
+  let held: Buffer[] = [];
+  let first = true;
+  const piece = (parts: Buffer[]) => {
+    const joined = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    if (!first) return joined;
+    first = false;
+    // The first piece holds the whole first line, so a byte order mark is whole in it however the reads fell.
+    return joined[0] === 0xef && joined[1] === 0xbb && joined[2] === 0xbf ? joined.subarray(3) : joined;
+  };
   try {
     for await (const chunk of createReadStream(file, { highWaterMark: pieceBytes }) as AsyncIterable<Buffer>) {
-      if (bytes === 0 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) rest = Buffer.from(chunk.subarray(3));
-      else rest = rest.length ? Buffer.concat([rest, chunk]) : chunk;
       bytes += chunk.length;
       onProgress?.(bytes);
-      const end = rest.lastIndexOf(0x0a) + 1;
-      if (end === 0) continue;
-      yield rest.subarray(0, end);
-      rest = rest.subarray(end);
+      const end = chunk.lastIndexOf(0x0a) + 1;
+      if (end === 0) {
+        held.push(chunk);
+        continue;
+      }
+      held.push(chunk.subarray(0, end));
+      yield piece(held);
+      held = end < chunk.length ? [chunk.subarray(end)] : [];
     }
   } catch (error) {
     // The stream's own failure (a folder, no permission, an I/O error), told apart from a bug of ours.
     if ((error as NodeJS.ErrnoException).syscall) throw new InputError(`cannot read ${file}: ${readFailure(error)}`);
     throw error;
   }
-  if (rest.length) yield rest;
+  if (held.length) yield piece(held);
 }
 
 interface LineChecker {
@@ -132,37 +144,53 @@ interface LineChecker {
   close(): Promise<void>;
 }
 
-/**
- * Checks pieces on `threads` worker threads, in turn (each thread answers in
- * the order it was asked), or on this thread when `threads` is 0.
- */
-function lineChecker(threads: number): LineChecker {
-  if (threads < 1) return { check: async (piece) => checkExportLines(piece.toString('utf8')), ahead: 1, close: async () => {} };
-  const workers = Array.from({ length: threads }, () => {
-    const worker = new Worker(new URL('./export-lines-worker.ts', import.meta.url));
-    const waiting: { resolve: (lines: CheckedLines) => void; reject: (error: unknown) => void }[] = [];
-    const fail = (error: unknown) => {
-      for (const pending of waiting.splice(0)) pending.reject(error);
-    };
-    worker.on('message', (lines: CheckedLines) => waiting.shift()?.resolve(lines));
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`a verifier thread stopped (exit code ${code})`)));
-    return { worker, waiting };
-  });
-  let next = 0;
+const ON_THIS_THREAD: LineChecker = { check: async (piece) => checkExportLines(piece.toString('utf8')), ahead: 1, close: async () => {} };
+
+/** A worker thread checking pieces, answering in the order it was sent them; once it has failed, it fails whatever it is sent. */
+function verifierThread() {
+  const worker = new Worker(new URL('./export-lines-worker.ts', import.meta.url));
+  const waiting: { resolve: (lines: CheckedLines) => void; reject: (error: unknown) => void }[] = [];
+  let failure: unknown;
+  const fail = (error: unknown) => {
+    failure ??= error;
+    for (const pending of waiting.splice(0)) pending.reject(failure);
+  };
+  worker.on('message', (lines: CheckedLines) => waiting.shift()?.resolve(lines));
+  worker.on('error', (error) => fail(new Error(`a verifier thread failed: ${(error as Error).message}`)));
+  worker.on('exit', (code) => fail(new Error(`a verifier thread stopped (exit code ${code})`)));
   return {
-    check(piece) {
-      const { worker, waiting } = workers[next++ % workers.length]!;
-      return new Promise((resolve, reject) => {
+    worker,
+    check(piece: Buffer) {
+      if (failure !== undefined) return Promise.reject(failure);
+      return new Promise<CheckedLines>((resolve, reject) => {
         waiting.push({ resolve, reject });
         // A copy of its own, handed over rather than copied again (the piece may share memory with the next).
         const bytes = new Uint8Array(piece);
         worker.postMessage({ bytes }, [bytes.buffer]);
       });
     },
-    ahead: 2 * threads,
+  };
+}
+
+/**
+ * Checks pieces on `threads` worker threads, in turn, or on this thread when
+ * `threads` is 0. Where the system will not start that many threads, it uses
+ * those it could start, or none.
+ */
+function lineChecker(threads: number): LineChecker {
+  const started: ReturnType<typeof verifierThread>[] = [];
+  try {
+    while (started.length < threads) started.push(verifierThread());
+  } catch {
+    // Out of threads (EAGAIN): fewer threads only make it slower.
+  }
+  if (!started.length) return ON_THIS_THREAD;
+  let next = 0;
+  return {
+    check: (piece) => started[next++ % started.length]!.check(piece),
+    ahead: 2 * started.length,
     async close() {
-      await Promise.all(workers.map(({ worker }) => worker.terminate()));
+      await Promise.all(started.map(({ worker }) => worker.terminate()));
     },
   };
 }
@@ -324,11 +352,11 @@ async function run(argv: string[]) {
   if (command === 'verify-pack' && file && !parsed.values.help) {
     // The pack carries its own checkpoints; a kept one given here would go unread, and silently.
     if (parsed.values.checkpoint !== undefined) {
-      process.stderr.write(`--checkpoint is for verify; verify-pack checks the checkpoints inside the pack under --public-key\n${USAGE}\n`);
+      process.stderr.write(`error: --checkpoint is for verify; verify-pack checks the checkpoints inside the pack under --public-key\n${USAGE}\n`);
       return EXIT.noVerdict;
     }
     if (parsed.values.threads !== undefined) {
-      process.stderr.write(`--threads is for verify; verify-pack reads a pack on one thread\n${USAGE}\n`);
+      process.stderr.write(`error: --threads is for verify; verify-pack reads a pack on one thread\n${USAGE}\n`);
       return EXIT.noVerdict;
     }
     const [publicKey, ...earlierKeys] = readPublicKeys();

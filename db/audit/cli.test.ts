@@ -28,9 +28,9 @@ interface Run {
   stdout: string;
   stderr: string;
 }
-const kommitAudit = (args: string[]) =>
+const kommitAudit = (args: string[], env: NodeJS.ProcessEnv = process.env) =>
   new Promise<Run>((resolve) => {
-    execFile(process.execPath, ['db/audit/kommit-audit.mjs', ...args], { cwd: root, timeout: 20_000 }, (error, stdout, stderr) =>
+    execFile(process.execPath, ['db/audit/kommit-audit.mjs', ...args], { cwd: root, timeout: 20_000, env }, (error, stdout, stderr) =>
       resolve({ code: error ? Number(error.code ?? -1) : 0, stdout, stderr }),
     );
   });
@@ -241,11 +241,7 @@ describe('kommit-audit verify', () => {
     expect(run).toMatchObject({ code: 0, stderr: '' });
     expect(run.stdout).toMatch(/^VERIFIED: organization \S+, seq 1 to 40 \(40 rows\)/);
     // A thread that cannot load its code (Node without type stripping) is an error line, not a hang.
-    const broken = await new Promise<Run>((resolve) =>
-      execFile(process.execPath, ['db/audit/kommit-audit.mjs', 'verify', path.join(dir, 'threads-good.jsonl'), '--threads', '2'], { cwd: root, timeout: 20_000, env: { ...process.env, NODE_OPTIONS: '--no-experimental-strip-types' } }, (error, stdout, stderr) =>
-        resolve({ code: error ? Number(error.code ?? -1) : 0, stdout, stderr }),
-      ),
-    );
+    const broken = await kommitAudit(['verify', path.join(dir, 'threads-good.jsonl'), '--threads', '2'], { ...process.env, NODE_OPTIONS: '--no-experimental-strip-types' });
     expect(broken).toMatchObject({ code: 2, stdout: '' });
     expect(broken.stderr).toMatch(/^error: a verifier thread failed: .*\n$/);
     const bad = await kommitAudit(['verify', path.join(dir, 'threads-good.jsonl'), '--threads', 'all']);
